@@ -1,0 +1,1 @@
+"""The wire contract of healthscore: inbound events, outputs and their shared types."""

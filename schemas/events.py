@@ -1,0 +1,111 @@
+"""Inbound events, one model per kind, as upstream systems publish them.
+
+Every model is frozen and forbids unknown fields, so a typo upstream becomes
+a dead letter with a clear reason instead of a silently ignored signal.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Annotated, Literal, Union
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, ValidationInfo, field_validator
+
+from schemas.common import CustomerId, EventId, Identifier, Instant
+
+SCHEMA_VERSION = 1
+
+# Upper bounds that no real purchase, visit or ticket exceeds; a value past
+# them is a unit mix-up upstream (cents as dollars, ms as seconds).
+MAX_AMOUNT = 1_000_000.0
+MAX_VISIT_SECONDS = 24 * 3600.0
+
+EventKind = Literal["purchase", "visit", "ticket", "survey"]
+
+
+class _Event(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
+
+    schema_version: Literal[1] = SCHEMA_VERSION
+    event_id: EventId
+    customer_id: CustomerId
+    occurred_at: Instant
+
+
+class PurchaseEvent(_Event):
+    """A completed order; refunds are out of scope for the wire contract v1."""
+
+    kind: Literal["purchase"] = "purchase"
+    amount: Annotated[float, Field(ge=0.0, le=MAX_AMOUNT)]
+    currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$")] = "USD"
+    items: Annotated[int, Field(ge=1, le=10_000)] = 1
+
+
+class VisitEvent(_Event):
+    """A web or product session."""
+
+    kind: Literal["visit"] = "visit"
+    duration_seconds: Annotated[float, Field(ge=0.0, le=MAX_VISIT_SECONDS)]
+    pages: Annotated[int, Field(ge=0, le=100_000)] = 1
+
+
+TicketPriority = Literal["low", "normal", "high", "urgent"]
+TicketCategory = Literal["question", "bug", "billing", "complaint", "other"]
+
+
+class TicketEvent(_Event):
+    """A help-desk ticket being opened or resolved; both ends share ticket_id."""
+
+    kind: Literal["ticket"] = "ticket"
+    ticket_id: Identifier
+    action: Literal["opened", "resolved"]
+    priority: TicketPriority = "normal"
+    category: TicketCategory = "question"
+
+
+class SurveyEvent(_Event):
+    """A CSAT (1-5) or NPS (0-10) answer; the range depends on the survey type."""
+
+    kind: Literal["survey"] = "survey"
+    survey_type: Literal["csat", "nps"]
+    score: int
+
+    @field_validator("score", mode="before")
+    @classmethod
+    def _whole_number(cls, value: object) -> object:
+        # Surveys are answered on integer scales; 3.5 or true is an upstream bug.
+        if isinstance(value, bool) or (isinstance(value, float) and (math.isnan(value) or not value.is_integer())):
+            raise ValueError("score must be a whole number")
+        return value
+
+    @field_validator("score")
+    @classmethod
+    def _score_in_scale(cls, value: int, info: ValidationInfo) -> int:
+        survey_type = info.data.get("survey_type")
+        if survey_type is None:
+            return value  # survey_type itself failed and is reported on its own
+        low, high = (1, 5) if survey_type == "csat" else (0, 10)
+        if not low <= value <= high:
+            raise ValueError(f"{survey_type} score must be between {low} and {high}, got {value}")
+        return value
+
+
+Event = Annotated[Union[PurchaseEvent, VisitEvent, TicketEvent, SurveyEvent], Field(discriminator="kind")]
+EVENT_ADAPTER: TypeAdapter[Event] = TypeAdapter(Event)
+
+EVENT_MODELS: dict[str, type[_Event]] = {
+    "purchase": PurchaseEvent,
+    "visit": VisitEvent,
+    "ticket": TicketEvent,
+    "survey": SurveyEvent,
+}
+
+
+def describe_errors(exc: ValidationError) -> str:
+    """One line naming each bad field and what is wrong with it, for the producer's owner."""
+    parts = []
+    for error in exc.errors(include_url=False):
+        # A tagged union puts the kind first in the path; the field to fix comes after it.
+        loc = error["loc"][1:] if len(error["loc"]) > 1 else error["loc"]
+        parts.append(f"{'.'.join(str(p) for p in loc) or 'event'}: {error['msg']}")
+    return "; ".join(parts)

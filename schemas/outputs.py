@@ -1,0 +1,97 @@
+"""What healthscore publishes: score updates, churn-risk alerts and dead letters."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from schemas.common import CustomerId, EventId, Instant
+
+Tier = Literal["healthy", "watch", "at_risk", "critical"]
+Dimension = Literal["satisfaction", "loyalty", "activity", "financial"]
+Unit = Annotated[float, Field(ge=0.0, le=1.0)]
+Points = Annotated[float, Field(ge=0.0, le=100.0)]
+
+
+class _Output(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    schema_version: Literal[1] = 1
+
+
+class DimensionScore(BaseModel):
+    """One dimension's part of the score; `value` is None when nothing is known of it."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: Dimension
+    value: Unit | None
+    weight: Unit
+    contribution: Points
+
+
+class ScoreUpdate(_Output):
+    """A customer's health at `scored_at`, published whenever it changes.
+
+    `weight` of each dimension is the share it had after renormalising over
+    the dimensions that are known, so contributions add up to `score`.
+    """
+
+    customer_id: CustomerId
+    score: Points
+    tier: Tier
+    previous_score: Points | None
+    previous_tier: Tier | None
+    confidence: Unit
+    dimensions: list[DimensionScore]
+    reasons: list[str]
+    model_name: str
+    model_version: str
+    scored_at: Instant
+    cause: Literal["event", "timer"]
+    event_id: EventId | None = None
+
+
+class ChurnRiskAlert(_Output):
+    """A customer entered a risk tier; `alert_id` is stable so consumers can deduplicate."""
+
+    alert_id: str
+    customer_id: CustomerId
+    trigger: Literal["tier_entry"]
+    tier: Tier
+    previous_tier: Tier | None
+    score: Points
+    reasons: list[str]
+    raised_at: Instant
+    model_name: str
+    model_version: str
+    event_id: EventId | None = None
+
+
+DeadLetterError = Literal[
+    "too_large",
+    "invalid_encoding",
+    "invalid_json",
+    "validation",
+    "wrong_topic",
+    "key_mismatch",
+    "unknown_topic",
+]
+
+
+class DeadLetter(_Output):
+    """An input that could not be scored, with the reason and the bytes as they arrived.
+
+    `error` is a small fixed vocabulary (metrics label, routing); `reason` is
+    the message a person reads to fix the producer.
+    """
+
+    error: DeadLetterError
+    reason: str
+    topic: str
+    partition: int
+    offset: int
+    key_base64: str | None
+    value_base64: str
+    received_at: Instant
