@@ -1,0 +1,87 @@
+"""The per-record work of the worker: decode, fold, score, decide, publish.
+
+No arithmetic lives here; every number comes from `scoring.pipeline`.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any, Literal
+
+import faust
+
+from schemas.events import EventKind
+from schemas.model_config import ScoringModel
+from schemas.outputs import DeadLetter
+from scoring.pipeline import step
+from scoring.state import new_state
+from streams.codecs import decode_event, decode_state, encode_state
+from streams.metrics import Metrics
+from streams.redis_sink import RedisSink
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class Outputs:
+    scores: faust.TopicT
+    alerts: faust.TopicT
+    deadletter: faust.TopicT
+
+
+@dataclass
+class Scorer:
+    """Handles one input record against the state table; shared by the agent and tests."""
+
+    table: faust.Table
+    outputs: Outputs
+    model: ScoringModel
+    metrics: Metrics
+    redis: RedisSink
+    kinds: dict[str, EventKind]
+    max_message_bytes: int
+    clock: Literal["wall", "event"]
+
+    async def handle(self, message: Any) -> None:
+        wall = datetime.now(timezone.utc)
+        kind = self.kinds.get(message.topic)
+        decoded = decode_event(
+            topic=message.topic,
+            partition=message.partition,
+            offset=message.offset,
+            key=message.key,
+            value=message.value,
+            expected_kind=kind,
+            max_bytes=self.max_message_bytes,
+            received_at=wall,
+        )
+        if isinstance(decoded, DeadLetter):
+            await self.outputs.deadletter.send(key=message.key, value=decoded.model_dump_json().encode())
+            self.metrics.dead_letters.labels(decoded.error).inc()
+            self.metrics.events.labels(kind or "unknown", "dead_letter").inc()
+            logger.info(
+                "dead letter %s at %s[%d]@%d", decoded.error, message.topic, message.partition, message.offset
+            )
+            return
+        key = decoded.customer_id.encode("utf-8")
+        raw = self.table.get(key)
+        state = decode_state(raw) if raw else new_state(decoded.customer_id)
+        if self.clock == "event":
+            now = max(decoded.occurred_at, state.last_event_at or decoded.occurred_at)
+        else:
+            now = wall
+        result = step(state, decoded, self.model, now)
+        if result.duplicate or result.update is None:
+            self.metrics.events.labels(decoded.kind, "duplicate").inc()
+            return
+        self.table[key] = encode_state(result.state)
+        await self.outputs.scores.send(key=key, value=result.update.model_dump_json().encode())
+        if result.alert is not None:
+            await self.outputs.alerts.send(key=key, value=result.alert.model_dump_json().encode())
+        self.redis.offer(result.update)
+        self.metrics.events.labels(decoded.kind, "scored").inc()
+        latency = time.time() - message.timestamp if message.timestamp else None
+        self.metrics.scored(result.update, result.alert, latency)

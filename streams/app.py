@@ -1,0 +1,95 @@
+"""Builds the Faust app: topics, the state table, the scoring agent, timers and web views."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import faust
+from aiohttp.web import Response
+from prometheus_client import CONTENT_TYPE_LATEST
+
+from schemas.model_config import ScoringModel
+from streams.agents import Outputs, Scorer
+from streams.metrics import Metrics
+from streams.redis_sink import RedisSink
+from streams.settings import Settings
+
+STATE_TABLE = "customer-state"
+
+
+@dataclass
+class Service:
+    app: faust.App
+    scorer: Scorer
+    metrics: Metrics
+    redis: RedisSink
+
+
+def _raw_topic(app: faust.App, *names: str, partitions: int | None = None) -> faust.TopicT:
+    return app.topic(
+        *names, key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw", partitions=partitions
+    )
+
+
+def create_app(settings: Settings, model: ScoringModel | None = None) -> Service:
+    """A worker for `settings`; nothing connects until the worker starts."""
+    model = model or ScoringModel()
+    app = faust.App(
+        settings.app_id,
+        broker=settings.broker_url,
+        store=settings.store,
+        datadir=str(settings.datadir),
+        topic_partitions=settings.partitions,
+        broker_session_timeout=settings.session_timeout,
+        broker_heartbeat_interval=settings.heartbeat_interval,
+        consumer_auto_offset_reset="earliest",
+        web_host=settings.web_host,
+        web_port=settings.web_port,
+        web_in_thread=False,
+        autodiscover=False,
+    )
+    inputs = _raw_topic(app, *settings.input_topics(), partitions=settings.partitions)
+    outputs = Outputs(
+        scores=_raw_topic(app, settings.topic_scores),
+        alerts=_raw_topic(app, settings.topic_alerts),
+        deadletter=_raw_topic(app, settings.topic_deadletter),
+    )
+    table = app.Table(
+        STATE_TABLE,
+        default=None,
+        partitions=settings.partitions,
+        key_type=bytes,  # bytes keys and values get the raw codec: we encode state ourselves
+        value_type=bytes,
+    )
+    metrics = Metrics()
+    redis = RedisSink(settings.redis_url, settings.redis_prefix, metrics)
+    scorer = Scorer(
+        table=table,
+        outputs=outputs,
+        model=model,
+        metrics=metrics,
+        redis=redis,
+        kinds=settings.input_topics(),
+        max_message_bytes=settings.max_message_bytes,
+        clock=settings.clock,
+    )
+
+    @app.agent(inputs, name="score-events")
+    async def score_events(stream: faust.StreamT) -> None:
+        async for event in stream.events():
+            await scorer.handle(event.message)
+
+    @app.timer(interval=settings.redis_flush_seconds, name="flush-redis")
+    async def flush_redis() -> None:
+        await redis.flush()
+
+    @app.page("/metrics", name="metrics")
+    async def metrics_view(web: faust.web.View, request: faust.web.Request) -> Response:
+        # aiohttp refuses parameters in content_type, so the exposition type goes in as a header.
+        return web.bytes(metrics.exposition(), headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+    @app.page("/healthz", name="healthz")
+    async def healthz_view(web: faust.web.View, request: faust.web.Request) -> Response:
+        return web.json({"status": "ok", "redis_backlog": redis.backlog})
+
+    return Service(app=app, scorer=scorer, metrics=metrics, redis=redis)

@@ -1,0 +1,75 @@
+"""Bytes at the edge: raw Kafka records become events or dead letters, state becomes bytes."""
+
+from __future__ import annotations
+
+import base64
+from datetime import datetime
+
+from pydantic import ValidationError
+
+from schemas.events import EVENT_ADAPTER, Event, EventKind, describe_errors
+from schemas.outputs import DeadLetter, DeadLetterError
+from scoring.state import CustomerState
+
+# A reason longer than this is cut: it goes into a topic and a log line.
+MAX_REASON = 600
+
+
+def decode_event(
+    *,
+    topic: str,
+    partition: int,
+    offset: int,
+    key: bytes | None,
+    value: bytes | None,
+    expected_kind: EventKind | None,
+    max_bytes: int,
+    received_at: datetime,
+) -> Event | DeadLetter:
+    """Validate one record from an input topic; anything unusable becomes a DeadLetter saying why."""
+    raw = value or b""
+
+    def dead(error: DeadLetterError, reason: str) -> DeadLetter:
+        return DeadLetter(
+            error=error,
+            reason=reason[:MAX_REASON],
+            topic=topic,
+            partition=partition,
+            offset=offset,
+            key_base64=None if key is None else base64.b64encode(key).decode("ascii"),
+            value_base64=base64.b64encode(raw).decode("ascii"),
+            received_at=received_at,
+        )
+
+    if expected_kind is None:
+        return dead("unknown_topic", f"topic {topic!r} is not an input topic of this service")
+    if len(raw) > max_bytes:
+        return dead("too_large", f"message is {len(raw)} bytes, over the limit of {max_bytes}")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return dead("invalid_encoding", f"message is not UTF-8: {exc.reason} at byte {exc.start}")
+    try:
+        event = EVENT_ADAPTER.validate_json(text)
+    except ValidationError as exc:
+        errors = exc.errors(include_url=False)
+        if any(e["type"] == "json_invalid" for e in errors):
+            return dead("invalid_json", f"not valid JSON: {errors[0]['msg']}")
+        return dead("validation", describe_errors(exc))
+    if event.kind != expected_kind:
+        return dead("wrong_topic", f"a {event.kind} event on {topic!r}, which carries {expected_kind} events")
+    if key is None or key != event.customer_id.encode("utf-8"):
+        shown = "missing" if key is None else repr(key.decode("utf-8", "replace"))
+        return dead(
+            "key_mismatch",
+            f"message key is {shown} but customer_id is {event.customer_id!r}; publish keyed by customer_id",
+        )
+    return event
+
+
+def encode_state(state: CustomerState) -> bytes:
+    return state.model_dump_json(exclude_defaults=True).encode("utf-8")
+
+
+def decode_state(raw: bytes) -> CustomerState:
+    return CustomerState.model_validate_json(raw)

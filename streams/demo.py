@@ -1,0 +1,160 @@
+"""The demo: local stack up, worker running, sample events replayed, scores and alerts shown."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import redis
+from pydantic import ValidationError
+from rich.console import Console
+from rich.table import Table
+
+from schemas.events import EVENT_ADAPTER
+from schemas.outputs import ChurnRiskAlert, DeadLetter, ScoreUpdate
+from streams.localstack import free_port, local_stack
+from streams.producer import publish, read_lines
+from streams.redis_sink import customer_key, ranking_key
+from streams.settings import Settings
+from streams.topics import ensure_topics, topic_reader
+
+# After the last expected output, keep reading this long for stragglers (alerts
+# follow their score update).
+QUIET_SECONDS = 2.0
+
+
+@dataclass
+class Collected:
+    updates: list[ScoreUpdate] = field(default_factory=list)
+    alerts: list[ChurnRiskAlert] = field(default_factory=list)
+    dead_letters: list[DeadLetter] = field(default_factory=list)
+
+
+def expected_outputs(lines: list[bytes]) -> tuple[int, int]:
+    """(score updates, dead letters) a worker must publish for these lines: valid distinct events, invalid lines."""
+    ids, invalid = set(), 0
+    for line in lines:
+        try:
+            ids.add(EVENT_ADAPTER.validate_json(line).event_id)
+        except ValidationError:
+            invalid += 1
+    return len(ids), invalid
+
+
+def collect(
+    settings: Settings, updates: int, dead_letters: int, timeout: float, alive: Callable[[], bool] = lambda: True
+) -> Collected:
+    """Read the output topics until the expected counts arrived and the topics went quiet.
+
+    Stops early when `alive` says the worker is gone, so a crash is reported at once.
+    """
+    consumer = topic_reader(
+        settings.bootstrap_servers(), [settings.topic_scores, settings.topic_alerts, settings.topic_deadletter]
+    )
+    got = Collected()
+    parse = {
+        settings.topic_scores: (ScoreUpdate, got.updates),
+        settings.topic_alerts: (ChurnRiskAlert, got.alerts),
+        settings.topic_deadletter: (DeadLetter, got.dead_letters),
+    }
+    deadline = time.monotonic() + timeout
+    done_at: float | None = None
+    try:
+        while time.monotonic() < deadline and alive():
+            for tp, records in consumer.poll(timeout_ms=250).items():
+                model, sink = parse[tp.topic]
+                sink.extend(model.model_validate_json(r.value) for r in records)
+            if done_at is None and len(got.updates) >= updates and len(got.dead_letters) >= dead_letters:
+                done_at = time.monotonic()
+            if done_at is not None and time.monotonic() - done_at > QUIET_SECONDS:
+                break
+    finally:
+        consumer.close()
+    return got
+
+
+def redis_ranking(settings: Settings, expect: int, timeout: float = 10.0) -> list[dict[str, str]]:
+    """Every customer's snapshot from Redis, lowest score first, once all `expect` are written."""
+    client = redis.Redis.from_url(settings.redis_url, decode_responses=True)
+    deadline = time.monotonic() + timeout
+    while client.zcard(ranking_key(settings.redis_prefix)) < expect and time.monotonic() < deadline:
+        time.sleep(0.1)
+    ids = client.zrange(ranking_key(settings.redis_prefix), 0, -1)
+    return [client.hgetall(customer_key(settings.redis_prefix, cid)) for cid in ids]
+
+
+def show(console: Console, ranking: list[dict[str, str]], got: Collected, shown: int) -> None:
+    tiers = Counter(row["tier"] for row in ranking)
+    console.print(
+        f"\n[bold]{len(ranking)} customers scored[/bold] from Redis: "
+        + ", ".join(f"{t} {tiers[t]}" for t in ("healthy", "watch", "at_risk", "critical"))
+    )
+    table = Table(title=f"Lowest {min(shown, len(ranking))} health scores (Redis ranking)")
+    for col in ("customer", "score", "tier", "confidence", "top reasons"):
+        table.add_column(col)
+    for row in ranking[:shown]:
+        table.add_row(row["customer_id"], row["score"], row["tier"], row["confidence"], row["reasons"])
+    console.print(table)
+
+    alerts = Table(title=f"Churn-risk alerts raised: {len(got.alerts)} (latest {min(shown, len(got.alerts))})")
+    for col in ("customer", "tier", "score", "raised at", "reasons"):
+        alerts.add_column(col)
+    for alert in sorted(got.alerts, key=lambda a: a.raised_at)[-shown:]:
+        alerts.add_row(
+            alert.customer_id, alert.tier, f"{alert.score:.1f}", alert.raised_at.strftime("%Y-%m-%d"),
+            "\n".join(alert.reasons),
+        )  # fmt: skip
+    console.print(alerts)
+
+    dead = Table(title=f"Dead letters: {len(got.dead_letters)}")
+    for col in ("topic", "error", "reason"):
+        dead.add_column(col)
+    for letter in got.dead_letters:
+        dead.add_row(letter.topic, letter.error, letter.reason)
+    console.print(dead)
+
+
+def run_demo(events: Path, workdir: Path, shown: int = 15, timeout: float = 300.0) -> Collected:
+    """Run the whole flow once on a fresh local stack and print what came out."""
+    console = Console(width=max(120, Console().width))
+    lines = list(read_lines(events))
+    updates, invalid = expected_outputs(lines)
+    with local_stack(workdir) as stack:
+        console.print(f"local stack: broker {stack.bootstrap}, redis {stack.redis_url} (logs in {workdir})")
+        worker_env = {
+            "HEALTHSCORE_APP_ID": f"healthscore-demo-{uuid.uuid4().hex[:6]}",
+            "HEALTHSCORE_CLOCK": "event",
+            "HEALTHSCORE_WEB_PORT": str(free_port()),
+            "HEALTHSCORE_DATADIR": str(workdir / "worker-data"),
+        }
+        settings = Settings.from_env(stack.env() | worker_env)
+        ensure_topics(settings)
+        process = stack.start_worker("worker", worker_env)
+        console.print(f"worker started; metrics at http://127.0.0.1:{settings.web_port}/metrics")
+        started = time.monotonic()
+        report = publish(lines, settings)
+        console.print(f"published {report.total} events from {events} ({len(report.skipped)} lines skipped)")
+        got = collect(settings, updates, invalid, timeout, alive=lambda: process.poll() is None)
+        elapsed = time.monotonic() - started
+        console.print(
+            f"worker published {len(got.updates)} score updates, {len(got.alerts)} alerts and "
+            f"{len(got.dead_letters)} dead letters in {elapsed:.1f}s "
+            f"({len(lines) - updates - invalid} duplicates counted once)"
+        )
+        if len(got.updates) < updates:
+            raise SystemExit(f"expected {updates} score updates, got {len(got.updates)}; see {workdir}/worker.log")
+        ranking = redis_ranking(settings, len({u.customer_id for u in got.updates}))
+        show(console, ranking, got, shown)
+    console.print("local stack stopped")
+    return got
+
+
+def summary(got: Collected) -> str:
+    return json.dumps(
+        {"updates": len(got.updates), "alerts": len(got.alerts), "dead_letters": len(got.dead_letters)}
+    )

