@@ -1,0 +1,99 @@
+"""The weighted model: score range, tiers, renormalised weights, contributions and reasons."""
+
+import pytest
+
+from schemas.model_config import ScoringModel, TierThresholds, Weights
+from scoring.model import score, tier_for
+from scoring.state import apply_event, new_state
+from tests.factories import at, purchase, survey, ticket, visit
+
+MODEL = ScoringModel()
+
+
+def fold(*events):
+    state = new_state("c")
+    for event in events:
+        state, _ = apply_event(state, event)
+    return state
+
+
+def engaged_customer():
+    events = [purchase("c", d, 120.0) for d in range(0, 90, 15)]
+    events += [visit("c", d) for d in range(0, 90, 3)]
+    events += [survey("c", 80, "nps", 10), survey("c", 85, "csat", 5)]
+    return fold(*events)
+
+
+@pytest.mark.parametrize(
+    "points, tier",
+    [(100, "healthy"), (70, "healthy"), (69.9, "watch"), (50, "watch"), (49.9, "at_risk"), (30, "at_risk"),
+     (29.9, "critical"), (0, "critical")],
+)  # fmt: skip
+def test_tiers_follow_the_default_thresholds(points: float, tier: str) -> None:
+    assert tier_for(points, TierThresholds()) == tier
+
+
+def test_an_engaged_customer_is_healthy_with_full_confidence() -> None:
+    result = score(engaged_customer(), MODEL, at(90))
+    assert result.tier == "healthy"
+    assert result.score >= 85
+    assert result.confidence == 1.0
+    assert [d.name for d in result.dimensions] == ["satisfaction", "loyalty", "activity", "financial"]
+    assert sum(d.contribution for d in result.dimensions) == pytest.approx(result.score, abs=0.1)
+    assert {d.weight for d in result.dimensions} == {0.3, 0.25, 0.2}
+
+
+def test_the_same_state_and_time_give_the_same_score() -> None:
+    state = engaged_customer()
+    assert score(state, MODEL, at(120)) == score(state, MODEL, at(120))
+
+
+def test_time_without_events_lowers_the_score() -> None:
+    state = engaged_customer()
+    assert score(state, MODEL, at(200)).score < score(state, MODEL, at(90)).score
+
+
+def test_missing_dimensions_are_left_out_and_weights_renormalised() -> None:
+    only_surveys = fold(survey("c", 0, "nps", 10), survey("c", 1, "csat", 5))
+    result = score(only_surveys, MODEL, at(1))
+    assert result.score == 100.0  # a perfect survey record, not dragged down by unknown purchases
+    assert result.confidence == 0.3
+    known = [d for d in result.dimensions if d.value is not None]
+    assert [(d.name, d.weight) for d in known] == [("satisfaction", 1.0)]
+
+
+def test_weights_change_the_score() -> None:
+    state = fold(survey("c", 0, "nps", 10), visit("c", -60))
+    satisfied = score(state, ScoringModel(weights=Weights(satisfaction=90, loyalty=0, activity=10, financial=0)), at(0))
+    active = score(state, ScoringModel(weights=Weights(satisfaction=10, loyalty=0, activity=90, financial=0)), at(0))
+    assert satisfied.score > active.score
+
+
+def test_an_overdue_buyer_is_told_by_how_much() -> None:
+    state = fold(*(purchase("c", d) for d in (0, 30, 60, 90)))
+    result = score(state, MODEL, at(184))
+    assert "no purchase for 94 days, 3.1x the usual 30-day cycle" in result.reasons
+
+
+def test_ticket_load_and_detractors_are_named_with_numbers() -> None:
+    state = fold(
+        purchase("c", 0),
+        ticket("c", 1, "T-1", priority="high", category="complaint"),
+        ticket("c", 2, "T-2", priority="urgent"),
+        survey("c", 3, "nps", 3),
+    )
+    result = score(state, MODEL, at(11))
+    assert result.reasons[0] == "latest NPS is 3 (detractor)"
+    assert "2 high-priority tickets open, oldest open for 10 days; 1 complaint in the last 90 days" in result.reasons
+
+
+def test_a_healthy_customer_gets_strengths_as_reasons() -> None:
+    result = score(engaged_customer(), MODEL, at(90))
+    assert "latest NPS is 10 (promoter)" in result.reasons
+
+
+@pytest.mark.parametrize("day", [0, 1, 30, 90, 365, 3650])
+def test_scores_stay_between_0_and_100(day: int) -> None:
+    bad = fold(*(ticket("c", 0, f"T-{n}", priority="urgent", category="complaint") for n in range(10)))
+    for state in (bad, engaged_customer()):
+        assert 0.0 <= score(state, MODEL, at(day)).score <= 100.0
