@@ -83,6 +83,12 @@ def create_app(settings: Settings, model: ScoringModel | None = None) -> Service
     async def flush_redis() -> None:
         await redis.flush()
 
+    @app.on_before_shutdown.connect
+    async def final_flush(sender: faust.App, **kwargs: object) -> None:
+        # Scores queued since the last tick would otherwise wait for the next worker.
+        await redis.flush()
+        await redis.close()
+
     @app.page("/metrics", name="metrics")
     async def metrics_view(web: faust.web.View, request: faust.web.Request) -> Response:
         # aiohttp refuses parameters in content_type, so the exposition type goes in as a header.
