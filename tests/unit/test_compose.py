@@ -1,0 +1,85 @@
+"""docker-compose.yml and the Dockerfile: what a user would notice if they were wrong, checked without Docker."""
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from streams.settings import Settings
+
+ROOT = Path(__file__).resolve().parents[2]
+COMPOSE_FILE = ROOT / "docker-compose.yml"
+DOCKERFILE = ROOT / "Dockerfile"
+
+
+def services() -> dict[str, Any]:
+    return yaml.safe_load(COMPOSE_FILE.read_text())["services"]
+
+
+def environment(service: dict[str, Any]) -> dict[str, str]:
+    """A service's environment, written either as a mapping or as a list of KEY=VALUE."""
+    env = service.get("environment") or {}
+    if isinstance(env, list):
+        env = dict(item.split("=", 1) if "=" in item else (item, "") for item in env)
+    return {str(k): str(v) for k, v in env.items()}
+
+
+def command_text(service: dict[str, Any]) -> str:
+    command = service.get("command") or ""
+    return command if isinstance(command, str) else " ".join(map(str, command))
+
+
+def test_the_stack_has_kafka_topic_setup_redis_and_the_worker() -> None:
+    assert {"kafka", "kafka-init", "redis", "worker"} <= set(services())
+
+
+def test_kafka_runs_in_kraft_mode_without_zookeeper() -> None:
+    roles = environment(services()["kafka"])["KAFKA_PROCESS_ROLES"]
+    assert {"broker", "controller"} <= {r.strip() for r in roles.split(",")}
+    for name, service in services().items():
+        assert "zookeeper" not in f"{name} {service.get('image', '')}".lower(), f"{name} is a ZooKeeper service"
+
+
+def test_kafka_init_creates_every_topic_the_worker_uses() -> None:
+    # The defaults, not this shell's HEALTHSCORE_* overrides: compose writes the defaults.
+    settings = Settings.model_construct()
+    created = set(re.findall(r"[\w.-]+", command_text(services()["kafka-init"])))
+    missing = [name for name in [*settings.input_topics(), *settings.output_topics()] if name not in created]
+    assert not missing, f"kafka-init does not create {missing}"
+
+
+def test_the_worker_reaches_the_kafka_and_redis_services() -> None:
+    env = environment(services()["worker"])
+    assert re.fullmatch(r"kafka://kafka:\d+", env["HEALTHSCORE_BROKER_URL"])
+    assert re.fullmatch(r"redis://redis:\d+(/\d+)?", env["HEALTHSCORE_REDIS_URL"])
+
+
+def test_the_worker_has_no_fixed_host_port_so_it_can_scale() -> None:
+    for port in services()["worker"].get("ports", []):
+        if isinstance(port, dict):
+            assert "published" not in port, f"worker publishes a fixed host port: {port}"
+        else:
+            assert ":" not in str(port), f"worker publishes a fixed host port: {port}"
+
+
+def test_every_dependency_is_a_defined_service() -> None:
+    defined = set(services())
+    for name, service in services().items():
+        assert set(service.get("depends_on") or []) <= defined, f"{name} depends on an undefined service"
+
+
+def test_every_healthscore_variable_is_a_setting() -> None:
+    fields = set(Settings.model_fields)
+    prefix = Settings.model_config["env_prefix"]
+    for name, service in services().items():
+        for key in environment(service):
+            if key.startswith(prefix):
+                assert key.removeprefix(prefix).lower() in fields, f"{name}: {key} is not a Settings field"
+
+
+def test_the_image_runs_the_worker() -> None:
+    cmd = [line for line in DOCKERFILE.read_text().splitlines() if line.startswith("CMD")]
+    assert len(cmd) == 1
+    assert json.loads(cmd[0].removeprefix("CMD").strip()) == ["healthscore", "worker"]
