@@ -10,6 +10,8 @@ from schemas.common import CustomerId, EventId, Instant
 
 Tier = Literal["healthy", "watch", "at_risk", "critical"]
 Dimension = Literal["satisfaction", "loyalty", "activity", "financial"]
+Segment = Literal["new", "dormant", "high_value_at_risk", "at_risk", "loyal", "high_potential", "steady"]
+Trigger = Literal["tier_entry", "score_drop", "purchase_overdue", "detractor_nps", "stale_ticket"]
 Unit = Annotated[float, Field(ge=0.0, le=1.0)]
 Points = Annotated[float, Field(ge=0.0, le=100.0)]
 
@@ -46,6 +48,12 @@ class ScoreUpdate(_Output):
     confidence: Unit
     dimensions: list[DimensionScore]
     reasons: list[str]
+    changes: list[str] = Field(description="what moved the score since the previous update, with points")
+    change_7d: float | None = Field(description="score now minus the score 7 days ago, when known")
+    change_30d: float | None = Field(description="score now minus the score 30 days ago, when known")
+    segment: Segment
+    clv_12m: Annotated[float, Field(ge=0.0)]
+    purchase_cycle_days: float | None
     model_name: str
     model_version: str
     scored_at: Instant
@@ -58,10 +66,13 @@ class ChurnRiskAlert(_Output):
 
     alert_id: str
     customer_id: CustomerId
-    trigger: Literal["tier_entry"]
+    trigger: Trigger
+    detail: str = Field(description="what fired, in plain words with numbers")
     tier: Tier
     previous_tier: Tier | None
     score: Points
+    change_7d: float | None
+    segment: Segment
     reasons: list[str]
     raised_at: Instant
     model_name: str
@@ -74,6 +85,7 @@ DeadLetterError = Literal[
     "invalid_encoding",
     "invalid_json",
     "validation",
+    "future_timestamp",
     "wrong_topic",
     "key_mismatch",
     "unknown_topic",

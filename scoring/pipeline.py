@@ -1,37 +1,53 @@
 """One step of the service as a pure function: event in, new state and outputs out.
 
-The stream, the backtest and the tests all go through `step` and `rescore`,
-so what the worker publishes is exactly what offline replay computes.
+The stream, the timer, the backtest and the tests all go through `step` and
+`rescore`, so what the worker publishes is exactly what offline replay computes.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
 
 from schemas.events import Event
 from schemas.model_config import ScoringModel
 from schemas.outputs import ChurnRiskAlert, ScoreUpdate
-from scoring.alerts import alert_id, decide_alert
-from scoring.model import score
-from scoring.state import CustomerState, apply_event
+from scoring.alerts import alert_id, decide_alerts
+from scoring.clv import clv_12m, segment_for
+from scoring.model import explain_change, purchase_cycle_days, score, settles_at
+from scoring.state import MAX_HISTORY_DAYS, CustomerState, HistoryPoint, apply_event
+from scoring.windows import day_of
 
 
 @dataclass(frozen=True)
 class Step:
     state: CustomerState
     update: ScoreUpdate | None
-    alert: ChurnRiskAlert | None
+    alerts: tuple[ChurnRiskAlert, ...] = field(default=())
     duplicate: bool = False
 
 
 def step(state: CustomerState, event: Event, model: ScoringModel, now: datetime) -> Step:
-    """Apply `event`, re-score at `now` and decide on an alert; a duplicate changes nothing."""
+    """Apply `event`, re-score at `now` and decide on alerts; a duplicate changes nothing."""
     applied, fresh = apply_event(state, event)
     if not fresh:
-        return Step(state, None, None, duplicate=True)
-    return rescore(applied, model, now, cause="event", event_id=event.event_id, previous=state)
+        return Step(state, None, duplicate=True)
+    return rescore(applied, model, now, cause="event", event_id=event.event_id)
+
+
+def change_since(history: tuple[HistoryPoint, ...], current: float, now: datetime, days: int) -> float | None:
+    """Score now minus the last score recorded at least `days` days ago, if one is remembered."""
+    cutoff = day_of(now) - days
+    older = [p for p in history if p.day <= cutoff]
+    return round(current - older[-1].score, 1) if older else None
+
+
+def _remember(history: tuple[HistoryPoint, ...], now: datetime, points: float) -> tuple[HistoryPoint, ...]:
+    """One point per day (the day's latest score), for the last MAX_HISTORY_DAYS days."""
+    today = day_of(now)
+    kept = [p for p in history if today - MAX_HISTORY_DAYS < p.day < today]
+    return (*kept, HistoryPoint(day=today, score=points))
 
 
 def rescore(
@@ -40,43 +56,83 @@ def rescore(
     now: datetime,
     cause: Literal["event", "timer"] = "timer",
     event_id: str | None = None,
-    previous: CustomerState | None = None,
 ) -> Step:
     """Score `state` at `now`, remember the result in the state and build the outputs."""
-    before = previous or state
     result = score(state, model, now)
-    memory, alert_tier = decide_alert(state.alert, result.score, model.tiers, model.alerts, now)
+    memory, fired = decide_alerts(state, result, model, now)
+    clv = clv_12m(state, model, now)
+    segment = segment_for(state, result.tier, clv, model, now)
+    change_7d = change_since(state.history, result.score, now, 7)
     update = ScoreUpdate(
         customer_id=state.customer_id,
         score=result.score,
         tier=result.tier,
-        previous_score=before.last_score,
-        previous_tier=before.last_tier,
+        previous_score=state.last_score,
+        previous_tier=state.last_tier,
         confidence=result.confidence,
         dimensions=list(result.dimensions),
         reasons=list(result.reasons),
+        changes=list(explain_change(state.last_signals, result)),
+        change_7d=change_7d,
+        change_30d=change_since(state.history, result.score, now, 30),
+        segment=segment,
+        clv_12m=clv,
+        purchase_cycle_days=purchase_cycle_days(state, model),
         model_name=model.name,
         model_version=model.version,
         scored_at=now,
         cause=cause,
         event_id=event_id,
     )
-    alert = None
-    if alert_tier is not None:
-        alert = ChurnRiskAlert(
-            alert_id=alert_id(state.customer_id, alert_tier, event_id or now.isoformat()),
+    cause_key = event_id or now.isoformat()
+    alerts = tuple(
+        ChurnRiskAlert(
+            alert_id=alert_id(state.customer_id, f.trigger, cause_key),
             customer_id=state.customer_id,
-            trigger="tier_entry",
-            tier=alert_tier,
-            previous_tier=before.last_tier,
+            trigger=f.trigger,
+            detail=f.detail,
+            tier=result.tier,
+            previous_tier=state.last_tier,
             score=result.score,
+            change_7d=change_7d,
+            segment=segment,
             reasons=list(result.reasons),
             raised_at=now,
             model_name=model.name,
             model_version=model.version,
             event_id=event_id,
         )
-    remembered = state.model_copy(
-        update={"last_score": result.score, "last_tier": result.tier, "last_scored_at": now, "alert": memory}
+        for f in fired
     )
-    return Step(remembered, update, alert)
+    remembered = state.model_copy(
+        update={
+            "last_score": result.score,
+            "last_tier": result.tier,
+            "last_scored_at": now,
+            "last_signals": {s.name: round(s.value, 4) for s in result.signals},
+            "history": _remember(state.history, now, result.score),
+            "alert": memory,
+        }
+    )
+    return Step(remembered, update, alerts)
+
+
+def next_review(state: CustomerState, model: ScoringModel, now: datetime) -> datetime | None:
+    """When the timer should look at this customer again, or None once time can no longer move the score."""
+    settled = settles_at(state, model)
+    if settled is None or now >= settled + model.review.interval:
+        return None
+    return now + model.review.interval
+
+
+def rescore_if_changed(state: CustomerState, model: ScoringModel, now: datetime) -> Step:
+    """A timer's re-score: outputs only when the score, tier or an alert changed with time."""
+    result = rescore(state, model, now)
+    update = result.update
+    moved = update is not None and (update.score != state.last_score or update.tier != state.last_tier)
+    if moved or result.alerts:
+        return result
+    # Keep the remembered history and alert memory current even when nothing is published.
+    return Step(result.state, None, ())
+
+

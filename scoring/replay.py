@@ -36,6 +36,5 @@ def replay(events: Iterable[Event], model: ScoringModel) -> Replay:
             continue
         if result.update is not None:
             out.updates.append(result.update)
-        if result.alert is not None:
-            out.alerts.append(result.alert)
+        out.alerts.extend(result.alerts)
     return out

@@ -1,8 +1,9 @@
 """Per-customer state and the pure fold that applies one event to it.
 
-State stays bounded per customer: recent lists are cut to the longest window
-any signal reads and to a fixed length, so a customer with a million events
-costs no more than one with a hundred.
+State stays bounded per customer: day buckets for the rolling windows, and
+short, sorted lists for purchase times, CSAT answers, open tickets and
+recent event ids. Sorting by event time (not arrival) makes the fold give
+the same state for the same events in any order inside the horizon.
 """
 
 from __future__ import annotations
@@ -14,75 +15,97 @@ from pydantic import BaseModel, ConfigDict
 from schemas.common import Instant
 from schemas.events import Event, PurchaseEvent, SurveyEvent, TicketEvent, TicketPriority, VisitEvent
 from schemas.outputs import Tier
+from scoring.windows import HORIZON_DAYS, DayBucket, add_to_buckets, day_of
 
-# The longest look-back of any signal; older detail only survives in totals.
-WINDOW = timedelta(days=90)
-# How many recent event ids a customer remembers for deduplication; a
-# redelivery after a rebalance arrives within a few hundred events.
+HORIZON = timedelta(days=HORIZON_DAYS)
+# Recent event ids kept for deduplication; a redelivery after a rebalance
+# arrives within a few hundred of the customer's events.
 DEDUP_MEMORY = 256
-MAX_RECENT = 200
-MAX_GAPS = 12
+MAX_PURCHASE_TIMES = 13  # 12 gaps: enough for a median that shrugs off one-off gaps
 MAX_CSAT = 5
+MAX_OPEN_TICKETS = 50
+MAX_RESOLVE_TIMES = 10
+MAX_HISTORY_DAYS = 35  # score history for the 7- and 30-day movements
 HIGH_PRIORITIES: frozenset[TicketPriority] = frozenset({"high", "urgent"})
 
 
-class Purchase(BaseModel):
+class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    at: Instant
-    amount: float
 
-
-class OpenTicket(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
+class OpenTicket(_Frozen):
     ticket_id: str
     priority: TicketPriority
     opened_at: Instant
 
 
-class AlertMemory(BaseModel):
-    """What the alert policy must remember between scores: level and last alert."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    level: Tier | None = None
-    last_alert_at: Instant | None = None
-    last_alert_tier: Tier | None = None
+class Answer(_Frozen):
+    at: Instant
+    score: int
 
 
-class CustomerState(BaseModel):
+class SeenEvent(_Frozen):
+    at: Instant
+    event_id: str
+
+
+class Resolution(_Frozen):
+    at: Instant
+    hours: float
+
+
+class HistoryPoint(_Frozen):
+    day: int
+    score: float
+
+
+class AlertMemory(_Frozen):
+    """What the alert policy remembers between scores, per trigger."""
+
+    level: Tier | None = None  # current risk level, with hysteresis
+    last_alert_at: dict[str, Instant] = {}  # trigger -> when it last fired
+    last_alert_tier: dict[str, Tier] = {}  # trigger -> the tier it last fired at
+    overdue_alerted_for: Instant | None = None  # last purchase an overdue alert was raised for
+    detractor_alerted_for: Instant | None = None  # NPS answer a detractor alert was raised for
+    stale_tickets_alerted: tuple[str, ...] = ()
+
+
+class CustomerState(_Frozen):
     """Everything healthscore knows of one customer, as of its newest event."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
     customer_id: str
     first_seen: Instant | None = None
     last_event_at: Instant | None = None
     event_count: int = 0
-    recent_event_ids: tuple[str, ...] = ()
+    seen: tuple[SeenEvent, ...] = ()
+
+    buckets: tuple[DayBucket, ...] = ()
 
     purchase_count: int = 0
     total_spend: float = 0.0
+    purchase_times: tuple[Instant, ...] = ()
     last_purchase_at: Instant | None = None
-    recent_purchases: tuple[Purchase, ...] = ()
-    purchase_gaps_days: tuple[float, ...] = ()
 
     visit_count: int = 0
+    visit_seconds: float = 0.0
     last_visit_at: Instant | None = None
-    recent_visits: tuple[Instant, ...] = ()
 
     tickets_opened: int = 0
+    complaints: int = 0
     open_tickets: tuple[OpenTicket, ...] = ()
-    recent_complaints: tuple[Instant, ...] = ()
+    resolved_ticket_ids: tuple[str, ...] = ()  # so a late "opened" does not reopen a resolved ticket
+    resolutions: tuple[Resolution, ...] = ()
+    last_ticket_at: Instant | None = None
 
-    recent_csat: tuple[int, ...] = ()
-    nps_latest: int | None = None
-    nps_at: Instant | None = None
+    csat: tuple[Answer, ...] = ()
+    nps: Answer | None = None
+    last_survey_at: Instant | None = None
 
     last_score: float | None = None
     last_tier: Tier | None = None
     last_scored_at: Instant | None = None
+    last_signals: dict[str, float] = {}
+    history: tuple[HistoryPoint, ...] = ()
     alert: AlertMemory = AlertMemory()
 
 
@@ -90,17 +113,22 @@ def new_state(customer_id: str) -> CustomerState:
     return CustomerState(customer_id=customer_id)
 
 
+def _latest(a: datetime | None, b: datetime) -> datetime:
+    return b if a is None or b > a else a
+
+
 def apply_event(state: CustomerState, event: Event) -> tuple[CustomerState, bool]:
     """Fold `event` into `state`; returns the state and False when the event_id was already applied."""
-    if event.event_id in state.recent_event_ids:
+    if any(s.event_id == event.event_id for s in state.seen):
         return state, False
     at = event.occurred_at
-    newest = max(at, state.last_event_at) if state.last_event_at else at
+    newest = _latest(state.last_event_at, at)
+    seen = sorted((*state.seen, SeenEvent(at=at, event_id=event.event_id)), key=lambda s: (s.at, s.event_id))
     changes: dict[str, object] = {
-        "first_seen": min(at, state.first_seen) if state.first_seen else at,
+        "first_seen": at if state.first_seen is None or at < state.first_seen else state.first_seen,
         "last_event_at": newest,
         "event_count": state.event_count + 1,
-        "recent_event_ids": (*state.recent_event_ids, event.event_id)[-DEDUP_MEMORY:],
+        "seen": tuple(seen[-DEDUP_MEMORY:]),
     }
     if isinstance(event, PurchaseEvent):
         changes |= _purchase(state, event, newest)
@@ -110,32 +138,20 @@ def apply_event(state: CustomerState, event: Event) -> tuple[CustomerState, bool
         changes |= _ticket(state, event, newest)
     elif isinstance(event, SurveyEvent):
         changes |= _survey(state, event)
+    changes.setdefault("buckets", add_to_buckets(state.buckets, day_of(at), day_of(newest)))  # prune only
     return state.model_copy(update=changes), True
-
-
-def _recent(items: tuple, newest: datetime, at_of=lambda item: item) -> tuple:
-    """Keep what falls inside WINDOW of `newest`, at most MAX_RECENT, oldest first."""
-    horizon = newest - WINDOW
-    kept = sorted((item for item in items if at_of(item) >= horizon), key=at_of)
-    return tuple(kept[-MAX_RECENT:])
 
 
 def _purchase(state: CustomerState, event: PurchaseEvent, newest: datetime) -> dict[str, object]:
     at = event.occurred_at
-    gaps = state.purchase_gaps_days
-    last = state.last_purchase_at
-    if last is not None and at > last:
-        # Only in-order purchases lengthen the cycle history; a late one still
-        # counts in totals and windows.
-        gaps = (*gaps, (at - last).total_seconds() / 86400.0)[-MAX_GAPS:]
     return {
         "purchase_count": state.purchase_count + 1,
         "total_spend": state.total_spend + event.amount,
-        "last_purchase_at": max(at, last) if last else at,
-        "purchase_gaps_days": gaps,
-        "recent_purchases": _recent(
-            (*state.recent_purchases, Purchase(at=at, amount=event.amount)), newest, lambda p: p.at
-        ),
+        "last_purchase_at": _latest(state.last_purchase_at, at),
+        # The cycle needs a longer memory than the windows: the latest purchase
+        # times whenever they were, sorted, so arrival order does not matter.
+        "purchase_times": tuple(sorted((*state.purchase_times, at))[-MAX_PURCHASE_TIMES:]),
+        "buckets": add_to_buckets(state.buckets, day_of(at), day_of(newest), purchases=1, spend=event.amount),
     }
 
 
@@ -143,30 +159,53 @@ def _visit(state: CustomerState, event: VisitEvent, newest: datetime) -> dict[st
     at = event.occurred_at
     return {
         "visit_count": state.visit_count + 1,
-        "last_visit_at": max(at, state.last_visit_at) if state.last_visit_at else at,
-        "recent_visits": _recent((*state.recent_visits, at), newest),
+        "visit_seconds": state.visit_seconds + event.duration_seconds,
+        "last_visit_at": _latest(state.last_visit_at, at),
+        "buckets": add_to_buckets(
+            state.buckets, day_of(at), day_of(newest), visits=1, visit_seconds=event.duration_seconds
+        ),
     }
 
 
 def _ticket(state: CustomerState, event: TicketEvent, newest: datetime) -> dict[str, object]:
-    others = tuple(t for t in state.open_tickets if t.ticket_id != event.ticket_id)
+    at = event.occurred_at
+    changes: dict[str, object] = {"last_ticket_at": _latest(state.last_ticket_at, at)}
     if event.action == "resolved":
-        return {"open_tickets": others}
-    changes: dict[str, object] = {
+        opened = next((t for t in state.open_tickets if t.ticket_id == event.ticket_id), None)
+        changes["open_tickets"] = tuple(t for t in state.open_tickets if t.ticket_id != event.ticket_id)
+        changes["resolved_ticket_ids"] = tuple(sorted({*state.resolved_ticket_ids, event.ticket_id}))[
+            -MAX_OPEN_TICKETS:
+        ]
+        if opened is not None and at >= opened.opened_at:
+            done = Resolution(at=at, hours=(at - opened.opened_at).total_seconds() / 3600.0)
+            changes["resolutions"] = tuple(sorted((*state.resolutions, done), key=lambda r: (r.at, r.hours)))[
+                -MAX_RESOLVE_TIMES:
+            ]
+        return changes
+    high = event.priority in HIGH_PRIORITIES
+    complaint = event.category == "complaint"
+    changes |= {
         "tickets_opened": state.tickets_opened + 1,
-        "open_tickets": (
-            *others,
-            OpenTicket(ticket_id=event.ticket_id, priority=event.priority, opened_at=event.occurred_at),
-        )[-MAX_RECENT:],
+        "complaints": state.complaints + int(complaint),
+        "buckets": add_to_buckets(state.buckets, day_of(at), day_of(newest), tickets_opened=1,
+                                  high_priority_opened=int(high), complaints=int(complaint)),  # fmt: skip
     }
-    if event.category == "complaint":
-        changes["recent_complaints"] = _recent((*state.recent_complaints, event.occurred_at), newest)
+    already = event.ticket_id in state.resolved_ticket_ids or any(
+        t.ticket_id == event.ticket_id for t in state.open_tickets
+    )
+    if not already:
+        opened = OpenTicket(ticket_id=event.ticket_id, priority=event.priority, opened_at=at)
+        tickets = sorted((*state.open_tickets, opened), key=lambda t: (t.opened_at, t.ticket_id))
+        changes["open_tickets"] = tuple(tickets[-MAX_OPEN_TICKETS:])
     return changes
 
 
 def _survey(state: CustomerState, event: SurveyEvent) -> dict[str, object]:
+    answer = Answer(at=event.occurred_at, score=event.score)
+    changes: dict[str, object] = {"last_survey_at": _latest(state.last_survey_at, event.occurred_at)}
     if event.survey_type == "csat":
-        return {"recent_csat": (*state.recent_csat, event.score)[-MAX_CSAT:]}
-    if state.nps_at is not None and event.occurred_at < state.nps_at:
-        return {}  # a late answer does not replace a newer one
-    return {"nps_latest": event.score, "nps_at": event.occurred_at}
+        answers = sorted((*state.csat, answer), key=lambda a: (a.at, a.score))
+        changes["csat"] = tuple(answers[-MAX_CSAT:])
+    elif state.nps is None or (answer.at, answer.score) > (state.nps.at, state.nps.score):
+        changes["nps"] = answer  # a late answer does not replace a newer one
+    return changes

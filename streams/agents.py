@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass
-from datetime import datetime, timezone
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
 from typing import Any, Literal
 
 import faust
@@ -16,7 +16,8 @@ import faust
 from schemas.events import EventKind
 from schemas.model_config import ScoringModel
 from schemas.outputs import DeadLetter
-from scoring.pipeline import step
+from scoring.pipeline import Step, next_review, step
+from scoring.schedule import DueQueue
 from scoring.state import new_state
 from streams.codecs import decode_event, decode_state, encode_state
 from streams.metrics import Metrics
@@ -34,7 +35,7 @@ class Outputs:
 
 @dataclass
 class Scorer:
-    """Handles one input record against the state table; shared by the agent and tests."""
+    """Handles one input record against the state table; shared by the agent, the timer and tests."""
 
     table: faust.Table
     outputs: Outputs
@@ -43,7 +44,14 @@ class Scorer:
     redis: RedisSink
     kinds: dict[str, EventKind]
     max_message_bytes: int
+    max_future: timedelta
     clock: Literal["wall", "event"]
+    due: DueQueue = field(default_factory=DueQueue)
+    watermark: datetime | None = None  # newest event time this worker has scored
+
+    def now(self) -> datetime | None:
+        """The timer's `now`: the wall clock, or in event-time mode the watermark (None before any event)."""
+        return datetime.now(timezone.utc) if self.clock == "wall" else self.watermark
 
     async def handle(self, message: Any) -> None:
         wall = datetime.now(timezone.utc)
@@ -57,6 +65,7 @@ class Scorer:
             expected_kind=kind,
             max_bytes=self.max_message_bytes,
             received_at=wall,
+            max_future=self.max_future,
         )
         if isinstance(decoded, DeadLetter):
             await self.outputs.deadletter.send(key=message.key, value=decoded.model_dump_json().encode())
@@ -71,6 +80,7 @@ class Scorer:
         state = decode_state(raw) if raw else new_state(decoded.customer_id)
         if self.clock == "event":
             now = max(decoded.occurred_at, state.last_event_at or decoded.occurred_at)
+            self.watermark = max(now, self.watermark or now)
         else:
             now = wall
         result = step(state, decoded, self.model, now)
@@ -78,10 +88,18 @@ class Scorer:
             self.metrics.events.labels(decoded.kind, "duplicate").inc()
             return
         self.table[key] = encode_state(result.state)
+        self.due.schedule(decoded.customer_id, next_review(result.state, self.model, now))
+        latency = time.time() - message.timestamp if message.timestamp else None  # Faust gives seconds
+        await self.publish(key, result, latency, decoded.kind)
+
+    async def publish(self, key: bytes, result: Step, latency: float | None, kind: EventKind | None) -> None:
+        """Send a step's ScoreUpdate and alerts, queue the Redis snapshot and count it all."""
+        if result.update is None:
+            return
         await self.outputs.scores.send(key=key, value=result.update.model_dump_json().encode())
-        if result.alert is not None:
-            await self.outputs.alerts.send(key=key, value=result.alert.model_dump_json().encode())
+        for alert in result.alerts:
+            await self.outputs.alerts.send(key=key, value=alert.model_dump_json().encode())
         self.redis.offer(result.update)
-        self.metrics.events.labels(decoded.kind, "scored").inc()
-        latency = time.time() - message.timestamp if message.timestamp else None
-        self.metrics.scored(result.update, result.alert, latency)
+        if kind is not None:
+            self.metrics.events.labels(kind, "scored").inc()
+        self.metrics.scored(result.update, result.alerts, latency)

@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 import faust
 from aiohttp.web import Response
+from faust.types import TP
 from prometheus_client import CONTENT_TYPE_LATEST
 
 from schemas.model_config import ScoringModel
 from streams.agents import Outputs, Scorer
 from streams.metrics import Metrics
+from streams.model_file import load_model
 from streams.redis_sink import RedisSink
+from streams.timers import InactivityTimer
 from streams.settings import Settings
 
 STATE_TABLE = "customer-state"
@@ -23,6 +27,7 @@ class Service:
     scorer: Scorer
     metrics: Metrics
     redis: RedisSink
+    timer: InactivityTimer
 
 
 def _raw_topic(app: faust.App, *names: str, partitions: int | None = None) -> faust.TopicT:
@@ -32,8 +37,12 @@ def _raw_topic(app: faust.App, *names: str, partitions: int | None = None) -> fa
 
 
 def create_app(settings: Settings, model: ScoringModel | None = None) -> Service:
-    """A worker for `settings`; nothing connects until the worker starts."""
-    model = model or ScoringModel()
+    """A worker for `settings`; nothing connects until the worker starts.
+
+    The model comes from `settings.model_path` unless given; a bad file
+    raises ModelFileError here, before anything starts.
+    """
+    model = model or load_model(settings.model_path)
     app = faust.App(
         settings.app_id,
         broker=settings.broker_url,
@@ -60,6 +69,9 @@ def create_app(settings: Settings, model: ScoringModel | None = None) -> Service
         partitions=settings.partitions,
         key_type=bytes,  # bytes keys and values get the raw codec: we encode state ourselves
         value_type=bytes,
+        # The timer writes outside any stream event, so the changelog partition comes from the
+        # default partitioner, the same murmur2 partition the customer's input records have.
+        use_partitioner=True,
     )
     metrics = Metrics()
     redis = RedisSink(settings.redis_url, settings.redis_prefix, metrics)
@@ -71,8 +83,27 @@ def create_app(settings: Settings, model: ScoringModel | None = None) -> Service
         redis=redis,
         kinds=settings.input_topics(),
         max_message_bytes=settings.max_message_bytes,
+        max_future=timedelta(seconds=settings.max_future_seconds),
         clock=settings.clock,
     )
+    source = settings.topic_purchases
+    timer = InactivityTimer(
+        scorer=scorer,
+        partitions=settings.partitions,
+        owned=lambda p: TP(source, p) in app.assignor.assigned_actives(),
+    )
+
+    @table.on_recover
+    async def schedule_recovered() -> None:
+        timer.rebuild()
+
+    if settings.inactivity_timer:
+
+        @app.timer(interval=settings.timer_seconds, name="inactivity")
+        async def inactivity() -> None:
+            now = scorer.now()
+            if now is not None:
+                await timer.tick(now)
 
     @app.agent(inputs, name="score-events")
     async def score_events(stream: faust.StreamT) -> None:
@@ -98,4 +129,4 @@ def create_app(settings: Settings, model: ScoringModel | None = None) -> Service
     async def healthz_view(web: faust.web.View, request: faust.web.Request) -> Response:
         return web.json({"status": "ok", "redis_backlog": redis.backlog})
 
-    return Service(app=app, scorer=scorer, metrics=metrics, redis=redis)
+    return Service(app=app, scorer=scorer, metrics=metrics, redis=redis, timer=timer)

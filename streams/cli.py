@@ -30,20 +30,26 @@ def worker(loglevel: str) -> None:
     from streams.app import create_app
     from streams.topics import ensure_topics
 
+    from streams.exceptions import ModelFileError
+
     settings = Settings()
+    try:
+        service = create_app(settings)  # loads the model file first: a bad one stops here
+    except ModelFileError as exc:
+        raise click.ClickException(str(exc)) from exc
     ensure_topics(settings)
-    service = create_app(settings)
     faust.Worker(service.app, loglevel=loglevel).execute_from_commandline()
 
 
 @main.command()
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--topic", default=None, help="Send every line to this topic instead of routing by its kind.")
-def produce(path: Path, topic: str | None) -> None:
+@click.option("--rate", type=float, default=None, help="At most this many events per second.")
+def produce(path: Path, topic: str | None, rate: float | None) -> None:
     """Publish events from a JSON-lines file, each to its kind's topic, keyed by customer_id."""
     from streams.producer import publish, read_lines
 
-    report = publish(read_lines(path), Settings(), topic=topic)
+    report = publish(read_lines(path), Settings(), topic=topic, rate=rate)
     for name, count in sorted(report.sent.items()):
         click.echo(f"{name}: {count}")
     for reason in report.skipped:
@@ -57,12 +63,14 @@ def produce(path: Path, topic: str | None) -> None:
 @click.option("--workdir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Where the stack keeps logs (default: a new temporary folder).")  # fmt: skip
 @click.option("--show", "shown", default=15, show_default=True, help="Rows per table.")
-def demo(events: Path, workdir: Path | None, shown: int) -> None:
+@click.option("--rate", type=float, default=300.0, show_default=True,
+              help="Events published per second; a worker that keeps up sees the topics in step.")  # fmt: skip
+def demo(events: Path, workdir: Path | None, shown: int, rate: float) -> None:
     """Start a local broker and Redis, run a worker, replay events, print scores and alerts, stop."""
     from streams.demo import run_demo
 
     logging.getLogger().setLevel(logging.WARNING)
-    run_demo(events, workdir or Path(tempfile.mkdtemp(prefix="healthscore-demo-")), shown=shown)
+    run_demo(events, workdir or Path(tempfile.mkdtemp(prefix="healthscore-demo-")), shown=shown, rate=rate)
 
 
 @main.command()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import base64
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from pydantic import ValidationError
 
@@ -25,6 +25,7 @@ def decode_event(
     expected_kind: EventKind | None,
     max_bytes: int,
     received_at: datetime,
+    max_future: timedelta = timedelta(days=1),
 ) -> Event | DeadLetter:
     """Validate one record from an input topic; anything unusable becomes a DeadLetter saying why."""
     raw = value or b""
@@ -56,6 +57,12 @@ def decode_event(
         if any(e["type"] == "json_invalid" for e in errors):
             return dead("invalid_json", f"not valid JSON: {errors[0]['msg']}")
         return dead("validation", describe_errors(exc))
+    if event.occurred_at > received_at + max_future:
+        return dead(
+            "future_timestamp",
+            f"occurred_at {event.occurred_at.isoformat()} is more than {max_future} after it was received "
+            f"({received_at.isoformat()}); check the producer's clock and time zone",
+        )
     if event.kind != expected_kind:
         return dead("wrong_topic", f"a {event.kind} event on {topic!r}, which carries {expected_kind} events")
     if key is None or key != event.customer_id.encode("utf-8"):

@@ -69,7 +69,9 @@ def collect(
             for tp, records in consumer.poll(timeout_ms=250).items():
                 model, sink = parse[tp.topic]
                 sink.extend(model.model_validate_json(r.value) for r in records)
-            if done_at is None and len(got.updates) >= updates and len(got.dead_letters) >= dead_letters:
+            # The timer adds updates of its own: count the ones events caused.
+            from_events = sum(1 for u in got.updates if u.cause == "event")
+            if done_at is None and from_events >= updates and len(got.dead_letters) >= dead_letters:
                 done_at = time.monotonic()
             if done_at is not None and time.monotonic() - done_at > QUIET_SECONDS:
                 break
@@ -95,19 +97,26 @@ def show(console: Console, ranking: list[dict[str, str]], got: Collected, shown:
         + ", ".join(f"{t} {tiers[t]}" for t in ("healthy", "watch", "at_risk", "critical"))
     )
     table = Table(title=f"Lowest {min(shown, len(ranking))} health scores (Redis ranking)")
-    for col in ("customer", "score", "tier", "confidence", "top reasons"):
+    for col in ("customer", "score", "tier", "segment", "CLV 12m", "confidence", "top reasons"):
         table.add_column(col)
     for row in ranking[:shown]:
-        table.add_row(row["customer_id"], row["score"], row["tier"], row["confidence"], row["reasons"])
+        update = ScoreUpdate.model_validate_json(row["update"])
+        table.add_row(row["customer_id"], row["score"], row["tier"], update.segment, f"{update.clv_12m:,.0f}",
+                      row["confidence"], row["reasons"])  # fmt: skip
     console.print(table)
 
-    alerts = Table(title=f"Churn-risk alerts raised: {len(got.alerts)} (latest {min(shown, len(got.alerts))})")
-    for col in ("customer", "tier", "score", "raised at", "reasons"):
+    by_trigger = Counter(a.trigger for a in got.alerts)
+    alerts = Table(
+        title=f"Churn-risk alerts raised: {len(got.alerts)} ("
+        + ", ".join(f"{t} {n}" for t, n in by_trigger.most_common())
+        + f"); latest {min(shown, len(got.alerts))}"
+    )
+    for col in ("customer", "trigger", "tier", "score", "raised at", "what fired / reasons"):
         alerts.add_column(col)
     for alert in sorted(got.alerts, key=lambda a: a.raised_at)[-shown:]:
         alerts.add_row(
-            alert.customer_id, alert.tier, f"{alert.score:.1f}", alert.raised_at.strftime("%Y-%m-%d"),
-            "\n".join(alert.reasons),
+            alert.customer_id, alert.trigger, alert.tier, f"{alert.score:.1f}", alert.raised_at.strftime("%Y-%m-%d"),
+            "\n".join([alert.detail, *alert.reasons]),
         )  # fmt: skip
     console.print(alerts)
 
@@ -119,7 +128,7 @@ def show(console: Console, ranking: list[dict[str, str]], got: Collected, shown:
     console.print(dead)
 
 
-def run_demo(events: Path, workdir: Path, shown: int = 15, timeout: float = 300.0) -> Collected:
+def run_demo(events: Path, workdir: Path, shown: int = 15, timeout: float = 300.0, rate: float | None = None) -> Collected:
     """Run the whole flow once on a fresh local stack and print what came out."""
     console = Console(width=max(120, Console().width))
     lines = list(read_lines(events))
@@ -137,16 +146,17 @@ def run_demo(events: Path, workdir: Path, shown: int = 15, timeout: float = 300.
         process = stack.start_worker("worker", worker_env)
         console.print(f"worker started; metrics at http://127.0.0.1:{settings.web_port}/metrics")
         started = time.monotonic()
-        report = publish(lines, settings)
+        report = publish(lines, settings, rate=rate)
         console.print(f"published {report.total} events from {events} ({len(report.skipped)} lines skipped)")
         got = collect(settings, updates, invalid, timeout, alive=lambda: process.poll() is None)
         elapsed = time.monotonic() - started
+        timed = sum(1 for u in got.updates if u.cause == "timer")
         console.print(
-            f"worker published {len(got.updates)} score updates, {len(got.alerts)} alerts and "
-            f"{len(got.dead_letters)} dead letters in {elapsed:.1f}s "
-            f"({len(lines) - updates - invalid} duplicates counted once)"
+            f"worker published {len(got.updates)} score updates ({timed} from the inactivity timer), "
+            f"{len(got.alerts)} alerts and {len(got.dead_letters)} dead letters in {elapsed:.1f}s"
         )
-        if len(got.updates) < updates:
+        console.print(f"{len(lines) - updates - invalid} duplicates counted once")
+        if sum(1 for u in got.updates if u.cause == "event") < updates:
             raise SystemExit(f"expected {updates} score updates, got {len(got.updates)}; see {workdir}/worker.log")
         ranking = redis_ranking(settings, len({u.customer_id for u in got.updates}))
         show(console, ranking, got, shown)

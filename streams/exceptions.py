@@ -7,3 +7,7 @@ class HealthscoreError(Exception):
 
 class LocalStackError(HealthscoreError):
     """The local broker or Redis could not be started."""
+
+
+class ModelFileError(HealthscoreError):
+    """A scoring-model file that cannot be used; the message names the file and the field."""

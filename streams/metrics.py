@@ -22,7 +22,9 @@ class Metrics:
         self.dead_letters = Counter(
             "healthscore_dead_letters", "Records sent to the dead-letter topic, by reason.", ["error"], registry=r
         )
-        self.alerts = Counter("healthscore_alerts", "Churn-risk alerts published, by tier.", ["tier"], registry=r)
+        self.alerts = Counter(
+            "healthscore_alerts", "Churn-risk alerts published, by trigger and tier.", ["trigger", "tier"], registry=r
+        )
         self.score_updates = Counter(
             "healthscore_score_updates", "Score updates published, by tier.", ["tier"], registry=r
         )
@@ -35,6 +37,9 @@ class Metrics:
             buckets=LATENCY_BUCKETS,
             registry=r,
         )
+        self.timer_rescored = Counter(
+            "healthscore_timer_rescored_customers", "Customers the inactivity timer re-scored.", registry=r
+        )
         self.redis_errors = Counter(
             "healthscore_redis_write_errors", "Failed Redis snapshot writes (retried).", registry=r
         )
@@ -42,11 +47,11 @@ class Metrics:
             "healthscore_redis_writes", "Customer snapshots written to Redis.", registry=r
         )
 
-    def scored(self, update: ScoreUpdate, alert: ChurnRiskAlert | None, latency_seconds: float | None) -> None:
+    def scored(self, update: ScoreUpdate, alerts: tuple[ChurnRiskAlert, ...], latency_seconds: float | None) -> None:
         self.score_updates.labels(update.tier).inc()
         self.scores.observe(update.score)
-        if alert is not None:
-            self.alerts.labels(alert.tier).inc()
+        for alert in alerts:
+            self.alerts.labels(alert.trigger, alert.tier).inc()
         if latency_seconds is not None and latency_seconds >= 0:
             self.latency.observe(latency_seconds)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -51,12 +52,23 @@ def read_lines(path: Path) -> Iterable[bytes]:
                 yield line
 
 
-def publish(lines: Iterable[bytes], settings: Settings, topic: str | None = None) -> PublishReport:
-    """Send every line; with `topic`, all go there unrouted and keyed by nothing but what JSON gives."""
+def publish(
+    lines: Iterable[bytes], settings: Settings, topic: str | None = None, rate: float | None = None
+) -> PublishReport:
+    """Send every line; with `topic`, all go there unrouted. `rate` caps lines per second.
+
+    Pacing matters for event-time replays: a worker that keeps up consumes
+    the four topics in step, so a customer's clock does not run ahead on one.
+    """
     report = PublishReport()
     producer = KafkaProducer(bootstrap_servers=settings.bootstrap_servers(), linger_ms=5, acks="all")
+    started = time.monotonic()
     try:
         for number, line in enumerate(lines, start=1):
+            if rate:
+                ahead = number / rate - (time.monotonic() - started)
+                if ahead > 0:
+                    time.sleep(ahead)
             routed = route(line, settings)
             if isinstance(routed, str):
                 if topic is None:

@@ -34,6 +34,12 @@ class Settings(BaseSettings):
         "wall", description="`wall` scores at the current time; `event` at the event's own time (replays, demo)."
     )
     max_message_bytes: int = Field(65536, ge=256, description="Larger inputs are dead-lettered unread.")
+    max_future_seconds: float = Field(
+        86400.0, ge=0, description="Events dated further ahead of the wall clock are dead-lettered."
+    )
+    model_path: Path | None = Field(None, description="Scoring-model TOML file; unset means the built-in defaults.")
+    inactivity_timer: bool = Field(True, description="Re-score customers whose score time alone may have moved.")
+    timer_seconds: float = Field(1.0, gt=0, description="How often the inactivity timer looks for customers due.")
     redis_flush_seconds: float = Field(0.2, gt=0, description="How often pending scores are written to Redis.")
     session_timeout: float = Field(10.0, gt=0, description="Consumer group session timeout, seconds.")
     heartbeat_interval: float = Field(3.0, gt=0, description="Consumer group heartbeat interval, seconds.")

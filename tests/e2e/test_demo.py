@@ -24,7 +24,10 @@ def test_the_demo_prints_scores_alerts_with_reasons_and_dead_letters(tmp_path: P
     assert alerts > 0
     assert "(detractor)" in out and "no purchase for" in out
     assert "Dead letters: 4" in out and "nps score must be between 0 and 10, got 12" in out
-    assert "(5 duplicates counted once)" in out
+    assert "5 duplicates counted once" in out
+    assert re.search(r"\(\d+ from the inactivity timer\)", out)
+    for trigger in ("tier_entry", "detractor_nps", "purchase_overdue", "stale_ticket"):
+        assert re.search(rf"{trigger} \d+", out), trigger
     assert out.rstrip().endswith("local stack stopped")
     # Broker, Redis and the worker's web server were all stopped: nothing listens on their ports.
     ports = [int(p) for p in re.findall(r"127\.0\.0\.1:(\d+)", out)]

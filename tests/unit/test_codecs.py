@@ -24,6 +24,8 @@ def decode(value: bytes | None, key: bytes | None = b"c-1", kind: str | None = "
 def test_a_valid_record_decodes_to_its_event() -> None:
     event = decode(json.dumps(GOOD).encode())
     assert isinstance(event, PurchaseEvent) and event.amount == 9
+    tomorrow = decode(json.dumps({**GOOD, "occurred_at": "2025-06-01T23:00:00Z"}).encode())
+    assert isinstance(tomorrow, PurchaseEvent)  # clock skew within a day is tolerated
 
 
 @pytest.mark.parametrize(
@@ -39,6 +41,8 @@ def test_a_valid_record_decodes_to_its_event() -> None:
         (json.dumps(GOOD).encode(), b"c-2", "purchase", "key_mismatch", "message key is 'c-2' but customer_id is 'c-1'"),
         (json.dumps(GOOD).encode(), None, "purchase", "key_mismatch", "message key is missing"),
         (json.dumps(GOOD).encode(), b"c-1", None, "unknown_topic", "is not an input topic"),
+        (json.dumps({**GOOD, "occurred_at": "2025-06-02T00:00:01Z"}).encode(), b"c-1", "purchase", "future_timestamp",
+         "more than 1 day, 0:00:00 after it was received"),
     ],
 )
 def test_unusable_records_become_dead_letters(value, key, kind, error, reason) -> None:

@@ -1,0 +1,58 @@
+"""Day buckets: rolling event-time windows in constant space per customer.
+
+A customer's recent activity is a short tuple of per-day counters covering
+the last HORIZON_DAYS days of event time. A late event inside the horizon
+lands in its own day's bucket; an older one only reaches lifetime totals.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from pydantic import BaseModel, ConfigDict
+
+# Longest look-back any window needs: 90-day spend, and 60 days for the
+# visit trend (last 30 against the 30 before).
+HORIZON_DAYS = 90
+EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+
+
+def day_of(at: datetime) -> int:
+    """The UTC day number of an instant: buckets are whole UTC days."""
+    return (at - EPOCH).days
+
+
+class DayBucket(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    day: int
+    purchases: int = 0
+    spend: float = 0.0
+    visits: int = 0
+    visit_seconds: float = 0.0
+    tickets_opened: int = 0
+    high_priority_opened: int = 0
+    complaints: int = 0
+
+
+def add_to_buckets(buckets: tuple[DayBucket, ...], day: int, newest_day: int, **counts: float) -> tuple[DayBucket, ...]:
+    """Add `counts` to `day`'s bucket and drop buckets older than the horizon of `newest_day`.
+
+    Buckets stay sorted by day, so the same events in any order give the same tuple.
+    """
+    oldest = newest_day - HORIZON_DAYS + 1
+    by_day = {b.day: b for b in buckets if b.day >= oldest}
+    if counts and day >= oldest:
+        current = by_day.get(day) or DayBucket(day=day)
+        by_day[day] = current.model_copy(update={k: getattr(current, k) + v for k, v in counts.items()})
+    return tuple(by_day[d] for d in sorted(by_day))
+
+
+def in_window(buckets: tuple[DayBucket, ...], now: datetime, days: int, skip_days: int = 0) -> list[DayBucket]:
+    """Buckets of the `days` days ending `skip_days` before `now`'s day, inclusive of that day."""
+    last = day_of(now) - skip_days
+    return [b for b in buckets if last - days < b.day <= last]
+
+
+def total(buckets: list[DayBucket], field: str) -> float:
+    return sum(getattr(b, field) for b in buckets)
