@@ -22,6 +22,7 @@ from scoring.model import purchase_cycle_days
 from scoring.state import CustomerState
 
 ONE_TIME_CYCLE_DAYS = 180.0
+ONE_TIME_RETURN = 0.2  # share of one-time buyers expected to buy again at all
 ALIVE_HALF_LIFE = 1.0  # cycles overdue that halve the chance the customer still buys
 
 
@@ -29,11 +30,13 @@ def clv_12m(state: CustomerState, model: ScoringModel, now: datetime) -> float:
     """Expected spend over the next 12 months, in the purchases' currency."""
     if not state.purchase_count or state.last_purchase_at is None:
         return 0.0
-    cycle = purchase_cycle_days(state, model) or ONE_TIME_CYCLE_DAYS
+    own_cycle = purchase_cycle_days(state, model)
+    cycle = own_cycle or ONE_TIME_CYCLE_DAYS
     average_order = state.total_spend / state.purchase_count
     days_since = max(0.0, (now - state.last_purchase_at).total_seconds() / 86400.0)
     p_alive = 0.5 ** (max(0.0, days_since / cycle - 1.0) / ALIVE_HALF_LIFE)
-    return round(p_alive * 365.0 / cycle * average_order, 2)
+    returns = 1.0 if own_cycle else ONE_TIME_RETURN  # most one-time buyers never come back
+    return round(returns * p_alive * 365.0 / cycle * average_order, 2)
 
 
 def segment_for(state: CustomerState, tier: Tier, clv: float, model: ScoringModel, now: datetime) -> Segment:
