@@ -73,7 +73,8 @@ class Signals(_Config):
     """Every signal, by name; the raw value each normaliser receives is in its description."""
 
     csat: Signal = Field(Signal(normaliser=Linear(low=1, high=5)), description="mean of the recent CSAT answers (1-5)")
-    nps: Signal = Field(Signal(normaliser=Linear(low=2, high=10)), description="latest NPS answer (0-10)")
+    # NPS counts detractors (0-6) as -1, passives 0, promoters +1: every detractor maps to 0.
+    nps: Signal = Field(Signal(normaliser=Linear(low=6, high=10)), description="latest NPS answer (0-10)")
     ticket_load: Signal = Field(
         Signal(normaliser=Linear(low=1, high=0)), description="weighted open tickets and recent complaints"
     )

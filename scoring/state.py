@@ -26,6 +26,7 @@ MAX_CSAT = 5
 MAX_OPEN_TICKETS = 50
 MAX_RESOLVE_TIMES = 10
 MAX_HISTORY_DAYS = 35  # score history for the 7- and 30-day movements
+SUM_DECIMALS = 6  # far below a cent or a millisecond, far above float rounding error
 HIGH_PRIORITIES: frozenset[TicketPriority] = frozenset({"high", "urgent"})
 
 
@@ -47,6 +48,11 @@ class Answer(_Frozen):
 class SeenEvent(_Frozen):
     at: Instant
     event_id: str
+
+
+class ClosedTicket(_Frozen):
+    ticket_id: str
+    at: Instant
 
 
 class Resolution(_Frozen):
@@ -93,7 +99,7 @@ class CustomerState(_Frozen):
     tickets_opened: int = 0
     complaints: int = 0
     open_tickets: tuple[OpenTicket, ...] = ()
-    resolved_ticket_ids: tuple[str, ...] = ()  # so a late "opened" does not reopen a resolved ticket
+    closed_tickets: tuple[ClosedTicket, ...] = ()  # so a late "opened" does not reopen a resolved ticket
     resolutions: tuple[Resolution, ...] = ()
     last_ticket_at: Instant | None = None
 
@@ -107,6 +113,11 @@ class CustomerState(_Frozen):
     last_signals: dict[str, float] = {}
     history: tuple[HistoryPoint, ...] = ()
     alert: AlertMemory = AlertMemory()
+
+
+def exact_sum(total: float, amount: float) -> float:
+    """Add, rounded to a millionth: money and durations then sum to the same value in any order."""
+    return round(total + amount, SUM_DECIMALS)
 
 
 def new_state(customer_id: str) -> CustomerState:
@@ -146,7 +157,7 @@ def _purchase(state: CustomerState, event: PurchaseEvent, newest: datetime) -> d
     at = event.occurred_at
     return {
         "purchase_count": state.purchase_count + 1,
-        "total_spend": state.total_spend + event.amount,
+        "total_spend": exact_sum(state.total_spend, event.amount),
         "last_purchase_at": _latest(state.last_purchase_at, at),
         # The cycle needs a longer memory than the windows: the latest purchase
         # times whenever they were, sorted, so arrival order does not matter.
@@ -159,7 +170,7 @@ def _visit(state: CustomerState, event: VisitEvent, newest: datetime) -> dict[st
     at = event.occurred_at
     return {
         "visit_count": state.visit_count + 1,
-        "visit_seconds": state.visit_seconds + event.duration_seconds,
+        "visit_seconds": exact_sum(state.visit_seconds, event.duration_seconds),
         "last_visit_at": _latest(state.last_visit_at, at),
         "buckets": add_to_buckets(
             state.buckets, day_of(at), day_of(newest), visits=1, visit_seconds=event.duration_seconds
@@ -168,19 +179,16 @@ def _visit(state: CustomerState, event: VisitEvent, newest: datetime) -> dict[st
 
 
 def _ticket(state: CustomerState, event: TicketEvent, newest: datetime) -> dict[str, object]:
+    """Open or close a ticket; either end may arrive first and the result is the same."""
     at = event.occurred_at
     changes: dict[str, object] = {"last_ticket_at": _latest(state.last_ticket_at, at)}
     if event.action == "resolved":
         opened = next((t for t in state.open_tickets if t.ticket_id == event.ticket_id), None)
+        closed = ClosedTicket(ticket_id=event.ticket_id, at=at)
         changes["open_tickets"] = tuple(t for t in state.open_tickets if t.ticket_id != event.ticket_id)
-        changes["resolved_ticket_ids"] = tuple(sorted({*state.resolved_ticket_ids, event.ticket_id}))[
-            -MAX_OPEN_TICKETS:
-        ]
-        if opened is not None and at >= opened.opened_at:
-            done = Resolution(at=at, hours=(at - opened.opened_at).total_seconds() / 3600.0)
-            changes["resolutions"] = tuple(sorted((*state.resolutions, done), key=lambda r: (r.at, r.hours)))[
-                -MAX_RESOLVE_TIMES:
-            ]
+        changes["closed_tickets"] = _sorted_tail((*state.closed_tickets, closed), MAX_OPEN_TICKETS)
+        if opened is not None:
+            changes["resolutions"] = _resolved(state, opened.opened_at, at)
         return changes
     high = event.priority in HIGH_PRIORITIES
     complaint = event.category == "complaint"
@@ -190,14 +198,23 @@ def _ticket(state: CustomerState, event: TicketEvent, newest: datetime) -> dict[
         "buckets": add_to_buckets(state.buckets, day_of(at), day_of(newest), tickets_opened=1,
                                   high_priority_opened=int(high), complaints=int(complaint)),  # fmt: skip
     }
-    already = event.ticket_id in state.resolved_ticket_ids or any(
-        t.ticket_id == event.ticket_id for t in state.open_tickets
-    )
-    if not already:
+    closed_at = next((c.at for c in state.closed_tickets if c.ticket_id == event.ticket_id), None)
+    if closed_at is not None:
+        changes["resolutions"] = _resolved(state, at, closed_at)
+    elif not any(t.ticket_id == event.ticket_id for t in state.open_tickets):
         opened = OpenTicket(ticket_id=event.ticket_id, priority=event.priority, opened_at=at)
-        tickets = sorted((*state.open_tickets, opened), key=lambda t: (t.opened_at, t.ticket_id))
-        changes["open_tickets"] = tuple(tickets[-MAX_OPEN_TICKETS:])
+        changes["open_tickets"] = _sorted_tail((*state.open_tickets, opened), MAX_OPEN_TICKETS)
     return changes
+
+
+def _sorted_tail(items: tuple, keep: int) -> tuple:
+    """The `keep` latest items by (time, id): bounded, and the same whatever order they came in."""
+    return tuple(sorted(items, key=lambda x: (getattr(x, "at", None) or x.opened_at, x.ticket_id))[-keep:])
+
+
+def _resolved(state: CustomerState, opened_at: datetime, resolved_at: datetime) -> tuple[Resolution, ...]:
+    done = Resolution(at=resolved_at, hours=max(0.0, (resolved_at - opened_at).total_seconds() / 3600.0))
+    return tuple(sorted((*state.resolutions, done), key=lambda r: (r.at, r.hours)))[-MAX_RESOLVE_TIMES:]
 
 
 def _survey(state: CustomerState, event: SurveyEvent) -> dict[str, object]:

@@ -44,7 +44,8 @@ def add_to_buckets(buckets: tuple[DayBucket, ...], day: int, newest_day: int, **
     by_day = {b.day: b for b in buckets if b.day >= oldest}
     if counts and day >= oldest:
         current = by_day.get(day) or DayBucket(day=day)
-        by_day[day] = current.model_copy(update={k: getattr(current, k) + v for k, v in counts.items()})
+        # Rounded like the lifetime totals, so late events summed in any order give the same bucket.
+        by_day[day] = current.model_copy(update={k: round(getattr(current, k) + v, 6) for k, v in counts.items()})
     return tuple(by_day[d] for d in sorted(by_day))
 
 

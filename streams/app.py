@@ -51,6 +51,7 @@ def create_app(settings: Settings, model: ScoringModel | None = None) -> Service
         topic_partitions=settings.partitions,
         broker_session_timeout=settings.session_timeout,
         broker_heartbeat_interval=settings.heartbeat_interval,
+        producer_max_batch_size=settings.producer_max_batch_bytes,
         consumer_auto_offset_reset="earliest",
         web_host=settings.web_host,
         web_port=settings.web_port,

@@ -104,6 +104,9 @@ class LocalStack:
             "HEALTHSCORE_REDIS_URL": self.redis_url,
             "HEALTHSCORE_SESSION_TIMEOUT": "2.0",
             "HEALTHSCORE_HEARTBEAT_INTERVAL": "0.5",
+            # Tansu reports a partition's end as the first offset of its last batch + 1, so a
+            # changelog replay would stop short of a multi-record last batch: one record per batch.
+            "HEALTHSCORE_PRODUCER_MAX_BATCH_BYTES": "1",
         }
 
     def start_worker(self, name: str, extra_env: Mapping[str, str]) -> subprocess.Popen:

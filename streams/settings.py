@@ -41,6 +41,9 @@ class Settings(BaseSettings):
     inactivity_timer: bool = Field(True, description="Re-score customers whose score time alone may have moved.")
     timer_seconds: float = Field(1.0, gt=0, description="How often the inactivity timer looks for customers due.")
     redis_flush_seconds: float = Field(0.2, gt=0, description="How often pending scores are written to Redis.")
+    producer_max_batch_bytes: int = Field(
+        16384, ge=1, description="Producer batch size; the local stack uses 1 (one record per batch) for Tansu."
+    )
     session_timeout: float = Field(10.0, gt=0, description="Consumer group session timeout, seconds.")
     heartbeat_interval: float = Field(3.0, gt=0, description="Consumer group heartbeat interval, seconds.")
     topic_purchases: str = Field("customer.purchases", description="Input topic of purchase events.")

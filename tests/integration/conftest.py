@@ -38,6 +38,15 @@ class Deployment:
     settings: Settings
     process: subprocess.Popen
     log: Path
+    env: dict[str, str]
+    name: str
+
+    def restart(self, **overrides: str) -> None:
+        """Stop the worker (SIGTERM) and start it again with the same group and state, plus `overrides`."""
+        stop_process(self.process)
+        self.env = {**self.env, **overrides}
+        self.settings = Settings.from_env(self.stack.env() | self.env)
+        self.process = self.stack.start_worker(self.name, self.env)
 
     def publish(self, records: list[tuple[str, bytes | None, bytes]]) -> None:
         """Send (topic, key, value) records in order and wait until the broker has them."""
@@ -77,7 +86,7 @@ class Deployment:
 @pytest.fixture
 def deploy(stack: LocalStack, tmp_path: Path) -> Iterator:
     """Start a worker on fresh topics: `deploy(**HEALTHSCORE_* overrides) -> Deployment`."""
-    started: list[subprocess.Popen] = []
+    started: list[Deployment] = []
 
     def _deploy(**overrides: str) -> Deployment:
         suffix = uuid.uuid4().hex[:8]
@@ -93,10 +102,11 @@ def deploy(stack: LocalStack, tmp_path: Path) -> Iterator:
         }
         settings = Settings.from_env(stack.env() | env)
         ensure_topics(settings)
-        process = stack.start_worker(f"worker-{suffix}", env)
-        started.append(process)
-        return Deployment(stack, settings, process, stack.workdir / f"worker-{suffix}.log")
+        name = f"worker-{suffix}"
+        deployment = Deployment(stack, settings, stack.start_worker(name, env), stack.workdir / f"{name}.log", env, name)
+        started.append(deployment)
+        return deployment
 
     yield _deploy
-    for process in started:
-        stop_process(process)
+    for deployment in started:
+        stop_process(deployment.process)

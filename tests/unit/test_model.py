@@ -3,7 +3,7 @@
 import pytest
 
 from schemas.model_config import ScoringModel, TierThresholds, Weights
-from scoring.model import score, tier_for
+from scoring.model import purchase_cycle_days, score, tier_for
 from scoring.state import apply_event, new_state
 from tests.factories import at, purchase, survey, ticket, visit
 
@@ -97,3 +97,39 @@ def test_scores_stay_between_0_and_100(day: int) -> None:
     bad = fold(*(ticket("c", 0, f"T-{n}", priority="urgent", category="complaint") for n in range(10)))
     for state in (bad, engaged_customer()):
         assert 0.0 <= score(state, MODEL, at(day)).score <= 100.0
+
+
+def loyalty(state, now) -> float:
+    return next(d.value for d in score(state, MODEL, now).dimensions if d.name == "loyalty")
+
+
+def test_a_monthly_buyer_silent_90_days_is_less_loyal_than_a_yearly_buyer_90_days_after_buying() -> None:
+    monthly = fold(*(purchase("c", d) for d in range(0, 361, 30)))  # last purchase on day 360
+    yearly = fold(*(purchase("c", d) for d in (-2 * 365 + 360, -365 + 360, 360)))
+    now = at(450)
+    assert loyalty(monthly, now) < loyalty(yearly, now)
+    assert "no purchase for 90 days, 3.0x the usual 30-day cycle" in score(monthly, MODEL, now).reasons
+
+
+def test_one_off_gaps_do_not_change_the_purchase_cycle() -> None:
+    steady = fold(*(purchase("c", d) for d in (0, 30, 60, 90, 120)))
+    with_holiday = fold(*(purchase("c", d) for d in (0, 30, 60, 150, 180)))  # one 90-day gap
+    assert purchase_cycle_days(steady, MODEL) == purchase_cycle_days(with_holiday, MODEL) == 30.0
+
+
+def test_a_customer_with_only_visits_is_scored_on_activity_with_low_confidence() -> None:
+    result = score(fold(*(visit("c", d) for d in range(0, 30, 2))), MODEL, at(30))
+    assert result.confidence == 0.2
+    assert [d.name for d in result.dimensions if d.value is not None] == ["activity"]
+    assert result.tier == "healthy"
+
+
+def test_windows_count_7_30_and_90_days_and_the_visit_trend() -> None:
+    state = fold(*(visit("c", d) for d in range(0, 60, 2)), *(visit("c", d) for d in range(60, 90, 6)))
+    result = score(state, MODEL, at(90))
+    # Days 61-90 hold the visits of days 66..84; days 31-60 those of 32..58 and 60.
+    assert "visits down: 4 in the last 30 days against 15 in the 30 before" in [s.reason for s in result.signals]
+    spend = fold(purchase("c", 1, 10.0), purchase("c", 50, 20.0), purchase("c", 85, 40.0))
+    reasons = [s.reason for s in score(spend, MODEL, at(90)).signals]
+    assert "70.00 spent in the last 90 days" in reasons and "70.00 spent in total" in reasons
+    assert "40.00 spent in the last 90 days" in [s.reason for s in score(spend, MODEL, at(140)).signals]

@@ -71,9 +71,10 @@ def test_tickets_open_resolve_and_time_to_resolve() -> None:
     assert [r.hours for r in state.resolutions] == [48.0]
 
 
-def test_a_resolution_that_arrives_first_keeps_the_ticket_closed() -> None:
+def test_a_resolution_that_arrives_first_keeps_the_ticket_closed_and_timed() -> None:
     state = fold(ticket("c", 2, "T-1", action="resolved"), ticket("c", 0, "T-1", priority="high"))
     assert state.open_tickets == () and state.tickets_opened == 1
+    assert [r.hours for r in state.resolutions] == [48.0]
 
 
 def test_surveys_keep_recent_csat_and_the_newest_nps() -> None:

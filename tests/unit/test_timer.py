@@ -1,0 +1,86 @@
+"""The inactivity timer: each tick touches the customers due, not the customer base."""
+
+import asyncio
+from datetime import timedelta
+
+from schemas.model_config import ScoringModel
+from scoring.replay import replay
+from scoring.schedule import DueQueue
+from streams.agents import Outputs, Scorer
+from streams.codecs import decode_state, encode_state
+from streams.metrics import Metrics
+from streams.timers import InactivityTimer
+from tests.factories import at, purchase, visit
+
+MODEL = ScoringModel()
+
+
+class CountingTable(dict):
+    """A stand-in for the Faust table that counts the customers read."""
+
+    reads = 0
+
+    def get(self, key, default=None):
+        self.reads += 1
+        return super().get(key, default)
+
+
+class Sent:
+    def __init__(self) -> None:
+        self.values: list[bytes] = []
+
+    async def send(self, key: bytes, value: bytes) -> None:
+        self.values.append(value)
+
+
+class Snapshots:
+    def __init__(self) -> None:
+        self.offered = []
+
+    def offer(self, update) -> None:
+        self.offered.append(update)
+
+
+def make_timer(customers: int, due: int):
+    """`customers` customers, of whom `due` are due at day 40 and the rest a week later."""
+    template = replay([purchase("c", 0), purchase("c", 10), visit("c", 20)], MODEL).states["c"]
+    table, queue = CountingTable(), DueQueue()
+    for n in range(customers):
+        cid = f"cust-{n}"
+        table[cid.encode()] = encode_state(template.model_copy(update={"customer_id": cid}))
+        queue.schedule(cid, at(40) if n < due else at(47))
+    outputs = Outputs(scores=Sent(), alerts=Sent(), deadletter=Sent())
+    scorer = Scorer(table=table, outputs=outputs, model=MODEL, metrics=Metrics(), redis=Snapshots(), kinds={},
+                    max_message_bytes=1024, max_future=timedelta(days=1), clock="event", due=queue)  # fmt: skip
+    return InactivityTimer(scorer=scorer, partitions=4, owned=lambda p: True), table, outputs
+
+
+def test_a_tick_touches_only_the_customers_due() -> None:
+    timer, table, outputs = make_timer(customers=20_000, due=25)
+    touched = asyncio.run(timer.tick(at(40)))
+    assert touched == 25 and table.reads == 25
+    assert len(outputs.scores.values) == 25  # each one's score moved with 20 days of silence
+    assert asyncio.run(timer.tick(at(40))) == 0 and table.reads == 25
+
+
+def test_the_work_grows_with_the_number_due_not_with_all_customers() -> None:
+    small, _, _ = make_timer(customers=1_000, due=10)
+    large, large_table, _ = make_timer(customers=20_000, due=10)
+    assert asyncio.run(small.tick(at(40))) == asyncio.run(large.tick(at(40))) == 10
+    assert large_table.reads == 10
+
+
+def test_rescored_customers_are_written_back_and_scheduled_again() -> None:
+    timer, table, outputs = make_timer(customers=3, due=1)
+    asyncio.run(timer.tick(at(40)))
+    state = decode_state(table[b"cust-0"])
+    assert state.last_scored_at == at(40) and state.last_score < 100
+    assert len(timer.scorer.due) == 3  # cust-0 again at day 41, the others still at day 47
+    assert timer.scorer.due.pop_due(at(41)) == ["cust-0"]
+
+
+def test_customers_of_partitions_owned_elsewhere_are_skipped() -> None:
+    timer, table, outputs = make_timer(customers=50, due=50)
+    timer.owned = lambda partition: partition == 0
+    asyncio.run(timer.tick(at(40)))
+    assert 0 < len(outputs.scores.values) < 50
