@@ -74,6 +74,7 @@ class ChurnRiskAlert(_Output):
     change_7d: float | None
     segment: Segment
     reasons: list[str]
+    changes: list[str] = Field(description="what moved the score in this update, with points")
     raised_at: Instant
     model_name: str
     model_version: str

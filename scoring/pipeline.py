@@ -63,6 +63,7 @@ def rescore(
     clv = clv_12m(state, model, now)
     segment = segment_for(state, result.tier, clv, model, now)
     change_7d = change_since(state.history, result.score, now, 7)
+    changes = list(explain_change(state.last_signals, result))
     update = ScoreUpdate(
         customer_id=state.customer_id,
         score=result.score,
@@ -72,7 +73,7 @@ def rescore(
         confidence=result.confidence,
         dimensions=list(result.dimensions),
         reasons=list(result.reasons),
-        changes=list(explain_change(state.last_signals, result)),
+        changes=changes,
         change_7d=change_7d,
         change_30d=change_since(state.history, result.score, now, 30),
         segment=segment,
@@ -97,6 +98,7 @@ def rescore(
             change_7d=change_7d,
             segment=segment,
             reasons=list(result.reasons),
+            changes=changes,
             raised_at=now,
             model_name=model.name,
             model_version=model.version,

@@ -137,6 +137,7 @@ def test_every_alert_names_its_trigger_detail_and_reasons() -> None:
     assert alert.detail.startswith("entered at_risk at score") and alert.reasons
     assert alert.reasons[0] == "latest NPS is 1 (detractor)"
     assert alert.segment == "at_risk" and alert.model_version == MODEL.version
+    assert alert.changes == ["latest NPS is 1 (detractor) (new)"]
 
 
 def test_alert_ids_are_stable_and_distinct() -> None:
