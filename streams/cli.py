@@ -73,6 +73,65 @@ def demo(events: Path, workdir: Path | None, shown: int, rate: float) -> None:
     run_demo(events, workdir or Path(tempfile.mkdtemp(prefix="healthscore-demo-")), shown=shown, rate=rate)
 
 
+DATASET_HELP = "`cdnow` (the CDNOW purchase log shipped in the lifetimes wheel) or a JSON-lines file of events."
+
+
+@main.command()
+@click.option("--dataset", default="cdnow", show_default=True, help=DATASET_HELP)
+@click.option("--cutoff", default="1997-09-30", show_default=True, help="Last day of the calibration period.")
+@click.option("--holdout-end", default="1998-06-30", show_default=True, help="Last day of the holdout.")
+@click.option("--model", "model_path", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              help="Scoring-model TOML file (default: the built-in model).")  # fmt: skip
+@click.option("--plot", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write the ROC curve and churn rate by score decile to this PNG.")  # fmt: skip
+@click.option("--json", "as_json", is_flag=True, help="Print the metrics as one JSON object on stdout.")
+def backtest(dataset: str, cutoff: str, holdout_end: str, model_path: Path | None, plot: Path | None,
+             as_json: bool) -> None:  # fmt: skip
+    """How well the score at CUTOFF predicts churn (no purchase) up to HOLDOUT_END, against BG/NBD and RFM."""
+    import json
+
+    from rich.console import Console
+
+    from streams.backtest_run import run_backtest, show_report, split_of
+    from streams.datasets import load_events
+    from streams.model_file import load_model
+
+    logging.getLogger().setLevel(logging.WARNING)
+    console = Console(stderr=as_json)
+    report = run_backtest(load_events(dataset), split_of(cutoff, holdout_end), load_model(model_path), plot,
+                          show=not as_json)  # fmt: skip
+    report["dataset"] = dataset
+    if as_json:
+        click.echo(json.dumps(report))
+    else:
+        show_report(console, report)
+        if plot:
+            console.print(f"plot written to {plot}")
+
+
+@main.command()
+@click.option("--dataset", default="cdnow", show_default=True, help=DATASET_HELP)
+@click.option("--label-cutoff", default="1997-06-30", show_default=True,
+              help="Last day whose state is fitted; churn is read from the days after it up to --cutoff.")  # fmt: skip
+@click.option("--cutoff", default="1997-09-30", show_default=True, help="Last day of the calibration period.")
+@click.option("--model", "model_path", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              help="Model to start from (default: the built-in model).")  # fmt: skip
+@click.option("--name", default="calibrated", show_default=True, help="Name of the fitted model.")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True, help="Model file to write.")
+def calibrate(dataset: str, label_cutoff: str, cutoff: str, model_path: Path | None, name: str, out: Path) -> None:
+    """Fit weights and normalisers on the calibration period only and write a scoring-model file."""
+    from streams.backtest_run import run_calibration, split_of, write_model
+    from streams.datasets import load_events
+    from streams.model_file import load_model
+
+    logging.getLogger().setLevel(logging.WARNING)
+    model, auc, customers = run_calibration(load_events(dataset), split_of(label_cutoff, cutoff),
+                                            load_model(model_path), name, show=True)  # fmt: skip
+    write_model(model, out)
+    click.echo(f"fitted on {customers:,} customers at {label_cutoff}, churn up to {cutoff}: training AUC {auc:.4f}")
+    click.echo(f"wrote {out} ({model.name}@{model.version})")
+
+
 @main.command()
 @click.option("--workdir", type=click.Path(file_okay=False, path_type=Path), default=None)
 def stack(workdir: Path | None) -> None:
