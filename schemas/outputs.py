@@ -90,6 +90,7 @@ DeadLetterError = Literal[
     "wrong_topic",
     "key_mismatch",
     "unknown_topic",
+    "unknown_customer",
 ]
 
 

@@ -19,7 +19,7 @@ from schemas.outputs import DeadLetter
 from scoring.pipeline import Step, next_review, step
 from scoring.schedule import DueQueue
 from scoring.state import new_state
-from streams.codecs import decode_event, decode_state, encode_state
+from streams.codecs import dead_letter, decode_event, decode_state, encode_state
 from streams.metrics import Metrics
 from streams.redis_sink import RedisSink
 
@@ -46,6 +46,7 @@ class Scorer:
     max_message_bytes: int
     max_future: timedelta
     clock: Literal["wall", "event"]
+    surveys_need_known_customer: bool = True
     due: DueQueue = field(default_factory=DueQueue)
     watermark: datetime | None = None  # newest event time this worker has scored
 
@@ -68,15 +69,17 @@ class Scorer:
             max_future=self.max_future,
         )
         if isinstance(decoded, DeadLetter):
-            await self.outputs.deadletter.send(key=message.key, value=decoded.model_dump_json().encode())
-            self.metrics.dead_letters.labels(decoded.error).inc()
-            self.metrics.events.labels(kind or "unknown", "dead_letter").inc()
-            logger.info(
-                "dead letter %s at %s[%d]@%d", decoded.error, message.topic, message.partition, message.offset
-            )
+            await self.reject(decoded, kind)
             return
         key = decoded.customer_id.encode("utf-8")
         raw = self.table.get(key)
+        if raw is None and decoded.kind == "survey" and self.surveys_need_known_customer:
+            reason = (f"survey for customer {decoded.customer_id!r}, who has no purchase, visit or ticket yet; "
+                      "surveys are only scored for known customers")  # fmt: skip
+            await self.reject(dead_letter("unknown_customer", reason, topic=message.topic, partition=message.partition,
+                                          offset=message.offset, key=message.key, value=message.value,
+                                          received_at=wall), kind)  # fmt: skip
+            return
         state = decode_state(raw) if raw else new_state(decoded.customer_id)
         if self.clock == "event":
             now = max(decoded.occurred_at, state.last_event_at or decoded.occurred_at)
@@ -87,10 +90,19 @@ class Scorer:
         if result.duplicate or result.update is None:
             self.metrics.events.labels(decoded.kind, "duplicate").inc()
             return
+        latency = time.time() - message.timestamp if message.timestamp else None  # Faust gives seconds
+        # Outputs before state: if the worker dies between the two, the event is not yet in the
+        # state, so its redelivery is scored again and re-sends the same ids instead of being lost.
+        await self.publish(key, result, latency, decoded.kind)
         self.table[key] = encode_state(result.state)
         self.due.schedule(decoded.customer_id, next_review(result.state, self.model, now))
-        latency = time.time() - message.timestamp if message.timestamp else None  # Faust gives seconds
-        await self.publish(key, result, latency, decoded.kind)
+
+    async def reject(self, letter: DeadLetter, kind: EventKind | None) -> None:
+        """Dead-letter a record: the topic gets reason and bytes; the log gets neither payload nor personal data."""
+        await self.outputs.deadletter.send(key=None, value=letter.model_dump_json().encode())
+        self.metrics.dead_letters.labels(letter.error).inc()
+        self.metrics.events.labels(kind or "unknown", "dead_letter").inc()
+        logger.info("dead letter %s at %s[%d]@%d", letter.error, letter.topic, letter.partition, letter.offset)
 
     async def publish(self, key: bytes, result: Step, latency: float | None, kind: EventKind | None) -> None:
         """Send a step's ScoreUpdate and alerts, queue the Redis snapshot and count it all."""

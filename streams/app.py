@@ -86,6 +86,7 @@ def create_app(settings: Settings, model: ScoringModel | None = None) -> Service
         max_message_bytes=settings.max_message_bytes,
         max_future=timedelta(seconds=settings.max_future_seconds),
         clock=settings.clock,
+        surveys_need_known_customer=settings.surveys_need_known_customer,
     )
     source = settings.topic_purchases
     timer = InactivityTimer(

@@ -31,16 +31,8 @@ def decode_event(
     raw = value or b""
 
     def dead(error: DeadLetterError, reason: str) -> DeadLetter:
-        return DeadLetter(
-            error=error,
-            reason=reason[:MAX_REASON],
-            topic=topic,
-            partition=partition,
-            offset=offset,
-            key_base64=None if key is None else base64.b64encode(key).decode("ascii"),
-            value_base64=base64.b64encode(raw).decode("ascii"),
-            received_at=received_at,
-        )
+        return dead_letter(error, reason, topic=topic, partition=partition, offset=offset, key=key, value=raw,
+                           received_at=received_at)  # fmt: skip
 
     if expected_kind is None:
         return dead("unknown_topic", f"topic {topic!r} is not an input topic of this service")
@@ -72,6 +64,30 @@ def decode_event(
             f"message key is {shown} but customer_id is {event.customer_id!r}; publish keyed by customer_id",
         )
     return event
+
+
+def dead_letter(
+    error: DeadLetterError,
+    reason: str,
+    *,
+    topic: str,
+    partition: int,
+    offset: int,
+    key: bytes | None,
+    value: bytes | None,
+    received_at: datetime,
+) -> DeadLetter:
+    """A DeadLetter keeping the record's coordinates and its bytes exactly as they arrived."""
+    return DeadLetter(
+        error=error,
+        reason=reason[:MAX_REASON],
+        topic=topic,
+        partition=partition,
+        offset=offset,
+        key_base64=None if key is None else base64.b64encode(key).decode("ascii"),
+        value_base64=base64.b64encode(value or b"").decode("ascii"),
+        received_at=received_at,
+    )
 
 
 def encode_state(state: CustomerState) -> bytes:

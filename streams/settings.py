@@ -37,6 +37,9 @@ class Settings(BaseSettings):
     max_future_seconds: float = Field(
         86400.0, ge=0, description="Events dated further ahead of the wall clock are dead-lettered."
     )
+    surveys_need_known_customer: bool = Field(
+        True, description="Dead-letter (`unknown_customer`) a survey from a customer with no other event yet."
+    )
     model_path: Path | None = Field(None, description="Scoring-model TOML file; unset means the built-in defaults.")
     inactivity_timer: bool = Field(True, description="Re-score customers whose score time alone may have moved.")
     timer_seconds: float = Field(1.0, gt=0, description="How often the inactivity timer looks for customers due.")

@@ -60,8 +60,8 @@ class InactivityTimer:
             if raw is None:
                 continue
             result = rescore_if_changed(decode_state(raw), self.scorer.model, now)
-            self.scorer.table[key] = encode_state(result.state)
             await self.scorer.publish(key, result, latency=None, kind=None)
+            self.scorer.table[key] = encode_state(result.state)
             queue.schedule(customer_id, next_review(result.state, self.scorer.model, now))
         self.touched += len(due)
         self.scorer.metrics.timer_rescored.inc(len(due))
