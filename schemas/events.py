@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from typing import Annotated, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, ValidationInfo, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, TypeAdapter, ValidationError, ValidationInfo, field_validator
 
 from schemas.common import CustomerId, EventId, Identifier, Instant
 
@@ -19,6 +19,20 @@ SCHEMA_VERSION = 1
 # them is a unit mix-up upstream (cents as dollars, ms as seconds).
 MAX_AMOUNT = 1_000_000.0
 MAX_VISIT_SECONDS = 24 * 3600.0
+
+# Longest message per field in a reason; longer ones echo a bad value and are cut in the middle.
+MAX_MESSAGE = 240
+
+
+def _not_a_boolean(value: object) -> object:
+    # JSON true is not a quantity; pydantic's lax mode would read it as 1.
+    if isinstance(value, bool):
+        raise ValueError("must be a number, not a boolean")
+    return value
+
+
+Amount = Annotated[float, BeforeValidator(_not_a_boolean)]
+Count = Annotated[int, BeforeValidator(_not_a_boolean)]
 
 EventKind = Literal["purchase", "visit", "ticket", "survey"]
 
@@ -36,17 +50,17 @@ class PurchaseEvent(_Event):
     """A completed order; refunds are out of scope for the wire contract v1."""
 
     kind: Literal["purchase"] = "purchase"
-    amount: Annotated[float, Field(ge=0.0, le=MAX_AMOUNT)]
+    amount: Annotated[Amount, Field(ge=0.0, le=MAX_AMOUNT)]
     currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$")] = "USD"
-    items: Annotated[int, Field(ge=1, le=10_000)] = 1
+    items: Annotated[Count, Field(ge=1, le=10_000)] = 1
 
 
 class VisitEvent(_Event):
     """A web or product session."""
 
     kind: Literal["visit"] = "visit"
-    duration_seconds: Annotated[float, Field(ge=0.0, le=MAX_VISIT_SECONDS)]
-    pages: Annotated[int, Field(ge=0, le=100_000)] = 1
+    duration_seconds: Annotated[Amount, Field(ge=0.0, le=MAX_VISIT_SECONDS)]
+    pages: Annotated[Count, Field(ge=0, le=100_000)] = 1
 
 
 TicketPriority = Literal["low", "normal", "high", "urgent"]
@@ -107,5 +121,13 @@ def describe_errors(exc: ValidationError) -> str:
     for error in exc.errors(include_url=False):
         # A tagged union puts the kind first in the path; the field to fix comes after it.
         loc = error["loc"][1:] if len(error["loc"]) > 1 else error["loc"]
-        parts.append(f"{'.'.join(str(p) for p in loc) or 'event'}: {error['msg']}")
+        field = ".".join(str(p) if p != "" else "''" for p in loc) or "event"
+        parts.append(f"{field}: {_shorten(error['msg'])}")
     return "; ".join(parts)
+
+
+def _shorten(message: str) -> str:
+    """Cut the middle of a message that echoes a long bad value, keeping the end that says what is wrong."""
+    if len(message) <= MAX_MESSAGE:
+        return message
+    return f"{message[:80]}…{message[-(MAX_MESSAGE - 81):]}"

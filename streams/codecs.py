@@ -11,6 +11,7 @@ from schemas.events import EVENT_ADAPTER, Event, EventKind, describe_errors
 from schemas.outputs import DeadLetter, DeadLetterError
 from scoring.state import CustomerState
 
+UTF8_BOM = b"\xef\xbb\xbf"
 # A reason longer than this is cut: it goes into a topic and a log line.
 MAX_REASON = 600
 
@@ -38,10 +39,14 @@ def decode_event(
         return dead("unknown_topic", f"topic {topic!r} is not an input topic of this service")
     if len(raw) > max_bytes:
         return dead("too_large", f"message is {len(raw)} bytes, over the limit of {max_bytes}")
+    if raw.startswith(UTF8_BOM):
+        return dead("invalid_encoding", "message starts with a UTF-8 byte order mark (BOM); send UTF-8 JSON without one")
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         return dead("invalid_encoding", f"message is not UTF-8: {exc.reason} at byte {exc.start}")
+    if "\x00" in text:
+        return dead("invalid_encoding", "message contains NUL bytes: it looks like UTF-16 or binary, not UTF-8 JSON")
     try:
         event = EVENT_ADAPTER.validate_json(text)
     except ValidationError as exc:

@@ -1,0 +1,293 @@
+"""Hostile and broken input at the edge: the corpus in tests/data/hostile/, then a fuzz of the decoder.
+
+Every case must become a DeadLetter with the expected error, a reason naming what to fix, and
+the exact bytes that arrived. The fuzz checks that no input, however odd, makes the decoder
+raise instead.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, get_args
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from schemas.events import EVENT_MODELS, EventKind, PurchaseEvent, SurveyEvent
+from schemas.outputs import DeadLetter, DeadLetterError
+from streams.codecs import MAX_REASON, decode_event
+
+CORPUS_DIR = Path(__file__).resolve().parents[1] / "data" / "hostile"
+KINDS: tuple[EventKind, ...] = get_args(EventKind)
+VALUE_FIELDS = ("value", "text", "value_file", "generate", "tombstone")
+
+
+@dataclass(frozen=True)
+class HostileCase:
+    """One corpus entry, with its key and value as the bytes that go on the wire."""
+
+    name: str
+    kind: EventKind  # the kind of input topic it is sent to
+    key: bytes | None
+    value: bytes | None  # None: a Kafka tombstone
+    error: DeadLetterError
+    reason: str
+    xfail: str | None = None
+
+    @property
+    def needs_worker_state(self) -> bool:
+        """Decodes fine on its own; only the worker, which knows its customers, can reject it."""
+        return self.error == "unknown_customer"
+
+
+def load_corpus(directory: Path = CORPUS_DIR) -> list[HostileCase]:
+    manifest = json.loads((directory / "corpus.json").read_text(encoding="utf-8"))
+    return [_case(entry, directory) for entry in manifest["cases"]]
+
+
+def corpus_max_bytes(directory: Path = CORPUS_DIR) -> int:
+    return json.loads((directory / "corpus.json").read_text(encoding="utf-8"))["max_bytes"]
+
+
+def _case(entry: dict[str, Any], directory: Path) -> HostileCase:
+    given_values = [f for f in VALUE_FIELDS if f in entry]
+    if len(given_values) != 1:
+        raise ValueError(f"corpus case {entry.get('name')!r} needs exactly one of {VALUE_FIELDS}, has {given_values}")
+    return HostileCase(
+        name=entry["name"],
+        kind=entry["topic"],
+        key=_key(entry["key"]),
+        value=_value(entry, given_values[0], directory),
+        error=entry["error"],
+        reason=entry["reason"],
+        xfail=entry.get("xfail"),
+    )
+
+
+def _key(key: str | None) -> bytes | None:
+    if key is None:
+        return None
+    if key.startswith("@base64:"):
+        return base64.b64decode(key.removeprefix("@base64:"), validate=True)
+    return key.encode("utf-8")
+
+
+def _value(entry: dict[str, Any], field: str, directory: Path) -> bytes | None:
+    if field == "value":
+        return json.dumps(entry["value"]).encode("utf-8")
+    if field == "text":
+        return entry["text"].encode(entry.get("encoding", "utf-8"))
+    if field == "value_file":
+        return (directory / entry["value_file"]).read_bytes()
+    if field == "tombstone":
+        return None
+    return _generate(entry["name"], entry["generate"])
+
+
+def _generate(name: str, spec: dict[str, Any]) -> bytes:
+    if spec["kind"] == "huge":
+        body = {"kind": "purchase", "event_id": f"bad-{name}", "customer_id": "bob",
+                "occurred_at": "2025-01-05T00:00:00Z", "amount": 12.5, "padding": ""}  # fmt: skip
+        short = len(json.dumps(body).encode())
+        if spec["bytes"] < short:
+            raise ValueError(f"corpus case {name!r}: a huge payload needs at least {short} bytes")
+        return json.dumps({**body, "padding": "x" * (spec["bytes"] - short)}).encode()
+    if spec["kind"] == "nested_arrays":
+        return b"[" * spec["depth"] + b"]" * spec["depth"]
+    if spec["kind"] == "nested_objects":
+        nested: Any = "x"
+        for _ in range(spec["depth"]):
+            nested = {"a": nested}
+        return json.dumps({**spec["event"], spec["field"]: nested}).encode()
+    raise ValueError(f"corpus case {name!r}: unknown generator {spec['kind']!r}")
+
+
+CORPUS = load_corpus()
+MAX_BYTES = corpus_max_bytes()
+NOW = datetime(2025, 6, 1, tzinfo=timezone.utc)  # after every corpus date but 2999
+TOPICS = {kind: f"customer.{kind}s" for kind in KINDS}
+
+
+def decode(kind: EventKind | None, key: bytes | None, value: bytes | None, max_bytes: int = MAX_BYTES):
+    topic = TOPICS.get(kind, "customer.refunds")  # type: ignore[arg-type]
+    return decode_event(topic=topic, partition=3, offset=11, key=key, value=value, expected_kind=kind,
+                        max_bytes=max_bytes, received_at=NOW)  # fmt: skip
+
+
+def assert_keeps_the_record(letter: DeadLetter, key: bytes | None, value: bytes | None) -> None:
+    """A dead letter carries exactly what arrived, so the producer's owner can see and replay it."""
+    assert base64.b64decode(letter.value_base64, validate=True) == (value or b"")
+    assert letter.key_base64 == (None if key is None else base64.b64encode(key).decode("ascii"))
+    assert (letter.partition, letter.offset) == (3, 11)
+    assert letter.reason and len(letter.reason) <= MAX_REASON
+
+
+# --- the corpus
+
+
+def test_the_corpus_is_well_formed() -> None:
+    assert len(CORPUS) >= 30
+    names = [case.name for case in CORPUS]
+    assert len(set(names)) == len(names), "case names must be unique"
+    # The integration test finds each case's dead letter by topic and original bytes.
+    wire = [(case.kind, case.value or b"") for case in CORPUS]
+    assert len(set(wire)) == len(wire), "two cases sent to one topic have the same bytes"
+    assert {case.kind for case in CORPUS} == set(KINDS)
+    vocabulary = set(get_args(DeadLetterError))
+    assert {case.error for case in CORPUS} <= vocabulary
+    # Every error an input topic can produce is exercised (unknown_topic needs a topic the worker does not read).
+    assert {case.error for case in CORPUS} == vocabulary - {"unknown_topic"}
+    assert all(case.reason for case in CORPUS)
+
+
+@pytest.mark.parametrize(
+    "case",
+    [
+        pytest.param(case, id=case.name, marks=[pytest.mark.xfail(strict=True, reason=case.xfail)] if case.xfail else [])
+        for case in CORPUS
+        if not case.needs_worker_state
+    ],
+)
+def test_each_hostile_message_becomes_a_dead_letter_with_a_reason_and_its_bytes(case: HostileCase) -> None:
+    letter = decode(case.kind, case.key, case.value)
+    assert isinstance(letter, DeadLetter), f"accepted as {letter!r}"
+    assert letter.error == case.error, letter.reason
+    assert case.reason in letter.reason
+    assert letter.topic == TOPICS[case.kind]
+    assert_keeps_the_record(letter, case.key, case.value)
+
+
+def test_a_survey_from_an_unknown_customer_is_only_rejected_by_the_worker() -> None:
+    # The decoder cannot know the customer: the event is valid, and the worker's state check rejects it.
+    for case in (c for c in CORPUS if c.needs_worker_state):
+        assert isinstance(decode(case.kind, case.key, case.value), SurveyEvent)
+
+
+@pytest.mark.parametrize("depth", [10_000, 1_000_000])
+@pytest.mark.parametrize("opening, closing", [(b"[", b"]"), (b'{"a":', b"}")])
+def test_nesting_deeper_than_the_parser_allows_is_refused_not_crashed_on(depth, opening, closing) -> None:
+    value = opening * depth + (b"1" if opening != b"[" else b"") + closing * depth
+    letter = decode("purchase", b"bob", value, max_bytes=len(value))
+    assert isinstance(letter, DeadLetter)
+    assert (letter.error, "recursion limit exceeded" in letter.reason) == ("invalid_json", True)
+    assert_keeps_the_record(letter, b"bob", value)
+
+
+def test_duplicate_json_keys_keep_the_last_value() -> None:
+    # Ordinary JSON behaviour, so not a corpus case: the last amount wins, whichever one is bad.
+    head = b'{"kind": "purchase", "event_id": "e", "customer_id": "bob", "occurred_at": "2025-01-05T00:00:00Z"'
+    event = decode("purchase", b"bob", head + b', "amount": -5, "amount": 9}')
+    assert isinstance(event, PurchaseEvent) and event.amount == 9
+    letter = decode("purchase", b"bob", head + b', "amount": 9, "amount": -5}')
+    assert isinstance(letter, DeadLetter) and "amount: Input should be greater than or equal to 0" in letter.reason
+
+
+# --- fuzz
+
+VALID_BODIES: dict[str, dict[str, Any]] = {
+    "purchase": {"amount": 12.5, "currency": "EUR", "items": 2},
+    "visit": {"duration_seconds": 120.0, "pages": 3},
+    "ticket": {"ticket_id": "T-9", "action": "opened", "priority": "high", "category": "bug"},
+    "survey": {"survey_type": "nps", "score": 3},  # 3 is on both scales: survey_type may change alone
+}
+VALID_EVENTS = {
+    kind: {"schema_version": 1, "kind": kind, "event_id": "e-1", "customer_id": "bob",
+           "occurred_at": "2025-01-05T00:00:00+01:00", **fields}  # fmt: skip
+    for kind, fields in VALID_BODIES.items()
+}
+FIELD_NAMES = sorted({name for model in EVENT_MODELS.values() for name in model.model_fields})
+FUZZ = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+short_text = st.text(max_size=20)
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | short_text,  # floats include nan and ±inf
+    lambda children: st.lists(children, max_size=4)
+    | st.dictionaries(st.sampled_from(FIELD_NAMES) | short_text, children, max_size=4),
+    max_leaves=12,
+)
+kinds_or_none = st.sampled_from([None, *KINDS])
+keys = st.none() | st.just(b"bob") | st.binary(max_size=12)
+
+
+@st.composite
+def spliced_records(draw) -> bytes:
+    """A valid record with a few bytes inserted, deleted or overwritten: mostly near-JSON, often not UTF-8."""
+    data = bytearray(json.dumps(VALID_EVENTS[draw(st.sampled_from(KINDS))]).encode())
+    for _ in range(draw(st.integers(1, 4))):
+        at = draw(st.integers(0, len(data)))
+        op = draw(st.sampled_from(["insert", "delete", "overwrite"]))
+        chunk = draw(st.binary(min_size=1, max_size=4))
+        if op == "insert":
+            data[at:at] = chunk
+        elif op == "delete":
+            del data[at : at + len(chunk)]
+        else:
+            data[at : at + len(chunk)] = chunk
+    return bytes(data)
+
+
+def check_outcome(result: object, kind: EventKind | None, key: bytes | None, value: bytes | None) -> None:
+    """Either an event for this topic and key, or a dead letter keeping the record."""
+    if isinstance(result, DeadLetter):
+        assert_keeps_the_record(result, key, value)
+    else:
+        assert type(result) in EVENT_MODELS.values(), f"decode_event returned {result!r}"
+        assert result.kind == kind and key == result.customer_id.encode()  # type: ignore[attr-defined]
+
+
+@FUZZ
+@given(value=st.none() | st.binary(max_size=300) | spliced_records(), key=keys, kind=kinds_or_none,
+       max_bytes=st.integers(0, 400))  # fmt: skip
+def test_fuzz_arbitrary_bytes_never_raise(value, key, kind, max_bytes) -> None:
+    check_outcome(decode(kind, key, value, max_bytes=max_bytes), kind, key, value)
+
+
+@FUZZ
+@given(
+    body=json_values | st.fixed_dictionaries({"kind": st.sampled_from(KINDS)}, optional=dict.fromkeys(set(FIELD_NAMES) - {"kind"}, json_values)),
+    ascii_only=st.booleans(),
+    kind=st.sampled_from(KINDS),
+)
+def test_fuzz_arbitrary_json_values_never_raise(body, ascii_only, kind) -> None:
+    value = json.dumps(body, ensure_ascii=ascii_only).encode()  # NaN and Infinity are written as bare tokens
+    check_outcome(decode(kind, b"bob", value, max_bytes=1 << 20), kind, b"bob", value)
+
+
+@st.composite
+def mutations(draw) -> tuple[EventKind, str, str, dict[str, Any]]:
+    """(kind, operation, field, mutated body): one field of a valid event dropped, replaced or added."""
+    kind = draw(st.sampled_from(KINDS))
+    body = dict(VALID_EVENTS[kind])
+    operation = draw(st.sampled_from(["drop", "replace", "add"]))
+    if operation == "add":
+        field = draw(st.sampled_from(FIELD_NAMES) | st.text(min_size=1, max_size=20))
+        if field in body:
+            operation = "replace"  # not new to this kind: the same test, as a replacement
+    else:
+        field = draw(st.sampled_from(sorted(body)))
+    if operation == "drop":
+        del body[field]
+    else:
+        body[field] = draw(json_values | st.sampled_from(KINDS))
+    return kind, operation, field, body
+
+
+@FUZZ
+@given(mutation=mutations())
+def test_fuzz_mutated_valid_events_validate_or_name_the_field(mutation) -> None:
+    kind, operation, field, body = mutation
+    value = json.dumps(body).encode()
+    result = decode(kind, b"bob", value, max_bytes=1 << 20)
+    check_outcome(result, kind, b"bob", value)
+    if isinstance(result, DeadLetter):
+        assert result.error in ("validation", "key_mismatch", "future_timestamp"), result.reason
+        if field == "kind" and body.get("kind") in KINDS:
+            # Another kind's tag: the reason lists that kind's missing and extra fields instead.
+            assert any(name in result.reason for name in FIELD_NAMES), result.reason
+        else:
+            assert field in result.reason, f"{operation} {field!r}: {result.reason}"
