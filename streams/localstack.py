@@ -119,6 +119,20 @@ class LocalStack:
         self.processes[name] = process
         return process
 
+    def start_redis(self) -> None:
+        """Start (or, after stop_redis, restart) Redis on this stack's port; it keeps nothing on disk."""
+        log = self.workdir / "redis.log"
+        self.processes["redis"] = subprocess.Popen(
+            [redis_binary(), "--port", str(self.redis_port), "--bind", "127.0.0.1", "--save", "",
+             "--appendonly", "no", "--dir", str(self.workdir), "--logfile", str(log)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+        wait_for_port(self.redis_port, self.processes["redis"], log)
+
+    def stop_redis(self) -> None:
+        """Stop Redis, for outage tests; its data is gone with it."""
+        stop_process(self.processes.pop("redis"))
+
     def stop(self) -> None:
         # Workers first, so they can commit and leave the group while the broker is still there.
         for name in sorted(self.processes, key=lambda n: n in ("broker", "redis")):
@@ -141,13 +155,7 @@ def local_stack(workdir: Path) -> Iterator[LocalStack]:
                 stdout=out, stderr=subprocess.STDOUT,
             )  # fmt: skip
         wait_for_port(stack.broker_port, stack.processes["broker"], broker_log)
-        redis_log = workdir / "redis.log"
-        stack.processes["redis"] = subprocess.Popen(
-            [redis_binary(), "--port", str(stack.redis_port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "no", "--dir", str(workdir), "--logfile", str(redis_log)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT,
-        )  # fmt: skip
-        wait_for_port(stack.redis_port, stack.processes["redis"], redis_log)
+        stack.start_redis()
         logger.info("local stack up: broker %s, redis %s", stack.bootstrap, stack.redis_url)
         yield stack
     finally:

@@ -1,0 +1,53 @@
+"""Redis down mid-stream: scoring and topics carry on, the errors are counted, and the snapshot
+catches up with the latest scores once Redis is back."""
+
+from __future__ import annotations
+
+import re
+import time
+
+import pytest
+
+from schemas.outputs import ScoreUpdate
+from streams.redis_sink import customer_key, ranking_key
+from tests.factories import purchase, visit
+
+pytestmark = pytest.mark.integration
+
+
+def test_a_redis_outage_blocks_nothing_and_the_snapshot_catches_up(deploy) -> None:
+    run = deploy(HEALTHSCORE_INACTIVITY_TIMER="false")
+    topics = {kind: topic for topic, kind in run.settings.input_topics().items()}
+
+    def send(events) -> None:
+        run.publish([(topics[e.kind], e.customer_id.encode(), e.model_dump_json().encode()) for e in events])
+
+    before = [purchase(f"r{n}", 0, 30.0) for n in range(5)]
+    send(before)
+    run.read(run.settings.topic_scores, len(before))
+    run.stack.stop_redis()  # a restart loses Redis's data too: only what is still queued can come back
+    try:
+        during = [visit(f"r{n}", 1) for n in range(5)] + [purchase(f"r{n}", 2, 60.0) for n in range(5, 10)]
+        started = time.monotonic()
+        send(during)
+        updates = run.read(run.settings.topic_scores, len(before) + len(during), timeout=30)
+        assert len(updates) == len(before) + len(during)
+        assert time.monotonic() - started < 20, "scoring waited for Redis"
+        time.sleep(3)  # let a few flushes fail
+        errors = re.search(r"^healthscore_redis_write_errors_total (\S+)$", run.metrics(), re.MULTILINE)
+        assert errors and float(errors.group(1)) >= 1
+    finally:
+        run.stack.start_redis()
+
+    latest = {u.customer_id: u for u in (ScoreUpdate.model_validate_json(r.value) for r in updates)}
+    client = run.redis()
+    prefix = run.settings.redis_prefix
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        stored = {cid: client.hget(customer_key(prefix, cid), "update") for cid in latest}
+        if all(v is not None and ScoreUpdate.model_validate_json(v) == latest[cid] for cid, v in stored.items()):
+            break
+        time.sleep(0.2)
+    else:
+        pytest.fail("the Redis snapshot did not catch up with the latest scores")
+    assert client.zcard(ranking_key(prefix)) == 10
