@@ -8,16 +8,16 @@ the same state for the same events in any order inside the horizon.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from collections.abc import Callable
+from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict
 
 from schemas.common import Instant
 from schemas.events import Event, PurchaseEvent, SurveyEvent, TicketEvent, TicketPriority, VisitEvent
 from schemas.outputs import Tier
-from scoring.windows import HORIZON_DAYS, DayBucket, add_to_buckets, day_of
+from scoring.windows import DayBucket, add_to_buckets, day_of
 
-HORIZON = timedelta(days=HORIZON_DAYS)
 # Recent event ids kept for deduplication; a redelivery after a rebalance
 # arrives within a few hundred of the customer's events.
 DEDUP_MEMORY = 256
@@ -186,7 +186,7 @@ def _ticket(state: CustomerState, event: TicketEvent, newest: datetime) -> dict[
         opened = next((t for t in state.open_tickets if t.ticket_id == event.ticket_id), None)
         closed = ClosedTicket(ticket_id=event.ticket_id, at=at)
         changes["open_tickets"] = tuple(t for t in state.open_tickets if t.ticket_id != event.ticket_id)
-        changes["closed_tickets"] = _sorted_tail((*state.closed_tickets, closed), MAX_OPEN_TICKETS)
+        changes["closed_tickets"] = _sorted_tail((*state.closed_tickets, closed), lambda t: (t.at, t.ticket_id))
         if opened is not None:
             changes["resolutions"] = _resolved(state, opened.opened_at, at)
         return changes
@@ -203,13 +203,13 @@ def _ticket(state: CustomerState, event: TicketEvent, newest: datetime) -> dict[
         changes["resolutions"] = _resolved(state, at, closed_at)
     elif not any(t.ticket_id == event.ticket_id for t in state.open_tickets):
         opened = OpenTicket(ticket_id=event.ticket_id, priority=event.priority, opened_at=at)
-        changes["open_tickets"] = _sorted_tail((*state.open_tickets, opened), MAX_OPEN_TICKETS)
+        changes["open_tickets"] = _sorted_tail((*state.open_tickets, opened), lambda t: (t.opened_at, t.ticket_id))
     return changes
 
 
-def _sorted_tail(items: tuple, keep: int) -> tuple:
-    """The `keep` latest items by (time, id): bounded, and the same whatever order they came in."""
-    return tuple(sorted(items, key=lambda x: (getattr(x, "at", None) or x.opened_at, x.ticket_id))[-keep:])
+def _sorted_tail(items: tuple, key: Callable) -> tuple:
+    """The MAX_OPEN_TICKETS latest items by `key`: bounded, and the same whatever order they came in."""
+    return tuple(sorted(items, key=key)[-MAX_OPEN_TICKETS:])
 
 
 def _resolved(state: CustomerState, opened_at: datetime, resolved_at: datetime) -> tuple[Resolution, ...]:
