@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict
 from schemas.common import Instant
 from schemas.events import Event, PurchaseEvent, SurveyEvent, TicketEvent, TicketPriority, VisitEvent
 from schemas.outputs import Tier
-from scoring.windows import DayBucket, add_to_buckets, day_of
+from scoring.windows import SUM_DECIMALS, DayBucket, add_to_buckets, day_of
 
 # Recent event ids kept for deduplication; a redelivery after a rebalance
 # arrives within a few hundred of the customer's events.
@@ -26,7 +26,6 @@ MAX_CSAT = 5
 MAX_OPEN_TICKETS = 50
 MAX_RESOLVE_TIMES = 10
 MAX_HISTORY_DAYS = 35  # score history for the 7- and 30-day movements
-SUM_DECIMALS = 6  # far below a cent or a millisecond, far above float rounding error
 HIGH_PRIORITIES: frozenset[TicketPriority] = frozenset({"high", "urgent"})
 
 

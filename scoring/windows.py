@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict
 # visit trend (last 30 against the 30 before).
 HORIZON_DAYS = 90
 EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+SUM_DECIMALS = 6  # far below a cent or a millisecond, far above float rounding error
 
 
 def day_of(at: datetime) -> int:
@@ -45,7 +46,8 @@ def add_to_buckets(buckets: tuple[DayBucket, ...], day: int, newest_day: int, **
     if counts and day >= oldest:
         current = by_day.get(day) or DayBucket(day=day)
         # Rounded like the lifetime totals, so late events summed in any order give the same bucket.
-        by_day[day] = current.model_copy(update={k: round(getattr(current, k) + v, 6) for k, v in counts.items()})
+        sums = {k: round(getattr(current, k) + v, SUM_DECIMALS) for k, v in counts.items()}
+        by_day[day] = current.model_copy(update=sums)
     return tuple(by_day[d] for d in sorted(by_day))
 
 
