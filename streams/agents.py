@@ -1,26 +1,41 @@
-"""The per-record work of the worker: decode, fold, score, decide, publish.
+"""The per-batch work of the worker: decode, fold, score, decide, publish, then store.
 
 No arithmetic lives here; every number comes from `scoring.pipeline`.
+
+Why outputs are delivered before state is written: a customer's state in the
+changelog is what a restarted worker resumes from, and an event already in
+that state is a duplicate on redelivery, which publishes nothing. If the
+state could reach the broker before the event's ScoreUpdate and alerts, a
+crash in between would lose them for good. So a batch publishes all its
+outputs, waits until the broker has acknowledged them, and only then writes
+each customer's final state once (one changelog record per customer per
+batch); offsets are committed after that. A crash anywhere in the batch
+replays it from the last commit: either the state lacks the events and they
+are scored again with the same ids, or it has them and their outputs are
+already on the broker.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
+from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 import faust
 
-from schemas.events import EventKind
+from schemas.events import Event, EventKind
 from schemas.model_config import ScoringModel
 from schemas.outputs import DeadLetter
 from scoring.pipeline import Step, next_review, step
 from scoring.schedule import DueQueue
-from scoring.state import new_state
+from scoring.state import CustomerState, new_state
 from streams.codecs import dead_letter, decode_event, decode_state, encode_state
 from streams.metrics import Metrics
+from streams.offsets import OffsetGuard
 from streams.redis_sink import RedisSink
 
 logger = logging.getLogger(__name__)
@@ -33,9 +48,27 @@ class Outputs:
     deadletter: faust.TopicT
 
 
+class ConsumerPosition(Protocol):
+    """The two consumer operations offset continuity needs (streams/offsets.py)."""
+
+    def committed_offset(self, tp: Any) -> int | None: ...
+
+    async def seek(self, tp: Any, offset: int) -> None: ...
+
+
+@dataclass
+class Batch:
+    """What one batch has done so far: states not yet stored, sends not yet acknowledged."""
+
+    states: dict[bytes, CustomerState] = field(default_factory=dict)
+    deliveries: list[Awaitable[Any]] = field(default_factory=list)
+    scored: list[Step] = field(default_factory=list)
+    stamps: list[float] = field(default_factory=list)  # broker timestamps (s) of the records scored
+
+
 @dataclass
 class Scorer:
-    """Handles one input record against the state table; shared by the agent, the timer and tests."""
+    """Handles input records against the state table; shared by the agent, the timer and tests."""
 
     table: faust.Table
     outputs: Outputs
@@ -48,13 +81,55 @@ class Scorer:
     clock: Literal["wall", "event"]
     surveys_need_known_customer: bool = True
     due: DueQueue = field(default_factory=DueQueue)
+    consumer: ConsumerPosition | None = None  # None (tests): every record counts as the next
+    guard: OffsetGuard = field(default_factory=OffsetGuard)
+    seeks: set[asyncio.Future[None]] = field(default_factory=set)  # seeks under way, kept from the GC
     watermark: datetime | None = None  # newest event time this worker has scored
+    # The agent and the timer both read, publish and write states; one at a time, or a timer
+    # could store a state it read before a batch's write and so erase that batch's events.
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     def now(self) -> datetime | None:
         """The timer's `now`: the wall clock, or in event-time mode the watermark (None before any event)."""
         return datetime.now(timezone.utc) if self.clock == "wall" else self.watermark
 
     async def handle(self, message: Any) -> None:
+        await self.handle_batch([message])
+
+    async def handle_batch(self, messages: Sequence[Any]) -> None:
+        """Score a batch of input records in order; returns once outputs are acknowledged and states written."""
+        async with self.lock:
+            batch = Batch()
+            for message in messages:
+                if await self._continuous(message):
+                    await self._one(message, batch)
+            await self.commit(batch)
+
+    async def _continuous(self, message: Any) -> bool:
+        """Whether `message` is the next record of its partition (see streams/offsets.py); seeks back if not."""
+        if self.consumer is None:
+            return True
+        verdict = self.guard.admit(message.tp, message.offset, self.consumer.committed_offset(message.tp))
+        if verdict in ("hole", "seek"):
+            message.incref()  # never acked from here: its offset must wait for the copy fetched again
+            expected = self.guard.expected[message.tp]
+            if verdict == "hole":
+                self.metrics.offset_holes.inc()
+                logger.warning("offset %d of %s arrived before %d..%d: fetching those again",
+                               message.offset, message.tp, expected, message.offset - 1)  # fmt: skip
+            # In the background: the consumer thread may be waiting for this very batch to finish.
+            self.seeks.add(task := asyncio.ensure_future(self.consumer.seek(message.tp, expected)))
+            task.add_done_callback(self.seeks.discard)
+        return verdict == "process"
+
+    def state_of(self, key: bytes, batch: Batch) -> CustomerState | None:
+        """The customer's newest state: this batch's, else the table's, else None."""
+        if key in batch.states:
+            return batch.states[key]
+        raw = self.table.get(key)
+        return decode_state(raw) if raw else None
+
+    async def _one(self, message: Any, batch: Batch) -> None:
         wall = datetime.now(timezone.utc)
         kind = self.kinds.get(message.topic)
         decoded = decode_event(
@@ -69,49 +144,64 @@ class Scorer:
             max_future=self.max_future,
         )
         if isinstance(decoded, DeadLetter):
-            await self.reject(decoded, kind)
+            batch.deliveries.append(await self.reject(decoded, kind))
             return
         key = decoded.customer_id.encode("utf-8")
-        raw = self.table.get(key)
-        if raw is None and decoded.kind == "survey" and self.surveys_need_known_customer:
+        state = self.state_of(key, batch)
+        if state is None and decoded.kind == "survey" and self.surveys_need_known_customer:
             reason = (f"survey for customer {decoded.customer_id!r}, who has no purchase, visit or ticket yet; "
                       "surveys are only scored for known customers")  # fmt: skip
-            await self.reject(dead_letter("unknown_customer", reason, topic=message.topic, partition=message.partition,
-                                          offset=message.offset, key=message.key, value=message.value,
-                                          received_at=wall), kind)  # fmt: skip
+            batch.deliveries.append(await self.reject(dead_letter(
+                "unknown_customer", reason, topic=message.topic, partition=message.partition, offset=message.offset,
+                key=message.key, value=message.value, received_at=wall), kind))  # fmt: skip
             return
-        state = decode_state(raw) if raw else new_state(decoded.customer_id)
-        if self.clock == "event":
-            now = max(decoded.occurred_at, state.last_event_at or decoded.occurred_at)
-            self.watermark = max(now, self.watermark or now)
-        else:
-            now = wall
-        result = step(state, decoded, self.model, now)
+        now = self._event_now(decoded, state, wall)
+        result = step(state or new_state(decoded.customer_id), decoded, self.model, now)
         if result.duplicate or result.update is None:
             self.metrics.events.labels(decoded.kind, "duplicate").inc()
             return
-        latency = time.time() - message.timestamp if message.timestamp else None  # Faust gives seconds
-        # Outputs before state: if the worker dies between the two, the event is not yet in the
-        # state, so its redelivery is scored again and re-sends the same ids instead of being lost.
-        await self.publish(key, result, latency, decoded.kind)
-        self.table[key] = encode_state(result.state)
+        await self.publish(key, result, batch)
+        self.metrics.events.labels(decoded.kind, "scored").inc()
+        if message.timestamp:
+            batch.stamps.append(message.timestamp)  # Faust gives seconds
         self.due.schedule(decoded.customer_id, next_review(result.state, self.model, now))
 
-    async def reject(self, letter: DeadLetter, kind: EventKind | None) -> None:
+    def _event_now(self, event: Event, state: CustomerState | None, wall: datetime) -> datetime:
+        if self.clock == "wall":
+            return wall
+        last = state.last_event_at if state is not None else None
+        now = max(event.occurred_at, last or event.occurred_at)
+        self.watermark = max(now, self.watermark or now)
+        return now
+
+    async def reject(self, letter: DeadLetter, kind: EventKind | None) -> Awaitable[Any]:
         """Dead-letter a record: the topic gets reason and bytes; the log gets neither payload nor personal data."""
-        await self.outputs.deadletter.send(key=None, value=letter.model_dump_json().encode())
+        delivery = await self.outputs.deadletter.send(key=None, value=letter.model_dump_json().encode())
         self.metrics.dead_letters.labels(letter.error).inc()
         self.metrics.events.labels(kind or "unknown", "dead_letter").inc()
         logger.info("dead letter %s at %s[%d]@%d", letter.error, letter.topic, letter.partition, letter.offset)
+        return delivery
 
-    async def publish(self, key: bytes, result: Step, latency: float | None, kind: EventKind | None) -> None:
-        """Send a step's ScoreUpdate and alerts, queue the Redis snapshot and count it all."""
+    async def publish(self, key: bytes, result: Step, batch: Batch) -> None:
+        """Send a step's ScoreUpdate and alerts and keep its state for the batch's write."""
+        batch.states[key] = result.state
         if result.update is None:
             return
-        await self.outputs.scores.send(key=key, value=result.update.model_dump_json().encode())
+        batch.deliveries.append(await self.outputs.scores.send(key=key, value=result.update.model_dump_json().encode()))
         for alert in result.alerts:
-            await self.outputs.alerts.send(key=key, value=alert.model_dump_json().encode())
-        self.redis.offer(result.update)
-        if kind is not None:
-            self.metrics.events.labels(kind, "scored").inc()
-        self.metrics.scored(result.update, result.alerts, latency)
+            batch.deliveries.append(await self.outputs.alerts.send(key=key, value=alert.model_dump_json().encode()))
+        batch.scored.append(result)
+
+    async def commit(self, batch: Batch) -> None:
+        """Wait for the broker to acknowledge every output, then store each customer's final state once."""
+        if batch.deliveries:
+            await asyncio.gather(*batch.deliveries)
+        for key, state in batch.states.items():
+            self.table[key] = encode_state(state)
+        for result in batch.scored:
+            if result.update is not None:
+                self.redis.offer(result.update)
+                self.metrics.scored(result.update, result.alerts)
+        acknowledged = time.time()
+        for stamp in batch.stamps:
+            self.metrics.observe_latency(acknowledged - stamp)

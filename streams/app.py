@@ -30,6 +30,21 @@ class Service:
     timer: InactivityTimer
 
 
+@dataclass
+class FaustConsumerPosition:
+    """Offset continuity's view of the Faust consumer (streams/offsets.py)."""
+
+    app: faust.App
+
+    def committed_offset(self, tp: TP) -> int | None:
+        # Faust keeps the last committed offset per partition privately; it is set by the seek to
+        # committed offsets after every assignment, before the partition's first record is handed out.
+        return self.app.consumer._committed_offset.get(tp)
+
+    async def seek(self, tp: TP, offset: int) -> None:
+        await self.app.consumer.seek(tp, offset)
+
+
 def _raw_topic(app: faust.App, *names: str, partitions: int | None = None) -> faust.TopicT:
     return app.topic(
         *names, key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw", partitions=partitions
@@ -87,7 +102,12 @@ def create_app(settings: Settings, model: ScoringModel | None = None) -> Service
         max_future=timedelta(seconds=settings.max_future_seconds),
         clock=settings.clock,
         surveys_need_known_customer=settings.surveys_need_known_customer,
+        consumer=FaustConsumerPosition(app) if settings.offset_checks else None,
     )
+
+    @app.on_partitions_assigned.connect
+    async def restart_offset_checks(sender: faust.App, assigned: set[TP], **kwargs: object) -> None:
+        scorer.guard.reset()  # the consumer starts again from committed offsets
     source = settings.topic_purchases
     timer = InactivityTimer(
         scorer=scorer,
@@ -109,8 +129,8 @@ def create_app(settings: Settings, model: ScoringModel | None = None) -> Service
 
     @app.agent(inputs, name="score-events")
     async def score_events(stream: faust.StreamT) -> None:
-        async for event in stream.events():
-            await scorer.handle(event.message)
+        async for events in stream.take_events(settings.batch_max_events, within=settings.batch_seconds):
+            await scorer.handle_batch([event.message for event in events])
 
     @app.timer(interval=settings.redis_flush_seconds, name="flush-redis")
     async def flush_redis() -> None:

@@ -33,7 +33,7 @@ class Metrics:
         )
         self.latency = Histogram(
             "healthscore_event_to_score_latency_seconds",
-            "From the input record's broker timestamp to its score update being sent.",
+            "From the input record's broker timestamp to its score update acknowledged by the broker.",
             buckets=LATENCY_BUCKETS,
             registry=r,
         )
@@ -43,17 +43,25 @@ class Metrics:
         self.redis_errors = Counter(
             "healthscore_redis_write_errors", "Failed Redis snapshot writes (retried).", registry=r
         )
+        self.offset_holes = Counter(
+            "healthscore_offset_holes",
+            "Runs of input records the consumer skipped and the worker fetched again (streams/offsets.py).",
+            registry=r,
+        )
         self.redis_writes = Counter(
             "healthscore_redis_writes", "Customer snapshots written to Redis.", registry=r
         )
 
-    def scored(self, update: ScoreUpdate, alerts: tuple[ChurnRiskAlert, ...], latency_seconds: float | None) -> None:
+    def scored(self, update: ScoreUpdate, alerts: tuple[ChurnRiskAlert, ...]) -> None:
         self.score_updates.labels(update.tier).inc()
         self.scores.observe(update.score)
         for alert in alerts:
             self.alerts.labels(alert.trigger, alert.tier).inc()
-        if latency_seconds is not None and latency_seconds >= 0:
-            self.latency.observe(latency_seconds)
+
+    def observe_latency(self, seconds: float) -> None:
+        """Record's broker timestamp to its outputs acknowledged; a skewed clock's negative gap is dropped."""
+        if seconds >= 0:
+            self.latency.observe(seconds)
 
     def exposition(self) -> bytes:
         return generate_latest(self.registry)

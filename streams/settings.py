@@ -43,6 +43,15 @@ class Settings(BaseSettings):
     model_path: Path | None = Field(None, description="Scoring-model TOML file; unset means the built-in defaults.")
     inactivity_timer: bool = Field(True, description="Re-score customers whose score time alone may have moved.")
     timer_seconds: float = Field(1.0, gt=0, description="How often the inactivity timer looks for customers due.")
+    batch_max_events: int = Field(
+        500, ge=1, description="Most input records scored together; their outputs are acknowledged before their states are stored."
+    )
+    batch_seconds: float = Field(
+        0.02, gt=0, description="Longest a record waits for its batch to fill before it is scored."
+    )
+    offset_checks: bool = Field(
+        True, description="Fetch again input records the consumer skipped (streams/offsets.py); off for transactional input topics."
+    )
     redis_flush_seconds: float = Field(0.2, gt=0, description="How often pending scores are written to Redis.")
     producer_max_batch_bytes: int = Field(
         16384, ge=1, description="Producer batch size; the local stack uses 1 (one record per batch) for Tansu."

@@ -17,8 +17,8 @@ from kafka.partitioner.default import murmur2
 
 from scoring.pipeline import next_review, rescore_if_changed
 from scoring.schedule import DueQueue
-from streams.agents import Scorer
-from streams.codecs import decode_state, encode_state
+from streams.agents import Batch, Scorer
+from streams.codecs import decode_state
 
 logger = logging.getLogger(__name__)
 
@@ -49,20 +49,25 @@ class InactivityTimer:
         logger.info("inactivity timer: %d customers scheduled after recovery", len(queue))
 
     async def tick(self, now: datetime) -> int:
-        """Re-score the customers due at `now`; returns how many were touched."""
-        queue = self.scorer.due
-        due = queue.pop_due(now, MAX_PER_TICK)
-        for customer_id in due:
-            key = customer_id.encode("utf-8")
-            if not self.owned(partition_of(key, self.partitions)):
-                continue  # its partition moved to another worker, which has it scheduled
-            raw = self.scorer.table.get(key)
-            if raw is None:
-                continue
-            result = rescore_if_changed(decode_state(raw), self.scorer.model, now)
-            await self.scorer.publish(key, result, latency=None, kind=None)
-            self.scorer.table[key] = encode_state(result.state)
-            queue.schedule(customer_id, next_review(result.state, self.scorer.model, now))
+        """Re-score the customers due at `now`; returns how many were touched.
+
+        Like a batch of events: outputs are acknowledged before the states are stored.
+        """
+        async with self.scorer.lock:
+            queue = self.scorer.due
+            due = queue.pop_due(now, MAX_PER_TICK)
+            batch = Batch()
+            for customer_id in due:
+                key = customer_id.encode("utf-8")
+                if not self.owned(partition_of(key, self.partitions)):
+                    continue  # its partition moved to another worker, which has it scheduled
+                raw = self.scorer.table.get(key)
+                if raw is None:
+                    continue
+                result = rescore_if_changed(decode_state(raw), self.scorer.model, now)
+                await self.scorer.publish(key, result, batch)
+                queue.schedule(customer_id, next_review(result.state, self.scorer.model, now))
+            await self.scorer.commit(batch)
         self.touched += len(due)
         self.scorer.metrics.timer_rescored.inc(len(due))
         return len(due)

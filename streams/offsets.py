@@ -1,0 +1,57 @@
+"""Per-partition offset continuity: a record the consumer skipped is fetched again, never lost.
+
+Measured on the local broker: a worker restarted right after a SIGKILL, while
+its dead predecessor is still a group member, sometimes has its Faust consumer
+drop a run of fetched records (its fetch loop breaks off mid-batch when flow
+control or the generation changes, after the client has already moved its
+position past them). Nothing downstream notices: the records are never
+processed, and their offsets never acked, so commits stall too. The scorer
+therefore checks that each partition's offsets arrive without holes. On a
+hole it discards the records after it (unprocessed and unacknowledged) and
+seeks back, so they are fetched again in order.
+
+Every record beyond the hole seeks again: records the consumer had already
+fetched keep arriving for a while after the first seek, and each moves the
+consumer's read position forward again. The last seek wins once they are
+through. A topic whose offsets have holes on the broker itself (transaction
+markers of transactional producers, compaction) would stall here: input
+topics must be written without transactions, or the check turned off
+(HEALTHSCORE_OFFSET_CHECKS=false).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable
+from dataclasses import dataclass, field
+from typing import Literal
+
+Verdict = Literal["process", "skip", "hole", "seek"]
+
+
+@dataclass
+class OffsetGuard:
+    """What to do with each input record, given the offsets already processed per partition."""
+
+    expected: dict[Hashable, int] = field(default_factory=dict)
+    reported: dict[Hashable, int] = field(default_factory=dict)  # per partition, the hole last reported
+    holes: int = 0  # distinct holes found
+
+
+    def reset(self) -> None:
+        """Forget everything: after a rebalance the consumer starts again from committed offsets."""
+        self.expected.clear()
+        self.reported.clear()
+
+    def admit(self, tp: Hashable, offset: int, committed: int | None) -> Verdict:
+        """`process` the next record, `skip` one already processed, seek back over a `hole` (first seen) or `seek`."""
+        expected = self.expected.setdefault(tp, offset if committed is None else committed)
+        if offset < expected:
+            return "skip"
+        if offset > expected:
+            if self.reported.get(tp) == expected:
+                return "seek"
+            self.reported[tp] = expected
+            self.holes += 1
+            return "hole"
+        self.expected[tp] = offset + 1
+        return "process"
