@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
 from schemas.outputs import ChurnRiskAlert, ScoreUpdate
 
@@ -45,6 +45,12 @@ class Metrics:
         )
         self.redis_writes = Counter(
             "healthscore_redis_writes", "Customer snapshots written to Redis.", registry=r
+        )
+        self.consumer_lag = Gauge(
+            "healthscore_consumer_lag_records",
+            "Input records not yet fetched by this worker (end offset minus position), by input topic.",
+            ["topic"],
+            registry=r,
         )
 
     def scored(self, update: ScoreUpdate, alerts: tuple[ChurnRiskAlert, ...], latency_seconds: float | None) -> None:
