@@ -11,6 +11,10 @@ setup: $(STAMP)
 $(STAMP): pyproject.toml
 	@command -v redis-server >/dev/null || { $(SUDO) apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq redis-server >/dev/null; }
+	@# promtool and prometheus check and scrape the metrics; kcat is the third-party Kafka client in tests.
+	@command -v promtool >/dev/null && command -v prometheus >/dev/null && command -v kcat >/dev/null || { \
+		$(SUDO) apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq prometheus kcat >/dev/null; }
 	python3 -m venv $(VENV)
 	$(VENV)/bin/pip install -q --upgrade pip
 	$(VENV)/bin/pip install -q -e '.[dev]'

@@ -31,8 +31,9 @@ def _not_a_boolean(value: object) -> object:
     return value
 
 
-Amount = Annotated[float, BeforeValidator(_not_a_boolean)]
-Count = Annotated[int, BeforeValidator(_not_a_boolean)]
+# Goes after a field's bounds: bounds placed outside a before-validator are still enforced, but
+# pydantic then writes them into the JSON Schema as `ge`/`le`, which no JSON Schema validator knows.
+NOT_A_BOOLEAN = BeforeValidator(_not_a_boolean)
 
 EventKind = Literal["purchase", "visit", "ticket", "survey"]
 
@@ -50,17 +51,17 @@ class PurchaseEvent(_Event):
     """A completed order; refunds are out of scope for the wire contract v1."""
 
     kind: Literal["purchase"] = "purchase"
-    amount: Annotated[Amount, Field(ge=0.0, le=MAX_AMOUNT)]
+    amount: Annotated[float, Field(ge=0.0, le=MAX_AMOUNT), NOT_A_BOOLEAN]
     currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$")] = "USD"
-    items: Annotated[Count, Field(ge=1, le=10_000)] = 1
+    items: Annotated[int, Field(ge=1, le=10_000), NOT_A_BOOLEAN] = 1
 
 
 class VisitEvent(_Event):
     """A web or product session."""
 
     kind: Literal["visit"] = "visit"
-    duration_seconds: Annotated[Amount, Field(ge=0.0, le=MAX_VISIT_SECONDS)]
-    pages: Annotated[Count, Field(ge=0, le=100_000)] = 1
+    duration_seconds: Annotated[float, Field(ge=0.0, le=MAX_VISIT_SECONDS), NOT_A_BOOLEAN]
+    pages: Annotated[int, Field(ge=0, le=100_000), NOT_A_BOOLEAN] = 1
 
 
 TicketPriority = Literal["low", "normal", "high", "urgent"]

@@ -12,6 +12,7 @@ from prometheus_client import CONTENT_TYPE_LATEST
 
 from schemas.model_config import ScoringModel
 from streams.agents import Outputs, Scorer
+from streams.lag import LAG_INTERVAL_SECONDS, sample_lag
 from streams.metrics import Metrics
 from streams.model_file import load_model
 from streams.redis_sink import RedisSink
@@ -135,6 +136,10 @@ def create_app(settings: Settings, model: ScoringModel | None = None) -> Service
     @app.timer(interval=settings.redis_flush_seconds, name="flush-redis")
     async def flush_redis() -> None:
         await redis.flush()
+
+    @app.timer(interval=LAG_INTERVAL_SECONDS, name="consumer-lag")
+    async def consumer_lag() -> None:
+        await sample_lag(app, settings.input_topics(), metrics)
 
     @app.on_before_shutdown.connect
     async def final_flush(sender: faust.App, **kwargs: object) -> None:

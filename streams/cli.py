@@ -13,6 +13,7 @@ import click
 from streams.settings import Settings
 
 SAMPLE_EVENTS = Path(__file__).resolve().parent.parent / "data" / "sample_events.jsonl"
+SCHEMA_DIR = Path(__file__).resolve().parent.parent / "schemas" / "json"
 
 
 @click.group()
@@ -71,6 +72,27 @@ def demo(events: Path, workdir: Path | None, shown: int, rate: float) -> None:
 
     logging.getLogger().setLevel(logging.WARNING)
     run_demo(events, workdir or Path(tempfile.mkdtemp(prefix="healthscore-demo-")), shown=shown, rate=rate)
+
+
+@main.command()
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=SCHEMA_DIR, show_default=True)
+@click.option("--check", is_flag=True, help="Write nothing; fail if a file is missing or differs from the models.")
+def schemas(out: Path, check: bool) -> None:
+    """Write the JSON Schema of every event, output and the scoring-model file, one file per model."""
+    from schemas.json_schema import json_schemas
+
+    stale = []
+    for name, text in json_schemas().items():
+        path = out / name
+        if check:
+            if not path.is_file() or path.read_text() != text:
+                stale.append(name)
+            continue
+        out.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+        click.echo(f"wrote {path}")
+    if stale:
+        raise click.ClickException(f"out of date in {out}: {', '.join(stale)}; run `healthscore schemas`")
 
 
 DATASET_HELP = "`cdnow` (the CDNOW purchase log shipped in the lifetimes wheel) or a JSON-lines file of events."

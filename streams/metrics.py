@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from typing import get_args
 
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+
+from schemas.events import EventKind
 from schemas.outputs import ChurnRiskAlert, ScoreUpdate
 
 SCORE_BUCKETS = tuple(float(b) for b in range(10, 101, 10))
+# Outcomes of an input record, the `outcome` label of healthscore_events_total.
+OUTCOMES = ("scored", "duplicate", "dead_letter")
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 
 
@@ -19,6 +24,10 @@ class Metrics:
         self.events = Counter(
             "healthscore_events", "Input records by event kind and outcome.", ["kind", "outcome"], registry=r
         )
+        # Series exist at 0 from the start, so rate() and the no-events alert work before the first event.
+        for kind in get_args(EventKind):
+            for outcome in OUTCOMES:
+                self.events.labels(kind, outcome)
         self.dead_letters = Counter(
             "healthscore_dead_letters", "Records sent to the dead-letter topic, by reason.", ["error"], registry=r
         )
@@ -50,6 +59,12 @@ class Metrics:
         )
         self.redis_writes = Counter(
             "healthscore_redis_writes", "Customer snapshots written to Redis.", registry=r
+        )
+        self.consumer_lag = Gauge(
+            "healthscore_consumer_lag_records",
+            "Input records not yet fetched by this worker (end offset minus position), by input topic.",
+            ["topic"],
+            registry=r,
         )
 
     def scored(self, update: ScoreUpdate, alerts: tuple[ChurnRiskAlert, ...]) -> None:

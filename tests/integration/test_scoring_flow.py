@@ -19,6 +19,7 @@ from schemas.outputs import ChurnRiskAlert, DeadLetter, ScoreUpdate
 from scoring.replay import replay
 from streams.redis_sink import customer_key, ranking_key
 from tests.factories import purchase, survey, ticket, visit
+from tests.waiting import until as _wait
 
 pytestmark = pytest.mark.integration
 MAX_BYTES = 4096
@@ -146,13 +147,3 @@ def test_events_become_exact_scores_alerts_dead_letters_and_redis_snapshots(depl
     assert "healthscore_alerts_total" in text and "healthscore_event_to_score_latency_seconds_count" in text
     assert f"healthscore_score_count {float(len(events))}" in text
 
-
-def _wait(condition, timeout: float = 10.0) -> bool:
-    import time
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.1)
-    return False

@@ -2,6 +2,8 @@
 
 import json
 import re
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -83,3 +85,60 @@ def test_the_image_runs_the_worker() -> None:
     cmd = [line for line in DOCKERFILE.read_text().splitlines() if line.startswith("CMD")]
     assert len(cmd) == 1
     assert json.loads(cmd[0].removeprefix("CMD").strip()) == ["healthscore", "worker"]
+
+
+def test_the_file_is_valid_against_the_compose_specification() -> None:
+    # check-jsonschema ships the Compose Specification's JSON Schema, so this needs no network.
+    checker = Path(sys.executable).parent / "check-jsonschema"
+    checked = subprocess.run(
+        [str(checker), "--builtin-schema", "vendor.compose-spec", str(COMPOSE_FILE)], capture_output=True, text=True
+    )
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+
+
+def test_topics_get_the_partition_count_the_worker_expects() -> None:
+    partitions = re.findall(r"--partitions\s+(\d+)", command_text(services()["kafka-init"]))
+    assert partitions and set(partitions) == {environment(services()["worker"])["HEALTHSCORE_PARTITIONS"]}
+
+
+def mounts(service: dict[str, Any]) -> dict[str, Path]:
+    """Container path -> host path of a service's bind mounts (short syntax, relative to the compose file)."""
+    found = {}
+    for volume in service.get("volumes", []):
+        host, container = str(volume).split(":")[:2]
+        found[container] = (COMPOSE_FILE.parent / host).resolve()
+    return found
+
+
+def test_every_mounted_file_exists() -> None:
+    for name, service in services().items():
+        for container, host in mounts(service).items():
+            assert host.exists(), f"{name} mounts {host} (at {container}), which does not exist"
+
+
+def test_prometheus_runs_the_checked_config_and_alert_rules() -> None:
+    prometheus = services()["prometheus"]
+    files = mounts(prometheus)
+    config_path = next(arg.split("=", 1)[1] for arg in prometheus["command"] if arg.startswith("--config.file="))
+    assert files[config_path] == (ROOT / "ops/prometheus/prometheus.yml").resolve()
+    config = yaml.safe_load(files[config_path].read_text())
+    for rule_file in config["rule_files"]:
+        assert files[rule_file] == (ROOT / "ops/prometheus/alerts.yml").resolve()
+
+
+def test_prometheus_finds_every_worker_replica_on_the_web_port() -> None:
+    config = yaml.safe_load((ROOT / "ops/prometheus/prometheus.yml").read_text())
+    (job,) = [j for j in config["scrape_configs"] if j["job_name"] == "healthscore"]
+    (discovery,) = job["dns_sd_configs"]
+    assert discovery["names"] == ["worker"] and discovery["type"] == "A"
+    assert str(discovery["port"]) == environment(services()["worker"])["HEALTHSCORE_WEB_PORT"]
+
+
+def test_grafana_is_provisioned_with_the_dashboard_and_the_prometheus_data_source() -> None:
+    files = mounts(services()["grafana"])
+    provisioning = files["/etc/grafana/provisioning"]
+    (provider,) = yaml.safe_load((provisioning / "dashboards/healthscore.yml").read_text())["providers"]
+    dashboards = files[provider["options"]["path"]]
+    assert (dashboards / "healthscore.json").is_file()
+    (source,) = yaml.safe_load((provisioning / "datasources/prometheus.yml").read_text())["datasources"]
+    assert source["url"] == "http://prometheus:9090" and "prometheus" in services()
