@@ -38,8 +38,10 @@ def busy_metrics(customers: int) -> Metrics:
         alerts_by_event.setdefault(alert.event_id, []).append(alert)
     for event, update in zip(events, result.updates, strict=True):
         metrics.events.labels(event.kind, "scored").inc()
-        metrics.scored(update, tuple(alerts_by_event.get(update.event_id, ())), 0.01)
+        metrics.scored(update, tuple(alerts_by_event.get(update.event_id, ())))
+        metrics.observe_latency(0.01)
     metrics.dead_letters.labels("invalid_json").inc()
+    metrics.offset_holes.inc()
     metrics.consumer_lag.labels("customer.visits").set(3)
     return metrics
 
