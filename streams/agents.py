@@ -20,7 +20,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Sequence
+from collections.abc import Awaitable, MutableMapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any, Literal, Protocol
@@ -33,7 +33,7 @@ from schemas.outputs import DeadLetter
 from scoring.pipeline import Step, next_review, step
 from scoring.schedule import DueQueue
 from scoring.state import CustomerState, new_state
-from streams.codecs import dead_letter, decode_event, decode_state, encode_state
+from streams.codecs import dead_letter, decode_erasure, decode_event, decode_state, encode_state
 from streams.metrics import Metrics
 from streams.offsets import OffsetGuard
 from streams.redis_sink import RedisSink
@@ -64,6 +64,7 @@ class Batch:
     deliveries: list[Awaitable[Any]] = field(default_factory=list)
     scored: list[Step] = field(default_factory=list)
     stamps: list[float] = field(default_factory=list)  # broker timestamps (s) of the records scored
+    erased: dict[bytes, datetime] = field(default_factory=dict)  # customer key -> erased up to
 
 
 @dataclass
@@ -80,6 +81,10 @@ class Scorer:
     max_future: timedelta
     clock: Literal["wall", "event"]
     surveys_need_known_customer: bool = True
+    erasure_topic: str | None = None
+    # Customer key -> ISO instant up to which their events are erased: a suppression list, so a
+    # redelivered or still-queued event cannot bring an erased customer back (a Faust table in the app).
+    erasures: MutableMapping[bytes, bytes] = field(default_factory=dict)
     due: DueQueue = field(default_factory=DueQueue)
     consumer: ConsumerPosition | None = None  # None (tests): every record counts as the next
     guard: OffsetGuard = field(default_factory=OffsetGuard)
@@ -126,11 +131,22 @@ class Scorer:
         """The customer's newest state: this batch's, else the table's, else None."""
         if key in batch.states:
             return batch.states[key]
+        if key in batch.erased:
+            return None
         raw = self.table.get(key)
         return decode_state(raw) if raw else None
 
+    def erased_until(self, key: bytes, batch: Batch) -> datetime | None:
+        if key in batch.erased:
+            return batch.erased[key]
+        raw = self.erasures.get(key)
+        return datetime.fromisoformat(raw.decode("ascii")) if raw else None
+
     async def _one(self, message: Any, batch: Batch) -> None:
         wall = datetime.now(timezone.utc)
+        if message.topic == self.erasure_topic:
+            await self._erase(message, batch, wall)
+            return
         kind = self.kinds.get(message.topic)
         decoded = decode_event(
             topic=message.topic,
@@ -147,6 +163,10 @@ class Scorer:
             batch.deliveries.append(await self.reject(decoded, kind))
             return
         key = decoded.customer_id.encode("utf-8")
+        erased = self.erased_until(key, batch)
+        if erased is not None and decoded.occurred_at <= erased:
+            self.metrics.events.labels(decoded.kind, "erased").inc()
+            return
         state = self.state_of(key, batch)
         if state is None and decoded.kind == "survey" and self.surveys_need_known_customer:
             reason = (f"survey for customer {decoded.customer_id!r}, who has no purchase, visit or ticket yet; "
@@ -165,6 +185,22 @@ class Scorer:
         if message.timestamp:
             batch.stamps.append(message.timestamp)  # Faust gives seconds
         self.due.schedule(decoded.customer_id, next_review(result.state, self.model, now))
+
+    async def _erase(self, message: Any, batch: Batch, wall: datetime) -> None:
+        """Drop the customer from this batch and tell score consumers with a tombstone; commit does the rest."""
+        request = decode_erasure(topic=message.topic, partition=message.partition, offset=message.offset,
+                                 key=message.key, value=message.value, max_bytes=self.max_message_bytes,
+                                 received_at=wall)  # fmt: skip
+        if isinstance(request, DeadLetter):
+            batch.deliveries.append(await self.reject(request, None))
+            return
+        key = request.customer_id.encode("utf-8")
+        batch.states.pop(key, None)
+        batch.scored = [r for r in batch.scored if r.state.customer_id != request.customer_id]
+        batch.erased[key] = max(request.requested_at, self.erased_until(key, batch) or request.requested_at)
+        # A null value keyed by the customer: compacted copies of the scores topic drop them.
+        batch.deliveries.append(await self.outputs.scores.send(key=key, value=None))
+        logger.info("erasure request %s accepted", request.request_id)  # the customer id is personal data
 
     def _event_now(self, event: Event, state: CustomerState | None, wall: datetime) -> datetime:
         if self.clock == "wall":
@@ -196,6 +232,14 @@ class Scorer:
         """Wait for the broker to acknowledge every output, then store each customer's final state once."""
         if batch.deliveries:
             await asyncio.gather(*batch.deliveries)
+        for key, until in batch.erased.items():  # before states: a customer may be back after the erasure
+            if key in self.table:
+                del self.table[key]  # a changelog tombstone
+            self.erasures[key] = until.isoformat().encode("ascii")
+            customer_id = key.decode("utf-8")
+            self.redis.erase(customer_id)
+            self.due.schedule(customer_id, None)
+            self.metrics.erasures.inc()
         for key, state in batch.states.items():
             self.table[key] = encode_state(state)
         for result in batch.scored:

@@ -20,6 +20,7 @@ from streams.timers import InactivityTimer
 from streams.settings import Settings
 
 STATE_TABLE = "customer-state"
+ERASURES_TABLE = "customer-erasures"
 
 
 @dataclass
@@ -74,7 +75,7 @@ def create_app(settings: Settings, model: ScoringModel | None = None) -> Service
         web_in_thread=False,
         autodiscover=False,
     )
-    inputs = _raw_topic(app, *settings.input_topics(), partitions=settings.partitions)
+    inputs = _raw_topic(app, *settings.input_topics(), *settings.control_topics(), partitions=settings.partitions)
     outputs = Outputs(
         scores=_raw_topic(app, settings.topic_scores),
         alerts=_raw_topic(app, settings.topic_alerts),
@@ -90,6 +91,10 @@ def create_app(settings: Settings, model: ScoringModel | None = None) -> Service
         # default partitioner, the same murmur2 partition the customer's input records have.
         use_partitioner=True,
     )
+    erasures = app.Table(
+        ERASURES_TABLE, default=None, partitions=settings.partitions, key_type=bytes, value_type=bytes,
+        use_partitioner=True,
+    )
     metrics = Metrics()
     redis = RedisSink(settings.redis_url, settings.redis_prefix, metrics)
     scorer = Scorer(
@@ -103,6 +108,8 @@ def create_app(settings: Settings, model: ScoringModel | None = None) -> Service
         max_future=timedelta(seconds=settings.max_future_seconds),
         clock=settings.clock,
         surveys_need_known_customer=settings.surveys_need_known_customer,
+        erasure_topic=settings.topic_erasures,
+        erasures=erasures,
         consumer=FaustConsumerPosition(app) if settings.offset_checks else None,
     )
 

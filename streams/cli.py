@@ -59,6 +59,20 @@ def produce(path: Path, topic: str | None, rate: float | None) -> None:
 
 
 @main.command()
+@click.argument("customer_id")
+@click.option("--reason", required=True, help="Why, for the audit trail (e.g. the reference of the request).")
+def erase(customer_id: str, reason: str) -> None:
+    """Forget a customer (data-protection request): state, Redis snapshot, future scores."""
+    from datetime import datetime, timezone
+
+    from streams.producer import request_erasure
+
+    settings = Settings()
+    request = request_erasure(customer_id, reason, settings, datetime.now(timezone.utc))
+    click.echo(f"erasure request {request.request_id} sent to {settings.topic_erasures}")
+
+
+@main.command()
 @click.option("--events", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=SAMPLE_EVENTS,
               show_default=True, help="JSON-lines events to replay.")  # fmt: skip
 @click.option("--workdir", type=click.Path(file_okay=False, path_type=Path), default=None,

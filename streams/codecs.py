@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import base64
+from collections.abc import Callable
+from functools import partial
+from typing import TypeVar
 from datetime import datetime, timedelta
 
 from pydantic import ValidationError
 
+from schemas.control import ErasureRequest
 from schemas.events import EVENT_ADAPTER, Event, EventKind, describe_errors
 from schemas.outputs import DeadLetter, DeadLetterError
 from scoring.state import CustomerState
 
+T = TypeVar("T")
 UTF8_BOM = b"\xef\xbb\xbf"
 # A reason longer than this is cut: it goes into a topic and a log line.
 MAX_REASON = 600
@@ -30,30 +35,14 @@ def decode_event(
 ) -> Event | DeadLetter:
     """Validate one record from an input topic; anything unusable becomes a DeadLetter saying why."""
     raw = value or b""
-
-    def dead(error: DeadLetterError, reason: str) -> DeadLetter:
-        return dead_letter(error, reason, topic=topic, partition=partition, offset=offset, key=key, value=raw,
-                           received_at=received_at)  # fmt: skip
+    dead = partial(dead_letter, topic=topic, partition=partition, offset=offset, key=key, value=raw,
+                   received_at=received_at)  # fmt: skip
 
     if expected_kind is None:
         return dead("unknown_topic", f"topic {topic!r} is not an input topic of this service")
-    if len(raw) > max_bytes:
-        return dead("too_large", f"message is {len(raw)} bytes, over the limit of {max_bytes}")
-    if raw.startswith(UTF8_BOM):
-        return dead("invalid_encoding", "message starts with a UTF-8 byte order mark (BOM); send UTF-8 JSON without one")
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        return dead("invalid_encoding", f"message is not UTF-8: {exc.reason} at byte {exc.start}")
-    if "\x00" in text:
-        return dead("invalid_encoding", "message contains NUL bytes: it looks like UTF-16 or binary, not UTF-8 JSON")
-    try:
-        event = EVENT_ADAPTER.validate_json(text)
-    except ValidationError as exc:
-        errors = exc.errors(include_url=False)
-        if any(e["type"] == "json_invalid" for e in errors):
-            return dead("invalid_json", f"not valid JSON: {errors[0]['msg']}")
-        return dead("validation", describe_errors(exc))
+    event = _parse(raw, max_bytes, EVENT_ADAPTER.validate_json)
+    if isinstance(event, tuple):
+        return dead(*event)
     if event.occurred_at > received_at + max_future:
         return dead(
             "future_timestamp",
@@ -69,6 +58,55 @@ def decode_event(
             f"message key is {shown} but customer_id is {event.customer_id!r}; publish keyed by customer_id",
         )
     return event
+
+
+def decode_erasure(
+    *, topic: str, partition: int, offset: int, key: bytes | None, value: bytes | None, max_bytes: int,
+    received_at: datetime,
+) -> ErasureRequest | DeadLetter:
+    """Validate one record of the erasure topic; like events, it must be keyed by its customer_id."""
+    raw = value or b""
+    dead = partial(dead_letter, topic=topic, partition=partition, offset=offset, key=key, value=raw,
+                   received_at=received_at)  # fmt: skip
+    request = _parse(raw, max_bytes, ErasureRequest.model_validate_json)
+    if isinstance(request, tuple):
+        return dead(*request)
+    if key != request.customer_id.encode("utf-8"):
+        return dead("key_mismatch", "an erasure request must be keyed by its customer_id")  # no id: personal data
+    return request
+
+
+def _parse(raw: bytes, max_bytes: int, validate: Callable[[str], T]) -> T | tuple[DeadLetterError, str]:
+    """The validated message, or the dead-letter error and reason saying why it is not one."""
+    text = _text(raw, max_bytes)
+    if isinstance(text, tuple):
+        return text
+    try:
+        return validate(text)
+    except ValidationError as exc:
+        return _invalid(exc)
+
+
+def _text(raw: bytes, max_bytes: int) -> str | tuple[DeadLetterError, str]:
+    """The record as UTF-8 text, or why it cannot be read as JSON at all."""
+    if len(raw) > max_bytes:
+        return "too_large", f"message is {len(raw)} bytes, over the limit of {max_bytes}"
+    if raw.startswith(UTF8_BOM):
+        return "invalid_encoding", "message starts with a UTF-8 byte order mark (BOM); send UTF-8 JSON without one"
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return "invalid_encoding", f"message is not UTF-8: {exc.reason} at byte {exc.start}"
+    if "\x00" in text:
+        return "invalid_encoding", "message contains NUL bytes: it looks like UTF-16 or binary, not UTF-8 JSON"
+    return text
+
+
+def _invalid(exc: ValidationError) -> tuple[DeadLetterError, str]:
+    errors = exc.errors(include_url=False)
+    if any(e["type"] == "json_invalid" for e in errors):
+        return "invalid_json", f"not valid JSON: {errors[0]['msg']}"
+    return "validation", describe_errors(exc)
 
 
 def dead_letter(

@@ -5,13 +5,16 @@ from __future__ import annotations
 import json
 import logging
 import time
+import uuid
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 from kafka import KafkaProducer
 
+from schemas.control import ErasureRequest
 from streams.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -83,3 +86,15 @@ def publish(
     finally:
         producer.close()
     return report
+
+
+def request_erasure(customer_id: str, reason: str, settings: Settings, now: datetime) -> ErasureRequest:
+    """Publish a request to forget the customer; returns it, its request_id being the audit reference."""
+    request = ErasureRequest(request_id=str(uuid.uuid4()), customer_id=customer_id, requested_at=now, reason=reason)
+    producer = KafkaProducer(bootstrap_servers=settings.bootstrap_servers(), acks="all")
+    try:
+        key = customer_id.encode("utf-8")
+        producer.send(settings.topic_erasures, key=key, value=request.model_dump_json().encode()).get(timeout=30)
+    finally:
+        producer.close()
+    return request

@@ -62,6 +62,9 @@ class Settings(BaseSettings):
     topic_visits: str = Field("customer.visits", description="Input topic of visit events.")
     topic_tickets: str = Field("customer.tickets", description="Input topic of ticket events.")
     topic_surveys: str = Field("customer.surveys", description="Input topic of survey events.")
+    topic_erasures: str = Field(
+        "customer.erasures", description="Input topic of erasure requests (data protection), keyed by customer_id."
+    )
     topic_scores: str = Field("healthscore.scores", description="Output topic of ScoreUpdates.")
     topic_alerts: str = Field("healthscore.alerts", description="Output topic of ChurnRiskAlerts.")
     topic_deadletter: str = Field("healthscore.deadletter", description="Output topic of DeadLetters.")
@@ -83,6 +86,10 @@ class Settings(BaseSettings):
 
     def topic_for(self, kind: EventKind) -> str:
         return {kind_: topic for topic, kind_ in self.input_topics().items()}[kind]
+
+    def control_topics(self) -> list[str]:
+        """Input topics that carry requests, not events; partitioned like the events they act on."""
+        return [self.topic_erasures]
 
     def output_topics(self) -> list[str]:
         return [self.topic_scores, self.topic_alerts, self.topic_deadletter]

@@ -31,7 +31,7 @@ def ensure_topics(settings: Settings, timeout: float = 30.0) -> None:
             time.sleep(0.5)
     try:
         existing = set(admin.list_topics())
-        names = [*settings.input_topics(), *settings.output_topics()]
+        names = [*settings.input_topics(), *settings.control_topics(), *settings.output_topics()]
         for name in names:
             if name in existing:
                 continue

@@ -126,8 +126,8 @@ def asyncapi() -> dict:
 def test_asyncapi_lists_every_topic_with_its_direction() -> None:
     settings = Settings.model_construct()  # the defaults, as deployed
     channels = asyncapi()["channels"]
-    assert set(channels) == {*settings.input_topics(), *settings.output_topics()}
-    for topic in settings.input_topics():
+    assert set(channels) == {*settings.input_topics(), *settings.control_topics(), *settings.output_topics()}
+    for topic in [*settings.input_topics(), *settings.control_topics()]:
         assert "publish" in channels[topic] and "subscribe" not in channels[topic], topic
         assert channels[topic]["bindings"]["kafka"]["partitions"] == settings.partitions
     for topic in settings.output_topics():
@@ -141,7 +141,7 @@ def test_asyncapi_messages_point_at_the_schema_files_of_the_right_models() -> No
     settings = Settings.model_construct()
     expected = {**{t: f"{k}-event" for t, k in settings.input_topics().items()},
                 settings.topic_scores: "score-update", settings.topic_alerts: "churn-risk-alert",
-                settings.topic_deadletter: "dead-letter"}  # fmt: skip
+                settings.topic_deadletter: "dead-letter", settings.topic_erasures: "erasure-request"}  # fmt: skip
     for topic, channel in document["channels"].items():
         operation = channel.get("publish") or channel["subscribe"]
         name = operation["message"]["$ref"].removeprefix("#/components/messages/")

@@ -1,0 +1,92 @@
+"""A data-protection request: the customer's state, snapshot and future scores go; nobody else's do."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from datetime import datetime, timedelta, timezone
+
+from schemas.events import PurchaseEvent
+from schemas.outputs import ScoreUpdate
+from streams.app import STATE_TABLE
+from streams.codecs import decode_state
+from streams.redis_sink import customer_key, ranking_key
+from streams.topics import topic_reader
+from tests.factories import purchase, visit
+from tests.waiting import until
+
+
+def records_of(run, topic: str, key: bytes, seconds: float = 2.0) -> list:
+    reader = topic_reader([run.stack.bootstrap], [topic])
+    found: list = []
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        for batch in reader.poll(timeout_ms=200).values():
+            found.extend(r for r in batch if r.key == key)
+    reader.close()
+    return found
+
+
+def erased_count(run) -> float | None:
+    """Events dropped as erased, per the worker's metrics; None while its web server is not up."""
+    try:
+        text = run.metrics()
+    except OSError:
+        return None
+    return sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
+               if line.startswith("healthscore_events_total{") and 'outcome="erased"' in line)  # fmt: skip
+
+
+def test_an_erased_customer_loses_state_snapshot_and_future_scores_and_stays_erased(deploy) -> None:
+    run = deploy(HEALTHSCORE_INACTIVITY_TIMER="false")
+    alice, bob = f"alice-{run.name}", f"bob-{run.name}"
+    history = [purchase(alice, 0, 120.0), visit(alice, 2), purchase(bob, 1, 40.0), visit(bob, 3)]
+    run.publish([(run.settings.topic_for(e.kind), e.customer_id.encode(), e.model_dump_json().encode())
+                 for e in history])  # fmt: skip
+    run.read(run.settings.topic_scores, count=len(history))
+    db = run.redis()
+    assert until(lambda: db.exists(customer_key(run.settings.redis_prefix, alice))), "alice's snapshot in Redis"
+
+    # The CLI a privacy officer would use.
+    env = {**os.environ, **run.stack.env(), **run.env}
+    sent = subprocess.run([sys.executable, "-m", "streams.cli", "erase", alice, "--reason", "DSR-2026-117"],
+                          env=env, capture_output=True, text=True, timeout=60)  # fmt: skip
+    assert sent.returncode == 0, sent.stderr
+    assert "erasure request" in sent.stdout
+
+    assert until(lambda: not db.exists(customer_key(run.settings.redis_prefix, alice))), "alice's snapshot deleted"
+    assert db.zscore(ranking_key(run.settings.redis_prefix), alice) is None
+    assert db.exists(customer_key(run.settings.redis_prefix, bob))  # nobody else is touched
+    # Score consumers get a tombstone after alice's last update; the state table's changelog one too.
+    assert records_of(run, run.settings.topic_scores, alice.encode())[-1].value is None
+    changelog = f"{run.settings.app_id}-{STATE_TABLE}-changelog"
+    assert until(lambda: records_of(run, changelog, alice.encode(), 1.0)[-1].value is None), "a changelog tombstone"
+
+    # An old event of alice's, redelivered or still queued, is not scored; bob's is.
+    late = [purchase(alice, 5, 80.0), purchase(bob, 5, 30.0)]
+    run.publish([(run.settings.topic_purchases, e.customer_id.encode(), e.model_dump_json().encode()) for e in late])
+    assert until(lambda: erased_count(run) == 1.0), "the old event counted as erased"
+    scores = [ScoreUpdate.model_validate_json(r.value) for r in run.read(run.settings.topic_scores, count=6)
+              if r.value is not None]  # fmt: skip
+    assert {u.event_id for u in scores if u.customer_id == alice} == {history[0].event_id, history[1].event_id}
+    assert late[1].event_id in {u.event_id for u in scores}
+
+    # The erasure survives a restart: the suppression list is a changelog-backed table too.
+    run.restart()
+    run.publish([(run.settings.topic_purchases, alice.encode(), purchase(alice, 6).model_dump_json().encode())])
+    assert until(lambda: erased_count(run) == 1.0, timeout=60), "the old event after restart counted as erased"
+
+    # Activity after the request starts a new customer, from nothing.
+    comeback = PurchaseEvent(event_id="after-erasure", customer_id=alice, amount=15.0,
+                             occurred_at=datetime.now(timezone.utc) + timedelta(minutes=1))  # fmt: skip
+    run.publish([(run.settings.topic_purchases, alice.encode(), comeback.model_dump_json().encode())])
+    assert until(lambda: db.exists(customer_key(run.settings.redis_prefix, alice))), "alice scored again as new"
+    update = ScoreUpdate.model_validate_json(db.hget(customer_key(run.settings.redis_prefix, alice), "update"))
+    assert update.event_id == "after-erasure" and update.previous_score is None
+    state = decode_state(records_of(run, changelog, alice.encode())[-1].value)
+    assert state.event_count == state.purchase_count == 1 and state.total_spend == 15.0 and state.visit_count == 0
+
+    # Nothing identifying alice was logged at INFO, by healthscore or Faust.
+    assert alice not in run.log.read_text()
