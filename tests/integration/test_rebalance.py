@@ -1,0 +1,87 @@
+"""Two workers share the group; one stops; the other takes its partitions, restores their state from the
+changelog and carries on, with nothing lost and nothing counted twice."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import time
+import urllib.request
+
+import pytest
+
+from streams.localstack import free_port, stop_process
+from streams.topics import topic_reader
+from tests.integration.exactness import assert_exactly_the_offline_result, cdnow_purchases, wait_until_all_scored
+
+pytestmark = pytest.mark.integration
+CUSTOMERS = 1000
+
+
+def assigned(log: str, topic: str) -> set[int]:
+    """The partitions of `topic` in the worker's newest assignment, from Faust's INFO table."""
+    tables = log.split("Setting newly assigned partitions")
+    if len(tables) < 2:
+        return set()
+    row = re.search(rf"\|\s*{re.escape(topic)}\s*\|\s*\{{([^}}]*)\}}", tables[-1].split("for group")[0])
+    if row is None:
+        return set()
+    found: set[int] = set()
+    for part in row.group(1).split(","):
+        low, _, high = part.strip().partition("-")
+        found |= set(range(int(low), int(high or low) + 1))
+    return found
+
+
+def scored(port: int) -> float:
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as response:
+        text = response.read().decode()
+    return sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
+               if line.startswith("healthscore_events_total{") and 'outcome="scored"' in line)  # fmt: skip
+
+
+def wait_for(condition, what: str, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, what
+        time.sleep(0.2)
+
+
+@pytest.mark.parametrize("how", [signal.SIGTERM, signal.SIGKILL], ids=["sigterm", "kill-9"])
+def test_the_survivor_of_two_workers_takes_over_and_ends_exactly_at_the_offline_result(deploy, tmp_path, how):
+    events = cdnow_purchases(CUSTOMERS)
+    first, rest = events[: len(events) // 2], events[len(events) // 2 :]
+    run = deploy(HEALTHSCORE_INACTIVITY_TIMER="false")
+    other_port = free_port()
+    other_name = f"{run.name}-b"
+    other = run.stack.start_worker(other_name, {**run.env, "HEALTHSCORE_WEB_PORT": str(other_port),
+                                                "HEALTHSCORE_DATADIR": str(tmp_path / "b")})  # fmt: skip
+    other_log = run.stack.workdir / f"{other_name}.log"
+    topic = run.settings.topic_purchases
+    try:
+        wait_for(lambda: assigned(run.log.read_text(), topic) and assigned(other_log.read_text(), topic)
+                 and assigned(run.log.read_text(), topic) | assigned(other_log.read_text(), topic) == {0, 1, 2, 3},
+                 "the two workers never shared the four partitions")  # fmt: skip
+        shares = sorted(assigned(run.log.read_text(), topic)), sorted(assigned(other_log.read_text(), topic))
+
+        run.publish([(topic, e.customer_id.encode(), e.model_dump_json().encode()) for e in first])
+        scores = topic_reader([run.stack.bootstrap], [run.settings.topic_scores])
+        seen: list = []
+        wait_until_all_scored(run, scores, seen, first)
+        by_worker = scored(run.settings.web_port), scored(other_port)
+        assert all(n > 0 for n in by_worker), f"only one worker did work: {by_worker}"
+        assert sum(by_worker) >= len(first)
+
+        os.kill(other.pid, how)
+        other.wait(timeout=30)
+        wait_for(lambda: assigned(run.log.read_text(), topic) == {0, 1, 2, 3},
+                 "the survivor never took over every partition")  # fmt: skip
+        run.publish([(topic, e.customer_id.encode(), e.model_dump_json().encode()) for e in rest])
+        wait_until_all_scored(run, scores, seen, events)
+        scores.close()
+    finally:
+        stop_process(other)
+    resent = assert_exactly_the_offline_result(run, events, seen)
+    print(f"\n{how.name}: partitions {shares[0]} + {shares[1]}; scored {by_worker[0]:.0f} + {by_worker[1]:.0f} "
+          f"of the first {len(first)}; {resent} updates re-sent after the takeover")
