@@ -12,6 +12,7 @@ from prometheus_client import CONTENT_TYPE_LATEST
 
 from schemas.model_config import ScoringModel
 from streams.agents import Outputs, Scorer
+from streams.connections import faust_credentials
 from streams.lag import LAG_INTERVAL_SECONDS, sample_lag
 from streams.metrics import Metrics
 from streams.model_file import load_model
@@ -63,6 +64,7 @@ def create_app(settings: Settings, model: ScoringModel | None = None) -> Service
     app = faust.App(
         settings.app_id,
         broker=settings.broker_url,
+        broker_credentials=faust_credentials(settings),
         store=settings.store,
         datadir=str(settings.datadir),
         topic_partitions=settings.partitions,

@@ -15,6 +15,7 @@ from pathlib import Path
 from kafka import KafkaProducer
 
 from schemas.control import ErasureRequest
+from streams.connections import kafka_options
 from streams.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -64,7 +65,7 @@ def publish(
     the four topics in step, so a customer's clock does not run ahead on one.
     """
     report = PublishReport()
-    producer = KafkaProducer(bootstrap_servers=settings.bootstrap_servers(), linger_ms=5, acks="all")
+    producer = KafkaProducer(**kafka_options(settings), linger_ms=5, acks="all")
     started = time.monotonic()
     try:
         for number, line in enumerate(lines, start=1):
@@ -91,7 +92,7 @@ def publish(
 def request_erasure(customer_id: str, reason: str, settings: Settings, now: datetime) -> ErasureRequest:
     """Publish a request to forget the customer; returns it, its request_id being the audit reference."""
     request = ErasureRequest(request_id=str(uuid.uuid4()), customer_id=customer_id, requested_at=now, reason=reason)
-    producer = KafkaProducer(bootstrap_servers=settings.bootstrap_servers(), acks="all")
+    producer = KafkaProducer(**kafka_options(settings), acks="all")
     try:
         key = customer_id.encode("utf-8")
         producer.send(settings.topic_erasures, key=key, value=request.model_dump_json().encode()).get(timeout=30)

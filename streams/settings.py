@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from schemas.events import EventKind
@@ -23,7 +23,11 @@ class Settings(BaseSettings):
 
     app_id: str = Field("healthscore", description="Faust app id: consumer group and changelog topic prefix.")
     broker_url: str = Field("kafka://127.0.0.1:9092", description="Kafka bootstrap URL(s), `kafka://host:port;...`.")
-    redis_url: str = Field("redis://127.0.0.1:6379/0", description="Redis for the latest-score snapshot.")
+    redis_url: str = Field(
+        "redis://127.0.0.1:6379/0",
+        description="Redis for the latest-score snapshot; a password goes in the URL (`redis://:pw@host/0`), TLS with `rediss://`.",
+        repr=False,  # it may hold a password
+    )
     redis_prefix: str = Field("healthscore", description="Prefix of every Redis key written.")
     partitions: int = Field(4, ge=1, description="Partitions of input topics and of the state table.")
     store: str = Field("memory://", description="Faust table store URL; `memory://` rebuilds tables from their changelog at start.")
@@ -58,6 +62,17 @@ class Settings(BaseSettings):
     )
     session_timeout: float = Field(10.0, gt=0, description="Consumer group session timeout, seconds.")
     heartbeat_interval: float = Field(3.0, gt=0, description="Consumer group heartbeat interval, seconds.")
+    kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = Field(
+        "PLAINTEXT", description="How every Kafka client connects (streams/connections.py)."
+    )
+    kafka_sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] = Field(
+        "PLAIN", description="SASL mechanism, with a SASL_* protocol."
+    )
+    kafka_sasl_username: str | None = Field(None, description="SASL user name.")
+    kafka_sasl_password: SecretStr | None = Field(None, description="SASL password; never logged or printed.")
+    kafka_ssl_cafile: Path | None = Field(None, description="CA bundle that signs the brokers' certificates; unset means the system CAs.")
+    kafka_ssl_certfile: Path | None = Field(None, description="Client certificate, for mutual TLS.")
+    kafka_ssl_keyfile: Path | None = Field(None, description="Client private key, for mutual TLS.")
     topic_purchases: str = Field("customer.purchases", description="Input topic of purchase events.")
     topic_visits: str = Field("customer.visits", description="Input topic of visit events.")
     topic_tickets: str = Field("customer.tickets", description="Input topic of ticket events.")

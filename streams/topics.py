@@ -9,6 +9,7 @@ from kafka import KafkaConsumer, TopicPartition
 from kafka.admin import KafkaAdminClient, NewTopic
 from kafka.errors import KafkaError, TopicAlreadyExistsError
 
+from streams.connections import kafka_options
 from streams.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -23,7 +24,7 @@ def ensure_topics(settings: Settings, timeout: float = 30.0) -> None:
     deadline = time.monotonic() + timeout
     while True:
         try:
-            admin = KafkaAdminClient(bootstrap_servers=settings.bootstrap_servers(), client_id=f"{settings.app_id}-admin")
+            admin = KafkaAdminClient(**kafka_options(settings), client_id=f"{settings.app_id}-admin")
             break
         except KafkaError:
             if time.monotonic() > deadline:

@@ -1,0 +1,55 @@
+"""Redis with a password over TLS: the worker writes its snapshots there and never logs the secret."""
+
+from __future__ import annotations
+
+import subprocess
+
+import pytest
+import redis
+import trustme
+
+from streams.localstack import free_port, redis_binary, stop_process, wait_for_port
+from streams.redis_sink import customer_key
+from tests.factories import purchase, visit
+from tests.waiting import until
+
+pytestmark = pytest.mark.integration
+PASSWORD = "correct-horse-battery"
+
+
+@pytest.fixture
+def secure_redis(tmp_path):
+    """A redis-server that accepts only TLS connections with the password; yields (url, ca file)."""
+    authority = trustme.CA()
+    server = authority.issue_cert("127.0.0.1", "localhost")
+    ca, cert, key = tmp_path / "ca.pem", tmp_path / "server.pem", tmp_path / "server.key"
+    authority.cert_pem.write_to_path(str(ca))
+    server.cert_chain_pems[0].write_to_path(str(cert))
+    server.private_key_pem.write_to_path(str(key))
+    port, log = free_port(), tmp_path / "redis-tls.log"
+    process = subprocess.Popen(
+        [redis_binary(), "--port", "0", "--tls-port", str(port), "--bind", "127.0.0.1", "--tls-cert-file", str(cert),
+         "--tls-key-file", str(key), "--tls-ca-cert-file", str(ca), "--tls-auth-clients", "no",
+         "--requirepass", PASSWORD, "--save", "", "--appendonly", "no", "--dir", str(tmp_path), "--logfile", str(log)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    try:
+        wait_for_port(port, process, log)
+        yield f"rediss://:{PASSWORD}@127.0.0.1:{port}/0?ssl_ca_certs={ca}", ca, port
+    finally:
+        stop_process(process)
+
+
+def test_the_worker_writes_snapshots_to_a_password_protected_tls_redis(deploy, secure_redis) -> None:
+    url, ca, port = secure_redis
+    with pytest.raises(redis.AuthenticationError):  # the server really demands the password
+        redis.Redis(host="127.0.0.1", port=port, ssl=True, ssl_ca_certs=str(ca)).ping()
+    run = deploy(HEALTHSCORE_INACTIVITY_TIMER="false", HEALTHSCORE_REDIS_URL=url)
+    events = [purchase("tls-1", 0), visit("tls-1", 1), purchase("tls-2", 2)]
+    run.publish([(run.settings.topic_for(e.kind), e.customer_id.encode(), e.model_dump_json().encode()) for e in events])
+    run.read(run.settings.topic_scores, len(events))
+    client = redis.Redis.from_url(url, decode_responses=True)
+    for cid in ("tls-1", "tls-2"):
+        assert until(lambda: client.exists(customer_key(run.settings.redis_prefix, cid)), timeout=15), cid
+    assert 'healthscore_redis_write_errors_total 0.0' in run.metrics()
+    assert PASSWORD not in run.log.read_text()
