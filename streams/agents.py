@@ -125,7 +125,10 @@ class Scorer:
             # In the background: the consumer thread may be waiting for this very batch to finish.
             self.seeks.add(task := asyncio.ensure_future(self.consumer.seek(message.tp, expected)))
             task.add_done_callback(self.seeks.discard)
-        return verdict == "process"
+        elif verdict == "rewind":
+            logger.warning("offsets of %s went back to %d: topic recreated or offsets reset; processing on",
+                           message.tp, message.offset)  # fmt: skip
+        return verdict in ("process", "rewind")
 
     def state_of(self, key: bytes, batch: Batch) -> CustomerState | None:
         """The customer's newest state: this batch's, else the table's, else None."""

@@ -119,6 +119,22 @@ class LocalStack:
         self.processes[name] = process
         return process
 
+    def start_broker(self) -> None:
+        """Start (or, after stop_broker, restart) Tansu on this stack's port; it keeps topics in memory only."""
+        url = f"tcp://127.0.0.1:{self.broker_port}"
+        log = self.workdir / "broker.log"
+        with log.open("ab") as out:
+            self.processes["broker"] = subprocess.Popen(
+                [str(tansu_binary()), "broker", "--listener-url", url, "--advertised-listener-url", url,
+                 "--storage-engine", "memory://tansu/"],
+                stdout=out, stderr=subprocess.STDOUT,
+            )  # fmt: skip
+        wait_for_port(self.broker_port, self.processes["broker"], log)
+
+    def stop_broker(self) -> None:
+        """Stop the broker, for outage tests; every topic, offset and group goes with it."""
+        stop_process(self.processes.pop("broker"))
+
     def start_redis(self) -> None:
         """Start (or, after stop_redis, restart) Redis on this stack's port; it keeps nothing on disk."""
         log = self.workdir / "redis.log"
@@ -146,15 +162,7 @@ def local_stack(workdir: Path) -> Iterator[LocalStack]:
     workdir.mkdir(parents=True, exist_ok=True)
     stack = LocalStack(workdir=workdir, broker_port=free_port(), redis_port=free_port())
     try:
-        url = f"tcp://127.0.0.1:{stack.broker_port}"
-        broker_log = workdir / "broker.log"
-        with broker_log.open("ab") as out:
-            stack.processes["broker"] = subprocess.Popen(
-                [str(tansu_binary()), "broker", "--listener-url", url, "--advertised-listener-url", url,
-                 "--storage-engine", "memory://tansu/"],
-                stdout=out, stderr=subprocess.STDOUT,
-            )  # fmt: skip
-        wait_for_port(stack.broker_port, stack.processes["broker"], broker_log)
+        stack.start_broker()
         stack.start_redis()
         logger.info("local stack up: broker %s, redis %s", stack.bootstrap, stack.redis_url)
         yield stack

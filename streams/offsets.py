@@ -25,7 +25,7 @@ from collections.abc import Hashable
 from dataclasses import dataclass, field
 from typing import Literal
 
-Verdict = Literal["process", "skip", "hole", "seek"]
+Verdict = Literal["process", "rewind", "hole", "seek"]
 
 
 @dataclass
@@ -43,10 +43,17 @@ class OffsetGuard:
         self.reported.clear()
 
     def admit(self, tp: Hashable, offset: int, committed: int | None) -> Verdict:
-        """`process` the next record, `skip` one already processed, seek back over a `hole` (first seen) or `seek`."""
+        """`process` the next record; seek back over a `hole` (first seen) or `seek` (seen before).
+
+        An offset below the expected one means the partition went back (a topic
+        recreated after broker data loss, an offset reset): its records are
+        processed as they come, a `rewind`, and duplicates are caught by event id.
+        """
         expected = self.expected.setdefault(tp, offset if committed is None else committed)
         if offset < expected:
-            return "skip"
+            self.expected[tp] = offset + 1
+            self.reported.pop(tp, None)
+            return "rewind"
         if offset > expected:
             if self.reported.get(tp) == expected:
                 return "seek"

@@ -23,12 +23,20 @@ def test_a_record_after_a_hole_asks_for_a_seek_back_and_is_not_processed() -> No
     assert guard.holes == 1
 
 
-def test_the_records_fetched_again_are_processed_and_old_copies_skipped() -> None:
+def test_the_records_fetched_again_are_processed() -> None:
     guard = OffsetGuard()
     guard.admit("p0", 10, committed=10)
     guard.admit("p0", 35, committed=10)
     assert [guard.admit("p0", offset, committed=10) for offset in range(11, 36)] == ["process"] * 25
-    assert guard.admit("p0", 20, committed=10) == "skip"  # a copy processed already
+
+def test_a_partition_that_went_back_is_processed_from_where_it_now_is() -> None:
+    """After broker data loss the topic is recreated and offsets restart at 0: nothing may be dropped."""
+    guard = OffsetGuard()
+    for offset in range(10, 15):
+        guard.admit("p0", offset, committed=10)
+    assert guard.admit("p0", 0, committed=10) == "rewind"
+    assert [guard.admit("p0", offset, committed=10) for offset in (1, 2, 3)] == ["process"] * 3
+    assert guard.admit("p0", 9, committed=10) == "hole"  # and holes are still found after it
 
 
 def test_partitions_are_independent() -> None:

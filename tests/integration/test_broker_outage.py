@@ -1,0 +1,79 @@
+"""The broker goes away for a while and comes back: the same worker process reconnects and scores on.
+
+The local broker keeps everything in memory, so the restarted one is empty:
+topics are created again (as provisioning would), offsets and the changelog
+are gone. The worker still holds its customers' state in memory and goes
+on from it; a worker restarted after such a loss would start from nothing.
+On Apache Kafka a broker restart keeps topics, offsets and changelogs.
+"""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from kafka import KafkaProducer
+
+from schemas.outputs import ScoreUpdate
+from streams.localstack import free_port, local_stack, stop_process
+from streams.settings import Settings
+from streams.topics import ensure_topics, topic_reader
+from tests.factories import purchase
+from tests.integration.exactness import drain
+
+pytestmark = pytest.mark.integration
+OUTAGE_SECONDS = 15
+
+
+def publish(bootstrap: str, topic: str, events) -> None:
+    producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all")
+    for e in events:
+        producer.send(topic, key=e.customer_id.encode(), value=e.model_dump_json().encode())
+    producer.flush()
+    producer.close()
+
+
+def scores_of(bootstrap: str, topic: str, count: int, timeout: float = 60.0) -> list[ScoreUpdate]:
+    reader = topic_reader([bootstrap], [topic])
+    seen: list = []
+    deadline = time.monotonic() + timeout
+    while len(seen) < count and time.monotonic() < deadline:
+        drain(reader, seen, 0.5)
+    reader.close()
+    return [ScoreUpdate.model_validate_json(r.value) for r in seen]
+
+
+def test_a_worker_reconnects_after_the_broker_was_down_and_scores_on_from_its_state(tmp_path) -> None:
+    with local_stack(tmp_path / "stack") as stack:
+        env = {"HEALTHSCORE_APP_ID": "outage", "HEALTHSCORE_CLOCK": "event", "HEALTHSCORE_WEB_PORT": str(free_port()),
+               "HEALTHSCORE_DATADIR": str(tmp_path / "data"), "HEALTHSCORE_INACTIVITY_TIMER": "false"}  # fmt: skip
+        settings = Settings.from_env(stack.env() | env)
+        ensure_topics(settings)
+        worker = stack.start_worker("worker", env)
+        log = stack.workdir / "worker.log"
+        try:
+            before = [purchase(f"cust-{n}", n) for n in range(20)]
+            publish(stack.bootstrap, settings.topic_purchases, before)
+            assert {u.event_id for u in scores_of(stack.bootstrap, settings.topic_scores, 20)} == {
+                e.event_id for e in before}
+
+            stack.stop_broker()
+            time.sleep(OUTAGE_SECONDS)
+            assert worker.poll() is None, log.read_text()[-3000:]
+            stack.start_broker()
+            back = time.monotonic()
+            ensure_topics(settings)  # the memory broker lost them; provisioning creates them again
+
+            # The same customers again, and new ones: every event is scored by the same process.
+            after = [purchase(f"cust-{n}", 40 + n) for n in range(20)] + [purchase(f"new-{n}", 40) for n in range(5)]
+            publish(stack.bootstrap, settings.topic_purchases, after)
+            updates = scores_of(stack.bootstrap, settings.topic_scores, len(after), timeout=90)
+            assert {u.event_id for u in updates} == {e.event_id for e in after}
+            assert worker.poll() is None, log.read_text()[-3000:]
+            # Returning customers were scored on top of their state, not as strangers.
+            assert all(u.previous_score is not None for u in updates if u.customer_id.startswith("cust-"))
+            assert all(u.previous_score is None for u in updates if u.customer_id.startswith("new-"))
+            print(f"\nbroker down {OUTAGE_SECONDS} s; all {len(after)} events scored "
+                  f"{time.monotonic() - back:.1f} s after it was back")
+        finally:
+            stop_process(worker)
