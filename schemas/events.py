@@ -7,6 +7,7 @@ a dead letter with a clear reason instead of a silently ignored signal.
 from __future__ import annotations
 
 import math
+from datetime import date
 from typing import Annotated, Literal, Union
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, TypeAdapter, ValidationError, ValidationInfo, field_validator
@@ -35,7 +36,8 @@ def _not_a_boolean(value: object) -> object:
 # pydantic then writes them into the JSON Schema as `ge`/`le`, which no JSON Schema validator knows.
 NOT_A_BOOLEAN = BeforeValidator(_not_a_boolean)
 
-EventKind = Literal["purchase", "visit", "ticket", "survey"]
+EventKind = Literal["purchase", "visit", "ticket", "survey", "profile"]
+MAX_CONTRACT_VALUE = 100_000_000.0
 
 
 class _Event(BaseModel):
@@ -105,7 +107,49 @@ class SurveyEvent(_Event):
         return value
 
 
-Event = Annotated[Union[PurchaseEvent, VisitEvent, TicketEvent, SurveyEvent], Field(discriminator="kind")]
+LifecycleStage = Literal["onboarding", "active", "renewal_due"]
+CompanySize = Literal["1-10", "11-50", "51-200", "201-1000", "1001-5000", "5000+"]
+Label = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[^\x00-\x1f]+$")]
+
+
+class CustomerProfile(BaseModel):
+    """The latest profile of a customer, as kept in state and carried in every ScoreUpdate."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    plan: Label | None = None
+    company_size: CompanySize | None = None
+    industry: Label | None = None
+    lifecycle_stage: LifecycleStage | None = None
+    contract_value: float | None = None
+    renewal_date: date | None = None
+    updated_at: Instant  # occurred_at of the profile event it comes from
+
+
+class ProfileEvent(_Event):
+    """Who the customer is, from the CRM or billing: the latest one replaces the one before.
+
+    Not behaviour: it never scores a customer by itself, it describes one
+    (and picks their model, and dates their renewal).
+    """
+
+    kind: Literal["profile"] = "profile"
+    plan: Label | None = None
+    company_size: CompanySize | None = None
+    industry: Label | None = None
+    lifecycle_stage: LifecycleStage | None = None
+    contract_value: Annotated[float, Field(ge=0.0, le=MAX_CONTRACT_VALUE), NOT_A_BOOLEAN] | None = None
+    renewal_date: date | None = None
+
+    def profile(self) -> CustomerProfile:
+        fields = self.model_dump(include={"plan", "company_size", "industry", "lifecycle_stage", "contract_value",
+                                          "renewal_date"})  # fmt: skip
+        return CustomerProfile(**fields, updated_at=self.occurred_at)
+
+
+Event = Annotated[
+    Union[PurchaseEvent, VisitEvent, TicketEvent, SurveyEvent, ProfileEvent], Field(discriminator="kind")
+]
 EVENT_ADAPTER: TypeAdapter[Event] = TypeAdapter(Event)
 
 EVENT_MODELS: dict[str, type[_Event]] = {
@@ -113,6 +157,7 @@ EVENT_MODELS: dict[str, type[_Event]] = {
     "visit": VisitEvent,
     "ticket": TicketEvent,
     "survey": SurveyEvent,
+    "profile": ProfileEvent,
 }
 
 

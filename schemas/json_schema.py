@@ -12,7 +12,7 @@ from typing import Literal
 from pydantic import BaseModel
 
 from schemas.control import ErasureRequest
-from schemas.events import PurchaseEvent, SurveyEvent, TicketEvent, VisitEvent
+from schemas.events import ProfileEvent, PurchaseEvent, SurveyEvent, TicketEvent, VisitEvent
 from schemas.model_config import ScoringModel
 from schemas.outputs import ChurnRiskAlert, DeadLetter, ScoreUpdate
 
@@ -25,6 +25,7 @@ CONTRACTS: dict[str, tuple[type[BaseModel], Literal["validation", "serialization
     "visit-event": (VisitEvent, "validation"),
     "ticket-event": (TicketEvent, "validation"),
     "survey-event": (SurveyEvent, "validation"),
+    "profile-event": (ProfileEvent, "validation"),
     "erasure-request": (ErasureRequest, "validation"),
     "score-update": (ScoreUpdate, "serialization"),
     "churn-risk-alert": (ChurnRiskAlert, "serialization"),

@@ -155,6 +155,13 @@ class StaleTicket(_Config):
     days: PositiveDays = 7
 
 
+class RenewalRisk(_Config):
+    """A renewal within `days` while the customer is at_risk or critical: a high-severity alert, once per renewal."""
+
+    enabled: bool = True
+    days: PositiveDays = 60
+
+
 class Triggers(_Config):
     """Which alert triggers are on, and their parameters."""
 
@@ -163,6 +170,7 @@ class Triggers(_Config):
     purchase_overdue: PurchaseOverdue = PurchaseOverdue()
     detractor_nps: bool = True
     stale_ticket: StaleTicket = StaleTicket()
+    renewal_risk: RenewalRisk = RenewalRisk()
 
 
 class AlertPolicy(_Config):

@@ -7,11 +7,13 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from schemas.common import CustomerId, EventId, Instant
+from schemas.events import CustomerProfile
 
 Tier = Literal["healthy", "watch", "at_risk", "critical"]
 Dimension = Literal["satisfaction", "loyalty", "activity", "financial"]
 Segment = Literal["new", "dormant", "high_value_at_risk", "at_risk", "loyal", "high_potential", "steady"]
-Trigger = Literal["tier_entry", "score_drop", "purchase_overdue", "detractor_nps", "stale_ticket"]
+Trigger = Literal["tier_entry", "score_drop", "purchase_overdue", "detractor_nps", "stale_ticket", "renewal_risk"]
+Severity = Literal["normal", "high"]
 Unit = Annotated[float, Field(ge=0.0, le=1.0)]
 Points = Annotated[float, Field(ge=0.0, le=100.0)]
 
@@ -59,6 +61,7 @@ class ScoreUpdate(_Output):
     scored_at: Instant
     cause: Literal["event", "timer"]
     event_id: EventId | None = None
+    profile: CustomerProfile | None = Field(None, description="the customer's latest profile, when one was published")
 
 
 class ChurnRiskAlert(_Output):
@@ -67,6 +70,7 @@ class ChurnRiskAlert(_Output):
     alert_id: str
     customer_id: CustomerId
     trigger: Trigger
+    severity: Severity = Field("normal", description="`high` for a renewal at risk: money is due soon")
     detail: str = Field(description="what fired, in plain words with numbers")
     tier: Tier
     previous_tier: Tier | None

@@ -6,6 +6,8 @@
 - purchase_overdue: `cycles` purchase cycles without a purchase; once per last purchase.
 - detractor_nps: a new NPS answer of 6 or less; once per answer.
 - stale_ticket: a high-priority ticket open longer than `days`; once per ticket.
+- renewal_risk: the profile's renewal date is within `days` while the tier is
+  at_risk or critical; severity high, once per renewal date.
 
 tier_entry and score_drop repeat at most once per `cooldown` unless more severe.
 """
@@ -14,10 +16,10 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta, timezone
 
 from schemas.model_config import ScoringModel, TierThresholds
-from schemas.outputs import Tier, Trigger
+from schemas.outputs import Severity, Tier, Trigger
 from scoring.model import Assessment, overdue_ratio, purchase_cycle_days
 from scoring.state import HIGH_PRIORITIES, AlertMemory, CustomerState, HistoryPoint
 from scoring.windows import day_of
@@ -32,6 +34,16 @@ ALERT_NAMESPACE = uuid.UUID("5b0f3c64-3a53-4b8e-9d0c-6f0e6f1f2a77")
 class Fired:
     trigger: Trigger
     detail: str
+    severity: Severity = "normal"
+
+
+def renewal_window_opens(state: CustomerState, model: ScoringModel) -> datetime | None:
+    """When the renewal-risk window of the customer's next renewal opens (UTC midnight), if they have one."""
+    rule = model.alerts.triggers.renewal_risk
+    renewal = state.profile.renewal_date if state.profile else None
+    if not rule.enabled or renewal is None:
+        return None
+    return datetime.combine(renewal, time(0), tzinfo=timezone.utc) - timedelta(days=rule.days)
 
 
 def risk_level(score: float, current: Tier | None, tiers: TierThresholds, hysteresis: float) -> Tier | None:
@@ -120,6 +132,21 @@ def decide_alerts(
             fired.append(Fired("stale_ticket", f"{len(stale)} high-priority ticket(s) unresolved, oldest for {age:.0f} days"))
         alerted = [i for i in memory.stale_tickets_alerted if i in open_ids] + [t.ticket_id for t in stale]
         changes["stale_tickets_alerted"] = tuple(alerted)
+
+    renewal = state.profile.renewal_date if state.profile else None
+    opens = renewal_window_opens(state, model)
+    if (
+        opens is not None
+        and renewal is not None
+        and opens <= now < opens + timedelta(days=triggers.renewal_risk.days + 1)
+        and tier in ("at_risk", "critical")
+        and memory.renewal_alerted_for != renewal
+    ):
+        days_left = (renewal - now.date()).days
+        value = state.profile.contract_value if state.profile else None
+        worth = f", contract value {value:,.0f}" if value is not None else ""
+        fired.append(Fired("renewal_risk", f"renewal on {renewal.isoformat()} in {days_left} days while {tier}{worth}", "high"))
+        changes["renewal_alerted_for"] = renewal
 
     if stamp:
         changes["last_alert_at"] = memory.last_alert_at | {t: now for t in stamp}

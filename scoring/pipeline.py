@@ -13,7 +13,7 @@ from typing import Literal
 from schemas.events import Event
 from schemas.model_config import ScoringModel
 from schemas.outputs import ChurnRiskAlert, ScoreUpdate
-from scoring.alerts import alert_id, decide_alerts
+from scoring.alerts import alert_id, decide_alerts, renewal_window_opens
 from scoring.clv import clv_12m, segment_for
 from scoring.model import explain_change, purchase_cycle_days, score, settles_at
 from scoring.state import MAX_HISTORY_DAYS, CustomerState, HistoryPoint, apply_event
@@ -33,7 +33,14 @@ def step(state: CustomerState, event: Event, model: ScoringModel, now: datetime)
     applied, fresh = apply_event(state, event)
     if not fresh:
         return Step(state, None, duplicate=True)
+    if not scorable(applied):
+        return Step(applied, None)  # a profile alone: kept, but there is nothing to score yet
     return rescore(applied, model, now, cause="event", event_id=event.event_id)
+
+
+def scorable(state: CustomerState) -> bool:
+    """Whether the customer has behaviour to score; a profile alone describes them but says nothing of health."""
+    return state.event_count > 0
 
 
 def change_since(history: tuple[HistoryPoint, ...], current: float, now: datetime, days: int) -> float | None:
@@ -84,6 +91,7 @@ def rescore(
         scored_at=now,
         cause=cause,
         event_id=event_id,
+        profile=state.profile,
     )
     cause_key = event_id or now.isoformat()
     alerts = tuple(
@@ -91,6 +99,7 @@ def rescore(
             alert_id=alert_id(state.customer_id, f.trigger, cause_key),
             customer_id=state.customer_id,
             trigger=f.trigger,
+            severity=f.severity,
             detail=f.detail,
             tier=result.tier,
             previous_tier=state.last_tier,
@@ -121,14 +130,18 @@ def rescore(
 
 def next_review(state: CustomerState, model: ScoringModel, now: datetime) -> datetime | None:
     """When the timer should look at this customer again, or None once time can no longer move the score."""
+    opens = renewal_window_opens(state, model)
+    upcoming = opens if opens is not None and opens > now else None  # the renewal check needs a look then
     settled = settles_at(state, model)
     if settled is None or now >= settled + model.review.interval:
-        return None
-    return now + model.review.interval
+        return upcoming if scorable(state) else None
+    return min(now + model.review.interval, upcoming or now + model.review.interval)
 
 
 def rescore_if_changed(state: CustomerState, model: ScoringModel, now: datetime) -> Step:
     """A timer's re-score: outputs only when the score, tier or an alert changed with time."""
+    if not scorable(state):
+        return Step(state, None)
     result = rescore(state, model, now)
     update = result.update
     moved = update is not None and (update.score != state.last_score or update.tier != state.last_tier)

@@ -9,12 +9,21 @@ the same state for the same events in any order inside the horizon.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import date, datetime
 
 from pydantic import BaseModel, ConfigDict
 
 from schemas.common import Instant
-from schemas.events import Event, PurchaseEvent, SurveyEvent, TicketEvent, TicketPriority, VisitEvent
+from schemas.events import (
+    CustomerProfile,
+    Event,
+    ProfileEvent,
+    PurchaseEvent,
+    SurveyEvent,
+    TicketEvent,
+    TicketPriority,
+    VisitEvent,
+)
 from schemas.outputs import Tier
 from scoring.windows import SUM_DECIMALS, DayBucket, add_to_buckets, day_of
 
@@ -73,6 +82,7 @@ class AlertMemory(_Frozen):
     overdue_alerted_for: Instant | None = None  # last purchase an overdue alert was raised for
     detractor_alerted_for: Instant | None = None  # NPS answer a detractor alert was raised for
     stale_tickets_alerted: tuple[str, ...] = ()
+    renewal_alerted_for: date | None = None  # renewal date a renewal-risk alert was raised for
 
 
 class CustomerState(_Frozen):
@@ -112,6 +122,7 @@ class CustomerState(_Frozen):
     last_signals: dict[str, float] = {}
     history: tuple[HistoryPoint, ...] = ()
     alert: AlertMemory = AlertMemory()
+    profile: CustomerProfile | None = None  # the newest by occurred_at; not behaviour, so not in event_count
 
 
 def exact_sum(total: float, amount: float) -> float:
@@ -132,6 +143,8 @@ def apply_event(state: CustomerState, event: Event) -> tuple[CustomerState, bool
     if any(s.event_id == event.event_id for s in state.seen):
         return state, False
     at = event.occurred_at
+    if isinstance(event, ProfileEvent):
+        return _profile(state, event), True
     newest = _latest(state.last_event_at, at)
     seen = sorted((*state.seen, SeenEvent(at=at, event_id=event.event_id)), key=lambda s: (s.at, s.event_id))
     changes: dict[str, object] = {
@@ -150,6 +163,16 @@ def apply_event(state: CustomerState, event: Event) -> tuple[CustomerState, bool
         changes |= _survey(state, event)
     changes.setdefault("buckets", add_to_buckets(state.buckets, day_of(at), day_of(newest)))  # prune only
     return state.model_copy(update=changes), True
+
+
+def _profile(state: CustomerState, event: ProfileEvent) -> CustomerState:
+    """Remember the profile if it is the newest, and its id for deduplication; behaviour is untouched."""
+    seen = sorted((*state.seen, SeenEvent(at=event.occurred_at, event_id=event.event_id)), key=lambda s: (s.at, s.event_id))
+    profile = event.profile()
+    # Newest wins; two at the same instant are ordered by content, so arrival order never matters.
+    newer = state.profile is None or (profile.updated_at, profile.model_dump_json()) > (
+        state.profile.updated_at, state.profile.model_dump_json())
+    return state.model_copy(update={"seen": tuple(seen[-DEDUP_MEMORY:]), "profile": profile if newer else state.profile})
 
 
 def _purchase(state: CustomerState, event: PurchaseEvent, newest: datetime) -> dict[str, object]:

@@ -180,11 +180,11 @@ class Scorer:
             return
         now = self._event_now(decoded, state, wall)
         result = step(state or new_state(decoded.customer_id), decoded, self.model, now)
-        if result.duplicate or result.update is None:
+        if result.duplicate:
             self.metrics.events.labels(decoded.kind, "duplicate").inc()
             return
         await self.publish(key, result, batch)
-        self.metrics.events.labels(decoded.kind, "scored").inc()
+        self.metrics.events.labels(decoded.kind, "scored" if result.update is not None else "stored").inc()
         if message.timestamp:
             batch.stamps.append(message.timestamp)  # Faust gives seconds
         self.due.schedule(decoded.customer_id, next_review(result.state, self.model, now))

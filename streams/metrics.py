@@ -11,7 +11,7 @@ from schemas.outputs import ChurnRiskAlert, ScoreUpdate
 
 SCORE_BUCKETS = tuple(float(b) for b in range(10, 101, 10))
 # Outcomes of an input record, the `outcome` label of healthscore_events_total.
-OUTCOMES = ("scored", "duplicate", "dead_letter", "erased")
+OUTCOMES = ("scored", "stored", "duplicate", "dead_letter", "erased")
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 
 

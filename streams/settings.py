@@ -77,6 +77,7 @@ class Settings(BaseSettings):
     topic_visits: str = Field("customer.visits", description="Input topic of visit events.")
     topic_tickets: str = Field("customer.tickets", description="Input topic of ticket events.")
     topic_surveys: str = Field("customer.surveys", description="Input topic of survey events.")
+    topic_profiles: str = Field("customer.profiles", description="Input topic of customer profile events.")
     topic_erasures: str = Field(
         "customer.erasures", description="Input topic of erasure requests (data protection), keyed by customer_id."
     )
@@ -97,6 +98,7 @@ class Settings(BaseSettings):
             self.topic_visits: "visit",
             self.topic_tickets: "ticket",
             self.topic_surveys: "survey",
+            self.topic_profiles: "profile",
         }
 
     def topic_for(self, kind: EventKind) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import itertools
 from datetime import datetime, timedelta, timezone
 
-from schemas.events import PurchaseEvent, SurveyEvent, TicketEvent, VisitEvent
+from schemas.events import ProfileEvent, PurchaseEvent, SurveyEvent, TicketEvent, VisitEvent
 
 T0 = datetime(2025, 1, 1, 12, 0, tzinfo=timezone.utc)
 _ids = itertools.count(1)
@@ -51,3 +51,7 @@ def survey(customer: str, day: float, survey_type: str, score: int, event_id: st
     return SurveyEvent(
         event_id=_eid(event_id), customer_id=customer, occurred_at=at(day), survey_type=survey_type, score=score
     )
+
+
+def profile(customer: str, day: float, event_id: str | None = None, **fields: object) -> ProfileEvent:
+    return ProfileEvent(event_id=_eid(event_id), customer_id=customer, occurred_at=at(day), **fields)

@@ -194,6 +194,8 @@ VALID_BODIES: dict[str, dict[str, Any]] = {
     "visit": {"duration_seconds": 120.0, "pages": 3},
     "ticket": {"ticket_id": "T-9", "action": "opened", "priority": "high", "category": "bug"},
     "survey": {"survey_type": "nps", "score": 3},  # 3 is on both scales: survey_type may change alone
+    "profile": {"plan": "enterprise", "company_size": "201-1000", "industry": "retail", "lifecycle_stage": "active",
+                "contract_value": 24000.0, "renewal_date": "2025-06-30"},
 }
 VALID_EVENTS = {
     kind: {"schema_version": 1, "kind": kind, "event_id": "e-1", "customer_id": "bob",
