@@ -13,7 +13,7 @@ from pydantic import BaseModel
 
 from schemas.control import ErasureRequest
 from schemas.events import ProfileEvent, PurchaseEvent, SurveyEvent, TicketEvent, VisitEvent
-from schemas.model_config import ScoringModel
+from schemas.model_config import ModelSet, ScoringModel
 from schemas.outputs import ChurnRiskAlert, DeadLetter, ScoreUpdate
 
 DRAFT = "https://json-schema.org/draft/2020-12/schema"
@@ -31,6 +31,7 @@ CONTRACTS: dict[str, tuple[type[BaseModel], Literal["validation", "serialization
     "churn-risk-alert": (ChurnRiskAlert, "serialization"),
     "dead-letter": (DeadLetter, "serialization"),
     "scoring-model": (ScoringModel, "validation"),
+    "scoring-model-set": (ModelSet, "validation"),
 }
 
 

@@ -13,6 +13,8 @@ from typing import Annotated, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from schemas.events import CompanySize, LifecycleStage
+
 Weight = Annotated[float, Field(ge=0.0)]
 Threshold = Annotated[float, Field(ge=0.0, le=100.0)]
 PositiveDays = Annotated[float, Field(gt=0.0)]
@@ -222,3 +224,46 @@ class ScoringModel(_Config):
     defaults: Defaults = Defaults()
     segments: Segments = Segments()
     review: Review = Review()
+
+
+class ModelRule(_Config):
+    """Picks `model` for a customer whose profile meets every condition given (lists: any of)."""
+
+    model: str
+    plan: list[str] | None = None
+    company_size: list[CompanySize] | None = None
+    industry: list[str] | None = None
+    lifecycle_stage: list[LifecycleStage] | None = None
+    min_contract_value: Annotated[float, Field(ge=0.0)] | None = None
+
+
+class ModelSet(_Config):
+    """Several scoring models and the rules that choose one per customer from their profile.
+
+    Rules are tried in order and the first match wins; a customer without a
+    profile, or matching no rule, gets `default`. A model's `name` defaults
+    to its key, so every ScoreUpdate names the model that scored it.
+    """
+
+    models: dict[str, ScoringModel]
+    rules: list[ModelRule] = []
+    default: str
+
+    @model_validator(mode="before")
+    @classmethod
+    def _names_from_keys(cls, data: object) -> object:
+        if isinstance(data, dict) and isinstance(data.get("models"), dict):
+            models = {k: ({"name": k} | v if isinstance(v, dict) else v) for k, v in data["models"].items()}
+            data = data | {"models": models}
+        return data
+
+    @model_validator(mode="after")
+    def _known_models(self) -> ModelSet:
+        unknown = sorted({self.default, *(r.model for r in self.rules)} - set(self.models))
+        if unknown:
+            raise ValueError(f"rules name models that are not defined under [models]: {', '.join(unknown)}")
+        return self
+
+
+# What the worker runs: one model for everybody, or a set chosen per customer.
+Model = Union[ScoringModel, ModelSet]

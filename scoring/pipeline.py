@@ -11,10 +11,11 @@ from datetime import datetime
 from typing import Literal
 
 from schemas.events import Event
-from schemas.model_config import ScoringModel
+from schemas.model_config import Model, ScoringModel
 from schemas.outputs import ChurnRiskAlert, ScoreUpdate
 from scoring.alerts import alert_id, decide_alerts, renewal_window_opens
 from scoring.clv import clv_12m, segment_for
+from scoring.model_choice import model_for
 from scoring.model import explain_change, purchase_cycle_days, score, settles_at
 from scoring.state import MAX_HISTORY_DAYS, CustomerState, HistoryPoint, apply_event
 from scoring.windows import day_of
@@ -28,14 +29,14 @@ class Step:
     duplicate: bool = False
 
 
-def step(state: CustomerState, event: Event, model: ScoringModel, now: datetime) -> Step:
-    """Apply `event`, re-score at `now` and decide on alerts; a duplicate changes nothing."""
+def step(state: CustomerState, event: Event, model: Model, now: datetime) -> Step:
+    """Apply `event`, re-score at `now` with the customer's model and decide on alerts; a duplicate changes nothing."""
     applied, fresh = apply_event(state, event)
     if not fresh:
         return Step(state, None, duplicate=True)
     if not scorable(applied):
         return Step(applied, None)  # a profile alone: kept, but there is nothing to score yet
-    return rescore(applied, model, now, cause="event", event_id=event.event_id)
+    return rescore(applied, model_for(model, applied.profile), now, cause="event", event_id=event.event_id)
 
 
 def scorable(state: CustomerState) -> bool:
@@ -128,8 +129,9 @@ def rescore(
     return Step(remembered, update, alerts)
 
 
-def next_review(state: CustomerState, model: ScoringModel, now: datetime) -> datetime | None:
+def next_review(state: CustomerState, model: Model, now: datetime) -> datetime | None:
     """When the timer should look at this customer again, or None once time can no longer move the score."""
+    model = model_for(model, state.profile)
     opens = renewal_window_opens(state, model)
     upcoming = opens if opens is not None and opens > now else None  # the renewal check needs a look then
     settled = settles_at(state, model)
@@ -138,11 +140,11 @@ def next_review(state: CustomerState, model: ScoringModel, now: datetime) -> dat
     return min(now + model.review.interval, upcoming or now + model.review.interval)
 
 
-def rescore_if_changed(state: CustomerState, model: ScoringModel, now: datetime) -> Step:
+def rescore_if_changed(state: CustomerState, model: Model, now: datetime) -> Step:
     """A timer's re-score: outputs only when the score, tier or an alert changed with time."""
     if not scorable(state):
         return Step(state, None)
-    result = rescore(state, model, now)
+    result = rescore(state, model_for(model, state.profile), now)
     update = result.update
     moved = update is not None and (update.score != state.last_score or update.tier != state.last_tier)
     if moved or result.alerts:

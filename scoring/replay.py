@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from schemas.events import Event
-from schemas.model_config import ScoringModel
+from schemas.model_config import Model
 from schemas.outputs import ChurnRiskAlert, ScoreUpdate
 from scoring.pipeline import step
 from scoring.state import CustomerState, new_state
@@ -20,7 +20,7 @@ class Replay:
     duplicates: int = 0
 
 
-def replay(events: Iterable[Event], model: ScoringModel) -> Replay:
+def replay(events: Iterable[Event], model: Model) -> Replay:
     """Apply events in the order given (per customer, as a partition delivers them), scoring at event time.
 
     This is what a worker with `clock=event` publishes for the same input.

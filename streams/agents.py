@@ -28,7 +28,7 @@ from typing import Any, Literal, Protocol
 import faust
 
 from schemas.events import Event, EventKind
-from schemas.model_config import ScoringModel
+from schemas.model_config import Model
 from schemas.outputs import DeadLetter
 from scoring.pipeline import Step, next_review, step
 from scoring.schedule import DueQueue
@@ -73,7 +73,7 @@ class Scorer:
 
     table: faust.Table
     outputs: Outputs
-    model: ScoringModel
+    model: Model  # one model, or a set chosen per customer from the profile
     metrics: Metrics
     redis: RedisSink
     kinds: dict[str, EventKind]

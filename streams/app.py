@@ -10,7 +10,7 @@ from aiohttp.web import Response
 from faust.types import TP
 from prometheus_client import CONTENT_TYPE_LATEST
 
-from schemas.model_config import ScoringModel
+from schemas.model_config import Model
 from streams.agents import Outputs, Scorer
 from streams.connections import faust_credentials
 from streams.lag import LAG_INTERVAL_SECONDS, sample_lag
@@ -54,7 +54,7 @@ def _raw_topic(app: faust.App, *names: str, partitions: int | None = None) -> fa
     )
 
 
-def create_app(settings: Settings, model: ScoringModel | None = None) -> Service:
+def create_app(settings: Settings, model: Model | None = None) -> Service:
     """A worker for `settings`; nothing connects until the worker starts.
 
     The model comes from `settings.model_path` unless given; a bad file

@@ -7,12 +7,16 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from schemas.model_config import ScoringModel
+from schemas.model_config import Model, ModelSet, ScoringModel
 from streams.exceptions import ModelFileError
 
 
-def load_model(path: Path | None) -> ScoringModel:
-    """The model in `path`, or the built-in defaults when no file is configured."""
+def load_model(path: Path | None) -> Model:
+    """The model in `path`, or the built-in defaults when no file is configured.
+
+    A file with a `[models]` table holds several models and the rules that
+    choose one per customer (a ModelSet); otherwise it is one model.
+    """
     if path is None:
         return ScoringModel()
     try:
@@ -22,7 +26,7 @@ def load_model(path: Path | None) -> ScoringModel:
     except tomllib.TOMLDecodeError as exc:
         raise ModelFileError(f"{path}: not valid TOML: {exc}") from exc
     try:
-        return ScoringModel.model_validate(data)
+        return ModelSet.model_validate(data) if "models" in data else ScoringModel.model_validate(data)
     except ValidationError as exc:
         problems = "; ".join(
             f"{'.'.join(str(p) for p in e['loc']) or '(top level)'}: {e['msg']}" for e in exc.errors(include_url=False)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from schemas.outputs import ChurnRiskAlert, ScoreUpdate
 from tests.factories import profile, purchase, survey, ticket, visit
+from tests.unit.test_model_choice import SEGMENTED
 from tests.unit.test_profiles import RENEWAL
 from tests.waiting import until
 
@@ -41,3 +42,17 @@ def test_profiles_are_carried_never_scored_alone_and_a_renewal_at_risk_raises_a_
     # Which event tips it depends on the interleaving of four topics; that it fires once does not.
     assert len(renewal) == 1 and renewal[0].severity == "high" and renewal[0].customer_id == "acme"
     assert renewal[0].tier in ("at_risk", "critical") and "48,000" in renewal[0].detail
+
+
+def test_a_customer_moved_to_another_segment_is_rescored_with_its_model_at_once(deploy) -> None:
+    run = deploy(HEALTHSCORE_INACTIVITY_TIMER="false", HEALTHSCORE_MODEL_PATH=str(SEGMENTED))
+    first = [profile("globex", 0, plan="pro"), purchase("globex", 1), visit("globex", 2)]
+    run.publish([(run.settings.topic_for(e.kind), e.customer_id.encode(), e.model_dump_json().encode()) for e in first[:1]])
+    assert until(lambda: 'healthscore_events_total{kind="profile",outcome="stored"} 1.0' in exposition(run), timeout=30)
+    run.publish([(run.settings.topic_for(e.kind), e.customer_id.encode(), e.model_dump_json().encode()) for e in first[1:]])
+    assert [ScoreUpdate.model_validate_json(r.value).model_name for r in run.read(run.settings.topic_scores, 2)] == [
+        "self-serve", "self-serve"]
+    upgrade = profile("globex", 3, plan="enterprise", contract_value=60000.0)
+    run.publish([(run.settings.topic_profiles, b"globex", upgrade.model_dump_json().encode())])
+    last = ScoreUpdate.model_validate_json(run.read(run.settings.topic_scores, 3)[-1].value)
+    assert (last.model_name, last.event_id, last.profile.plan) == ("enterprise", upgrade.event_id, "enterprise")

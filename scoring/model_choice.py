@@ -1,0 +1,40 @@
+"""Which scoring model applies to a customer: per-segment models chosen from the profile.
+
+Pure and cheap, so it runs on every step: a profile that moves a customer
+into another segment re-scores them with that segment's model at once.
+"""
+
+from __future__ import annotations
+
+from schemas.events import CustomerProfile
+from schemas.model_config import Model, ModelRule, ModelSet, ScoringModel
+
+
+def matches(rule: ModelRule, profile: CustomerProfile | None) -> bool:
+    """True when the profile meets every condition the rule sets; a rule with none matches everyone."""
+    conditions = [
+        (rule.plan, profile.plan if profile else None),
+        (rule.company_size, profile.company_size if profile else None),
+        (rule.industry, profile.industry if profile else None),
+        (rule.lifecycle_stage, profile.lifecycle_stage if profile else None),
+    ]
+    if any(allowed is not None and value not in allowed for allowed, value in conditions):
+        return False
+    if rule.min_contract_value is not None:
+        value = profile.contract_value if profile else None
+        return value is not None and value >= rule.min_contract_value
+    return True
+
+
+def model_for(model: Model, profile: CustomerProfile | None) -> ScoringModel:
+    """The model that scores a customer with this profile."""
+    if isinstance(model, ScoringModel):
+        return model
+    return choose(model, profile)
+
+
+def choose(models: ModelSet, profile: CustomerProfile | None) -> ScoringModel:
+    for rule in models.rules:
+        if matches(rule, profile):
+            return models.models[rule.model]
+    return models.models[models.default]
