@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from schemas.common import CustomerId, Identifier, Instant
 
@@ -26,3 +26,58 @@ class ErasureRequest(BaseModel):
     customer_id: CustomerId
     requested_at: Instant
     reason: str = Field("", max_length=1000)
+
+
+OverrideAction = Literal["pin_score", "pin_tier", "adjust", "clear"]
+MAX_ADJUSTMENT = 30.0  # points; a larger correction is a pin, and should say so
+
+
+class OverrideRequest(BaseModel):
+    """A person's correction of a customer's score: pin it, pin the tier, or nudge it, until `expires_at`.
+
+    `clear` ends the customer's active override early. Every request needs a
+    reason and an author: they are shown with the score and kept on the
+    audit topic. The override lives in the customer's state, so it survives
+    restarts and every re-score, and ends by itself at its expiry.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
+
+    request_id: Identifier
+    customer_id: CustomerId
+    action: OverrideAction
+    score: Annotated[float, Field(ge=0.0, le=100.0)] | None = None
+    tier: Literal["healthy", "watch", "at_risk", "critical"] | None = None
+    adjustment: Annotated[float, Field(ge=-MAX_ADJUSTMENT, le=MAX_ADJUSTMENT)] | None = None
+    reason: Annotated[str, Field(min_length=1, max_length=500)]
+    author: Annotated[str, Field(min_length=1, max_length=128)]
+    requested_at: Instant
+    expires_at: Instant | None = None
+
+    @model_validator(mode="after")
+    def _consistent(self) -> OverrideRequest:
+        needed = {"pin_score": "score", "pin_tier": "tier", "adjust": "adjustment", "clear": None}[self.action]
+        given = [name for name in ("score", "tier", "adjustment") if getattr(self, name) is not None]
+        if given != ([needed] if needed else []):
+            wanted = f"exactly `{needed}`" if needed else "none of score, tier, adjustment"
+            raise ValueError(f"{self.action} takes {wanted}; got {', '.join(given) or 'none'}")
+        if self.action != "clear" and (self.expires_at is None or self.expires_at <= self.requested_at):
+            raise ValueError("an override needs expires_at after requested_at: overrides always end")
+        return self
+
+
+AuditAction = Literal["applied", "replaced", "cleared", "expired"]
+
+
+class AuditRecord(BaseModel):
+    """One change to a customer's override, for the audit topic: who, what, why and when."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    audit_id: str  # deterministic: a redelivered request repeats the same record
+    customer_id: CustomerId
+    action: AuditAction
+    override: OverrideRequest  # the override that began or ended
+    by: str  # the request's author, or "healthscore" when it expired
+    reason: str
+    at: Instant

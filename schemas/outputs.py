@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from schemas.common import CustomerId, EventId, Instant
+from schemas.control import OverrideRequest
 from schemas.events import CustomerProfile
 
 Tier = Literal["healthy", "watch", "at_risk", "critical"]
@@ -59,9 +60,11 @@ class ScoreUpdate(_Output):
     model_name: str
     model_version: str
     scored_at: Instant
-    cause: Literal["event", "timer"]
+    cause: Literal["event", "timer", "override"]
     event_id: EventId | None = None
     profile: CustomerProfile | None = Field(None, description="the customer's latest profile, when one was published")
+    override: OverrideRequest | None = Field(None, description="the manual override in force, if any")
+    computed_score: Points | None = Field(None, description="the model's own score, when an override changed it")
 
 
 class ChurnRiskAlert(_Output):

@@ -6,16 +6,19 @@ The stream, the timer, the backtest and the tests all go through `step` and
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
 
+from schemas.control import AuditRecord, OverrideRequest
 from schemas.events import Event
 from schemas.model_config import Model, ScoringModel
 from schemas.outputs import ChurnRiskAlert, ScoreUpdate
 from scoring.alerts import alert_id, decide_alerts, renewal_window_opens
 from scoring.clv import clv_12m, segment_for
 from scoring.model_choice import model_for
+from scoring.overrides import describe, effective, expire, receive
 from scoring.model import explain_change, purchase_cycle_days, score, settles_at
 from scoring.state import MAX_HISTORY_DAYS, CustomerState, HistoryPoint, apply_event
 from scoring.windows import day_of
@@ -27,6 +30,7 @@ class Step:
     update: ScoreUpdate | None
     alerts: tuple[ChurnRiskAlert, ...] = field(default=())
     duplicate: bool = False
+    audits: tuple[AuditRecord, ...] = field(default=())  # overrides that began or ended in this step
 
 
 def step(state: CustomerState, event: Event, model: Model, now: datetime) -> Step:
@@ -37,6 +41,20 @@ def step(state: CustomerState, event: Event, model: Model, now: datetime) -> Ste
     if not scorable(applied):
         return Step(applied, None)  # a profile alone: kept, but there is nothing to score yet
     return rescore(applied, model_for(model, applied.profile), now, cause="event", event_id=event.event_id)
+
+
+def step_override(state: CustomerState, request: OverrideRequest, model: Model, now: datetime) -> Step:
+    """Apply a person's override request and re-score at once; a request already applied changes nothing."""
+    received = receive(state, request)
+    if received is None:
+        return Step(state, None, duplicate=True)
+    changed, records = received
+    if not scorable(changed):
+        return Step(changed, None, audits=tuple(records))
+    result = rescore(changed, model_for(model, changed.profile), now, cause="override", event_id=request.request_id)
+    assert result.update is not None
+    update = result.update.model_copy(update={"changes": [describe(request), *result.update.changes]})
+    return dataclasses.replace(result, update=update, audits=(*records, *result.audits))
 
 
 def scorable(state: CustomerState) -> bool:
@@ -62,16 +80,20 @@ def rescore(
     state: CustomerState,
     model: ScoringModel,
     now: datetime,
-    cause: Literal["event", "timer"] = "timer",
+    cause: Literal["event", "timer", "override"] = "timer",
     event_id: str | None = None,
 ) -> Step:
-    """Score `state` at `now`, remember the result in the state and build the outputs."""
-    result = score(state, model, now)
+    """Score `state` at `now` (an override on top, ended if its time is up), remember it and build the outputs."""
+    state, ended = expire(state, now)
+    computed = score(state, model, now)
+    result = effective(computed, state.override, model.tiers)
     memory, fired = decide_alerts(state, result, model, now)
     clv = clv_12m(state, model, now)
     segment = segment_for(state, result.tier, clv, model, now)
     change_7d = change_since(state.history, result.score, now, 7)
     changes = list(explain_change(state.last_signals, result))
+    if ended is not None:
+        changes.insert(0, f"manual override ended, expired: {describe(ended.override)}")
     update = ScoreUpdate(
         customer_id=state.customer_id,
         score=result.score,
@@ -93,6 +115,8 @@ def rescore(
         cause=cause,
         event_id=event_id,
         profile=state.profile,
+        override=state.override,
+        computed_score=computed.score if state.override is not None else None,
     )
     cause_key = event_id or now.isoformat()
     alerts = tuple(
@@ -126,14 +150,16 @@ def rescore(
             "alert": memory,
         }
     )
-    return Step(remembered, update, alerts)
+    return Step(remembered, update, alerts, audits=(ended,) if ended is not None else ())
 
 
 def next_review(state: CustomerState, model: Model, now: datetime) -> datetime | None:
     """When the timer should look at this customer again, or None once time can no longer move the score."""
     model = model_for(model, state.profile)
+    # Moments time alone brings that need a look: the renewal window opening, an override ending.
     opens = renewal_window_opens(state, model)
-    upcoming = opens if opens is not None and opens > now else None  # the renewal check needs a look then
+    ends = state.override.expires_at if state.override is not None else None
+    upcoming = min((t for t in (opens, ends) if t is not None and t > now), default=None)
     settled = settles_at(state, model)
     if settled is None or now >= settled + model.review.interval:
         return upcoming if scorable(state) else None
@@ -147,7 +173,7 @@ def rescore_if_changed(state: CustomerState, model: Model, now: datetime) -> Ste
     result = rescore(state, model_for(model, state.profile), now)
     update = result.update
     moved = update is not None and (update.score != state.last_score or update.tier != state.last_tier)
-    if moved or result.alerts:
+    if moved or result.alerts or result.audits:
         return result
     # Keep the remembered history and alert memory current even when nothing is published.
     return Step(result.state, None, ())

@@ -14,6 +14,7 @@ from datetime import date, datetime
 from pydantic import BaseModel, ConfigDict
 
 from schemas.common import Instant
+from schemas.control import OverrideRequest
 from schemas.events import (
     CustomerProfile,
     Event,
@@ -123,6 +124,7 @@ class CustomerState(_Frozen):
     history: tuple[HistoryPoint, ...] = ()
     alert: AlertMemory = AlertMemory()
     profile: CustomerProfile | None = None  # the newest by occurred_at; not behaviour, so not in event_count
+    override: OverrideRequest | None = None  # a person's correction, until cleared or expired
 
 
 def exact_sum(total: float, amount: float) -> float:
