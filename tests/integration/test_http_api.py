@@ -208,3 +208,22 @@ def test_any_worker_answers_for_any_customer_by_forwarding_to_its_owner(deploy, 
         assert get(second_port, "/customers/nobody").status == 404
     finally:
         stop_process(second)
+
+
+def test_without_redis_the_worker_is_not_ready_and_the_list_says_so_while_customers_still_answer(deploy) -> None:
+    run = deploy(HEALTHSCORE_INACTIVITY_TIMER="false")
+    port = run.settings.web_port
+    publish_and_wait(run, [purchase("alice", 0, 50.0)])
+    run.stack.stop_redis()
+    try:
+        readiness = get(port, "/readyz")
+        assert readiness.status == 503
+        assert readiness.body["error"] == "not ready: redis" and readiness.body["checks"]["redis"] is False
+        for path in ("/customers", "/tiers"):
+            down = get(port, path)
+            assert down.status == 503 and "Redis" in down.body["error"], path
+        assert get(port, "/customers/alice").status == 200  # the state table needs no Redis
+        assert get(port, "/livez").status == 200
+    finally:
+        run.stack.start_redis()
+    assert until(lambda: ready(port))
