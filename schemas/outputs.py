@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -13,6 +13,8 @@ from schemas.events import CustomerProfile
 Tier = Literal["healthy", "watch", "at_risk", "critical"]
 Dimension = Literal["satisfaction", "loyalty", "activity", "financial"]
 Segment = Literal["new", "dormant", "high_value_at_risk", "at_risk", "loyal", "high_potential", "steady"]
+TIERS: tuple[Tier, ...] = get_args(Tier)
+SEGMENTS: tuple[Segment, ...] = get_args(Segment)
 Trigger = Literal["tier_entry", "score_drop", "purchase_overdue", "detractor_nps", "stale_ticket", "renewal_risk"]
 Severity = Literal["normal", "high"]
 Unit = Annotated[float, Field(ge=0.0, le=1.0)]

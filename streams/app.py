@@ -18,7 +18,9 @@ from streams.metrics import Metrics
 from streams.model_file import load_model
 from streams.redis_sink import RedisSink
 from streams.timers import InactivityTimer
+from streams.redis_reader import RedisReader
 from streams.settings import Settings
+from streams.views import Api, register_views
 
 STATE_TABLE = "customer-state"
 ERASURES_TABLE = "customer-erasures"
@@ -73,7 +75,9 @@ def create_app(settings: Settings, model: Model | None = None) -> Service:
         producer_max_batch_size=settings.producer_max_batch_bytes,
         consumer_auto_offset_reset="earliest",
         web_host=settings.web_host,
+        web_bind=settings.web_host,  # Faust would otherwise listen on every interface
         web_port=settings.web_port,
+        canonical_url=settings.canonical_url(),
         web_in_thread=False,
         autodiscover=False,
     )
@@ -99,6 +103,7 @@ def create_app(settings: Settings, model: Model | None = None) -> Service:
     )
     metrics = Metrics()
     redis = RedisSink(settings.redis_url, settings.redis_prefix, metrics)
+    reader = RedisReader(settings.redis_url, settings.redis_prefix)
     scorer = Scorer(
         table=table,
         outputs=outputs,
@@ -155,6 +160,7 @@ def create_app(settings: Settings, model: Model | None = None) -> Service:
         # Scores queued since the last tick would otherwise wait for the next worker.
         await redis.flush()
         await redis.close()
+        await reader.close()
 
     @app.page("/metrics", name="metrics")
     async def metrics_view(web: faust.web.View, request: faust.web.Request) -> Response:
@@ -164,5 +170,8 @@ def create_app(settings: Settings, model: Model | None = None) -> Service:
     @app.page("/healthz", name="healthz")
     async def healthz_view(web: faust.web.View, request: faust.web.Request) -> Response:
         return web.json({"status": "ok", "redis_backlog": redis.backlog})
+
+    register_views(Api(app=app, scorer=scorer, reader=reader, model=model, partitions=settings.partitions,
+                       source_topic=source, token=settings.api_token))  # fmt: skip
 
     return Service(app=app, scorer=scorer, metrics=metrics, redis=redis, timer=timer)

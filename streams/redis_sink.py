@@ -3,16 +3,28 @@
 Scores are queued in memory, newest per customer wins, and a timer flushes
 them in one pipeline. A Redis outage therefore never blocks scoring: the
 queue keeps the latest value per customer and is written when Redis is back.
+
+Keys, all under the configured prefix (every one is named by a function here,
+so the HTTP API, tests and data erasure agree on them):
+
+- `<prefix>:customer:<id>`: a hash, the customer's latest snapshot
+  (`customer_keys`);
+- `<prefix>:scores`: a sorted set of every customer by score, and
+  `<prefix>:tier:<tier>` / `<prefix>:segment:<segment>`: the same per tier and
+  per segment, so the API filters and counts without scanning (`index_keys`).
+  A customer is a member of the ranking, of exactly one tier set and of
+  exactly one segment set; one flush moves it between them.
 """
 
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass, field
 
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
-from schemas.outputs import ScoreUpdate
+from schemas.outputs import SEGMENTS, TIERS, ScoreUpdate
 from streams.metrics import Metrics
 
 logger = logging.getLogger(__name__)
@@ -26,18 +38,71 @@ def ranking_key(prefix: str) -> str:
     return f"{prefix}:scores"
 
 
+def tier_key(prefix: str, tier: str) -> str:
+    return f"{prefix}:tier:{tier}"
+
+
+def segment_key(prefix: str, segment: str) -> str:
+    return f"{prefix}:segment:{segment}"
+
+
+def customer_keys(prefix: str, customer_id: str) -> list[str]:
+    """Every key that belongs to one customer alone: deleting them all forgets the customer's snapshot."""
+    return [customer_key(prefix, customer_id)]
+
+
+def index_keys(prefix: str) -> list[str]:
+    """Every shared sorted set a customer may be a member of (member = customer id): remove it from each to erase."""
+    return [
+        ranking_key(prefix),
+        *(tier_key(prefix, tier) for tier in TIERS),
+        *(segment_key(prefix, segment) for segment in SEGMENTS),
+    ]
+
+
 def snapshot_fields(update: ScoreUpdate) -> dict[str, str]:
     """The hash written per customer: flat fields for redis-cli users, plus the whole update."""
     return {
         "customer_id": update.customer_id,
         "score": f"{update.score:.1f}",
         "tier": update.tier,
+        "segment": update.segment,
         "confidence": f"{update.confidence:.4f}",
         "reasons": "\n".join(update.reasons),
         "model": f"{update.model_name}@{update.model_version}",
         "scored_at": update.scored_at.isoformat(),
         "update": update.model_dump_json(),
     }
+
+
+def indexes_of(prefix: str, update: ScoreUpdate) -> set[str]:
+    """The index keys a customer with this latest score belongs to: the ranking, its tier's and its segment's."""
+    return {ranking_key(prefix), tier_key(prefix, update.tier), segment_key(prefix, update.segment)}
+
+
+@dataclass
+class IndexChange:
+    """What one flush does to one index: members (re)scored in it, members taken out of it."""
+
+    scores: dict[str, float] = field(default_factory=dict)
+    moved_out: list[str] = field(default_factory=list)
+
+
+def index_changes(prefix: str, updates: list[ScoreUpdate]) -> dict[str, IndexChange]:
+    """Per index key, the customers to add with their scores and those to remove because they belong elsewhere now.
+
+    Removing a customer from every index it does not belong to, rather than
+    from the one it was in, needs no read of the previous snapshot.
+    """
+    changes = {key: IndexChange() for key in index_keys(prefix)}
+    for update in updates:
+        belongs = indexes_of(prefix, update)
+        for key, change in changes.items():
+            if key in belongs:
+                change.scores[update.customer_id] = update.score
+            else:
+                change.moved_out.append(update.customer_id)
+    return changes
 
 
 class RedisSink:
@@ -67,14 +132,18 @@ class RedisSink:
             return 0
         batch, self._pending = self._pending, {}
         erased, self._erased = self._erased, set()
-        pipe = self._client.pipeline(transaction=False)
+        pipe = self._client.pipeline(transaction=True)  # readers never see a customer in two tiers
         for customer_id in erased:  # first: a customer back after their erasure is written again below
-            pipe.delete(customer_key(self._prefix, customer_id))
-            pipe.zrem(ranking_key(self._prefix), customer_id)
+            pipe.delete(*customer_keys(self._prefix, customer_id))
+            for key in index_keys(self._prefix):
+                pipe.zrem(key, customer_id)
         for update in batch.values():
             pipe.hset(customer_key(self._prefix, update.customer_id), mapping=snapshot_fields(update))
-        if batch:
-            pipe.zadd(ranking_key(self._prefix), {u.customer_id: u.score for u in batch.values()})
+        for key, members in index_changes(self._prefix, list(batch.values())).items():
+            if members.moved_out:
+                pipe.zrem(key, *members.moved_out)
+            if members.scores:
+                pipe.zadd(key, members.scores)
         try:
             await pipe.execute()
         except (RedisError, OSError) as exc:

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from schemas.events import EventKind
+
+# Bind addresses meaning "every interface": no other worker can reach this one at such an address.
+WILDCARD_HOSTS = ("0.0.0.0", "::", "")
 
 
 class Settings(BaseSettings):
@@ -32,8 +36,14 @@ class Settings(BaseSettings):
     partitions: int = Field(4, ge=1, description="Partitions of input topics and of the state table.")
     store: str = Field("memory://", description="Faust table store URL; `memory://` rebuilds tables from their changelog at start.")
     datadir: Path = Field(Path(".healthscore"), description="Where the worker keeps local table data.")
-    web_host: str = Field("127.0.0.1", description="Bind address of the HTTP endpoints (/metrics, /healthz).")
+    web_host: str = Field("127.0.0.1", description="Bind address of the HTTP endpoints (/metrics, probes, the HTTP API).")
     web_port: int = Field(6066, ge=1, le=65535, description="Port of the HTTP endpoints.")
+    web_canonical_url: str | None = Field(
+        None, description="URL other workers reach this one's HTTP API at (requests for a customer are forwarded to its worker); unset means http://WEB_HOST:WEB_PORT, with the host name when WEB_HOST is 0.0.0.0."
+    )
+    api_token: SecretStr | None = Field(
+        None, description="Bearer token the customer-data HTTP endpoints require; unset leaves them open. Never logged."
+    )
     clock: Literal["wall", "event"] = Field(
         "wall", description="`wall` scores at the current time; `event` at the event's own time (replays, demo)."
     )
@@ -85,6 +95,14 @@ class Settings(BaseSettings):
     topic_alerts: str = Field("healthscore.alerts", description="Output topic of ChurnRiskAlerts.")
     topic_deadletter: str = Field("healthscore.deadletter", description="Output topic of DeadLetters.")
 
+    @field_validator("api_token")
+    @classmethod
+    def _token_not_blank(cls, token: SecretStr | None) -> SecretStr | None:
+        # An empty variable must not open the API by accident, nor protect it with an empty token.
+        if token is not None and not token.get_secret_value().strip():
+            raise ValueError("must not be blank; unset HEALTHSCORE_API_TOKEN to leave the API open")
+        return token
+
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
         """Settings from HEALTHSCORE_* entries of `env` (not os.environ), as a child process would read them."""
@@ -110,6 +128,13 @@ class Settings(BaseSettings):
 
     def output_topics(self) -> list[str]:
         return [self.topic_scores, self.topic_alerts, self.topic_deadletter]
+
+    def canonical_url(self) -> str:
+        """Where other workers forward HTTP requests for the customers this worker holds."""
+        if self.web_canonical_url:
+            return self.web_canonical_url
+        host = socket.gethostname() if self.web_host in WILDCARD_HOSTS else self.web_host
+        return f"http://{host}:{self.web_port}"
 
     def bootstrap_servers(self) -> list[str]:
         """The broker URL as a plain host:port list, for kafka-python clients."""

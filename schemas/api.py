@@ -1,0 +1,171 @@
+"""The HTTP API's wire contract: the list query it accepts and the JSON bodies it answers with.
+
+Parsing lives here, at the edge, so a view never sees a bad parameter: it
+gets a validated `CustomerListQuery` or a message for a 400 answer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from schemas.common import CustomerId, Instant
+from schemas.control import OverrideRequest
+from schemas.events import CustomerProfile
+from schemas.outputs import TIERS, DimensionScore, Points, ScoreUpdate, Segment, Tier
+
+DEFAULT_PAGE = 50
+# One page is one Redis round trip of this many hashes; larger exports belong to the scores topic.
+MAX_PAGE = 500
+# Parameters that may list several values, comma-separated or repeated (`tier=at_risk,critical`).
+LIST_PARAMS = ("tier", "segment")
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class CustomerListQuery(_Body):
+    """`GET /customers` filters: any of the tiers, any of the segments (empty: no filter), one page."""
+
+    tier: tuple[Tier, ...] = ()
+    segment: tuple[Segment, ...] = ()
+    limit: int = Field(DEFAULT_PAGE, ge=1, le=MAX_PAGE)
+    offset: int = Field(0, ge=0)
+
+    @field_validator("tier", "segment", mode="before")
+    @classmethod
+    def _deduplicate(cls, values: object) -> object:
+        # `tier=critical,critical` is the same filter as `tier=critical`; order never matters.
+        return tuple(dict.fromkeys(values)) if isinstance(values, list | tuple) else values
+
+
+class QueryError(ValueError):
+    """A query string the API refuses; the message says which parameter and why."""
+
+
+def parse_list_query(params: Iterable[tuple[str, str]]) -> CustomerListQuery:
+    """A validated list query from the URL's (name, value) pairs, or QueryError naming what is wrong."""
+    lists: dict[str, list[str]] = {}
+    singles: dict[str, str] = {}
+    for name, value in params:
+        if name in LIST_PARAMS:
+            lists.setdefault(name, []).extend(v.strip() for v in value.split(",") if v.strip())
+        elif name in singles:
+            raise QueryError(f"{name}: given more than once")
+        else:
+            singles[name] = value
+    try:
+        return CustomerListQuery.model_validate(singles | lists)
+    except ValidationError as exc:
+        raise QueryError(describe_query_errors(exc)) from None
+
+
+def describe_query_errors(exc: ValidationError) -> str:
+    """One line per bad parameter, quoting the value given."""
+    parts = []
+    for error in exc.errors(include_url=False):
+        name = str(error["loc"][0])
+        if error["type"] == "extra_forbidden":
+            parts.append(f"{name}: unknown parameter; use {', '.join(CustomerListQuery.model_fields)}")
+        else:
+            parts.append(f"{name}={error['input']!r}: {error['msg']}")
+    return "; ".join(parts)
+
+
+class HistoryDay(_Body):
+    date: date
+    score: Points
+
+
+class CustomerHealth(_Body):
+    """`GET /customers/{id}`: the customer scored at `scored_at` (now), with the daily score history the state keeps."""
+
+    customer_id: CustomerId
+    score: Points
+    tier: Tier
+    segment: Segment
+    confidence: float
+    dimensions: list[DimensionScore]
+    reasons: list[str]
+    change_7d: float | None
+    change_30d: float | None
+    clv_12m: float
+    purchase_cycle_days: float | None
+    model_name: str
+    model_version: str
+    scored_at: Instant
+    last_event_at: Instant | None
+    event_count: int
+    profile: CustomerProfile | None = None
+    override: OverrideRequest | None = Field(None, description="the manual override in force, if any")
+    computed_score: Points | None = Field(None, description="the model's own score, when an override changed it")
+    history: list[HistoryDay] = Field(description="one point per day, the day's latest score, oldest first")
+
+    @classmethod
+    def of(
+        cls, update: ScoreUpdate, history: list[HistoryDay], last_event_at: Instant | None, event_count: int
+    ) -> CustomerHealth:
+        shared = update.model_dump(include=set(cls.model_fields) & set(ScoreUpdate.model_fields))
+        return cls(**shared, history=history, last_event_at=last_event_at, event_count=event_count)
+
+
+class CustomerSummary(_Body):
+    """One row of the list: the latest published score as Redis holds it."""
+
+    customer_id: CustomerId
+    score: Points
+    tier: Tier
+    segment: Segment
+    reasons: list[str]
+    scored_at: Instant
+
+
+class CustomerPage(_Body):
+    """`GET /customers`: a page of customers, lowest score first; `next_offset` is None on the last page."""
+
+    items: list[CustomerSummary]
+    total: int = Field(description="customers matching the filters, over all pages")
+    limit: int
+    offset: int
+    next_offset: int | None
+
+    @classmethod
+    def of(cls, query: CustomerListQuery, items: list[CustomerSummary], total: int) -> CustomerPage:
+        end = query.offset + len(items)
+        return cls(items=items, total=total, limit=query.limit, offset=query.offset,
+                   next_offset=end if items and end < total else None)  # fmt: skip
+
+
+class TierCounts(_Body):
+    """`GET /tiers`: customers per tier in the Redis snapshot, every tier listed (0 when empty)."""
+
+    tiers: dict[Tier, int]
+    total: int
+
+    @classmethod
+    def of(cls, counts: dict[Tier, int]) -> TierCounts:
+        tiers = {tier: counts.get(tier, 0) for tier in TIERS}
+        return cls(tiers=tiers, total=sum(tiers.values()))
+
+
+class Readiness(_Body):
+    """`GET /readyz`: each check by name; ready only when every one passes."""
+
+    checks: dict[str, bool]
+
+    @property
+    def ready(self) -> bool:
+        return all(self.checks.values())
+
+    @property
+    def failing(self) -> list[str]:
+        return [name for name, ok in self.checks.items() if not ok]
+
+
+class ApiError(_Body):
+    """Every error answer: a message a person can act on."""
+
+    error: str

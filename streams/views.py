@@ -1,0 +1,135 @@
+"""The HTTP API served by every worker: customer health, the ranked customer list, tier counts, probes.
+
+Views are thin: parse (schemas/api.py), read (state table or Redis), score
+with the pure pipeline (scoring/health.py), answer JSON. A customer's
+request is answered by the worker holding that customer's partition:
+`app.table_route` forwards it there, hashing the id like the producers do.
+Customer-data endpoints take a bearer token when one is configured; the
+probes and /metrics stay open for orchestrators and Prometheus.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from functools import wraps
+from typing import Any
+
+import faust
+from aiohttp.web import Response
+from faust.types import TP
+from pydantic import SecretStr
+from redis.exceptions import RedisError
+
+from schemas.api import ApiError, CustomerPage, QueryError, Readiness, TierCounts, parse_list_query
+from schemas.model_config import Model
+from scoring.pipeline import scorable
+from scoring.health import current_health, query_time
+from streams.agents import Scorer
+from streams.auth import SCHEME, bearer_allows
+from streams.codecs import decode_state
+from streams.redis_reader import RedisReader
+from streams.timers import partition_of
+
+logger = logging.getLogger(__name__)
+
+Handler = Callable[..., Awaitable[Response]]
+
+
+@dataclass(frozen=True)
+class Api:
+    """What the views read: the state table through the scorer, the Redis snapshot, and who owns what."""
+
+    app: faust.App
+    scorer: Scorer
+    reader: RedisReader
+    model: Model
+    partitions: int
+    source_topic: str  # an input topic: its partitions are the table's partitions
+    token: SecretStr | None
+
+    def owns(self, customer_id: str) -> bool:
+        tp = TP(self.source_topic, partition_of(customer_id.encode("utf-8"), self.partitions))
+        return tp in self.app.assignor.assigned_actives()
+
+    def recovered(self) -> bool:
+        return self.app.tables.recovery.completed.is_set() and not self.app.rebalancing
+
+
+def error(web: faust.web.View, status: int, message: str, headers: dict[str, str] | None = None) -> Response:
+    return web.json(ApiError(error=message).model_dump(), status=status, headers=headers)
+
+
+def register_views(api: Api) -> None:
+    """Add the API's routes to `api.app`'s web server."""
+    app = api.app
+
+    def protected(handler: Handler) -> Handler:
+        @wraps(handler)
+        async def checked(web: faust.web.View, request: faust.web.Request, *args: Any, **kwargs: Any) -> Response:
+            if not bearer_allows(request.headers.get("Authorization"), api.token):
+                return error(web, 401, "missing or wrong bearer token: send `Authorization: Bearer <token>`",
+                             headers={"WWW-Authenticate": f'{SCHEME} realm="healthscore"'})  # fmt: skip
+            return await handler(web, request, *args, **kwargs)
+
+        return checked
+
+    @app.page("/customers/{customer_id}", name="customer")
+    class CustomerView(faust.web.View):
+        @protected
+        @app.table_route(table=api.scorer.table, match_info="customer_id")
+        async def get(self, request: faust.web.Request, customer_id: str) -> Response:
+            if not api.owns(customer_id):
+                return error(self, 503, "this customer's partition is moving between workers; retry shortly")
+            raw = api.scorer.table.get(customer_id.encode("utf-8"))
+            state = decode_state(raw) if raw else None
+            now = query_time(api.scorer.now(), state) if state else None
+            if state is None or now is None or not scorable(state):  # a profile alone is not scored
+                return error(self, 404, f"unknown customer {customer_id!r}: no event of theirs has been scored")
+            return self.json(current_health(state, api.model, now).model_dump(mode="json"))
+
+    @app.page("/customers", name="customers")
+    class CustomersView(faust.web.View):
+        @protected
+        async def get(self, request: faust.web.Request) -> Response:
+            try:
+                query = parse_list_query(request.query.items())
+            except QueryError as exc:
+                return error(self, 400, str(exc))
+            try:
+                items, total = await api.reader.page(query)
+            except (RedisError, OSError) as exc:
+                return redis_unavailable(self, exc)
+            return self.json(CustomerPage.of(query, items, total).model_dump(mode="json"))
+
+    @app.page("/tiers", name="tiers")
+    class TiersView(faust.web.View):
+        @protected
+        async def get(self, request: faust.web.Request) -> Response:
+            try:
+                counts = await api.reader.tier_counts()
+            except (RedisError, OSError) as exc:
+                return redis_unavailable(self, exc)
+            return self.json(TierCounts.of(counts).model_dump(mode="json"))
+
+    @app.page("/livez", name="livez")
+    async def livez(web: faust.web.View, request: faust.web.Request) -> Response:
+        return web.json({"status": "alive"})
+
+    @app.page("/readyz", name="readyz")
+    async def readyz(web: faust.web.View, request: faust.web.Request) -> Response:
+        readiness = Readiness(checks={
+            "partitions_assigned": bool(app.assignor.assigned_actives()),
+            "table_recovered": api.recovered(),
+            "redis": await api.reader.ping(),
+        })  # fmt: skip
+        if readiness.ready:
+            return web.json({"status": "ready", **readiness.model_dump()})
+        return web.json({"status": "not ready", "error": f"not ready: {', '.join(readiness.failing)}",
+                         **readiness.model_dump()}, status=503)  # fmt: skip
+
+
+def redis_unavailable(web: faust.web.View, exc: Exception) -> Response:
+    logger.warning("HTTP API could not read Redis: %s", exc)
+    return error(web, 503, "the Redis snapshot cannot be read right now; retry shortly")
