@@ -5,7 +5,7 @@ per-customer dict of counters in a changelog-backed table, send one output
 record. It scores nothing (it does far less work per event than healthscore),
 so its rate is the cost of Faust's per-message path, not of scoring.
 
-Run by benchmarks/throughput.py as `python benchmarks/perf/naive_app.py worker -l warning`
+Run by benchmarks/throughput.py as `python benchmarks/perf/naive_app.py worker -l warn`
 with NAIVE_* variables naming the broker, the app id, the input topics and the output topic.
 """
 
