@@ -11,7 +11,7 @@ from typing import Literal
 
 from pydantic import BaseModel
 
-from schemas.control import ErasureRequest
+from schemas.control import AuditRecord, ErasureRequest, OverrideRequest
 from schemas.events import ProfileEvent, PurchaseEvent, SurveyEvent, TicketEvent, VisitEvent
 from schemas.model_config import ModelSet, ScoringModel
 from schemas.outputs import ChurnRiskAlert, DeadLetter, ScoreUpdate
@@ -27,6 +27,8 @@ CONTRACTS: dict[str, tuple[type[BaseModel], Literal["validation", "serialization
     "survey-event": (SurveyEvent, "validation"),
     "profile-event": (ProfileEvent, "validation"),
     "erasure-request": (ErasureRequest, "validation"),
+    "override-request": (OverrideRequest, "validation"),
+    "audit-record": (AuditRecord, "serialization"),
     "score-update": (ScoreUpdate, "serialization"),
     "churn-risk-alert": (ChurnRiskAlert, "serialization"),
     "dead-letter": (DeadLetter, "serialization"),

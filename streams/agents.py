@@ -27,13 +27,14 @@ from typing import Any, Literal, Protocol
 
 import faust
 
+from schemas.control import ErasureRequest, OverrideRequest
 from schemas.events import Event, EventKind
 from schemas.model_config import Model
 from schemas.outputs import DeadLetter
-from scoring.pipeline import Step, next_review, step
+from scoring.pipeline import Step, next_review, scorable, step, step_override
 from scoring.schedule import DueQueue
 from scoring.state import CustomerState, new_state
-from streams.codecs import dead_letter, decode_erasure, decode_event, decode_state, encode_state
+from streams.codecs import R, dead_letter, decode_event, decode_request, decode_state, encode_state
 from streams.metrics import Metrics
 from streams.offsets import OffsetGuard
 from streams.redis_sink import RedisSink
@@ -46,6 +47,7 @@ class Outputs:
     scores: faust.TopicT
     alerts: faust.TopicT
     deadletter: faust.TopicT
+    audit: faust.TopicT | None = None  # where override changes are recorded
 
 
 class ConsumerPosition(Protocol):
@@ -82,6 +84,7 @@ class Scorer:
     clock: Literal["wall", "event"]
     surveys_need_known_customer: bool = True
     erasure_topic: str | None = None
+    override_topic: str | None = None
     # Customer key -> ISO instant up to which their events are erased: a suppression list, so a
     # redelivered or still-queued event cannot bring an erased customer back (a Faust table in the app).
     erasures: MutableMapping[bytes, bytes] = field(default_factory=dict)
@@ -150,6 +153,9 @@ class Scorer:
         if message.topic == self.erasure_topic:
             await self._erase(message, batch, wall)
             return
+        if message.topic == self.override_topic:
+            await self._override(message, batch, wall)
+            return
         kind = self.kinds.get(message.topic)
         decoded = decode_event(
             topic=message.topic,
@@ -174,9 +180,7 @@ class Scorer:
         if state is None and decoded.kind == "survey" and self.surveys_need_known_customer:
             reason = (f"survey for customer {decoded.customer_id!r}, who has no purchase, visit or ticket yet; "
                       "surveys are only scored for known customers")  # fmt: skip
-            batch.deliveries.append(await self.reject(dead_letter(
-                "unknown_customer", reason, topic=message.topic, partition=message.partition, offset=message.offset,
-                key=message.key, value=message.value, received_at=wall), kind))  # fmt: skip
+            await self._unknown_customer(message, reason, kind, batch, wall)
             return
         now = self._event_now(decoded, state, wall)
         result = step(state or new_state(decoded.customer_id), decoded, self.model, now)
@@ -191,11 +195,8 @@ class Scorer:
 
     async def _erase(self, message: Any, batch: Batch, wall: datetime) -> None:
         """Drop the customer from this batch and tell score consumers with a tombstone; commit does the rest."""
-        request = decode_erasure(topic=message.topic, partition=message.partition, offset=message.offset,
-                                 key=message.key, value=message.value, max_bytes=self.max_message_bytes,
-                                 received_at=wall)  # fmt: skip
-        if isinstance(request, DeadLetter):
-            batch.deliveries.append(await self.reject(request, None))
+        request = await self._request(ErasureRequest, message, batch, wall)
+        if request is None:
             return
         key = request.customer_id.encode("utf-8")
         batch.states.pop(key, None)
@@ -204,6 +205,41 @@ class Scorer:
         # A null value keyed by the customer: compacted copies of the scores topic drop them.
         batch.deliveries.append(await self.outputs.scores.send(key=key, value=None))
         logger.info("erasure request %s accepted", request.request_id)  # the customer id is personal data
+
+    async def _request(self, request_type: type[R], message: Any, batch: Batch, wall: datetime) -> R | None:
+        """A control record decoded, or None once it has been dead-lettered."""
+        request = decode_request(request_type, topic=message.topic, partition=message.partition,
+                                 offset=message.offset, key=message.key, value=message.value,
+                                 max_bytes=self.max_message_bytes, received_at=wall)  # fmt: skip
+        if isinstance(request, DeadLetter):
+            batch.deliveries.append(await self.reject(request, None))
+            return None
+        return request
+
+    async def _unknown_customer(self, message: Any, reason: str, kind: EventKind | None, batch: Batch,
+                                wall: datetime) -> None:  # fmt: skip
+        letter = dead_letter("unknown_customer", reason, topic=message.topic, partition=message.partition,
+                             offset=message.offset, key=message.key, value=message.value, received_at=wall)  # fmt: skip
+        batch.deliveries.append(await self.reject(letter, kind))
+
+    async def _override(self, message: Any, batch: Batch, wall: datetime) -> None:
+        """A person's override: applied to the customer's state and published with its audit records."""
+        request = await self._request(OverrideRequest, message, batch, wall)
+        if request is None:
+            return
+        key = request.customer_id.encode("utf-8")
+        state = self.state_of(key, batch)
+        if state is None or not scorable(state):
+            reason = (f"override for customer {request.customer_id!r}, who has not been scored yet; "
+                      "an override corrects a score, so there must be one")  # fmt: skip
+            await self._unknown_customer(message, reason, None, batch, wall)
+            return
+        now = wall if self.clock == "wall" else max(request.requested_at, state.last_event_at or request.requested_at)
+        result = step_override(state, request, self.model, now)
+        if result.duplicate:
+            return
+        await self.publish(key, result, batch)
+        self.due.schedule(request.customer_id, next_review(result.state, self.model, now))
 
     def _event_now(self, event: Event, state: CustomerState | None, wall: datetime) -> datetime:
         if self.clock == "wall":
@@ -229,6 +265,10 @@ class Scorer:
         batch.deliveries.append(await self.outputs.scores.send(key=key, value=result.update.model_dump_json().encode()))
         for alert in result.alerts:
             batch.deliveries.append(await self.outputs.alerts.send(key=key, value=alert.model_dump_json().encode()))
+        for record in result.audits:
+            assert self.outputs.audit is not None, "an override without an audit topic"
+            batch.deliveries.append(await self.outputs.audit.send(key=key, value=record.model_dump_json().encode()))
+            self.metrics.overrides.labels(record.action).inc()
         batch.scored.append(result)
 
     async def commit(self, batch: Batch) -> None:

@@ -86,6 +86,7 @@ def create_app(settings: Settings, model: Model | None = None) -> Service:
         scores=_raw_topic(app, settings.topic_scores),
         alerts=_raw_topic(app, settings.topic_alerts),
         deadletter=_raw_topic(app, settings.topic_deadletter),
+        audit=_raw_topic(app, settings.topic_audit),
     )
     table = app.Table(
         STATE_TABLE,
@@ -116,6 +117,7 @@ def create_app(settings: Settings, model: Model | None = None) -> Service:
         clock=settings.clock,
         surveys_need_known_customer=settings.surveys_need_known_customer,
         erasure_topic=settings.topic_erasures,
+        override_topic=settings.topic_overrides,
         erasures=erasures,
         consumer=FaustConsumerPosition(app) if settings.offset_checks else None,
     )

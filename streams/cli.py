@@ -73,6 +73,47 @@ def erase(customer_id: str, reason: str) -> None:
 
 
 @main.command()
+@click.argument("customer_id")
+@click.option("--pin-score", type=click.FloatRange(0, 100), default=None, help="Show this score (tier follows).")
+@click.option("--pin-tier", type=click.Choice(["healthy", "watch", "at_risk", "critical"]), default=None,
+              help="Show this tier; the score stays the model's.")  # fmt: skip
+@click.option("--adjust", type=click.FloatRange(-30, 30), default=None, help="Add these points to the model's score.")
+@click.option("--clear", is_flag=True, help="End the customer's active override now.")
+@click.option("--reason", required=True, help="Why; shown with the score and kept on the audit topic.")
+@click.option("--author", required=True, help="Who; shown with the score and kept on the audit topic.")
+@click.option("--days", type=click.FloatRange(min=0, min_open=True), default=14.0, show_default=True,
+              help="How long the override lasts; it always ends.")  # fmt: skip
+def override(customer_id: str, pin_score: float | None, pin_tier: str | None, adjust: float | None, clear: bool,
+             reason: str, author: str, days: float) -> None:  # fmt: skip
+    """Correct a customer's score by hand, with a reason, an author and an expiry (or --clear one)."""
+    import uuid
+    from datetime import datetime, timedelta, timezone
+
+    from pydantic import ValidationError
+
+    from schemas.control import OverrideRequest
+    from streams.producer import send_request
+
+    chosen = {"pin_score": pin_score, "pin_tier": pin_tier, "adjust": adjust, "clear": clear or None}
+    actions = [name for name, value in chosen.items() if value is not None]
+    if len(actions) != 1:
+        raise click.UsageError("give exactly one of --pin-score, --pin-tier, --adjust, --clear")
+    now = datetime.now(timezone.utc)
+    action = actions[0]
+    try:
+        request = OverrideRequest(
+            request_id=str(uuid.uuid4()), customer_id=customer_id, action=action, reason=reason, author=author,
+            requested_at=now, expires_at=None if clear else now + timedelta(days=days),
+            score=pin_score, tier=pin_tier, adjustment=adjust,
+        )  # fmt: skip
+    except ValidationError as exc:
+        raise click.UsageError(str(exc)) from exc
+    settings = Settings()
+    send_request(settings.topic_overrides, request, settings)
+    click.echo(f"override request {request.request_id} ({action}) sent to {settings.topic_overrides}")
+
+
+@main.command()
 @click.option("--events", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=SAMPLE_EVENTS,
               show_default=True, help="JSON-lines events to replay.")  # fmt: skip
 @click.option("--workdir", type=click.Path(file_okay=False, path_type=Path), default=None,

@@ -10,12 +10,13 @@ from datetime import datetime, timedelta
 
 from pydantic import ValidationError
 
-from schemas.control import ErasureRequest
+from schemas.control import ErasureRequest, OverrideRequest
 from schemas.events import EVENT_ADAPTER, Event, EventKind, describe_errors
 from schemas.outputs import DeadLetter, DeadLetterError
 from scoring.state import CustomerState
 
 T = TypeVar("T")
+R = TypeVar("R", ErasureRequest, OverrideRequest)
 UTF8_BOM = b"\xef\xbb\xbf"
 # A reason longer than this is cut: it goes into a topic and a log line.
 MAX_REASON = 600
@@ -60,19 +61,19 @@ def decode_event(
     return event
 
 
-def decode_erasure(
-    *, topic: str, partition: int, offset: int, key: bytes | None, value: bytes | None, max_bytes: int,
-    received_at: datetime,
-) -> ErasureRequest | DeadLetter:
-    """Validate one record of the erasure topic; like events, it must be keyed by its customer_id."""
+def decode_request(
+    request_type: type[R], *, topic: str, partition: int, offset: int, key: bytes | None, value: bytes | None,
+    max_bytes: int, received_at: datetime,
+) -> R | DeadLetter:
+    """Validate one record of a control topic (erasures, overrides); like events, keyed by its customer_id."""
     raw = value or b""
     dead = partial(dead_letter, topic=topic, partition=partition, offset=offset, key=key, value=raw,
                    received_at=received_at)  # fmt: skip
-    request = _parse(raw, max_bytes, ErasureRequest.model_validate_json)
+    request = _parse(raw, max_bytes, request_type.model_validate_json)
     if isinstance(request, tuple):
         return dead(*request)
     if key != request.customer_id.encode("utf-8"):
-        return dead("key_mismatch", "an erasure request must be keyed by its customer_id")  # no id: personal data
+        return dead("key_mismatch", "a request must be keyed by its customer_id")  # no id: personal data
     return request
 
 

@@ -7,6 +7,7 @@ from typing import get_args
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
 from schemas.events import EventKind
+from schemas.control import AuditAction
 from schemas.outputs import ChurnRiskAlert, ScoreUpdate
 
 SCORE_BUCKETS = tuple(float(b) for b in range(10, 101, 10))
@@ -52,6 +53,11 @@ class Metrics:
         self.redis_errors = Counter(
             "healthscore_redis_write_errors", "Failed Redis snapshot writes (retried).", registry=r
         )
+        self.overrides = Counter(
+            "healthscore_overrides", "Manual override changes, by audit action.", ["action"], registry=r
+        )
+        for action in get_args(AuditAction):
+            self.overrides.labels(action)
         self.erasures = Counter(
             "healthscore_erasures", "Customers erased on request (state, Redis snapshot, timer).", registry=r
         )

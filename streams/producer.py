@@ -14,7 +14,7 @@ from pathlib import Path
 
 from kafka import KafkaProducer
 
-from schemas.control import ErasureRequest
+from schemas.control import ErasureRequest, OverrideRequest
 from streams.connections import kafka_options
 from streams.settings import Settings
 
@@ -89,13 +89,18 @@ def publish(
     return report
 
 
+def send_request(topic: str, request: ErasureRequest | OverrideRequest, settings: Settings) -> None:
+    """Publish a control request keyed by its customer, and wait until the broker has it."""
+    producer = KafkaProducer(**kafka_options(settings), acks="all")
+    try:
+        key = request.customer_id.encode("utf-8")
+        producer.send(topic, key=key, value=request.model_dump_json().encode()).get(timeout=30)
+    finally:
+        producer.close()
+
+
 def request_erasure(customer_id: str, reason: str, settings: Settings, now: datetime) -> ErasureRequest:
     """Publish a request to forget the customer; returns it, its request_id being the audit reference."""
     request = ErasureRequest(request_id=str(uuid.uuid4()), customer_id=customer_id, requested_at=now, reason=reason)
-    producer = KafkaProducer(**kafka_options(settings), acks="all")
-    try:
-        key = customer_id.encode("utf-8")
-        producer.send(settings.topic_erasures, key=key, value=request.model_dump_json().encode()).get(timeout=30)
-    finally:
-        producer.close()
+    send_request(settings.topic_erasures, request, settings)
     return request

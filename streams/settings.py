@@ -91,6 +91,10 @@ class Settings(BaseSettings):
     topic_erasures: str = Field(
         "customer.erasures", description="Input topic of erasure requests (data protection), keyed by customer_id."
     )
+    topic_overrides: str = Field(
+        "healthscore.overrides", description="Input topic of manual override requests, keyed by customer_id."
+    )
+    topic_audit: str = Field("healthscore.audit", description="Output topic of override audit records.")
     topic_scores: str = Field("healthscore.scores", description="Output topic of ScoreUpdates.")
     topic_alerts: str = Field("healthscore.alerts", description="Output topic of ChurnRiskAlerts.")
     topic_deadletter: str = Field("healthscore.deadletter", description="Output topic of DeadLetters.")
@@ -124,10 +128,10 @@ class Settings(BaseSettings):
 
     def control_topics(self) -> list[str]:
         """Input topics that carry requests, not events; partitioned like the events they act on."""
-        return [self.topic_erasures]
+        return [self.topic_erasures, self.topic_overrides]
 
     def output_topics(self) -> list[str]:
-        return [self.topic_scores, self.topic_alerts, self.topic_deadletter]
+        return [self.topic_scores, self.topic_alerts, self.topic_deadletter, self.topic_audit]
 
     def canonical_url(self) -> str:
         """Where other workers forward HTTP requests for the customers this worker holds."""

@@ -90,7 +90,8 @@ def deploy(stack: LocalStack, tmp_path: Path) -> Iterator:
 
     def _deploy(**overrides: str) -> Deployment:
         suffix = uuid.uuid4().hex[:8]
-        names = ["purchases", "visits", "tickets", "surveys", "profiles", "erasures", "scores", "alerts", "deadletter"]
+        names = ["purchases", "visits", "tickets", "surveys", "profiles", "erasures", "overrides", "scores", "alerts",
+                 "deadletter", "audit"]
         env = {
             "HEALTHSCORE_APP_ID": f"it-{suffix}",
             "HEALTHSCORE_CLOCK": "event",

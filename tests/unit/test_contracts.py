@@ -141,7 +141,8 @@ def test_asyncapi_messages_point_at_the_schema_files_of_the_right_models() -> No
     settings = Settings.model_construct()
     expected = {**{t: f"{k}-event" for t, k in settings.input_topics().items()},
                 settings.topic_scores: "score-update", settings.topic_alerts: "churn-risk-alert",
-                settings.topic_deadletter: "dead-letter", settings.topic_erasures: "erasure-request"}  # fmt: skip
+                settings.topic_deadletter: "dead-letter", settings.topic_erasures: "erasure-request",
+                settings.topic_overrides: "override-request", settings.topic_audit: "audit-record"}  # fmt: skip
     for topic, channel in document["channels"].items():
         operation = channel.get("publish") or channel["subscribe"]
         name = operation["message"]["$ref"].removeprefix("#/components/messages/")

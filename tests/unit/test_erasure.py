@@ -10,7 +10,7 @@ from schemas.model_config import ScoringModel
 from schemas.outputs import DeadLetter, ScoreUpdate
 from scoring.replay import replay
 from streams.agents import Outputs, Scorer
-from streams.codecs import decode_erasure, decode_state, encode_state
+from streams.codecs import decode_request, decode_state, encode_state
 from streams.metrics import Metrics
 from tests.factories import at, purchase, visit
 from tests.unit.test_timer import CountingTable, Sent
@@ -20,7 +20,7 @@ REQUEST = {"request_id": "dsr-1", "customer_id": "c-1", "requested_at": "2025-03
 
 
 def decode(value: bytes, key: bytes | None = b"c-1"):
-    return decode_erasure(topic="customer.erasures", partition=0, offset=3, key=key, value=value, max_bytes=1024,
+    return decode_request(ErasureRequest, topic="customer.erasures", partition=0, offset=3, key=key, value=value, max_bytes=1024,
                           received_at=NOW)  # fmt: skip
 
 

@@ -16,7 +16,7 @@ from streams.metrics import Metrics
 from tests.factories import purchase, survey, ticket, visit
 
 # Every label the worker may use; each takes values from a fixed vocabulary (kinds, outcomes, reasons, tiers, topics).
-BOUNDED_LABELS = {"kind", "outcome", "error", "trigger", "tier", "topic"}
+BOUNDED_LABELS = {"kind", "outcome", "error", "trigger", "tier", "topic", "action"}
 
 
 def promtool() -> str:
