@@ -186,6 +186,48 @@ def backtest(dataset: str, cutoff: str, holdout_end: str, model_path: Path | Non
             console.print(f"plot written to {plot}")
 
 
+def _inclusive(cutoff: str | None, holdout_end: str | None) -> tuple:
+    """Day bounds as people write them, the same as `healthscore backtest` reads them."""
+    from streams.backtest_run import split_of
+
+    if cutoff is None:
+        return None, None
+    split = split_of(cutoff, holdout_end or cutoff)
+    return split.cutoff, split.holdout_end if holdout_end else None
+
+
+@main.command()
+@click.option("--candidate", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=True,
+              help="The model file to try.")  # fmt: skip
+@click.option("--current", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              help="The model file in use (default: HEALTHSCORE_MODEL_PATH, else the built-in model).")  # fmt: skip
+@click.option("--dataset", default="cdnow", show_default=True, help=DATASET_HELP)
+@click.option("--cutoff", default=None, help="Compare as of the end of this day (default: the end of the log).")
+@click.option("--holdout-end", default=None,
+              help="With --cutoff: churn (no purchase) after the cutoff up to this day (inclusive), for both AUCs.")  # fmt: skip
+@click.option("--plot", type=click.Path(dir_okay=False, path_type=Path), default=None, help="Write both distributions (PNG).")
+@click.option("--show", "shown", default=15, show_default=True, help="Tier changes listed.")
+def preview(candidate: Path, current: Path | None, dataset: str, cutoff: str | None, holdout_end: str | None,
+            plot: Path | None, shown: int) -> None:  # fmt: skip
+    """Before go-live: a candidate model next to the current one on an event log (tiers, distribution, AUCs)."""
+    from rich.console import Console
+
+    from streams.datasets import load_events
+    from streams.model_file import load_model
+    from streams.preview_run import draw_preview, run_preview, show_preview
+
+    if holdout_end and not cutoff:
+        raise click.UsageError("--holdout-end needs --cutoff: churn is read from the days between them")
+    logging.getLogger().setLevel(logging.WARNING)
+    console = Console()
+    result = run_preview(load_events(dataset, skip_invalid=True), load_model(current or Settings().model_path), load_model(candidate),
+                         *_inclusive(cutoff, holdout_end), show=True)  # fmt: skip
+    show_preview(console, result, shown)
+    if plot:
+        draw_preview(plot, result)
+        console.print(f"plot written to {plot}")
+
+
 @main.command()
 @click.option("--dataset", default="cdnow", show_default=True, help=DATASET_HELP)
 @click.option("--label-cutoff", default="1997-06-30", show_default=True,

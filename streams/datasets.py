@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import importlib.resources
 from collections import defaultdict
 from datetime import datetime, timezone
@@ -12,6 +14,8 @@ from pydantic import ValidationError
 from schemas.events import EVENT_ADAPTER, Event, PurchaseEvent
 
 CDNOW = "cdnow"
+
+logger = logging.getLogger(__name__)
 
 
 def load_cdnow() -> list[PurchaseEvent]:
@@ -44,16 +48,20 @@ def load_cdnow() -> list[PurchaseEvent]:
     return sorted(events, key=lambda e: (e.occurred_at, e.customer_id))
 
 
-def load_events(dataset: str) -> list[Event]:
-    """`cdnow`, or a path to a JSON-lines file of events (invalid lines are an error: fix the file)."""
+def load_events(dataset: str, skip_invalid: bool = False) -> list[Event]:
+    """`cdnow`, or a path to a JSON-lines file of events; an invalid line is an error unless `skip_invalid`."""
     if dataset == CDNOW:
         return list(load_cdnow())
-    events = []
+    events, skipped = [], 0
     with Path(dataset).open("rb") as handle:
         for number, line in enumerate(handle, start=1):
             if line.strip():
                 try:
                     events.append(EVENT_ADAPTER.validate_json(line))
                 except ValidationError as exc:
-                    raise ValueError(f"{dataset}:{number}: {exc.errors(include_url=False)[0]['msg']}") from exc
+                    if not skip_invalid:
+                        raise ValueError(f"{dataset}:{number}: {exc.errors(include_url=False)[0]['msg']}") from exc
+                    skipped += 1
+    if skipped:
+        logger.warning("%s: %d invalid lines skipped (the worker would dead-letter them)", dataset, skipped)
     return sorted(events, key=lambda e: e.occurred_at)
