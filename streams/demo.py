@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import subprocess
 import time
 import uuid
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 import redis
 from pydantic import ValidationError
@@ -17,7 +19,7 @@ from rich.table import Table
 
 from schemas.events import EVENT_ADAPTER
 from schemas.outputs import ChurnRiskAlert, DeadLetter, ScoreUpdate
-from streams.localstack import free_port, local_stack
+from streams.localstack import LocalStack, free_port, local_stack
 from streams.producer import publish, read_lines
 from streams.redis_sink import customer_key, ranking_key
 from streams.settings import Settings
@@ -128,6 +130,22 @@ def show(console: Console, ranking: list[dict[str, str]], got: Collected, shown:
     console.print(dead)
 
 
+def start_local_worker(stack: LocalStack, app_prefix: str, clock: Literal["wall", "event"]) -> tuple[Settings, subprocess.Popen]:
+    """One worker on `stack` in a fresh group, topics created first; its settings and process."""
+    worker_env = {
+        "HEALTHSCORE_APP_ID": f"{app_prefix}-{uuid.uuid4().hex[:6]}",
+        "HEALTHSCORE_CLOCK": clock,
+        "HEALTHSCORE_WEB_PORT": str(free_port()),
+        "HEALTHSCORE_DATADIR": str(stack.workdir / "worker-data"),
+        # Published at once, the four topics are read at their own pace: a survey may come before the
+        # purchase that introduced its customer, which live traffic spreads over days.
+        "HEALTHSCORE_SURVEYS_NEED_KNOWN_CUSTOMER": "false",
+    }
+    settings = Settings.from_env(stack.env() | worker_env)
+    ensure_topics(settings)
+    return settings, stack.start_worker("worker", worker_env)
+
+
 def run_demo(events: Path, workdir: Path, shown: int = 15, timeout: float = 300.0, rate: float | None = None) -> Collected:
     """Run the whole flow once on a fresh local stack and print what came out."""
     console = Console(width=max(120, Console().width))
@@ -135,18 +153,7 @@ def run_demo(events: Path, workdir: Path, shown: int = 15, timeout: float = 300.
     updates, invalid = expected_outputs(lines)
     with local_stack(workdir) as stack:
         console.print(f"local stack: broker {stack.bootstrap}, redis {stack.redis_url} (logs in {workdir})")
-        worker_env = {
-            "HEALTHSCORE_APP_ID": f"healthscore-demo-{uuid.uuid4().hex[:6]}",
-            "HEALTHSCORE_CLOCK": "event",
-            "HEALTHSCORE_WEB_PORT": str(free_port()),
-            "HEALTHSCORE_DATADIR": str(workdir / "worker-data"),
-            # A replay reads four topics at their own pace: a survey may come before the purchase that
-            # introduced its customer, which live traffic does not do.
-            "HEALTHSCORE_SURVEYS_NEED_KNOWN_CUSTOMER": "false",
-        }
-        settings = Settings.from_env(stack.env() | worker_env)
-        ensure_topics(settings)
-        process = stack.start_worker("worker", worker_env)
+        settings, process = start_local_worker(stack, "healthscore-demo", clock="event")
         console.print(f"worker started; metrics at http://127.0.0.1:{settings.web_port}/metrics")
         started = time.monotonic()
         report = publish(lines, settings, rate=rate)
