@@ -19,6 +19,7 @@ from streams.model_file import load_model
 from streams.redis_sink import RedisSink
 from streams.timers import InactivityTimer
 from streams.settings import Settings
+from streams.stores import StateTable
 
 STATE_TABLE = "customer-state"
 ERASURES_TABLE = "customer-erasures"
@@ -66,6 +67,7 @@ def create_app(settings: Settings, model: ScoringModel | None = None) -> Service
         broker=settings.broker_url,
         broker_credentials=faust_credentials(settings),
         store=settings.store,
+        Table=StateTable,  # files `rocksdb://` data by key partition (streams/stores.py)
         datadir=str(settings.datadir),
         topic_partitions=settings.partitions,
         broker_session_timeout=settings.session_timeout,
