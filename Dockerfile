@@ -11,7 +11,7 @@ COPY scoring ./scoring
 COPY streams ./streams
 # Sample events, for `healthscore produce data/sample_events.jsonl`.
 COPY data ./data
-RUN pip install --no-cache-dir .
+RUN pip install --no-cache-dir '.[rocksdb]'
 
 RUN useradd --create-home --uid 10001 healthscore
 USER healthscore

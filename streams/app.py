@@ -21,6 +21,7 @@ from streams.timers import InactivityTimer
 from streams.redis_reader import RedisReader
 from streams.settings import Settings
 from streams.views import Api, register_views
+from streams.stores import StateTable
 
 STATE_TABLE = "customer-state"
 ERASURES_TABLE = "customer-erasures"
@@ -68,6 +69,7 @@ def create_app(settings: Settings, model: Model | None = None) -> Service:
         broker=settings.broker_url,
         broker_credentials=faust_credentials(settings),
         store=settings.store,
+        Table=StateTable,  # files `rocksdb://` data by key partition (streams/stores.py)
         datadir=str(settings.datadir),
         topic_partitions=settings.partitions,
         broker_session_timeout=settings.session_timeout,

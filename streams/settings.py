@@ -34,7 +34,10 @@ class Settings(BaseSettings):
     )
     redis_prefix: str = Field("healthscore", description="Prefix of every Redis key written.")
     partitions: int = Field(4, ge=1, description="Partitions of input topics and of the state table.")
-    store: str = Field("memory://", description="Faust table store URL; `memory://` rebuilds tables from their changelog at start.")
+    store: str = Field(
+        "memory://",
+        description="Faust table store: `memory://` rebuilds tables from their changelog at start; `rocksdb://` keeps them on local disk under HEALTHSCORE_DATADIR (the `rocksdb` extra).",
+    )
     datadir: Path = Field(Path(".healthscore"), description="Where the worker keeps local table data.")
     web_host: str = Field("127.0.0.1", description="Bind address of the HTTP endpoints (/metrics, probes, the HTTP API).")
     web_port: int = Field(6066, ge=1, le=65535, description="Port of the HTTP endpoints.")

@@ -58,7 +58,8 @@ def assert_exactly_the_offline_result(run, events: list[Event], seen: list) -> i
     drain(reader, records, 3.0)
     reader.close()
     streamed = {r.key.decode(): decode_state(r.value) for r in records}
-    assert set(streamed) == set(expected.states)
+    assert set(streamed) == set(expected.states), (sorted(set(expected.states) - set(streamed))[:10],
+                                                   sorted(set(streamed) - set(expected.states))[:10])  # fmt: skip
     for cid, state in expected.states.items():
         assert streamed[cid] == state, cid
 

@@ -48,11 +48,15 @@ def wait_for(condition, what: str, timeout: float = 60.0) -> None:
         time.sleep(0.2)
 
 
-@pytest.mark.parametrize("how", [signal.SIGTERM, signal.SIGKILL], ids=["sigterm", "kill-9"])
-def test_the_survivor_of_two_workers_takes_over_and_ends_exactly_at_the_offline_result(deploy, tmp_path, how):
+@pytest.mark.parametrize(
+    ("how", "store"),
+    [(signal.SIGTERM, "memory://"), (signal.SIGKILL, "memory://"), (signal.SIGKILL, "rocksdb://")],
+    ids=["sigterm", "kill-9", "kill-9-rocksdb"],
+)
+def test_the_survivor_of_two_workers_takes_over_and_ends_exactly_at_the_offline_result(deploy, tmp_path, how, store):
     events = cdnow_purchases(CUSTOMERS)
     first, rest = events[: len(events) // 2], events[len(events) // 2 :]
-    run = deploy(HEALTHSCORE_INACTIVITY_TIMER="false")
+    run = deploy(HEALTHSCORE_INACTIVITY_TIMER="false", HEALTHSCORE_STORE=store)
     other_port = free_port()
     other_name = f"{run.name}-b"
     other = run.stack.start_worker(other_name, {**run.env, "HEALTHSCORE_WEB_PORT": str(other_port),
@@ -83,5 +87,5 @@ def test_the_survivor_of_two_workers_takes_over_and_ends_exactly_at_the_offline_
     finally:
         stop_process(other)
     resent = assert_exactly_the_offline_result(run, events, seen)
-    print(f"\n{how.name}: partitions {shares[0]} + {shares[1]}; scored {by_worker[0]:.0f} + {by_worker[1]:.0f} "
+    print(f"\n{how.name} {store}: partitions {shares[0]} + {shares[1]}; scored {by_worker[0]:.0f} + {by_worker[1]:.0f} "
           f"of the first {len(first)}; {resent} updates re-sent after the takeover")

@@ -1,0 +1,143 @@
+"""Table stores: `HEALTHSCORE_STORE=rocksdb://` keeps on disk what the changelog has, filed by key partition.
+
+Faust's RocksDB store, changed in two ways:
+
+- Where a key goes. The stock store files a write under the partition of
+  the stream event being processed (`current_event()`) and refuses a write
+  made outside one. The state table is written after a whole batch (records
+  of several partitions) and by the inactivity timer (no event at all), and
+  its changelog partition comes from the producer's partitioner
+  (`use_partitioner=True`). Measured with the stock store: the agent crashed
+  on its first write (AssertionError) and scored nothing. This store puts
+  every key in the database of the partition Kafka's default partitioner
+  gives it, the one its changelog record goes to.
+- When a key reaches the disk. The stock store writes at once and records
+  the changelog offset when the broker acknowledges it. A worker killed in
+  between restarts with a state the changelog never got: the replayed input
+  is then a duplicate, so nothing re-sends that state, and the next worker to
+  own the partition would restore it without those events. Here a write waits
+  in memory (and is read from there) until its changelog record is
+  acknowledged; then the value and the changelog offset go to disk in one
+  atomic write. The disk is always a prefix of the changelog, and a restart
+  reads only the changelog records after it.
+
+rocksdict is the driver (the `rocksdb` extra), the one tested here; Faust
+uses it when installed. Without it a `rocksdb://` worker stops at start with
+Faust's ImproperlyConfigured; the memory store does not need it.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+import faust
+from faust.stores import rocksdb
+from faust.types import TP, StoreT
+from faust.types.tuples import FutureMessage
+from yarl import URL
+
+from streams.timers import partition_of
+
+logger = logging.getLogger(__name__)
+
+
+class KeyPartitionedRocksDB(rocksdb.Store):
+    """Faust's RocksDB store: one database per partition, chosen by the key; writes reach disk once acknowledged."""
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        # Newest value (None: deleted) of each key whose changelog record is not yet acknowledged.
+        self.unconfirmed: dict[bytes, bytes | None] = {}
+
+    def _partition(self, key: bytes) -> int:
+        return partition_of(key, self.table.partitions)
+
+    def _set(self, key: bytes, value: bytes | None) -> None:
+        self.unconfirmed[key] = value
+
+    def _del(self, key: bytes) -> None:
+        self.unconfirmed[key] = None
+
+    def _get(self, key: bytes) -> bytes | None:
+        if key in self.unconfirmed:
+            return self.unconfirmed[key]
+        db = self._dbs.get(self._partition(key))
+        return None if db is None else db.get(key)
+
+    def _contains(self, key: bytes) -> bool:
+        return self._get(key) is not None
+
+    def _dbs_for_key(self, key: bytes) -> Iterable[Any]:
+        db = self._dbs.get(self._partition(key))
+        return [] if db is None else [db]
+
+    def _iteritems(self) -> Iterator[tuple[bytes, bytes]]:
+        # Active partitions' data as this worker sees it: disk, overlaid with writes not yet acknowledged.
+        for key, value in super()._iteritems():
+            if key not in self.unconfirmed:
+                yield key, value
+        for key, value in list(self.unconfirmed.items()):
+            if value is not None:
+                yield key, value
+
+    def _iterkeys(self) -> Iterator[bytes]:
+        for key, _ in self._iteritems():
+            yield key
+
+    def _itervalues(self) -> Iterator[bytes]:
+        for _, value in self._iteritems():
+            yield value
+
+    def _size(self) -> int:
+        return sum(1 for _ in self._iteritems())
+
+    def revoke_partitions(self, table: Any, tps: set[TP]) -> None:
+        # Their next owner restores them from the changelog; a write here that never got there is moot.
+        gone = {tp.partition for tp in tps if tp.topic in table.changelog_topic.topics}
+        dropped = [key for key in self.unconfirmed if self._partition(key) in gone]
+        for key in dropped:
+            del self.unconfirmed[key]
+        if dropped:
+            logger.info("%s: %d writes of revoked partitions not yet on the changelog, left to it", self.table_name,
+                        len(dropped))  # fmt: skip
+        super().revoke_partitions(table, tps)
+
+    def confirm(self, tp: TP, offset: int, key: bytes, value: bytes | None) -> None:
+        """The changelog has (key, value) at `offset`: store both on disk in one atomic write."""
+        batch = rocksdb.rocksdict.WriteBatch(raw_mode=True) if self.use_rocksdict else rocksdb.rocksdb.WriteBatch()
+        if value is None:
+            batch.delete(key)
+        else:
+            batch.put(key, value)
+        batch.put(self.offset_key, str(offset).encode())
+        self._db_for_partition(tp.partition).write(batch)
+        if key in self.unconfirmed and self.unconfirmed[key] == value:
+            del self.unconfirmed[key]  # else a newer write of the key is still on its way
+
+
+class StateTable(faust.Table):
+    """A Faust table whose `rocksdb://` store is KeyPartitionedRocksDB; other stores are Faust's."""
+
+    def _new_store_by_url(self, url: str | URL) -> StoreT:
+        if URL(str(url)).scheme != "rocksdb":
+            return super()._new_store_by_url(url)
+        return KeyPartitionedRocksDB(
+            url,
+            self.app,
+            self,
+            table_name=self.name,
+            key_type=self.key_type,
+            key_serializer=self.key_serializer,
+            value_serializer=self.value_serializer,
+            value_type=self.value_type,
+            loop=self.loop,
+            options=self.options,
+        )
+
+    def _on_changelog_sent(self, fut: FutureMessage) -> None:
+        if not isinstance(self.data, KeyPartitionedRocksDB):
+            return super()._on_changelog_sent(fut)
+        sent = fut.result()
+        self.data.confirm(sent.topic_partition, sent.offset, fut.message.key, fut.message.value)

@@ -1,0 +1,124 @@
+"""The inactivity timer with two workers: each re-scores only the customers of its own partitions, and after a
+handover the survivor's timer covers the partitions it took over, from their state restored from the changelog.
+
+Event-time clock: a worker's `now` is the newest event time it has scored, so a "beacon" event on every
+partition moves both workers' clocks; the silent ("quiet") customers then fall due on whichever worker owns them.
+"""
+
+from __future__ import annotations
+
+import urllib.request
+from datetime import timedelta
+
+import pytest
+
+from schemas.model_config import ScoringModel
+from schemas.outputs import ChurnRiskAlert, ScoreUpdate
+from scoring.pipeline import rescore_if_changed
+from scoring.replay import replay
+from streams.localstack import free_port, stop_process
+from streams.timers import partition_of
+from streams.topics import topic_reader
+from tests.factories import purchase, visit
+from tests.integration.exactness import drain, wait_until_all_scored
+from tests.integration.test_rebalance import assigned, wait_for
+from tests.integration.test_time_and_model import records
+
+pytestmark = pytest.mark.integration
+PARTITIONS = 4
+PER_PARTITION = 3
+
+
+def quiet_customers() -> list[str]:
+    """PER_PARTITION customer ids on each of the four partitions."""
+    found: dict[int, list[str]] = {p: [] for p in range(PARTITIONS)}
+    n = 0
+    while any(len(ids) < PER_PARTITION for ids in found.values()):
+        cid = f"quiet-{n}"
+        if len(found[partition_of(cid.encode(), PARTITIONS)]) < PER_PARTITION:
+            found[partition_of(cid.encode(), PARTITIONS)].append(cid)
+        n += 1
+    return sorted(cid for ids in found.values() for cid in ids)
+
+
+def beacons(day: int) -> list:
+    """One visit on every partition at `day`: it moves the clock of whichever worker owns the partition."""
+    ids = {partition_of(f"beacon-{day}-{n}".encode(), PARTITIONS): f"beacon-{day}-{n}" for n in range(64)}
+    assert len(ids) == PARTITIONS
+    return [visit(cid, day) for cid in ids.values()]
+
+
+def timer_metric(port: int) -> float:
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as response:
+        text = response.read().decode()
+    return sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
+               if line.startswith("healthscore_timer_rescored_customers_total"))  # fmt: skip
+
+
+@pytest.mark.parametrize("store", ["memory://", "rocksdb://"])
+def test_each_worker_times_its_own_customers_and_the_survivor_times_the_ones_it_took_over(deploy, tmp_path, store):
+    quiet = quiet_customers()
+    # Purchases only, on one topic: each customer's order, and so its score history, is that of the replay.
+    history = sorted((purchase(cid, d, 80.0) for cid in quiet for d in range(0, 31, 5)), key=lambda e: e.occurred_at)
+    # What the timer must publish for each silent customer: one re-score at day 45, one at day 100 on top of it.
+    model, start = ScoringModel(), history[0].occurred_at
+    expected: dict[str, list] = {}
+    for cid, state in replay(history, model).states.items():
+        at45 = rescore_if_changed(state, model, start + timedelta(days=45))
+        at100 = rescore_if_changed(at45.state, model, start + timedelta(days=100))
+        assert at45.update is not None and at100.update is not None  # the score moves both times
+        expected[cid] = [at45, at100]
+
+    run = deploy(HEALTHSCORE_TIMER_SECONDS="0.2", HEALTHSCORE_STORE=store)
+    topics = {kind: topic for topic, kind in run.settings.input_topics().items()}
+    other_port, other_name = free_port(), f"{run.name}-b"
+    other = run.stack.start_worker(other_name, {**run.env, "HEALTHSCORE_WEB_PORT": str(other_port),
+                                                "HEALTHSCORE_DATADIR": str(tmp_path / "b")})  # fmt: skip
+    other_log = run.stack.workdir / f"{other_name}.log"
+    purchases = run.settings.topic_purchases
+    scores = topic_reader([run.stack.bootstrap], [run.settings.topic_scores])
+    seen: list = []
+
+    def timed() -> dict[str, list[ScoreUpdate]]:
+        updates = [ScoreUpdate.model_validate_json(r.value) for r in seen]
+        return {cid: [u for u in updates if u.customer_id == cid and u.cause == "timer"] for cid in quiet}
+
+    def until_timed(count: int) -> None:
+        def done() -> bool:
+            drain(scores, seen, 0.5)
+            return all(len(updates) >= count for updates in timed().values())
+
+        wait_for(done, f"not every silent customer was re-scored {count} time(s) by a timer")
+        drain(scores, seen, 2.0)  # a second worker re-scoring the same customers would show by now
+
+    try:
+        wait_for(lambda: assigned(run.log.read_text(), purchases) and assigned(other_log.read_text(), purchases)
+                 and assigned(run.log.read_text(), purchases) | assigned(other_log.read_text(), purchases)
+                 == set(range(PARTITIONS)), "the two workers never shared the four partitions")  # fmt: skip
+        run.publish(records(topics, history))
+        wait_until_all_scored(run, scores, seen, history)
+        assert not any(timed().values()), "a customer was re-scored before any time passed"
+
+        # Day 45 on every partition: each worker's timer re-scores the customers of its own partitions, once.
+        run.publish(records(topics, beacons(45)))
+        until_timed(1)
+        assert timer_metric(run.settings.web_port) > 0 and timer_metric(other_port) > 0, "one timer did nothing"
+        for cid, updates in timed().items():
+            assert updates == [expected[cid][0].update], cid
+
+        # The second worker stops; the survivor takes its partitions and their customers' state.
+        stop_process(other)
+        wait_for(lambda: assigned(run.log.read_text(), purchases) == set(range(PARTITIONS)),
+                 "the survivor never took over every partition")  # fmt: skip
+        run.publish(records(topics, beacons(100)))
+        until_timed(2)
+        scores.close()
+    finally:
+        stop_process(other)
+    # Day 100: every customer re-scored on top of its day-45 state, the taken-over ones too, and only once.
+    for cid, updates in timed().items():
+        assert updates == [step.update for step in expected[cid]], cid
+    alerts = [ChurnRiskAlert.model_validate_json(r.value) for r in run.read(run.settings.topic_alerts, 1)]
+    timer_alerts = {a.alert_id: a for a in alerts if a.customer_id in expected and a.event_id is None}
+    want = {a.alert_id: a for steps in expected.values() for step in steps for a in step.alerts}
+    assert timer_alerts == want
