@@ -15,7 +15,7 @@ from datetime import datetime
 from schemas.control import AuditAction, AuditRecord, OverrideRequest
 from schemas.model_config import TierThresholds
 from scoring.model import Assessment, tier_for
-from scoring.state import DEDUP_MEMORY, CustomerState, SeenEvent
+from scoring.state import CustomerState, already_seen, remember
 
 # A fixed namespace makes audit ids reproducible across restarts and redeliveries.
 AUDIT_NAMESPACE = uuid.UUID("0c9e1f5e-6f51-4d0f-b0a4-2f7d5d1a9e63")
@@ -68,9 +68,8 @@ def expire(state: CustomerState, now: datetime) -> tuple[CustomerState, AuditRec
 def receive(state: CustomerState, request: OverrideRequest) -> tuple[CustomerState, list[AuditRecord]] | None:
     """The state with the request applied and its audit records; None for a request already applied."""
     marker = f"override:{request.request_id}"
-    if any(s.event_id == marker for s in state.seen):
+    if already_seen(state, marker):
         return None
-    seen = sorted((*state.seen, SeenEvent(at=request.requested_at, event_id=marker)), key=lambda s: (s.at, s.event_id))
     active, records = state.override, []
     if active is not None:
         action: AuditAction = "cleared" if request.action == "clear" else "replaced"
@@ -78,4 +77,4 @@ def receive(state: CustomerState, request: OverrideRequest) -> tuple[CustomerSta
     if request.action != "clear":
         records.append(audit(state, "applied", request, request.author, request.reason, request.requested_at))
     override = None if request.action == "clear" else request
-    return state.model_copy(update={"override": override, "seen": tuple(seen[-DEDUP_MEMORY:])}), records
+    return state.model_copy(update={"override": override, "seen": remember(state, request.requested_at, marker)}), records

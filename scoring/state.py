@@ -140,20 +140,29 @@ def _latest(a: datetime | None, b: datetime) -> datetime:
     return b if a is None or b > a else a
 
 
+def already_seen(state: CustomerState, event_id: str) -> bool:
+    return any(s.event_id == event_id for s in state.seen)
+
+
+def remember(state: CustomerState, at: datetime, event_id: str) -> tuple[SeenEvent, ...]:
+    """The recent ids with `event_id` added, in event-time order, the oldest beyond DEDUP_MEMORY dropped."""
+    seen = sorted((*state.seen, SeenEvent(at=at, event_id=event_id)), key=lambda s: (s.at, s.event_id))
+    return tuple(seen[-DEDUP_MEMORY:])
+
+
 def apply_event(state: CustomerState, event: Event) -> tuple[CustomerState, bool]:
     """Fold `event` into `state`; returns the state and False when the event_id was already applied."""
-    if any(s.event_id == event.event_id for s in state.seen):
+    if already_seen(state, event.event_id):
         return state, False
     at = event.occurred_at
     if isinstance(event, ProfileEvent):
         return _profile(state, event), True
     newest = _latest(state.last_event_at, at)
-    seen = sorted((*state.seen, SeenEvent(at=at, event_id=event.event_id)), key=lambda s: (s.at, s.event_id))
     changes: dict[str, object] = {
         "first_seen": at if state.first_seen is None or at < state.first_seen else state.first_seen,
         "last_event_at": newest,
         "event_count": state.event_count + 1,
-        "seen": tuple(seen[-DEDUP_MEMORY:]),
+        "seen": remember(state, at, event.event_id),
     }
     if isinstance(event, PurchaseEvent):
         changes |= _purchase(state, event, newest)
@@ -169,12 +178,12 @@ def apply_event(state: CustomerState, event: Event) -> tuple[CustomerState, bool
 
 def _profile(state: CustomerState, event: ProfileEvent) -> CustomerState:
     """Remember the profile if it is the newest, and its id for deduplication; behaviour is untouched."""
-    seen = sorted((*state.seen, SeenEvent(at=event.occurred_at, event_id=event.event_id)), key=lambda s: (s.at, s.event_id))
     profile = event.profile()
     # Newest wins; two at the same instant are ordered by content, so arrival order never matters.
     newer = state.profile is None or (profile.updated_at, profile.model_dump_json()) > (
         state.profile.updated_at, state.profile.model_dump_json())
-    return state.model_copy(update={"seen": tuple(seen[-DEDUP_MEMORY:]), "profile": profile if newer else state.profile})
+    seen = remember(state, event.occurred_at, event.event_id)
+    return state.model_copy(update={"seen": seen, "profile": profile if newer else state.profile})
 
 
 def _purchase(state: CustomerState, event: PurchaseEvent, newest: datetime) -> dict[str, object]:

@@ -101,9 +101,6 @@ class Scorer:
         """The timer's `now`: the wall clock, or in event-time mode the watermark (None before any event)."""
         return datetime.now(timezone.utc) if self.clock == "wall" else self.watermark
 
-    async def handle(self, message: Any) -> None:
-        await self.handle_batch([message])
-
     async def handle_batch(self, messages: Sequence[Any]) -> None:
         """Score a batch of input records in order; returns once outputs are acknowledged and states written."""
         async with self.lock:
@@ -258,18 +255,18 @@ class Scorer:
         return delivery
 
     async def publish(self, key: bytes, result: Step, batch: Batch) -> None:
-        """Send a step's ScoreUpdate and alerts and keep its state for the batch's write."""
+        """Send a step's ScoreUpdate, alerts and audit records and keep its state for the batch's write."""
         batch.states[key] = result.state
-        if result.update is None:
-            return
-        batch.deliveries.append(await self.outputs.scores.send(key=key, value=result.update.model_dump_json().encode()))
+        if result.update is not None:
+            update = result.update.model_dump_json().encode()
+            batch.deliveries.append(await self.outputs.scores.send(key=key, value=update))
+            batch.scored.append(result)
         for alert in result.alerts:
             batch.deliveries.append(await self.outputs.alerts.send(key=key, value=alert.model_dump_json().encode()))
         for record in result.audits:
             assert self.outputs.audit is not None, "an override without an audit topic"
             batch.deliveries.append(await self.outputs.audit.send(key=key, value=record.model_dump_json().encode()))
             self.metrics.overrides.labels(record.action).inc()
-        batch.scored.append(result)
 
     async def commit(self, batch: Batch) -> None:
         """Wait for the broker to acknowledge every output, then store each customer's final state once."""
@@ -285,10 +282,10 @@ class Scorer:
             self.metrics.erasures.inc()
         for key, state in batch.states.items():
             self.table[key] = encode_state(state)
-        for result in batch.scored:
-            if result.update is not None:
-                self.redis.offer(result.update)
-                self.metrics.scored(result.update, result.alerts)
+        for result in batch.scored:  # each with its update
+            assert result.update is not None
+            self.redis.offer(result.update)
+            self.metrics.scored(result.update, result.alerts)
         acknowledged = time.time()
         for stamp in batch.stamps:
             self.metrics.observe_latency(acknowledged - stamp)

@@ -57,6 +57,20 @@ def _raw_topic(app: faust.App, *names: str, partitions: int | None = None) -> fa
     )
 
 
+def _customer_table(app: faust.App, name: str, partitions: int) -> faust.Table:
+    """A changelog-backed table keyed by customer id, partitioned like the customer's input records."""
+    return app.Table(
+        name,
+        default=None,
+        partitions=partitions,
+        key_type=bytes,  # bytes keys and values get the raw codec: we encode values ourselves
+        value_type=bytes,
+        # Writes happen at batch commit or in the timer, outside any one stream event, so the changelog
+        # partition comes from the default partitioner: the murmur2 partition of the customer's records.
+        use_partitioner=True,
+    )
+
+
 def create_app(settings: Settings, model: Model | None = None) -> Service:
     """A worker for `settings`; nothing connects until the worker starts.
 
@@ -90,20 +104,8 @@ def create_app(settings: Settings, model: Model | None = None) -> Service:
         deadletter=_raw_topic(app, settings.topic_deadletter),
         audit=_raw_topic(app, settings.topic_audit),
     )
-    table = app.Table(
-        STATE_TABLE,
-        default=None,
-        partitions=settings.partitions,
-        key_type=bytes,  # bytes keys and values get the raw codec: we encode state ourselves
-        value_type=bytes,
-        # The timer writes outside any stream event, so the changelog partition comes from the
-        # default partitioner, the same murmur2 partition the customer's input records have.
-        use_partitioner=True,
-    )
-    erasures = app.Table(
-        ERASURES_TABLE, default=None, partitions=settings.partitions, key_type=bytes, value_type=bytes,
-        use_partitioner=True,
-    )
+    table = _customer_table(app, STATE_TABLE, settings.partitions)
+    erasures = _customer_table(app, ERASURES_TABLE, settings.partitions)
     metrics = Metrics()
     redis = RedisSink(settings.redis_url, settings.redis_prefix, metrics)
     reader = RedisReader(settings.redis_url, settings.redis_prefix)

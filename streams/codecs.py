@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Callable
+from datetime import datetime, timedelta
 from functools import partial
 from typing import TypeVar
-from datetime import datetime, timedelta
 
 from pydantic import ValidationError
 
