@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
+import urllib.request
 
 from schemas.control import AuditRecord, OverrideRequest
 from schemas.outputs import ScoreUpdate
@@ -31,6 +33,11 @@ def test_an_override_shows_in_every_update_survives_a_restart_ends_at_expiry_and
     pinned = updates(run, 4)[-1]
     assert (pinned.tier, pinned.cause, pinned.override.request_id) == ("at_risk", "override", "ovr-1")
     assert pinned.computed_score is not None
+    url = f"http://127.0.0.1:{run.settings.web_port}/customers/acme"
+    with urllib.request.urlopen(url, timeout=10) as response:  # the API shows it too
+        health = json.loads(response.read())
+    assert (health["tier"], health["override"]["author"]) == ("at_risk", "maria@cs")
+    assert health["computed_score"] is not None  # only set while an override changes the score
 
     run.restart()  # the override is in the customer's state: it survives, and the next recompute keeps it
     send(run, [visit("acme", 25)])
