@@ -36,11 +36,21 @@ def wait_until_all_scored(run, reader, seen: list, events: list[Event], timeout:
     """Poll the scores topic until every event has a ScoreUpdate; then a little longer for stragglers."""
     wanted = {e.event_id for e in events}
     deadline = time.monotonic() + timeout
-    while not wanted <= {ScoreUpdate.model_validate_json(r.value).event_id for r in seen}:
-        assert time.monotonic() < deadline, "events were lost: not every event was scored"
+    while missing := wanted - {ScoreUpdate.model_validate_json(r.value).event_id for r in seen}:
+        assert time.monotonic() < deadline, lost_report(run, missing, events, seen)
         assert run.process.poll() is None, run.log.read_text()[-2000:]
         drain(reader, seen, 1.0)
     drain(reader, seen, 2.0)
+
+
+def lost_report(run, missing: set[str], events: list[Event], seen: list) -> str:
+    """What a failed wait shows: how many and which events lack an update, and the worker's warnings."""
+    customers = sorted({e.customer_id for e in events if e.event_id in missing})
+    notable = [line for line in run.log.read_text().splitlines() if "WARNING" in line or "ERROR" in line or "Traceback" in line]
+    return (
+        f"events were lost: {len(missing)} of {len(events)} have no ScoreUpdate ({len(seen)} updates read); "
+        f"customers {customers[:10]}...; worker warnings:\n" + "\n".join(notable[-40:])
+    )
 
 
 def assert_exactly_the_offline_result(run, events: list[Event], seen: list) -> int:

@@ -62,6 +62,21 @@ def prometheus_binary() -> str:
     return found
 
 
+def wait_until_ready(port: int, process: subprocess.Popen, log: Path, timeout: float = 60.0) -> None:
+    """Wait for /-/ready: Prometheus listens before its TSDB is open and answers queries 503 until then."""
+    deadline = time.monotonic() + timeout
+    while True:
+        assert process.poll() is None, f"prometheus exited: {log.read_text()[-2000:]}"
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/-/ready", timeout=5) as response:
+                if response.status == 200:
+                    return
+        except OSError:  # URLError and HTTPError (503 while starting) are both OSErrors
+            pass
+        assert time.monotonic() < deadline, f"prometheus not ready after {timeout:.0f} s: {log.read_text()[-2000:]}"
+        time.sleep(0.2)
+
+
 @contextlib.contextmanager
 def prometheus_server(workdir: Path, targets: Sequence[str], job: str = "healthscore") -> Iterator[PrometheusServer]:
     """Prometheus scraping `targets` (host:port of /metrics) every second, until the block ends."""
@@ -81,6 +96,7 @@ def prometheus_server(workdir: Path, targets: Sequence[str], job: str = "healths
         )  # fmt: skip
     try:
         wait_for_port(port, process, log)
+        wait_until_ready(port, process, log)
         yield PrometheusServer(port, process)
     finally:
         stop_process(process)
