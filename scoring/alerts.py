@@ -149,8 +149,8 @@ def decide_alerts(
         changes["renewal_alerted_for"] = renewal
 
     if stamp:
-        changes["last_alert_at"] = memory.last_alert_at | {t: now for t in stamp}
-        changes["last_alert_tier"] = memory.last_alert_tier | {t: tier if t != "tier_entry" else level for t in stamp}
+        changes["last_alert_at"] = memory.last_alert_at | {t: now for t in sorted(stamp)}
+        changes["last_alert_tier"] = memory.last_alert_tier | {t: tier if t != "tier_entry" else level for t in sorted(stamp)}
     return memory.model_copy(update=changes), fired
 
 
