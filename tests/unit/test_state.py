@@ -1,6 +1,6 @@
 """The fold: what each event does to a customer's state, and what it must not do."""
 
-from scoring.state import DEDUP_MEMORY, MAX_CSAT, MAX_PURCHASE_TIMES, apply_event, new_state
+from scoring.state import DEDUP_MEMORY, MAX_CSAT, MAX_PURCHASE_TIMES, CustomerState, apply_event, new_state
 from scoring.windows import HORIZON_DAYS, day_of, in_window, total
 from tests.factories import at, purchase, survey, ticket, visit
 
@@ -83,3 +83,14 @@ def test_surveys_keep_recent_csat_and_the_newest_nps() -> None:
     late = fold(survey("c", 10, "nps", 9), survey("c", 5, "nps", 2))
     assert (late.nps.score, late.nps.at) == (9, at(10))
     assert late.last_survey_at == at(10)
+
+
+def test_a_state_stored_with_full_event_ids_still_knows_its_events() -> None:
+    """States written before the dedup memory held digests are read back with nothing forgotten."""
+    state = fold(purchase("c", 1, 40.0, event_id="first"), purchase("c", 2, 10.0, event_id="second"))
+    stored = state.model_dump(mode="json")
+    stored["seen"] = [{"at": at(2).isoformat(), "event_id": "second"}, {"at": at(1).isoformat(), "event_id": "first"}]
+    restored = CustomerState.model_validate(stored)
+    assert restored == state
+    again, fresh = apply_event(restored, purchase("c", 1, 40.0, event_id="first"))
+    assert not fresh and again.purchase_count == 2
