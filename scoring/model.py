@@ -72,20 +72,20 @@ def tier_for(score: float, tiers: TierThresholds) -> Tier:
 def score(state: CustomerState, model: ScoringModel, now: datetime) -> Assessment:
     """Score `state` as of `now`; the same state, model and `now` always give the same result."""
     signals = signals_of(state, model, now)
-    config = model.signals.model_dump()
-    weights = model.weights.model_dump()
+    config = model.signals
+    weights = model.weights
     by_dim: dict[Dimension, list[SignalValue]] = {d: [] for d in DIMENSIONS}
     for s in signals:
         by_dim[SIGNAL_DIMENSION[s.name]].append(s)
     sig_share: dict[str, float] = {}
     values: dict[Dimension, float | None] = {}
     for dim, mine in by_dim.items():
-        total_weight = sum(config[s.name]["weight"] for s in mine)
+        total_weight = sum(getattr(config, s.name).weight for s in mine)
         for s in mine:
-            sig_share[s.name] = config[s.name]["weight"] / total_weight if total_weight else 0.0
+            sig_share[s.name] = getattr(config, s.name).weight / total_weight if total_weight else 0.0
         values[dim] = sum(sig_share[s.name] * s.value for s in mine) if total_weight else None
-    known = sum(weights[d] for d in DIMENSIONS if values[d] is not None)
-    dim_share = {d: (weights[d] / known if known and values[d] is not None else 0.0) for d in DIMENSIONS}
+    known = sum(getattr(weights, d) for d in DIMENSIONS if values[d] is not None)
+    dim_share = {d: (getattr(weights, d) / known if known and values[d] is not None else 0.0) for d in DIMENSIONS}
     shares = {s.name: 100.0 * dim_share[SIGNAL_DIMENSION[s.name]] * sig_share[s.name] for s in signals}
     points = {s.name: shares[s.name] * s.value for s in signals}
     dims = tuple(
@@ -98,7 +98,7 @@ def score(state: CustomerState, model: ScoringModel, now: datetime) -> Assessmen
         for d in DIMENSIONS
     )
     final = round(min(100.0, max(0.0, sum(points.values()))), 1)
-    all_weight = sum(weights.values())
+    all_weight = sum(getattr(weights, d) for d in DIMENSIONS)
 
     def cost(s: SignalValue) -> float:
         return dim_share[SIGNAL_DIMENSION[s.name]] * sig_share[s.name] * (1.0 - s.value)
