@@ -10,6 +10,7 @@ rather than read as zero.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from datetime import datetime, timedelta
 from statistics import median
 
@@ -147,7 +148,12 @@ def _plural(n: float, word: str) -> str:
 
 def purchase_cycle_days(state: CustomerState, model: ScoringModel) -> float | None:
     """The customer's typical gap between purchases; the median shrugs off one-off gaps. None until two purchases."""
-    times = state.purchase_times
+    return _median_gap_days(state.purchase_times)
+
+
+@lru_cache(maxsize=4096)
+def _median_gap_days(times: tuple[datetime, ...]) -> float | None:
+    # Cached: one re-score asks for the cycle of the same purchase times five times (signals, CLV, update, review).
     gaps = [(b - a).total_seconds() / 86400.0 for a, b in zip(times, times[1:])]
     gaps = [g for g in gaps if g > 0]
     return median(gaps) if gaps else None

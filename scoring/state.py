@@ -9,6 +9,7 @@ the same state for the same events in any order inside the horizon.
 from __future__ import annotations
 
 import base64
+from bisect import insort
 import hashlib
 from collections.abc import Callable
 from datetime import date, datetime
@@ -171,8 +172,9 @@ def already_seen(state: CustomerState, event_id: str) -> bool:
 
 def remember(state: CustomerState, at: datetime, event_id: str) -> tuple[SeenEvent, ...]:
     """The recent ids with `event_id` added, in event-time order, the oldest beyond DEDUP_MEMORY dropped."""
-    entry = (int(at.timestamp() // 1), id_digest(event_id))
-    return tuple(sorted((*state.seen, entry))[-DEDUP_MEMORY:])
+    seen = list(state.seen)
+    insort(seen, (int(at.timestamp() // 1), id_digest(event_id)))
+    return tuple(seen[-DEDUP_MEMORY:])
 
 
 def apply_event(state: CustomerState, event: Event) -> tuple[CustomerState, bool]:

@@ -7,6 +7,7 @@ lands in its own day's bucket; an older one only reaches lifetime totals.
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from datetime import datetime, timezone
 
 from pydantic import BaseModel, ConfigDict
@@ -42,19 +43,26 @@ def add_to_buckets(buckets: tuple[DayBucket, ...], day: int, newest_day: int, **
     Buckets stay sorted by day, so the same events in any order give the same tuple.
     """
     oldest = newest_day - HORIZON_DAYS + 1
-    by_day = {b.day: b for b in buckets if b.day >= oldest}
-    if counts and day >= oldest:
-        current = by_day.get(day) or DayBucket(day=day)
-        # Rounded like the lifetime totals, so late events summed in any order give the same bucket.
-        sums = {k: round(getattr(current, k) + v, SUM_DECIMALS) for k, v in counts.items()}
-        by_day[day] = current.model_copy(update=sums)
-    return tuple(by_day[d] for d in sorted(by_day))
+    kept = buckets[bisect_left(buckets, oldest, key=_day):]
+    if not counts or day < oldest:
+        return kept
+    at = bisect_left(kept, day, key=_day)
+    found = at < len(kept) and kept[at].day == day
+    current = kept[at] if found else DayBucket(day=day)
+    # Rounded like the lifetime totals, so late events summed in any order give the same bucket.
+    sums = {k: round(getattr(current, k) + v, SUM_DECIMALS) for k, v in counts.items()}
+    return (*kept[:at], current.model_copy(update=sums), *kept[at + found :])
+
+
+def _day(bucket: DayBucket) -> int:
+    return bucket.day
 
 
 def in_window(buckets: tuple[DayBucket, ...], now: datetime, days: int, skip_days: int = 0) -> list[DayBucket]:
     """Buckets of the `days` days ending `skip_days` before `now`'s day, inclusive of that day."""
     last = day_of(now) - skip_days
-    return [b for b in buckets if last - days < b.day <= last]
+    # Buckets are sorted by day: the window is a slice.
+    return list(buckets[bisect_right(buckets, last - days, key=_day) : bisect_right(buckets, last, key=_day)])
 
 
 def total(buckets: list[DayBucket], field: str) -> float:
