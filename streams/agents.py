@@ -104,6 +104,7 @@ class Scorer:
     async def handle_batch(self, messages: Sequence[Any]) -> None:
         """Score a batch of input records in order; returns once outputs are acknowledged and states written."""
         async with self.lock:
+            self.metrics.batch_size.observe(len(messages))
             batch = Batch()
             for message in messages:
                 if await self._continuous(message):

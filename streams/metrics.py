@@ -13,6 +13,7 @@ from schemas.outputs import ChurnRiskAlert, ScoreUpdate
 SCORE_BUCKETS = tuple(float(b) for b in range(10, 101, 10))
 # Outcomes of an input record, the `outcome` label of healthscore_events_total.
 OUTCOMES = ("scored", "stored", "duplicate", "dead_letter", "erased")
+BATCH_BUCKETS = (1, 2, 5, 10, 25, 50, 100, 250, 500, 1000)
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 
 
@@ -64,6 +65,12 @@ class Metrics:
         self.offset_holes = Counter(
             "healthscore_offset_holes",
             "Runs of input records the consumer skipped and the worker fetched again (streams/offsets.py).",
+            registry=r,
+        )
+        self.batch_size = Histogram(
+            "healthscore_batch_records",
+            "Input records handled per batch: one state write per customer and one wait for acks per batch.",
+            buckets=BATCH_BUCKETS,
             registry=r,
         )
         self.redis_writes = Counter(

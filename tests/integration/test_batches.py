@@ -1,0 +1,66 @@
+"""The worker scores in batches (one ack wait and one state write per customer per batch); the outputs
+must be exactly those of scoring one event at a time."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+from schemas.events import Event
+from schemas.model_config import ScoringModel
+from schemas.outputs import ChurnRiskAlert, ScoreUpdate
+from scoring.replay import replay
+from tests.factories import purchase, survey, ticket, visit
+
+pytestmark = pytest.mark.integration
+CUSTOMERS = 150
+
+
+def mixed_events(seed: int = 8) -> list[Event]:
+    """A seeded mix of all four kinds over 120 days: many customers have several events in one batch."""
+    rng = random.Random(seed)
+    events: list[Event] = []
+    for n in range(CUSTOMERS):
+        cid = f"b{n}"
+        for _ in range(rng.randint(3, 25)):
+            day = rng.uniform(0, 120)
+            roll = rng.random()
+            if roll < 0.5:
+                events.append(visit(cid, day, rng.uniform(10, 900)))
+            elif roll < 0.75:
+                events.append(purchase(cid, day, round(rng.uniform(5, 300), 2)))
+            elif roll < 0.9:
+                events.append(ticket(cid, day, f"T-{rng.randint(1, 4)}", rng.choice(["opened", "resolved"]),
+                                     rng.choice(["normal", "high"]), rng.choice(["question", "complaint"])))  # fmt: skip
+            else:
+                kind = rng.choice(["nps", "csat"])
+                events.append(survey(cid, day, kind, rng.randint(0, 10) if kind == "nps" else rng.randint(1, 5)))
+    return sorted(events, key=lambda e: e.occurred_at)
+
+
+def batch_sizes(metrics_text: str) -> tuple[float, float]:
+    """(batches, records) of healthscore_batch_records."""
+    samples = {s.name: s.value for f in text_string_to_metric_families(metrics_text) for s in f.samples}
+    return samples["healthscore_batch_records_count"], samples["healthscore_batch_records_sum"]
+
+
+def test_batched_outputs_equal_scoring_one_event_at_a_time(deploy) -> None:
+    run = deploy(HEALTHSCORE_INACTIVITY_TIMER="false", HEALTHSCORE_SURVEYS_NEED_KNOWN_CUSTOMER="false")
+    topics = {kind: topic for topic, kind in run.settings.input_topics().items()}
+    events = mixed_events()
+    run.publish([(topics[e.kind], e.customer_id.encode(), e.model_dump_json().encode()) for e in events])
+
+    updates = [ScoreUpdate.model_validate_json(r.value) for r in run.read(run.settings.topic_scores, len(events))]
+    by_id = {e.event_id: e for e in events}
+    assert sorted(u.event_id for u in updates) == sorted(by_id)
+    # The four topics interleave per customer in an order only the worker knows; its updates tell it.
+    expected = replay([by_id[u.event_id] for u in updates], ScoringModel())
+    assert updates == expected.updates
+    alerts = [ChurnRiskAlert.model_validate_json(r.value) for r in run.read(run.settings.topic_alerts, len(expected.alerts))]
+    assert expected.alerts and sorted(alerts, key=lambda a: a.alert_id) == sorted(expected.alerts, key=lambda a: a.alert_id)
+
+    # And the worker did take them in batches, not one by one.
+    batches, records = batch_sizes(run.metrics())
+    assert records == len(events) and batches < len(events) / 5, (batches, records)
