@@ -20,7 +20,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, MutableMapping, Sequence
+from collections.abc import Awaitable, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any, Literal, Protocol
@@ -40,6 +40,8 @@ from streams.offsets import OffsetGuard
 from streams.redis_sink import RedisSink
 
 logger = logging.getLogger(__name__)
+# Tail checks in a row without any record arriving before a partition read past its next record counts as stalled.
+QUIET_CHECKS = 2
 
 
 @dataclass
@@ -96,6 +98,9 @@ class Scorer:
     # The agent and the timer both read, publish and write states; one at a time, or a timer
     # could store a state it read before a batch's write and so erase that batch's events.
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    delivered: int = 0  # input records handed to the scorer so far
+    quiet_checks: int = 0  # consecutive tail checks that saw no record arrive
+    delivered_at_check: int = 0
 
     def now(self) -> datetime | None:
         """The timer's `now`: the wall clock, or in event-time mode the watermark (None before any event)."""
@@ -103,6 +108,7 @@ class Scorer:
 
     async def handle_batch(self, messages: Sequence[Any]) -> None:
         """Score a batch of input records in order; returns once outputs are acknowledged and states written."""
+        self.delivered += len(messages)
         async with self.lock:
             self.metrics.batch_size.observe(len(messages))
             batch = Batch()
@@ -130,6 +136,27 @@ class Scorer:
             logger.warning("offsets of %s went back to %d: topic recreated or offsets reset; processing on",
                            message.tp, message.offset)  # fmt: skip
         return verdict in ("process", "rewind")
+
+    async def recover_tails(self, positions: Mapping[Any, int]) -> int:
+        """Seek back each partition read past records that never arrived (streams/offsets.py); returns how many.
+
+        Acts only after QUIET_CHECKS checks in a row in which no record came and
+        no batch was running: records still on their way would otherwise look lost.
+        """
+        quiet = self.delivered == self.delivered_at_check and not self.lock.locked()
+        self.delivered_at_check = self.delivered
+        self.quiet_checks = self.quiet_checks + 1 if quiet else 0
+        if self.consumer is None or self.quiet_checks < QUIET_CHECKS:
+            return 0
+        stalled = self.guard.behind(positions, self.consumer.committed_offset)
+        for tp, expected in stalled.items():
+            self.metrics.offset_holes.inc()
+            logger.warning("%s was read to offset %d but records from %d never arrived: fetching them again",
+                           tp, positions[tp], expected)  # fmt: skip
+            await self.consumer.seek(tp, expected)
+        if stalled:
+            self.quiet_checks = 0
+        return len(stalled)
 
     def state_of(self, key: bytes, batch: Batch) -> CustomerState | None:
         """The customer's newest state: this batch's, else the table's, else None."""

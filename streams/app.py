@@ -13,7 +13,7 @@ from prometheus_client import CONTENT_TYPE_LATEST
 from schemas.model_config import Model
 from streams.agents import Outputs, Scorer
 from streams.connections import faust_credentials
-from streams.lag import LAG_INTERVAL_SECONDS, sample_lag
+from streams.lag import LAG_INTERVAL_SECONDS, input_positions, sample_lag
 from streams.metrics import Metrics
 from streams.model_file import load_model
 from streams.redis_sink import RedisSink
@@ -160,6 +160,17 @@ def create_app(settings: Settings, model: Model | None = None) -> Service:
     @app.timer(interval=LAG_INTERVAL_SECONDS, name="consumer-lag")
     async def consumer_lag() -> None:
         await sample_lag(app, settings.input_topics(), metrics)
+
+    if settings.offset_checks:
+
+        @app.timer(interval=LAG_INTERVAL_SECONDS, name="offset-tails")
+        async def offset_tails() -> None:
+            # A rebalance or changelog recovery holds records back on purpose: no verdict then.
+            if app.rebalancing or app.in_recovery:
+                scorer.quiet_checks = 0
+                return
+            positions = await input_positions(app, [*settings.input_topics(), *settings.control_topics()])
+            await scorer.recover_tails(positions)
 
     @app.on_before_shutdown.connect
     async def final_flush(sender: faust.App, **kwargs: object) -> None:

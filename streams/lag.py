@@ -37,6 +37,18 @@ def lag_by_topic(topics: Iterable[str], ends: Mapping[TP, int], positions: Mappi
     return lag
 
 
+async def input_positions(app: faust.App, topics: Iterable[str]) -> dict[TP, int]:
+    """The consumer's read position of each assigned partition of `topics`; empty mid-rebalance."""
+    topics = list(topics)
+    consumer = app.consumer
+    try:
+        positions = {tp: await consumer.position(tp) for tp in consumer.assignment() if tp.topic in topics}
+    except Exception as exc:  # noqa: BLE001 - a rebalance mid-sample; the next one sees the new assignment
+        logger.debug("positions skipped: %r", exc)
+        return {}
+    return {tp: p for tp, p in positions.items() if p is not None}
+
+
 async def sample_lag(app: faust.App, topics: Iterable[str], metrics: Metrics) -> None:
     """Set `healthscore_consumer_lag_records` for every input topic from the consumer's current assignment."""
     topics = list(topics)

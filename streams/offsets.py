@@ -10,6 +10,12 @@ therefore checks that each partition's offsets arrive without holes. On a
 hole it discards the records after it (unprocessed and unacknowledged) and
 seeks back, so they are fetched again in order.
 
+A run dropped at the end of what a partition holds is followed by no later
+record, so no hole is ever seen: the records would wait for the next event
+on that partition, forever if none comes. While the stream is quiet the
+scorer therefore also compares the consumer's read position with the next
+offset to process (`behind`), and seeks back a partition read past it.
+
 Every record beyond the hole seeks again: records the consumer had already
 fetched keep arriving for a while after the first seek, and each moves the
 consumer's read position forward again. The last seek wins once they are
@@ -21,7 +27,7 @@ topics must be written without transactions, or the check turned off
 
 from __future__ import annotations
 
-from collections.abc import Hashable
+from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -62,3 +68,16 @@ class OffsetGuard:
             return "hole"
         self.expected[tp] = offset + 1
         return "process"
+
+    def behind(self, positions: Mapping[Hashable, int], committed: Callable[[Hashable], int | None]) -> dict[Hashable, int]:
+        """Partitions the consumer has read past their next record to process, each with the offset to seek back to.
+
+        Only meaningful while no record is on its way to the scorer: then a
+        position past the next offset means fetched records that will never come.
+        """
+        stalled = {}
+        for tp, position in positions.items():
+            expected = self.expected.get(tp, committed(tp))
+            if expected is not None and position > expected:
+                stalled[tp] = expected
+        return stalled

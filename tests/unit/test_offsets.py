@@ -1,6 +1,13 @@
 """Offset continuity: each partition's records are processed once each, in offset order, with no hole."""
 
+import asyncio
+from datetime import timedelta
+
+from schemas.model_config import ScoringModel
+from streams.agents import QUIET_CHECKS, Outputs, Scorer
+from streams.metrics import Metrics
 from streams.offsets import OffsetGuard
+from tests.unit.test_timer import CountingTable, Sent
 
 
 def test_records_in_sequence_from_the_committed_offset_are_processed() -> None:
@@ -61,3 +68,50 @@ def test_a_second_hole_after_the_first_is_filled_is_reported_again() -> None:
     guard.admit("p0", 12, committed=10)
     assert guard.admit("p0", 20, committed=10) == "hole"
     assert guard.holes == 2
+
+
+def test_a_partition_read_past_its_next_record_is_behind() -> None:
+    """The tail case: records after offset 11 were fetched and dropped, and nothing later reveals the hole."""
+    guard = OffsetGuard()
+    guard.admit("p0", 10, committed=10)
+    guard.admit("p1", 5, committed=5)
+    committed = {"p0": 10, "p1": 5, "p2": 7}.get
+    assert guard.behind({"p0": 15, "p1": 6, "p2": 7}, committed) == {"p0": 11}
+    # A partition with no record processed since the assignment is measured from its committed offset.
+    assert guard.behind({"p2": 9}, committed) == {"p2": 7}
+
+
+class Position:
+    """The consumer as offset continuity sees it: committed offsets and the seeks asked for."""
+
+    def __init__(self, committed: dict) -> None:
+        self.committed = committed
+        self.seeks: list[tuple[str, int]] = []
+
+    def committed_offset(self, tp):
+        return self.committed.get(tp)
+
+    async def seek(self, tp, offset: int) -> None:
+        self.seeks.append((tp, offset))
+
+
+def test_the_scorer_seeks_back_a_stalled_tail_only_once_the_stream_is_quiet() -> None:
+    consumer = Position({"p0": 10})
+    scorer = Scorer(table=CountingTable(), outputs=Outputs(scores=Sent(), alerts=Sent(), deadletter=Sent()),
+                    model=ScoringModel(), metrics=Metrics(), redis=None, kinds={}, max_message_bytes=4096,
+                    max_future=timedelta(days=1), clock="event", consumer=consumer)  # fmt: skip
+    scorer.guard.admit("p0", 10, committed=10)
+    positions = {"p0": 14}
+
+    async def checks(delivering: bool) -> list[int]:
+        found = []
+        for _ in range(QUIET_CHECKS):
+            if delivering:
+                scorer.delivered += 1  # a record arrived since the last check: maybe the rest are on their way
+            found.append(await scorer.recover_tails(positions))
+        return found
+
+    assert asyncio.run(checks(delivering=True)) == [0] * QUIET_CHECKS and consumer.seeks == []
+    assert asyncio.run(checks(delivering=False))[-1] == 1
+    assert consumer.seeks == [("p0", 11)]
+    assert scorer.metrics.offset_holes._value.get() == 1
