@@ -253,7 +253,7 @@ def main() -> None:
                f"worst {2 * batch.recompute_seconds:.1f} s, mean {1.5 * batch.recompute_seconds:.1f} s")
 
     report.ratios = [
-        f"throughput ratio to raw consumer: {worker.rate / raw.rate:.2f}" if raw.rate else "raw consumer: no figure",
+        f"throughput ratio to raw consumer: {worker.rate / raw.rate:.4f}" if raw.rate else "raw consumer: no figure",
         f"throughput ratio to naive Faust: {worker.rate / naive.rate:.2f}" if naive.rate else "naive Faust: no figure",
         f"throughput ratio of the scorer to offline decode + score: {worker.rate / offline.rate:.2f}",
     ]
@@ -269,6 +269,8 @@ def write(out: Path, report: Report, args: argparse.Namespace) -> None:
         "# Throughput benchmark",
         "",
         "Written by `.venv/bin/python benchmarks/throughput.py` (issue 8); edit the script, not this file.",
+        f"Options: worker budget {args.worker_seconds:.0f} s, naive budget {args.naive_seconds:.0f} s, "
+        f"offline sample every {args.offline_share} customer(s).",
         f"{args.events:,} events (visits 60%, purchases 20%, tickets 12%, surveys 8%) over {args.customers:,} "
         f"customers and 180 days, keyed by customer_id; one worker, event-time clock, inactivity timer off, "
         f"producer batch bytes {batch}.",
