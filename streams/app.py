@@ -13,6 +13,7 @@ from prometheus_client import CONTENT_TYPE_LATEST
 from schemas.model_config import Model
 from streams.agents import Outputs, Scorer
 from streams.connections import faust_credentials
+from streams.transport import App
 from streams.lag import LAG_INTERVAL_SECONDS, input_positions, sample_lag
 from streams.metrics import Metrics
 from streams.model_file import load_model
@@ -78,7 +79,7 @@ def create_app(settings: Settings, model: Model | None = None) -> Service:
     raises ModelFileError here, before anything starts.
     """
     model = model or load_model(settings.model_path)
-    app = faust.App(
+    app = App(
         settings.app_id,
         broker=settings.broker_url,
         broker_credentials=faust_credentials(settings),
@@ -97,6 +98,7 @@ def create_app(settings: Settings, model: Model | None = None) -> Service:
         web_in_thread=False,
         autodiscover=False,
     )
+    app.fetch_max_wait_ms = settings.fetch_max_wait_ms
     inputs = _raw_topic(app, *settings.input_topics(), *settings.control_topics(), partitions=settings.partitions)
     outputs = Outputs(
         scores=_raw_topic(app, settings.topic_scores),

@@ -73,6 +73,10 @@ class Settings(BaseSettings):
     producer_max_batch_bytes: int = Field(
         16384, ge=1, description="Producer batch size; the local stack uses 1 (one record per batch) for Tansu."
     )
+    fetch_max_wait_ms: int = Field(
+        1500, ge=1, le=60000,
+        description="Longest a consumer fetch waits for records (Faust's 1500); the local stack uses 10: Tansu does not answer early.",
+    )  # fmt: skip
     session_timeout: float = Field(10.0, gt=0, description="Consumer group session timeout, seconds.")
     heartbeat_interval: float = Field(3.0, gt=0, description="Consumer group heartbeat interval, seconds.")
     kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = Field(
