@@ -49,7 +49,11 @@ class FaustConsumerPosition:
         return self.app.consumer._committed_offset.get(tp)
 
     async def seek(self, tp: TP, offset: int) -> None:
-        await self.app.consumer.seek(tp, offset)
+        # On the consumer's own thread: Faust's seek calls aiokafka directly from the caller's thread,
+        # and aiokafka is not thread-safe. Measured in CI: a seek landing while the fetcher handed out
+        # records crashed the worker (KeyError in aiokafka's Fetcher.fetched_records).
+        consumer = self.app.consumer
+        await consumer._thread.call_thread(consumer.seek, tp, offset)
 
 
 def _raw_topic(app: faust.App, *names: str, partitions: int | None = None) -> faust.TopicT:
