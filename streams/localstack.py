@@ -107,8 +107,6 @@ class LocalStack:
             # Tansu reports a partition's end as the first offset of its last batch + 1, so a
             # changelog replay would stop short of a multi-record last batch: one record per batch.
             "HEALTHSCORE_PRODUCER_MAX_BATCH_BYTES": "1",
-            # Tansu answers a fetch only when its wait is over, not when records arrive (streams/transport.py).
-            "HEALTHSCORE_FETCH_MAX_WAIT_MS": "10",
         }
 
     def start_worker(self, name: str, extra_env: Mapping[str, str]) -> subprocess.Popen:

@@ -75,7 +75,7 @@ class Settings(BaseSettings):
     )
     fetch_max_wait_ms: int = Field(
         1500, ge=1, le=60000,
-        description="Longest a consumer fetch waits for records (Faust's 1500); the local stack uses 10: Tansu does not answer early.",
+        description="Longest a consumer fetch waits for records (Faust's 1500); lower cuts latency on brokers that do not answer early (Tansu).",
     )  # fmt: skip
     session_timeout: float = Field(10.0, gt=0, description="Consumer group session timeout, seconds.")
     heartbeat_interval: float = Field(3.0, gt=0, description="Consumer group heartbeat interval, seconds.")

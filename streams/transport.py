@@ -5,8 +5,10 @@ A Kafka broker answers a fetch as soon as records arrive (long polling), so
 on Apache Kafka the wait only bounds an idle poll and costs no latency. The
 local broker (Tansu) answers only when the wait is over: measured here at
 100 events/s, publish-to-ScoreUpdate latency was p50 458 ms / p99 814 ms
-with Faust's 1,500 ms and p50 37 ms / p99 72 ms with 10 ms. The local stack
-therefore sets `HEALTHSCORE_FETCH_MAX_WAIT_MS=10`; the default keeps Faust's.
+with Faust's 1,500 ms and p50 37 ms / p99 72 ms with 10 ms. The local
+stack still keeps Faust's wait: with 10 ms, a worker taking over a stopped
+worker's partitions on Tansu was left with holes it never filled in 4 of
+10 runs of tests/integration/test_rebalance.py (0 of 9 with 1,500 ms).
 """
 
 from __future__ import annotations
