@@ -163,20 +163,18 @@ def create_app(settings: Settings, model: Model | None = None) -> Service:
     async def flush_redis() -> None:
         await redis.flush()
 
-    @app.timer(interval=LAG_INTERVAL_SECONDS, name="consumer-lag")
-    async def consumer_lag() -> None:
-        await sample_lag(app, settings.input_topics(), metrics)
-
-    if settings.offset_checks:
-
-        @app.timer(interval=LAG_INTERVAL_SECONDS, name="offset-tails")
-        async def offset_tails() -> None:
-            # A rebalance or changelog recovery holds records back on purpose: no verdict then.
-            if app.rebalancing or app.in_recovery:
-                scorer.quiet_checks = 0
-                return
-            positions = await input_positions(app, [*settings.input_topics(), *settings.control_topics()])
-            await scorer.recover_tails(positions)
+    @app.timer(interval=LAG_INTERVAL_SECONDS, name="consumer-positions")
+    async def consumer_positions() -> None:
+        # One read of the consumer's positions serves the lag gauge and the check for stalled tails.
+        positions = await input_positions(app, [*settings.input_topics(), *settings.control_topics()])
+        await sample_lag(app, settings.input_topics(), metrics, positions)
+        if not settings.offset_checks:
+            return
+        # A rebalance or changelog recovery holds records back on purpose: no verdict then.
+        if app.rebalancing or app.in_recovery:
+            scorer.quiet_checks = 0
+            return
+        await scorer.recover_tails(positions or {})
 
     @app.on_before_shutdown.connect
     async def final_flush(sender: faust.App, **kwargs: object) -> None:

@@ -37,26 +37,31 @@ def lag_by_topic(topics: Iterable[str], ends: Mapping[TP, int], positions: Mappi
     return lag
 
 
-async def input_positions(app: faust.App, topics: Iterable[str]) -> dict[TP, int]:
-    """The consumer's read position of each assigned partition of `topics`; empty mid-rebalance."""
+async def input_positions(app: faust.App, topics: Iterable[str]) -> dict[TP, int] | None:
+    """The consumer's read position of each assigned partition of `topics`; None when a rebalance cut the read short."""
     topics = list(topics)
     consumer = app.consumer
     try:
         positions = {tp: await consumer.position(tp) for tp in consumer.assignment() if tp.topic in topics}
     except Exception as exc:  # noqa: BLE001 - a rebalance mid-sample; the next one sees the new assignment
         logger.debug("positions skipped: %r", exc)
-        return {}
+        return None
     return {tp: p for tp, p in positions.items() if p is not None}
 
 
-async def sample_lag(app: faust.App, topics: Iterable[str], metrics: Metrics) -> None:
-    """Set `healthscore_consumer_lag_records` for every input topic from the consumer's current assignment."""
+async def sample_lag(
+    app: faust.App, topics: Iterable[str], metrics: Metrics, positions: Mapping[TP, int] | None
+) -> None:
+    """Set `healthscore_consumer_lag_records` for every input topic from the read `positions` (input_positions).
+
+    Without positions (a rebalance cut the read short) the gauge keeps its last values.
+    """
+    if positions is None:
+        return
     topics = list(topics)
-    consumer = app.consumer
+    assigned = [tp for tp in positions if tp.topic in topics]
     try:
-        assigned = [tp for tp in consumer.assignment() if tp.topic in topics]
-        ends = await consumer.highwaters(*assigned) if assigned else {}
-        positions = {tp: await consumer.position(tp) for tp in assigned}
+        ends = await app.consumer.highwaters(*assigned) if assigned else {}
     except Exception as exc:  # noqa: BLE001 - a rebalance mid-sample; the next sample sees the new assignment
         logger.debug("lag sample skipped: %r", exc)
         return
