@@ -2,18 +2,17 @@
 
 import asyncio
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from types import SimpleNamespace
 
 from schemas.control import ErasureRequest
 from schemas.model_config import ScoringModel
 from schemas.outputs import DeadLetter, ScoreUpdate
 from scoring.replay import replay
-from streams.agents import Outputs, Scorer
+from streams.agents import Outputs
 from streams.codecs import decode_request, decode_state, encode_state
-from streams.metrics import Metrics
 from tests.factories import at, purchase, visit
-from tests.unit.test_timer import CountingTable, Sent
+from tests.unit.test_timer import CountingTable, Sent, make_scorer
 
 NOW = datetime(2025, 6, 1, tzinfo=timezone.utc)
 REQUEST = {"request_id": "dsr-1", "customer_id": "c-1", "requested_at": "2025-03-01T00:00:00Z", "reason": "DSR"}
@@ -67,9 +66,8 @@ def test_in_one_batch_events_before_an_erasure_are_forgotten_and_later_ones_star
     table[b"c-2"] = encode_state(replay([visit("c-2", 0)], ScoringModel()).states["c-2"])
     outputs = Outputs(scores=Sent(), alerts=Sent(), deadletter=Sent())
     redis = Snapshots()
-    scorer = Scorer(table=table, outputs=outputs, model=ScoringModel(), metrics=Metrics(), redis=redis,
-                    kinds={"customer.purchases": "purchase"}, max_message_bytes=4096, max_future=timedelta(days=1),
-                    clock="event", erasure_topic="customer.erasures", erasures=erasures)  # fmt: skip
+    scorer = make_scorer(table=table, outputs=outputs, redis=redis, kinds={"customer.purchases": "purchase"},
+                         max_message_bytes=4096, erasure_topic="customer.erasures", erasures=erasures)  # fmt: skip
     request = ErasureRequest(request_id="dsr-1", customer_id="c-1", requested_at=at(10))
     batch = [
         record("customer.purchases", "c-1", purchase("c-1", 1).model_dump_json(), 0),

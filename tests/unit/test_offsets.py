@@ -1,13 +1,10 @@
 """Offset continuity: each partition's records are processed once each, in offset order, with no hole."""
 
 import asyncio
-from datetime import timedelta
 
-from schemas.model_config import ScoringModel
-from streams.agents import QUIET_CHECKS, Outputs, Scorer
-from streams.metrics import Metrics
+from streams.agents import QUIET_CHECKS
 from streams.offsets import OffsetGuard
-from tests.unit.test_timer import CountingTable, Sent
+from tests.unit.test_timer import make_scorer
 
 
 def test_records_in_sequence_from_the_committed_offset_are_processed() -> None:
@@ -97,9 +94,7 @@ class Position:
 
 def test_the_scorer_seeks_back_a_stalled_tail_only_once_the_stream_is_quiet() -> None:
     consumer = Position({"p0": 10})
-    scorer = Scorer(table=CountingTable(), outputs=Outputs(scores=Sent(), alerts=Sent(), deadletter=Sent()),
-                    model=ScoringModel(), metrics=Metrics(), redis=None, kinds={}, max_message_bytes=4096,
-                    max_future=timedelta(days=1), clock="event", consumer=consumer)  # fmt: skip
+    scorer = make_scorer(consumer=consumer)
     scorer.guard.admit("p0", 10, committed=10)
     positions = {"p0": 14}
 

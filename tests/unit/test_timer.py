@@ -45,6 +45,14 @@ class Snapshots:
         self.offered.append(update)
 
 
+def make_scorer(**fields) -> Scorer:
+    """A Scorer on in-memory stand-ins (table, topics, Redis), event-time clock; `fields` replace any part."""
+    defaults = dict(table=CountingTable(), outputs=Outputs(scores=Sent(), alerts=Sent(), deadletter=Sent()),
+                    model=MODEL, metrics=Metrics(), redis=Snapshots(), kinds={}, max_message_bytes=1024,
+                    max_future=timedelta(days=1), clock="event")  # fmt: skip
+    return Scorer(**(defaults | fields))
+
+
 def make_timer(customers: int, due: int):
     """`customers` customers, of whom `due` are due at day 40 and the rest a week later."""
     template = replay([purchase("c", 0), purchase("c", 10), visit("c", 20)], MODEL).states["c"]
@@ -53,10 +61,8 @@ def make_timer(customers: int, due: int):
         cid = f"cust-{n}"
         table[cid.encode()] = encode_state(template.model_copy(update={"customer_id": cid}))
         queue.schedule(cid, at(40) if n < due else at(47))
-    outputs = Outputs(scores=Sent(), alerts=Sent(), deadletter=Sent())
-    scorer = Scorer(table=table, outputs=outputs, model=MODEL, metrics=Metrics(), redis=Snapshots(), kinds={},
-                    max_message_bytes=1024, max_future=timedelta(days=1), clock="event", due=queue)  # fmt: skip
-    return InactivityTimer(scorer=scorer, partitions=4, owned=lambda p: True), table, outputs
+    scorer = make_scorer(table=table, due=queue)
+    return InactivityTimer(scorer=scorer, partitions=4, owned=lambda p: True), table, scorer.outputs
 
 
 def test_a_tick_touches_only_the_customers_due() -> None:
