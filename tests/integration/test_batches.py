@@ -6,13 +6,13 @@ from __future__ import annotations
 import random
 
 import pytest
-from prometheus_client.parser import text_string_to_metric_families
 
 from schemas.events import Event
 from schemas.model_config import ScoringModel
 from schemas.outputs import ChurnRiskAlert, ScoreUpdate
 from scoring.replay import replay
 from tests.factories import purchase, survey, ticket, visit
+from tests.integration.worker_metrics import metric_total
 
 pytestmark = pytest.mark.integration
 CUSTOMERS = 150
@@ -40,12 +40,6 @@ def mixed_events(seed: int = 8) -> list[Event]:
     return sorted(events, key=lambda e: e.occurred_at)
 
 
-def batch_sizes(metrics_text: str) -> tuple[float, float]:
-    """(batches, records) of healthscore_batch_records."""
-    samples = {s.name: s.value for f in text_string_to_metric_families(metrics_text) for s in f.samples}
-    return samples["healthscore_batch_records_count"], samples["healthscore_batch_records_sum"]
-
-
 def test_batched_outputs_equal_scoring_one_event_at_a_time(deploy) -> None:
     run = deploy(HEALTHSCORE_INACTIVITY_TIMER="false", HEALTHSCORE_SURVEYS_NEED_KNOWN_CUSTOMER="false")
     topics = {kind: topic for topic, kind in run.settings.input_topics().items()}
@@ -62,5 +56,7 @@ def test_batched_outputs_equal_scoring_one_event_at_a_time(deploy) -> None:
     assert expected.alerts and sorted(alerts, key=lambda a: a.alert_id) == sorted(expected.alerts, key=lambda a: a.alert_id)
 
     # And the worker did take them in batches, not one by one.
-    batches, records = batch_sizes(run.metrics())
+    port = run.settings.web_port
+    batches = metric_total(port, "healthscore_batch_records_count")
+    records = metric_total(port, "healthscore_batch_records_sum")
     assert records == len(events) and batches < len(events) / 5, (batches, records)

@@ -7,13 +7,13 @@ import os
 import re
 import signal
 import time
-import urllib.request
 
 import pytest
 
 from streams.localstack import free_port, stop_process
 from streams.topics import topic_reader
 from tests.integration.exactness import assert_exactly_the_offline_result, cdnow_purchases, wait_until_all_scored
+from tests.integration.worker_metrics import metric_total
 
 pytestmark = pytest.mark.integration
 CUSTOMERS = 1000
@@ -35,10 +35,7 @@ def assigned(log: str, topic: str) -> set[int]:
 
 
 def scored(port: int) -> float:
-    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as response:
-        text = response.read().decode()
-    return sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
-               if line.startswith("healthscore_events_total{") and 'outcome="scored"' in line)  # fmt: skip
+    return metric_total(port, "healthscore_events_total", outcome="scored")
 
 
 def wait_for(condition, what: str, timeout: float = 60.0) -> None:

@@ -7,7 +7,6 @@ partition moves both workers' clocks; the silent ("quiet") customers then fall d
 
 from __future__ import annotations
 
-import urllib.request
 from datetime import timedelta
 
 import pytest
@@ -23,6 +22,7 @@ from tests.factories import purchase, visit
 from tests.integration.exactness import drain, wait_until_all_scored
 from tests.integration.test_rebalance import assigned, wait_for
 from tests.integration.test_time_and_model import records
+from tests.integration.worker_metrics import metric_total
 
 pytestmark = pytest.mark.integration
 PARTITIONS = 4
@@ -49,10 +49,7 @@ def beacons(day: int) -> list:
 
 
 def timer_metric(port: int) -> float:
-    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as response:
-        text = response.read().decode()
-    return sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
-               if line.startswith("healthscore_timer_rescored_customers_total"))  # fmt: skip
+    return metric_total(port, "healthscore_timer_rescored_customers_total")
 
 
 @pytest.mark.parametrize("store", ["memory://", "rocksdb://"])
