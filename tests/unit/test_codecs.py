@@ -60,3 +60,13 @@ def test_state_survives_its_byte_encoding() -> None:
     for event in (purchase("c", 0), ticket("c", 1, priority="high"), survey("c", 2, "nps", 4)):
         state, _ = apply_event(state, event)
     assert decode_state(encode_state(state)) == state
+
+
+def test_states_are_stored_compressed_and_plain_json_states_still_read() -> None:
+    """A busy customer's state takes far fewer bytes than its JSON; states written as JSON before still decode."""
+    state = new_state("c")
+    for day in range(60):
+        state, _ = apply_event(state, purchase("c", day))
+    as_json = state.model_dump_json(exclude_defaults=True).encode()
+    assert len(encode_state(state)) < len(as_json) / 2
+    assert decode_state(as_json) == state
