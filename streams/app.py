@@ -62,18 +62,32 @@ def _raw_topic(app: faust.App, *names: str, partitions: int | None = None) -> fa
     )
 
 
-def _customer_table(app: faust.App, name: str, partitions: int) -> faust.Table:
+def _customer_table(app: faust.App, name: str, settings: Settings) -> faust.Table:
     """A changelog-backed table keyed by customer id, partitioned like the customer's input records."""
     return app.Table(
         name,
         default=None,
-        partitions=partitions,
+        partitions=settings.partitions,
         key_type=bytes,  # bytes keys and values get the raw codec: we encode values ourselves
         value_type=bytes,
         # Writes happen at batch commit or in the timer, outside any one stream event, so the changelog
         # partition comes from the default partitioner: the murmur2 partition of the customer's records.
         use_partitioner=True,
+        options=rocksdb_options(settings),
     )
+
+
+def rocksdb_options(settings: Settings) -> dict[str, int]:
+    """Memory bounds of each RocksDB database (one per table partition); the memory store ignores them.
+
+    Faust's defaults allow three 64 MB memtables and a 2 GB block cache per
+    database: with 4 partitions that is gigabytes a worker may grow into
+    while holding a million customers. These make it
+    partitions x (2 x write buffer + block cache) per table.
+    """
+    mb = 1024 * 1024
+    return {"write_buffer_size": settings.rocksdb_write_buffer_mb * mb, "max_write_buffer_number": 2,
+            "block_cache_size": settings.rocksdb_block_cache_mb * mb}  # fmt: skip
 
 
 def create_app(settings: Settings, model: Model | None = None) -> Service:
@@ -110,8 +124,8 @@ def create_app(settings: Settings, model: Model | None = None) -> Service:
         deadletter=_raw_topic(app, settings.topic_deadletter),
         audit=_raw_topic(app, settings.topic_audit),
     )
-    table = _customer_table(app, STATE_TABLE, settings.partitions)
-    erasures = _customer_table(app, ERASURES_TABLE, settings.partitions)
+    table = _customer_table(app, STATE_TABLE, settings)
+    erasures = _customer_table(app, ERASURES_TABLE, settings)
     metrics = Metrics()
     redis = RedisSink(settings.redis_url, settings.redis_prefix, metrics)
     reader = RedisReader(settings.redis_url, settings.redis_prefix)

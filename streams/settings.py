@@ -38,6 +38,12 @@ class Settings(BaseSettings):
         "memory://",
         description="Faust table store: `memory://` rebuilds tables from their changelog at start; `rocksdb://` keeps them on local disk under HEALTHSCORE_DATADIR (the `rocksdb` extra).",
     )
+    rocksdb_write_buffer_mb: int = Field(
+        16, ge=1, description="RocksDB store: memtable size of each table partition's database; two are kept, so at most twice this is unflushed writes."
+    )
+    rocksdb_block_cache_mb: int = Field(
+        32, ge=1, description="RocksDB store: read cache of each table partition's database."
+    )
     datadir: Path = Field(Path(".healthscore"), description="Where the worker keeps local table data.")
     web_host: str = Field("127.0.0.1", description="Bind address of the HTTP endpoints (/metrics, probes, the HTTP API).")
     web_port: int = Field(6066, ge=1, le=65535, description="Port of the HTTP endpoints.")
