@@ -34,15 +34,15 @@ def customer_id(number: int) -> str:
     return f"cust-{number:07d}"
 
 
-def generate(events: int, customers: int, seed: int = 8) -> list[Record]:
-    """`events` records over `customers` customers, every customer with at least one event."""
+def generate(events: int, customers: int, seed: int = 8, days: float = DAYS) -> list[Record]:
+    """`events` records over `customers` customers and `days` days, every customer with at least one event."""
     rng = random.Random(seed)
     weights = [rng.paretovariate(ACTIVITY_SKEW) for _ in range(customers)]
     # Every customer appears once in order, the rest are drawn by activity.
     chosen = list(range(customers))[:events] + rng.choices(range(customers), weights, k=max(0, events - customers))
     rng.shuffle(chosen)
     kinds = rng.choices(KINDS, SHARES, k=events)
-    span = timedelta(days=DAYS).total_seconds()
+    span = timedelta(days=days).total_seconds()
     open_tickets: dict[int, list[tuple[str, str, str]]] = {}
     records = []
     for n, (number, kind) in enumerate(zip(chosen, kinds)):
