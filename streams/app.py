@@ -11,7 +11,7 @@ from faust.types import TP
 from prometheus_client import CONTENT_TYPE_LATEST
 
 from schemas.model_config import Model
-from streams.agents import Outputs, Scorer
+from streams.agents import Outputs, ProducerTopic, Scorer
 from streams.connections import faust_credentials
 from streams.transport import App
 from streams.lag import LAG_INTERVAL_SECONDS, input_positions, sample_lag
@@ -119,10 +119,10 @@ def create_app(settings: Settings, model: Model | None = None) -> Service:
     app.fetch_max_wait_ms = settings.fetch_max_wait_ms
     inputs = _raw_topic(app, *settings.input_topics(), *settings.control_topics(), partitions=settings.partitions)
     outputs = Outputs(
-        scores=_raw_topic(app, settings.topic_scores),
-        alerts=_raw_topic(app, settings.topic_alerts),
-        deadletter=_raw_topic(app, settings.topic_deadletter),
-        audit=_raw_topic(app, settings.topic_audit),
+        scores=ProducerTopic(app, settings.topic_scores),
+        alerts=ProducerTopic(app, settings.topic_alerts),
+        deadletter=ProducerTopic(app, settings.topic_deadletter),
+        audit=ProducerTopic(app, settings.topic_audit),
     )
     table = _customer_table(app, STATE_TABLE, settings)
     erasures = _customer_table(app, ERASURES_TABLE, settings)
