@@ -6,7 +6,8 @@ its complexity. One run on the local stack (Tansu broker + Redis) measures:
   (a) raw consume rate of a plain aiokafka consumer over the input topics (the Python ceiling);
   (b) the healthscore worker's sustained throughput, every output acknowledged, and its ratio to (a);
   (c) a naive Faust pipeline (one event at a time, a table write per event) on the same events;
-  (d) end-to-end latency, publish to ScoreUpdate received, at half of (b)'s rate;
+  (d) end-to-end latency, publish to ScoreUpdate received, at half of (b)'s rate, once per consumer
+      fetch wait (Faust's 1,500 ms, the default, and 10 ms: the local broker waits each fetch out);
   (e) scoring alone in-process (no Kafka) and the per-customer state size;
   (f) the batch alternative: recomputing every score from the events with pandas.
 
@@ -184,6 +185,8 @@ def main() -> None:
     parser.add_argument("--naive-seconds", type=float, default=90.0, help="time budget of the naive pipeline (c)")
     parser.add_argument("--producer-batch-bytes", type=int, default=None,
                         help="the workers' producer batch size; default: the local stack's (1 record per batch)")
+    parser.add_argument("--latency-fetch-wait-ms", type=int, nargs="+", default=[1500, 10],
+                        help="(d) once per worker fetch wait (HEALTHSCORE_FETCH_MAX_WAIT_MS); 1500 is the default")
     parser.add_argument("--out", type=Path, default=None, help=f"where to write the report (default {REPORT})")
     args = parser.parse_args()
     if args.quick:
@@ -218,21 +221,25 @@ def main() -> None:
                    f"{naive.rate:,.0f} events/s ({naive.records:,} in {naive.seconds:.1f} s, budget {args.naive_seconds:.0f} s)")  # fmt: skip
 
         rate = max(1.0, worker.rate / 2)
-        latency_env = deployment_env(stack, "latency", Path(tmp), args.producer_batch_bytes)
         paced = records[: int(rate * LATENCY_SECONDS)]
-        process = stack.start_worker(latency_env["HEALTHSCORE_APP_ID"], latency_env)
-        try:
-            while not events_handled(int(latency_env["HEALTHSCORE_WEB_PORT"])):  # up, before any event
-                time.sleep(POLL_SECONDS)
-            time.sleep(5)  # the group join completes after the web server answers
-            lat = asyncio.run(paced_latency(stack.bootstrap, paced, topics_by_kind(latency_env, stack),
-                                            latency_env["HEALTHSCORE_TOPIC_SCORES"], rate,
-                                            alive=lambda: process.poll() is None))  # fmt: skip
-        finally:
-            stop_process(process)
-        report.add("(d) latency", f"publish to ScoreUpdate received, at {lat.published_rate:,.0f} events/s",
-                   f"p50 {lat.percentile(0.5) * 1000:,.0f} ms, p95 {lat.percentile(0.95) * 1000:,.0f} ms, "
-                   f"p99 {lat.percentile(0.99) * 1000:,.0f} ms ({len(lat.seconds):,} of {lat.sent:,} events)")  # fmt: skip
+        for wait_ms in args.latency_fetch_wait_ms:
+            # Tansu holds every fetch for the whole wait even when records are there: latency follows it.
+            latency_env = deployment_env(stack, f"latency-{wait_ms}", Path(tmp), args.producer_batch_bytes)
+            latency_env["HEALTHSCORE_FETCH_MAX_WAIT_MS"] = str(wait_ms)
+            process = stack.start_worker(latency_env["HEALTHSCORE_APP_ID"], latency_env)
+            try:
+                while not events_handled(int(latency_env["HEALTHSCORE_WEB_PORT"])):  # up, before any event
+                    time.sleep(POLL_SECONDS)
+                time.sleep(5)  # the group join completes after the web server answers
+                lat = asyncio.run(paced_latency(stack.bootstrap, paced, topics_by_kind(latency_env, stack),
+                                                latency_env["HEALTHSCORE_TOPIC_SCORES"], rate,
+                                                alive=lambda: process.poll() is None))  # fmt: skip
+            finally:
+                stop_process(process)
+            report.add("(d) latency", f"publish to ScoreUpdate received, at {lat.published_rate:,.0f} events/s, "
+                       f"consumer fetch wait {wait_ms} ms",
+                       f"p50 {lat.percentile(0.5) * 1000:,.0f} ms, p95 {lat.percentile(0.95) * 1000:,.0f} ms, "
+                       f"p99 {lat.percentile(0.99) * 1000:,.0f} ms ({len(lat.seconds):,} of {lat.sent:,} events)")  # fmt: skip
 
     sample = [r for r in records if int(r.key.rsplit(b"-", 1)[1]) % args.offline_share == 0]
     offline = score_offline(sample, ScoringModel())
