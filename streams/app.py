@@ -158,7 +158,7 @@ def create_app(settings: Settings, model: Model | None = None) -> Service:
 
     @table.on_recover
     async def schedule_recovered() -> None:
-        timer.rebuild()
+        timer.start_rebuild()  # in the background: scoring resumes at once
 
     if settings.inactivity_timer:
 

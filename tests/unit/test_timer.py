@@ -2,6 +2,7 @@
 
 import asyncio
 from datetime import timedelta
+from types import SimpleNamespace
 
 from schemas.model_config import ScoringModel
 from scoring.replay import replay
@@ -9,7 +10,7 @@ from scoring.schedule import DueQueue
 from streams.agents import Outputs, Scorer
 from streams.codecs import decode_state, encode_state
 from streams.metrics import Metrics
-from streams.timers import InactivityTimer
+from streams.timers import REBUILD_CHUNK, InactivityTimer
 from tests.factories import at, purchase, visit
 
 MODEL = ScoringModel()
@@ -94,3 +95,29 @@ def test_customers_of_partitions_owned_elsewhere_are_skipped() -> None:
     timer.owned = lambda partition: partition == 0
     asyncio.run(timer.tick(at(40)))
     assert 0 < len(outputs.scores.values) < 50
+
+
+def test_the_schedule_is_rebuilt_from_the_table_while_events_are_scored() -> None:
+    """After a recovery the timer rebuilds its queue in chunks; the stream keeps scoring (and scheduling) meanwhile."""
+    template = replay([purchase("c", 0), purchase("c", 10), visit("c", 20)], MODEL).states["c"]
+    table = CountingTable()
+    customers = 3 * REBUILD_CHUNK + 7
+    for n in range(customers):
+        table[f"cust-{n}".encode()] = encode_state(template.model_copy(update={"customer_id": f"cust-{n}"}))
+    scorer = make_scorer(table=table, kinds={"customer.visits": "visit"}, max_message_bytes=4096)
+    timer = InactivityTimer(scorer=scorer, partitions=4, owned=lambda p: True)
+    event = SimpleNamespace(topic="customer.visits", partition=0, offset=0, key=b"new", timestamp=None,
+                            value=visit("new", 25).model_dump_json().encode(), tp=("customer.visits", 0))  # fmt: skip
+
+    async def rebuild_while_scoring() -> tuple[int, int]:
+        rebuilding = timer.start_rebuild()
+        await asyncio.sleep(0)  # the first chunk
+        assert not rebuilding.done()
+        await scorer.handle_batch([event])  # a new customer, scored between chunks, goes into the new queue
+        return await rebuilding, len(scorer.due)
+
+    scheduled, queued = asyncio.run(rebuild_while_scoring())
+    assert scheduled == queued == customers + 1
+    # Reviews a day after each last score: the stored customers' (day 20) and the new one's (day 25).
+    assert sorted(scorer.due.pop_due(at(21))) == sorted(f"cust-{n}" for n in range(customers))
+    assert scorer.due.pop_due(at(26)) == ["new"]
