@@ -65,6 +65,13 @@ def ready_after(log: Path, since: float, marker: str = "Seek stream partitions t
     return None
 
 
+def log_since(log: Path, since: float) -> str:
+    """The log from the first line stamped at or after `since` (epoch seconds)."""
+    lines = log.read_text().splitlines()
+    first = next((i for i, line in enumerate(lines) if STAMP.match(line) and stamp_of(line) >= since), len(lines))
+    return "\n".join(lines[first:])
+
+
 class Worker:
     def __init__(self, stack: LocalStack, env: dict[str, str], name: str, datadir: Path) -> None:
         self.stack, self.port, self.name = stack, free_port(), name
@@ -78,10 +85,7 @@ class Worker:
         return started
 
     def segment(self, since: float) -> str:
-        """The log from the first line stamped at or after `since`."""
-        lines = self.log.read_text().splitlines()
-        first = next((i for i, line in enumerate(lines) if STAMP.match(line) and stamp_of(line) >= since), len(lines))
-        return "\n".join(lines[first:])
+        return log_since(self.log, since)
 
 
 def run(stack: LocalStack, store: str, customers: int, workdir: Path) -> None:

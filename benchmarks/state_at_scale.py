@@ -46,8 +46,8 @@ sys.path[:0] = [str(Path(__file__).resolve().parent), str(Path(__file__).resolve
 
 from perf.broker import events_handled, publish_bulk  # noqa: E402
 from perf.events import generate  # noqa: E402
-from scale_out import ready_after, stamp_of, STAMP  # noqa: E402
-from soak import rss_bytes  # noqa: E402
+from scale_out import log_since, ready_after  # noqa: E402
+from soak import markdown_row, rss_bytes  # noqa: E402
 from streams.app import STATE_TABLE  # noqa: E402
 from streams.localstack import LocalStack, local_stack, stop_process  # noqa: E402
 from tests.integration.test_rocksdb_store import changelog_read  # noqa: E402
@@ -74,10 +74,6 @@ class Row:
     def cells(self) -> tuple[str, ...]:
         return (f"{self.elapsed:.0f}", f"{self.customers:,}", f"{self.rate:.0f}", f"{self.worker_rss / MB:.1f}",
                 f"{self.disk / MB:.1f}", f"{self.redis_used / MB:.1f}")  # fmt: skip
-
-
-def markdown_row(cells: tuple[str, ...]) -> str:
-    return "| " + " | ".join(cells) + " |"
 
 
 def disk_bytes(path: Path) -> int:
@@ -133,13 +129,6 @@ def verdict(rows: list[Row]) -> list[str]:
     return lines
 
 
-def since(log: Path, started: float) -> str:
-    """The log from the first line stamped at or after `started` (epoch seconds)."""
-    lines = log.read_text().splitlines()
-    first = next((i for i, line in enumerate(lines) if STAMP.match(line) and stamp_of(line) >= started), len(lines))
-    return "\n".join(lines[first:])
-
-
 def run(args: argparse.Namespace, workdir: Path) -> tuple[list[Row], list[str]]:
     records = generate(args.customers, args.customers, seed=args.seed, days=EVENT_DAYS)
     lines: list[str] = []
@@ -165,7 +154,7 @@ def run(args: argparse.Namespace, workdir: Path) -> tuple[list[Row], list[str]]:
         while not (found := SCHEDULED.findall(log.read_text())[1:]) and worker.poll() is None:
             time.sleep(0.5)
         rebuilt = time.time() - restarted
-        read, held = changelog_read(since(log, restarted), f"{env['HEALTHSCORE_APP_ID']}-{STATE_TABLE}-changelog")
+        read, held = changelog_read(log_since(log, restarted), f"{env['HEALTHSCORE_APP_ID']}-{STATE_TABLE}-changelog")
         lines.append(f"restart (SIGTERM): consuming again {resumed:.1f} s after start, reading back {read:,} of "
                      f"{held:,} changelog records; the timer had {int(found[0]):,} customers scheduled "
                      f"{rebuilt:.1f} s after start; worker RSS then {rss_bytes(worker.pid) / MB:.1f} MB")  # fmt: skip
