@@ -47,15 +47,12 @@ class InactivityTimer:
         if self.rebuilding is not None:
             self.rebuilding.cancel()
         # The new queue takes over now: the stream schedules into it from here on, before the task starts.
-        self.rebuilding = asyncio.ensure_future(self.rebuild(self._new_queue()))
+        self.scorer.due = DueQueue()
+        self.rebuilding = asyncio.ensure_future(self.rebuild(self.scorer.due))
         return self.rebuilding
 
-    def _new_queue(self) -> DueQueue:
-        self.scorer.due = DueQueue()
-        return self.scorer.due
-
-    async def rebuild(self, queue: DueQueue | None = None) -> int:
-        """Schedule every customer of the local table, a chunk at a time; returns how many were scheduled.
+    async def rebuild(self, queue: DueQueue) -> int:
+        """Schedule every customer of the local table into `queue`, a chunk at a time; returns how many are in it.
 
         O(customers) once per rebalance: decoding a million states took 85 s
         here, and done at once it held up the worker's recovery, and so all
@@ -64,7 +61,6 @@ class InactivityTimer:
         the stream or the timer scheduled from; customers written since the
         rebuild began are rescheduled from their newest state, as they would be anyway.
         """
-        queue = self._new_queue() if queue is None else queue
         keys = list(self.scorer.table.keys())  # a snapshot: the table changes between chunks
         for first in range(0, len(keys), REBUILD_CHUNK):
             for key in keys[first : first + REBUILD_CHUNK]:
