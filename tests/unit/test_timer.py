@@ -54,15 +54,15 @@ def make_scorer(**fields) -> Scorer:
     return Scorer(**(defaults | fields))
 
 
-def make_timer(customers: int, due: int):
-    """`customers` customers, of whom `due` are due at day 40 and the rest a week later."""
+def make_timer(customers: int, due: int, **scorer_fields):
+    """`customers` customers (last scored at day 20), of whom `due` are queued for day 40 and the rest a week later."""
     template = replay([purchase("c", 0), purchase("c", 10), visit("c", 20)], MODEL).states["c"]
     table, queue = CountingTable(), DueQueue()
     for n in range(customers):
         cid = f"cust-{n}"
         table[cid.encode()] = encode_state(template.model_copy(update={"customer_id": cid}))
         queue.schedule(cid, at(40) if n < due else at(47))
-    scorer = make_scorer(table=table, due=queue)
+    scorer = make_scorer(table=table, due=queue, **scorer_fields)
     return InactivityTimer(scorer=scorer, partitions=4, owned=lambda p: True), table, scorer.outputs
 
 
@@ -99,13 +99,9 @@ def test_customers_of_partitions_owned_elsewhere_are_skipped() -> None:
 
 def test_the_schedule_is_rebuilt_from_the_table_while_events_are_scored() -> None:
     """After a recovery the timer rebuilds its queue in chunks; the stream keeps scoring (and scheduling) meanwhile."""
-    template = replay([purchase("c", 0), purchase("c", 10), visit("c", 20)], MODEL).states["c"]
-    table = CountingTable()
     customers = 3 * REBUILD_CHUNK + 7
-    for n in range(customers):
-        table[f"cust-{n}".encode()] = encode_state(template.model_copy(update={"customer_id": f"cust-{n}"}))
-    scorer = make_scorer(table=table, kinds={"customer.visits": "visit"}, max_message_bytes=4096)
-    timer = InactivityTimer(scorer=scorer, partitions=4, owned=lambda p: True)
+    timer, _, _ = make_timer(customers, due=0, kinds={"customer.visits": "visit"}, max_message_bytes=4096)
+    scorer = timer.scorer
     event = SimpleNamespace(topic="customer.visits", partition=0, offset=0, key=b"new", timestamp=None,
                             value=visit("new", 25).model_dump_json().encode(), tp=("customer.visits", 0))  # fmt: skip
 
