@@ -9,6 +9,19 @@ from __future__ import annotations
 
 import heapq
 from datetime import datetime
+from typing import Protocol
+
+
+class Schedule(Protocol):
+    """What the stream and the inactivity timer need of a schedule: DueQueue here, or streams/due_store.py on disk."""
+
+    def __len__(self) -> int: ...
+
+    def schedule(self, customer_id: str, at: datetime | None) -> None: ...
+
+    def pop_due(self, now: datetime, limit: int | None = None) -> list[str]: ...
+
+    def reset(self) -> None: ...
 
 
 class DueQueue:
@@ -18,6 +31,11 @@ class DueQueue:
 
     def __len__(self) -> int:
         return len(self._due)
+
+    def reset(self) -> None:
+        """Forget every customer (before the schedule is rebuilt from the table)."""
+        self._heap = []
+        self._due = {}
 
     def schedule(self, customer_id: str, at: datetime | None) -> None:
         """Look at `customer_id` at `at`; None forgets them (time can no longer move their score)."""

@@ -32,7 +32,7 @@ from schemas.events import Event, EventKind
 from schemas.model_config import Model
 from schemas.outputs import DeadLetter
 from scoring.pipeline import Step, next_review, scorable, step, step_override
-from scoring.schedule import DueQueue
+from scoring.schedule import DueQueue, Schedule
 from scoring.state import CustomerState, new_state
 from streams.codecs import R, dead_letter, decode_event, decode_request, decode_state, encode_state
 from streams.metrics import Metrics
@@ -114,7 +114,7 @@ class Scorer:
     # Customer key -> ISO instant up to which their events are erased: a suppression list, so a
     # redelivered or still-queued event cannot bring an erased customer back (a Faust table in the app).
     erasures: MutableMapping[bytes, bytes] = field(default_factory=dict)
-    due: DueQueue = field(default_factory=DueQueue)
+    due: Schedule = field(default_factory=DueQueue)
     consumer: ConsumerPosition | None = None  # None (tests): every record counts as the next
     guard: OffsetGuard = field(default_factory=OffsetGuard)
     seeks: set[asyncio.Future[None]] = field(default_factory=set)  # seeks under way, kept from the GC

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
+from pathlib import Path
 
 import faust
 from aiohttp.web import Response
 from faust.types import TP
 from prometheus_client import CONTENT_TYPE_LATEST
+from yarl import URL
 
 from schemas.model_config import Model
+from scoring.schedule import DueQueue, Schedule
 from streams.agents import Outputs, ProducerTopic, Scorer
 from streams.connections import faust_credentials
 from streams.transport import App
@@ -90,6 +93,15 @@ def rocksdb_options(settings: Settings) -> dict[str, int]:
             "block_cache_size": settings.rocksdb_block_cache_mb * mb}  # fmt: skip
 
 
+def due_schedule(settings: Settings, tabledir: Path) -> Schedule:
+    """The timer's schedule: in memory beside a memory table, on disk beside a RocksDB one (bounded memory)."""
+    if URL(settings.store).scheme != "rocksdb":
+        return DueQueue()
+    from streams.due_store import RocksDueQueue  # rocksdict is the optional `rocksdb` extra
+
+    return RocksDueQueue(tabledir / "customer-due", rocksdb_options(settings))
+
+
 def create_app(settings: Settings, model: Model | None = None) -> Service:
     """A worker for `settings`; nothing connects until the worker starts.
 
@@ -144,6 +156,7 @@ def create_app(settings: Settings, model: Model | None = None) -> Service:
         override_topic=settings.topic_overrides,
         erasures=erasures,
         consumer=FaustConsumerPosition(app) if settings.offset_checks else None,
+        due=due_schedule(settings, Path(app.conf.tabledir)),
     )
 
     @app.on_partitions_assigned.connect

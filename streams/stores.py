@@ -29,7 +29,8 @@ Faust's ImproperlyConfigured; the memory store does not need it.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
+from itertools import islice
 from typing import Any
 
 import faust
@@ -38,7 +39,7 @@ from faust.types import TP, StoreT
 from faust.types.tuples import FutureMessage
 from yarl import URL
 
-from streams.timers import partition_of
+from streams.partitions import partition_of
 
 logger = logging.getLogger(__name__)
 
@@ -93,6 +94,25 @@ class KeyPartitionedRocksDB(rocksdb.Store):
     def _size(self) -> int:
         return sum(1 for _ in self._iteritems())
 
+    def key_chunks(self, size: int) -> Iterator[list[bytes]]:
+        """Every key of the active partitions, `size` at a time, safe to pause between chunks.
+
+        No RocksDB iterator (and no dict iteration) stays open across a pause:
+        each chunk starts a fresh one after the last key read, so the table may
+        change, or a partition be revoked, in between. A key written meanwhile
+        may be missed; whoever writes a customer schedules them anyway.
+        """
+        actives = {id(db) for db in self._dbs_for_actives()}
+        for partition in [p for p, db in sorted(self._dbs.items()) if id(db) in actives]:
+            after: bytes | None = None
+            while (db := self._dbs.get(partition)) is not None:
+                read = list(islice((k for k in db.keys(from_key=after) if k != after), size))
+                if not read:
+                    break
+                after = read[-1]
+                yield [k for k in read if k != self.offset_key and k not in self.unconfirmed]
+        yield [key for key, value in list(self.unconfirmed.items()) if value is not None]
+
     def revoke_partitions(self, table: Any, tps: set[TP]) -> None:
         # Their next owner restores them from the changelog; a write here that never got there is moot.
         gone = {tp.partition for tp in tps if tp.topic in table.changelog_topic.topics}
@@ -141,3 +161,19 @@ class StateTable(faust.Table):
             return super()._on_changelog_sent(fut)
         sent = fut.result()
         self.data.confirm(sent.topic_partition, sent.offset, fut.message.key, fut.message.value)
+
+
+def key_chunks(table: Mapping[bytes, Any], size: int) -> Iterator[list[bytes]]:
+    """The table's keys, `size` at a time, for work that pauses between chunks while the table changes.
+
+    A RocksDB table is read a chunk at a time (memory stays bounded with a
+    million customers); an in-memory one is snapshotted first, since it holds
+    every state in memory anyway and a dict cannot be iterated while it grows.
+    """
+    store = getattr(table, "data", None)
+    if isinstance(store, KeyPartitionedRocksDB):
+        yield from store.key_chunks(size)
+        return
+    keys = list(table.keys())
+    for first in range(0, len(keys), size):
+        yield keys[first : first + size]

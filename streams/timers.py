@@ -14,12 +14,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from kafka.partitioner.default import murmur2
-
 from scoring.pipeline import next_review, rescore_if_changed
-from scoring.schedule import DueQueue
+from scoring.schedule import Schedule
 from streams.agents import Batch, Scorer
 from streams.codecs import decode_state
+from streams.partitions import partition_of
+from streams.stores import key_chunks
 
 logger = logging.getLogger(__name__)
 
@@ -27,11 +27,6 @@ logger = logging.getLogger(__name__)
 MAX_PER_TICK = 5000
 # Customers scheduled between yields to the event loop while the schedule is rebuilt (about 0.2 s of work).
 REBUILD_CHUNK = 2000
-
-
-def partition_of(key: bytes, partitions: int) -> int:
-    """The partition Kafka's default (murmur2) partitioner gives `key`, as producers and the changelog do."""
-    return (murmur2(key) & 0x7FFFFFFF) % partitions
 
 
 @dataclass
@@ -46,12 +41,13 @@ class InactivityTimer:
         """Rebuild the schedule in the background (after each recovery), replacing a rebuild still running."""
         if self.rebuilding is not None:
             self.rebuilding.cancel()
-        # The new queue takes over now: the stream schedules into it from here on, before the task starts.
-        self.scorer.due = DueQueue()
+        # Emptied now: the stream schedules into it from here on, before the task starts, and a tick
+        # still under way schedules the customers it re-scored into it too.
+        self.scorer.due.reset()
         self.rebuilding = asyncio.ensure_future(self.rebuild(self.scorer.due))
         return self.rebuilding
 
-    async def rebuild(self, queue: DueQueue) -> int:
+    async def rebuild(self, queue: Schedule) -> int:
         """Schedule every customer of the local table into `queue`, a chunk at a time; returns how many are in it.
 
         O(customers) once per rebalance: decoding a million states took 85 s
@@ -61,9 +57,8 @@ class InactivityTimer:
         the stream or the timer scheduled from; customers written since the
         rebuild began are rescheduled from their newest state, as they would be anyway.
         """
-        keys = list(self.scorer.table.keys())  # a snapshot: the table changes between chunks
-        for first in range(0, len(keys), REBUILD_CHUNK):
-            for key in keys[first : first + REBUILD_CHUNK]:
+        for chunk in key_chunks(self.scorer.table, REBUILD_CHUNK):
+            for key in chunk:
                 raw = self.scorer.table.get(key)
                 if raw is None:
                     continue  # erased since

@@ -30,7 +30,7 @@ from streams.agents import Scorer
 from streams.auth import SCHEME, bearer_allows
 from streams.codecs import decode_state
 from streams.redis_reader import RedisReader
-from streams.timers import partition_of
+from streams.partitions import partition_of
 
 logger = logging.getLogger(__name__)
 

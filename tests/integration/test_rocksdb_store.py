@@ -13,7 +13,7 @@ from scoring.replay import replay
 from streams.app import STATE_TABLE
 from streams.codecs import decode_state
 from streams.localstack import stop_process
-from streams.timers import partition_of
+from streams.partitions import partition_of
 from streams.topics import topic_reader
 from tests.integration.exactness import assert_exactly_the_offline_result, cdnow_purchases, wait_until_all_scored
 

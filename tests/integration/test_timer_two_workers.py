@@ -16,7 +16,7 @@ from schemas.outputs import ChurnRiskAlert, ScoreUpdate
 from scoring.pipeline import rescore_if_changed
 from scoring.replay import replay
 from streams.localstack import free_port, stop_process
-from streams.timers import partition_of
+from streams.partitions import partition_of
 from streams.topics import topic_reader
 from tests.factories import purchase, visit
 from tests.integration.exactness import drain, wait_until_all_scored

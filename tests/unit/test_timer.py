@@ -6,7 +6,7 @@ from types import SimpleNamespace
 
 from schemas.model_config import ScoringModel
 from scoring.replay import replay
-from scoring.schedule import DueQueue
+from scoring.schedule import DueQueue, Schedule
 from streams.agents import Outputs, Scorer
 from streams.codecs import decode_state, encode_state
 from streams.metrics import Metrics
@@ -54,10 +54,10 @@ def make_scorer(**fields) -> Scorer:
     return Scorer(**(defaults | fields))
 
 
-def make_timer(customers: int, due: int, **scorer_fields):
+def make_timer(customers: int, due: int, queue: Schedule | None = None, **scorer_fields):
     """`customers` customers (last scored at day 20), of whom `due` are queued for day 40 and the rest a week later."""
     template = replay([purchase("c", 0), purchase("c", 10), visit("c", 20)], MODEL).states["c"]
-    table, queue = CountingTable(), DueQueue()
+    table, queue = CountingTable(), queue if queue is not None else DueQueue()
     for n in range(customers):
         cid = f"cust-{n}"
         table[cid.encode()] = encode_state(template.model_copy(update={"customer_id": cid}))
@@ -66,8 +66,8 @@ def make_timer(customers: int, due: int, **scorer_fields):
     return InactivityTimer(scorer=scorer, partitions=4, owned=lambda p: True), table, scorer.outputs
 
 
-def test_a_tick_touches_only_the_customers_due() -> None:
-    timer, table, outputs = make_timer(customers=20_000, due=25)
+def test_a_tick_touches_only_the_customers_due(queue: Schedule) -> None:
+    timer, table, outputs = make_timer(customers=20_000, due=25, queue=queue)
     touched = asyncio.run(timer.tick(at(40)))
     assert touched == 25 and table.reads == 25
     assert len(outputs.scores.values) == 25  # each one's score moved with 20 days of silence
@@ -81,8 +81,8 @@ def test_the_work_grows_with_the_number_due_not_with_all_customers() -> None:
     assert large_table.reads == 10
 
 
-def test_rescored_customers_are_written_back_and_scheduled_again() -> None:
-    timer, table, outputs = make_timer(customers=3, due=1)
+def test_rescored_customers_are_written_back_and_scheduled_again(queue: Schedule) -> None:
+    timer, table, outputs = make_timer(customers=3, due=1, queue=queue)
     asyncio.run(timer.tick(at(40)))
     state = decode_state(table[b"cust-0"])
     assert state.last_scored_at == at(40) and state.last_score < 100
@@ -97,10 +97,10 @@ def test_customers_of_partitions_owned_elsewhere_are_skipped() -> None:
     assert 0 < len(outputs.scores.values) < 50
 
 
-def test_the_schedule_is_rebuilt_from_the_table_while_events_are_scored() -> None:
+def test_the_schedule_is_rebuilt_from_the_table_while_events_are_scored(queue: Schedule) -> None:
     """After a recovery the timer rebuilds its queue in chunks; the stream keeps scoring (and scheduling) meanwhile."""
     customers = 3 * REBUILD_CHUNK + 7
-    timer, _, _ = make_timer(customers, due=0, kinds={"customer.visits": "visit"}, max_message_bytes=4096)
+    timer, _, _ = make_timer(customers, due=0, queue=queue, kinds={"customer.visits": "visit"}, max_message_bytes=4096)
     scorer = timer.scorer
     event = SimpleNamespace(topic="customer.visits", partition=0, offset=0, key=b"new", timestamp=None,
                             value=visit("new", 25).model_dump_json().encode(), tp=("customer.visits", 0))  # fmt: skip
