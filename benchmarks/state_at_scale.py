@@ -2,10 +2,10 @@
 
 Why: with `HEALTHSCORE_STORE=memory://` every customer's state lives in the
 worker's memory, so a worker needs RAM in proportion to its customers. With
-`rocksdb://` the states live on local disk (streams/stores.py) and memory
-should hold only what is per customer by design: the inactivity timer's due
-queue (scoring/schedule.py, about 200 bytes a customer) and RocksDB's
-caches. This run shows the figures; it asserts nothing.
+`rocksdb://` the states live on local disk (streams/stores.py), and so does
+the inactivity timer's schedule (streams/due_store.py; in memory it took
+about 200 bytes a customer), so memory should hold RocksDB's capped caches
+and no more per customer. This run shows the figures; it asserts nothing.
 
 What it does, on the local stack (Tansu + Redis): publishes N events, one
 per customer (the realistic mix of benchmarks/perf/events.py, over half a

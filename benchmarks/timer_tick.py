@@ -7,52 +7,75 @@ re-scores each. This schedules N customers (1M by default) at random times
 over 30 days, then for growing numbers k of due customers times the pop
 (the part that could scale with N) and, as the reference measured in the
 same run, a full scan of the N schedule entries (what a timer without the
-queue would do each tick). It also prints the queue's memory per customer.
+queue would do each tick).
 Re-scoring the k due customers adds k times the cost of one `rescore`
-(see benchmarks/throughput.py, offline figures).
+(see benchmarks/throughput.py, offline figures). It prints how much the
+process grew while the customers were scheduled, per customer.
 
-    .venv/bin/python benchmarks/timer_tick.py [--customers 1000000]
+`--queue rocksdb` runs the same on the schedule a `rocksdb://` worker
+keeps on disk (streams/due_store.py), with the worker's default RocksDB
+memory bounds.
+
+    .venv/bin/python benchmarks/timer_tick.py [--customers 1000000] [--queue memory|rocksdb]
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import random
+import tempfile
 import time
-import tracemalloc
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
-from scoring.schedule import DueQueue
+from scoring.schedule import DueQueue, Schedule
+from streams.app import rocksdb_options
+from streams.due_store import RocksDueQueue
+from streams.settings import Settings
 
 T0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
 SPREAD = timedelta(days=30)
 
 
-def build(customers: int, seed: int) -> tuple[DueQueue, list[datetime]]:
+def review_times(customers: int, seed: int) -> tuple[list[datetime], list[int]]:
+    """Each customer's review time (sorted by customer number) and the order they are scheduled in."""
     rng = random.Random(seed)
-    queue = DueQueue()
     times = sorted(T0 + SPREAD * rng.random() for _ in range(customers))
     order = list(range(customers))
     rng.shuffle(order)
-    for n in order:
-        queue.schedule(f"cust-{n:07d}", times[n])
-    return queue, times
+    return times, order
+
+
+def rss_mb() -> float:
+    with open("/proc/self/statm") as statm:
+        return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 1e6
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--customers", type=int, default=1_000_000)
     parser.add_argument("--seed", type=int, default=8)
+    parser.add_argument("--queue", choices=["memory", "rocksdb"], default="memory")
     args = parser.parse_args()
 
-    tracemalloc.start()
+    workdir = tempfile.TemporaryDirectory(prefix="timer-tick-")
+    queue: Schedule = DueQueue()
+    if args.queue == "rocksdb":  # with the worker's default memory bounds
+        queue = RocksDueQueue(Path(workdir.name) / "due", rocksdb_options(Settings()))
+    times, order = review_times(args.customers, args.seed)
+    half = args.customers // 2
+    rss = [rss_mb()]  # the benchmark's own lists are built: from here on growth is the queue's
     started = time.perf_counter()
-    queue, times = build(args.customers, args.seed)
+    for scheduled, n in enumerate(order, start=1):
+        queue.schedule(f"cust-{n:07d}", times[n])
+        if scheduled in (half, args.customers):
+            rss.append(rss_mb())
     built = time.perf_counter() - started
-    size, _ = tracemalloc.get_traced_memory()
-    tracemalloc.stop()
-    print(f"{args.customers:,} customers scheduled in {built:.1f} s; "
-          f"queue and its ids/times hold {size / 2**20:,.0f} MiB ({size / args.customers:,.0f} B per customer)")  # fmt: skip
+    print(f"{args.customers:,} customers scheduled ({args.queue}) in {built:.1f} s "
+          f"({built / args.customers * 1e6:,.1f} µs each); process RSS {rss[0]:,.0f} -> {rss[1]:,.0f} -> "
+          f"{rss[2]:,.0f} MB: {(rss[1] - rss[0]) * 1e6 / half:,.0f} B per customer over the first half, "
+          f"{(rss[2] - rss[1]) * 1e6 / (args.customers - half):,.0f} B over the second")  # fmt: skip
 
     scan_started = time.perf_counter()
     now = times[0]
@@ -63,6 +86,8 @@ def main() -> None:
     print("|---:|---:|---:|---:|")
     popped = 0
     for k in (10, 100, 1_000, 10_000, 100_000):
+        if popped + k > len(times):
+            break
         now = times[popped + k - 1]
         began = time.perf_counter()
         due = queue.pop_due(now)
