@@ -121,9 +121,10 @@ def decide_alerts(
     stale_rule = triggers.stale_ticket
     if stale_rule.enabled:
         open_ids = {t.ticket_id for t in state.open_tickets}
+        stale_after = timedelta(days=stale_rule.days)  # once, not once per open ticket
         stale = [
             t for t in state.open_tickets
-            if t.priority in HIGH_PRIORITIES and now - t.opened_at >= timedelta(days=stale_rule.days)
+            if t.priority in HIGH_PRIORITIES and now - t.opened_at >= stale_after
             and t.ticket_id not in memory.stale_tickets_alerted
         ]  # fmt: skip
         if stale:

@@ -65,8 +65,9 @@ def scorable(state: CustomerState) -> bool:
 def change_since(history: tuple[HistoryPoint, ...], current: float, now: datetime, days: int) -> float | None:
     """Score now minus the last score recorded at least `days` days ago, if one is remembered."""
     cutoff = day_of(now) - days
-    older = [p for p in history if p.day <= cutoff]
-    return round(current - older[-1].score, 1) if older else None
+    # The last such point in the order remembered: found from the end, without a list of every older one.
+    last = next((p for p in reversed(history) if p.day <= cutoff), None)
+    return round(current - last.score, 1) if last is not None else None
 
 
 def _remember(history: tuple[HistoryPoint, ...], now: datetime, points: float) -> tuple[HistoryPoint, ...]:

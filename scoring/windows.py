@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
 from datetime import datetime, timezone
+from operator import attrgetter
 
 from pydantic import BaseModel, ConfigDict
 
@@ -54,8 +55,8 @@ def add_to_buckets(buckets: tuple[DayBucket, ...], day: int, newest_day: int, **
     return (*kept[:at], current.model_copy(update=sums), *kept[at + found :])
 
 
-def _day(bucket: DayBucket) -> int:
-    return bucket.day
+# A C-level key: bisect calls it at every probe, and a busy customer has HORIZON_DAYS buckets.
+_day = attrgetter("day")
 
 
 def in_window(buckets: tuple[DayBucket, ...], now: datetime, days: int, skip_days: int = 0) -> list[DayBucket]:
@@ -66,4 +67,5 @@ def in_window(buckets: tuple[DayBucket, ...], now: datetime, days: int, skip_day
 
 
 def total(buckets: list[DayBucket], field: str) -> float:
-    return sum(getattr(b, field) for b in buckets)
+    # map with a C-level getter: the same values in the same order as a generator, so the same sum, faster.
+    return sum(map(attrgetter(field), buckets))
