@@ -49,6 +49,7 @@ from perf.events import generate  # noqa: E402
 from scale_out import log_since, ready_after  # noqa: E402
 from soak import markdown_row, rss_bytes  # noqa: E402
 from streams.app import STATE_TABLE  # noqa: E402
+from streams.settings import Settings  # noqa: E402
 from streams.localstack import LocalStack, local_stack, stop_process  # noqa: E402
 from tests.integration.test_rocksdb_store import changelog_read  # noqa: E402
 from throughput import deployment_env, topics_by_kind  # noqa: E402
@@ -129,6 +130,13 @@ def verdict(rows: list[Row]) -> list[str]:
     return lines
 
 
+def rocksdb_bounds() -> str:
+    """The memory bounds the worker ran with: the defaults, unless set in this process's environment."""
+    settings = Settings.from_env(os.environ)
+    return (f"write buffer {settings.rocksdb_write_buffer_mb} MB x 2 and block cache "
+            f"{settings.rocksdb_block_cache_mb} MB per database")  # fmt: skip
+
+
 def run(args: argparse.Namespace, workdir: Path) -> tuple[list[Row], list[str]]:
     records = generate(args.customers, args.customers, seed=args.seed, days=EVENT_DAYS)
     lines: list[str] = []
@@ -196,7 +204,7 @@ def main() -> None:
                    f"{datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC, {platform.python_implementation()} "
                    f"{platform.python_version()}, {os.cpu_count()} CPUs (load average at the end: "
                    f"{' '.join(f'{x:.1f}' for x in os.getloadavg())}); local Tansu broker and Redis, one worker, "
-                   "RocksDB store, event-time clock, inactivity timer on.")  # fmt: skip
+                   f"RocksDB store ({rocksdb_bounds()}), event-time clock, inactivity timer on.")  # fmt: skip
         with args.report.open("a") as out:
             out.write("\n".join([header, context, "", markdown_row(Row.HEADER),
                                   markdown_row(tuple("---:" for _ in Row.HEADER)),
