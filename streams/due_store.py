@@ -17,23 +17,22 @@ recovery), so it has no changelog: `reset` empties it for the rebuild.
 
 from __future__ import annotations
 
-import logging
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import rocksdict
 from faust.stores.rocksdb import RocksDBOptions
 
-logger = logging.getLogger(__name__)
-
-EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+# Year 1, not 1970: an event may be dated before 1970 (any aware time is valid input), and a
+# negative count has no 8-byte unsigned form. Year 1 to 9999 in microseconds fits in 59 bits.
+EPOCH = datetime.min.replace(tzinfo=timezone.utc)
 MICROSECOND = timedelta(microseconds=1)
 CUSTOMER = b"c"
 DUE = b"d"
 
 
 def time_key(at: datetime) -> bytes:
-    """Microseconds since 1970 as 8 big-endian bytes: byte order is time order."""
+    """Microseconds since the year 1 as 8 big-endian bytes: byte order is time order."""
     return ((at - EPOCH) // MICROSECOND).to_bytes(8, "big")
 
 

@@ -68,9 +68,16 @@ def test_reset_forgets_everyone(queue: Schedule) -> None:
 
 @pytest.mark.parametrize(
     "earlier, later",
-    [(at(0), at(0) + timedelta(microseconds=1)), (at(1), at(400)), (datetime.fromisoformat("1999-12-31T23:59:59+00:00"), at(0))],
+    [
+        (at(0), at(0) + timedelta(microseconds=1)),
+        (at(1), at(400)),
+        (datetime.fromisoformat("1999-12-31T23:59:59+00:00"), at(0)),
+        (datetime.fromisoformat("0001-01-01T00:00:00+00:00"), datetime.fromisoformat("1969-12-31T23:59:59+00:00")),
+        (datetime.fromisoformat("1970-01-01T00:00:00+00:00"), datetime.fromisoformat("9999-12-31T23:59:59+00:00")),
+    ],
 )
 def test_time_keys_sort_as_the_times_do(earlier: datetime, later: datetime) -> None:
+    """Any aware time an event may carry has a key, before 1970 too (an old event must not crash the worker)."""
     assert time_key(earlier) < time_key(later)
 
 
