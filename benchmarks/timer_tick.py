@@ -30,6 +30,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from scoring.schedule import DueQueue, Schedule
+from soak import rss_bytes
 from streams.app import rocksdb_options
 from streams.due_store import RocksDueQueue
 from streams.settings import Settings
@@ -48,8 +49,7 @@ def review_times(customers: int, seed: int) -> tuple[list[datetime], list[int]]:
 
 
 def rss_mb() -> float:
-    with open("/proc/self/statm") as statm:
-        return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 1e6
+    return rss_bytes(os.getpid()) / 1e6
 
 
 def main() -> None:
