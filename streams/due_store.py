@@ -70,23 +70,23 @@ class RocksDueQueue:
         """Look at `customer_id` at `at`; None forgets them (time can no longer move their score)."""
         customer = customer_id.encode("utf-8")
         previous = self._db.get(CUSTOMER + customer)
+        if previous is None and at is None:
+            return
         batch = rocksdict.WriteBatch(raw_mode=True)
         if previous is not None:
             batch.delete(DUE + previous + customer)
         if at is None:
-            if previous is not None:
-                batch.delete(CUSTOMER + customer)
-                self._db.write(batch)
-                self._count -= 1
-            return
-        when = time_key(at)
-        batch.put(CUSTOMER + customer, when)
-        batch.put(DUE + when + customer, b"")
+            batch.delete(CUSTOMER + customer)
+            self._count -= 1
+        else:
+            when = time_key(at)
+            batch.put(CUSTOMER + customer, when)
+            batch.put(DUE + when + customer, b"")
+            if previous is None:
+                self._count += 1
+            if self._floor is None or when < self._floor:
+                self._floor = when
         self._db.write(batch)
-        if previous is None:
-            self._count += 1
-        if self._floor is None or when < self._floor:
-            self._floor = when
 
     def pop_due(self, now: datetime, limit: int | None = None) -> list[str]:
         """Remove and return the customers due at or before `now`, earliest first, at most `limit`."""
