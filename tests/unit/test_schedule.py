@@ -13,7 +13,6 @@ from tests.factories import at
 from tests.unit.conftest import SMALL_DB
 
 
-
 def test_customers_come_out_when_due_earliest_first(queue: Schedule) -> None:
     queue.schedule("late", at(3))
     queue.schedule("early", at(1))

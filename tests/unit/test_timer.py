@@ -109,7 +109,7 @@ def test_the_schedule_is_rebuilt_from_the_table_while_events_are_scored(queue: S
         rebuilding = timer.start_rebuild()
         await asyncio.sleep(0)  # the first chunk
         assert not rebuilding.done()
-        await scorer.handle_batch([event])  # a new customer, scored between chunks, goes into the new queue
+        await scorer.handle_batch([event])  # a new customer, scored between chunks, goes into the queue being rebuilt
         return await rebuilding, len(scorer.due)
 
     scheduled, queued = asyncio.run(rebuild_while_scoring())
