@@ -13,16 +13,6 @@ batch); offsets are committed after that. A crash anywhere in the batch
 replays it from the last commit: either the state lacks the events and they
 are scored again with the same ids, or it has them and their outputs are
 already on the broker.
-
-Why two batches overlap: waiting for the broker's acknowledgements is most
-of a small batch's time, and records arriving meanwhile used to wait too.
-So a scored batch is handed to a background task that awaits its
-acknowledgements, stores its states and only then releases its records for
-offset commit (`MessageAcks`); the next batch is scored meanwhile, reading
-customers through the unsettled batch's states. One batch at most is
-unsettled: the next is handed off only once the one before has settled, so
-states reach the table in batch order and the order above still holds per
-batch.
 """
 
 from __future__ import annotations
@@ -86,14 +76,6 @@ class Outputs:
     audit: OutputTopic | None = None  # where override changes are recorded
 
 
-class MessageAcks(Protocol):
-    """Holds input records back from offset commit until their batch has settled."""
-
-    def hold(self, message: Any) -> None: ...
-
-    def release(self, message: Any) -> None: ...
-
-
 class ConsumerPosition(Protocol):
     """The two consumer operations offset continuity needs (streams/offsets.py)."""
 
@@ -111,7 +93,6 @@ class Batch:
     scored: list[Step] = field(default_factory=list)
     stamps: list[float] = field(default_factory=list)  # broker timestamps (s) of the records scored
     erased: dict[bytes, datetime] = field(default_factory=dict)  # customer key -> erased up to
-    held: list[Any] = field(default_factory=list)  # input records released for offset commit once settled
 
 
 @dataclass
@@ -135,15 +116,12 @@ class Scorer:
     erasures: MutableMapping[bytes, bytes] = field(default_factory=dict)
     due: Schedule = field(default_factory=DueQueue)
     consumer: ConsumerPosition | None = None  # None (tests): every record counts as the next
-    acks: MessageAcks | None = None  # None (tests): records are not held back from offset commit
     guard: OffsetGuard = field(default_factory=OffsetGuard)
     seeks: set[asyncio.Future[None]] = field(default_factory=set)  # seeks under way, kept from the GC
     watermark: datetime | None = None  # newest event time this worker has scored
     # The agent and the timer both read, publish and write states; one at a time, or a timer
     # could store a state it read before a batch's write and so erase that batch's events.
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
-    unsettled: Batch | None = None  # handed off: outputs not yet acknowledged or states not yet stored
-    settling: asyncio.Future[None] | None = None  # the task settling `unsettled`
     delivered: int = 0  # input records handed to the scorer so far
     quiet_checks: int = 0  # consecutive tail checks that saw no record arrive
     delivered_at_check: int = 0
@@ -153,11 +131,7 @@ class Scorer:
         return datetime.now(timezone.utc) if self.clock == "wall" else self.watermark
 
     async def handle_batch(self, messages: Sequence[Any]) -> None:
-        """Score a batch of input records in order and hand it off to settle; `settled` waits for that.
-
-        Returns once the batch before has settled, so the next batch is scored
-        while the broker acknowledges this one's outputs.
-        """
+        """Score a batch of input records in order; returns once outputs are acknowledged and states written."""
         self.delivered += len(messages)
         async with self.lock:
             self.metrics.batch_size.observe(len(messages))
@@ -165,33 +139,7 @@ class Scorer:
             for message in messages:
                 if await self._continuous(message):
                     await self._one(message, batch)
-                    if self.acks is not None:
-                        self.acks.hold(message)
-                        batch.held.append(message)
-            await self.settled()
-            self.unsettled = batch
-            self.settling = asyncio.ensure_future(self._settle(batch))
-
-    async def _settle(self, batch: Batch) -> None:
-        await self.commit(batch)
-        if self.acks is not None:
-            for message in batch.held:
-                self.acks.release(message)
-
-    async def settled(self) -> None:
-        """Wait until the batch handed off last has its outputs acknowledged and its states stored.
-
-        A failure to settle is raised here, to the next batch or the timer: the
-        batch's records stay held, so a restarted worker scores them again.
-        """
-        settling = self.settling
-        if settling is None:
-            return
-        try:
-            await settling
-        finally:
-            if self.settling is settling:
-                self.settling = self.unsettled = None
+            await self.commit(batch)
 
     async def _continuous(self, message: Any) -> bool:
         """Whether `message` is the next record of its partition (see streams/offsets.py); seeks back if not."""
@@ -235,20 +183,17 @@ class Scorer:
         return len(stalled)
 
     def state_of(self, key: bytes, batch: Batch) -> CustomerState | None:
-        """The customer's newest state: this batch's, else the unsettled batch's, else the table's, else None."""
-        for newer in (batch, self.unsettled):
-            if newer is not None:
-                if key in newer.states:
-                    return newer.states[key]
-                if key in newer.erased:
-                    return None
+        """The customer's newest state: this batch's, else the table's, else None."""
+        if key in batch.states:
+            return batch.states[key]
+        if key in batch.erased:
+            return None
         raw = self.table.get(key)
         return decode_state(raw) if raw else None
 
     def erased_until(self, key: bytes, batch: Batch) -> datetime | None:
-        for newer in (batch, self.unsettled):
-            if newer is not None and key in newer.erased:
-                return newer.erased[key]
+        if key in batch.erased:
+            return batch.erased[key]
         raw = self.erasures.get(key)
         return datetime.fromisoformat(raw.decode("ascii")) if raw else None
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import faust
 from aiohttp.web import Response
-from faust.types import TP, Message
+from faust.types import TP
 from prometheus_client import CONTENT_TYPE_LATEST
 from yarl import URL
 
@@ -57,19 +57,6 @@ class FaustConsumerPosition:
         # records crashed the worker (KeyError in aiokafka's Fetcher.fetched_records).
         consumer = self.app.consumer
         await consumer._thread.call_thread(consumer.seek, tp, offset)
-
-
-@dataclass
-class FaustAcks:
-    """Holds Faust records back from offset commit: a reference of our own, dropped once their batch settled."""
-
-    app: faust.App
-
-    def hold(self, message: Message) -> None:
-        message.incref()  # the stream's own ack, when the agent asks for the next batch, then is not the last
-
-    def release(self, message: Message) -> None:
-        message.ack(self.app.consumer)  # the last reference: the offset may be committed
 
 
 def _raw_topic(app: faust.App, *names: str, partitions: int | None = None) -> faust.TopicT:
@@ -169,7 +156,6 @@ def create_app(settings: Settings, model: Model | None = None) -> Service:
         override_topic=settings.topic_overrides,
         erasures=erasures,
         consumer=FaustConsumerPosition(app) if settings.offset_checks else None,
-        acks=FaustAcks(app),
         due=due_schedule(settings, Path(app.conf.tabledir)),
     )
 

@@ -75,7 +75,6 @@ class InactivityTimer:
         Like a batch of events: outputs are acknowledged before the states are stored.
         """
         async with self.scorer.lock:
-            await self.scorer.settled()  # the table then holds every state scored so far
             queue = self.scorer.due
             due = queue.pop_due(now, MAX_PER_TICK)
             batch = Batch()

@@ -76,12 +76,7 @@ def test_in_one_batch_events_before_an_erasure_are_forgotten_and_later_ones_star
         record("customer.purchases", "c-1", purchase("c-1", 5).model_dump_json(), 2),  # late, before the request
         record("customer.purchases", "c-1", purchase("c-1", 12, amount=7.0).model_dump_json(), 3),  # after it
     ]
-
-    async def score_and_settle() -> None:
-        await scorer.handle_batch(batch)
-        await scorer.settled()
-
-    asyncio.run(score_and_settle())
+    asyncio.run(scorer.handle_batch(batch))
 
     state = decode_state(table[b"c-1"])
     assert (state.purchase_count, state.total_spend) == (1, 7.0)  # only the purchase after the request
