@@ -9,7 +9,8 @@ its complexity. One run on the local stack (Tansu broker + Redis) measures:
   (d) end-to-end latency, publish to ScoreUpdate received, at half of (b)'s rate (`--latency-load`
       adds other shares), once per consumer fetch wait (Faust's 1,500 ms, the default, and 10 ms:
       the local broker waits each fetch out), with the median of each third of the run: a median
-      that rises from third to third means the worker is falling behind at that rate;
+      that rises from third to third means the worker is falling behind at that rate; and the
+      CPU the worker, the broker and the benchmark itself used, of the machine's shared cores;
   (e) scoring alone in-process (no Kafka) and the per-customer state size;
   (f) the batch alternative: recomputing every score from the events with pandas.
 
@@ -44,6 +45,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))  # the perf package nex
 from perf.broker import Latencies, consume_count, events_handled, paced_latency, publish_bulk  # noqa: E402
 from perf.events import Record, generate  # noqa: E402
 from perf.offline import pandas_recompute, score_offline  # noqa: E402
+from soak import cpu_seconds  # noqa: E402
 from schemas.model_config import ScoringModel  # noqa: E402
 from streams.localstack import LocalStack, free_port, local_stack, stop_process  # noqa: E402
 from streams.settings import Settings  # noqa: E402
@@ -52,7 +54,7 @@ from streams.topics import ensure_topics  # noqa: E402
 ROOT = Path(__file__).resolve().parent.parent
 REPORT = ROOT / "docs" / "benchmarks.md"
 NAIVE_APP = Path(__file__).resolve().parent / "perf" / "naive_app.py"
-LATENCY_SECONDS = 30.0  # how long the paced publisher runs in (d)
+LATENCY_SECONDS = 30.0  # how long the paced publisher runs in (d), unless --latency-seconds
 # /metrics is polled this often in (b); each scrape costs the worker CPU (profiled: 6% at 4 per second).
 POLL_SECONDS = 1.0
 
@@ -162,9 +164,22 @@ def run_naive(stack: LocalStack, inputs: list[str], expected: int, budget: float
         stop_process(process)
 
 
+@dataclass
+class PacedRun:
+    latencies: Latencies
+    cpu: dict[str, float]  # process -> share of one core it used over the paced run
+
+    def cpu_cell(self) -> str:
+        return ", ".join(f"{name} {share:.0%}" for name, share in self.cpu.items())
+
+
 def paced_run(stack: LocalStack, records: list[Record], tmp: Path, args: argparse.Namespace, rate: float,
-              wait_ms: int) -> Latencies:
-    """(d): a fresh worker with this fetch wait, fed LATENCY_SECONDS of events at `rate`."""
+              wait_ms: int) -> PacedRun:
+    """(d): a fresh worker with this fetch wait, fed `--latency-seconds` of events at `rate`.
+
+    The CPU each process used says whether a rising latency is the worker
+    falling behind on its own or the shared cores running out.
+    """
     # Tansu holds every fetch for the whole wait even when records are there: latency follows it.
     env = deployment_env(stack, f"latency-{wait_ms}-{rate:.0f}", tmp, args.producer_batch_bytes)
     env["HEALTHSCORE_FETCH_MAX_WAIT_MS"] = str(wait_ms)
@@ -173,9 +188,13 @@ def paced_run(stack: LocalStack, records: list[Record], tmp: Path, args: argpars
         while not events_handled(int(env["HEALTHSCORE_WEB_PORT"])):  # up, before any event
             time.sleep(POLL_SECONDS)
         time.sleep(5)  # the group join completes after the web server answers
-        return asyncio.run(paced_latency(stack.bootstrap, records[: int(rate * LATENCY_SECONDS)],
-                                         topics_by_kind(env, stack), env["HEALTHSCORE_TOPIC_SCORES"], rate,
-                                         alive=lambda: process.poll() is None))  # fmt: skip
+        pids = {"worker": process.pid, "broker": stack.processes["broker"].pid, "this benchmark": os.getpid()}
+        before, began = {name: cpu_seconds(pid) for name, pid in pids.items()}, time.monotonic()
+        latencies = asyncio.run(paced_latency(stack.bootstrap, records[: int(rate * args.latency_seconds)],
+                                              topics_by_kind(env, stack), env["HEALTHSCORE_TOPIC_SCORES"], rate,
+                                              alive=lambda: process.poll() is None))  # fmt: skip
+        elapsed = time.monotonic() - began
+        return PacedRun(latencies, {name: (cpu_seconds(pid) - before[name]) / elapsed for name, pid in pids.items()})
     finally:
         stop_process(process)
 
@@ -209,6 +228,8 @@ def main() -> None:
                         help="(d) once per worker fetch wait (HEALTHSCORE_FETCH_MAX_WAIT_MS); 1500 is the default")
     parser.add_argument("--latency-load", type=float, nargs="+", default=[0.5],
                         help="(d) the paced rates, as shares of the scorer's sustained rate (b); 0.5 is the issue's")
+    parser.add_argument("--latency-seconds", type=float, default=LATENCY_SECONDS,
+                        help="(d) how long each paced run publishes; longer shows whether the worker keeps up")
     parser.add_argument("--out", type=Path, default=None, help=f"where to write the report (default {REPORT})")
     args = parser.parse_args()
     if args.quick:
@@ -244,13 +265,14 @@ def main() -> None:
 
         for load in args.latency_load:
             for wait_ms in args.latency_fetch_wait_ms:
-                lat = paced_run(stack, records, Path(tmp), args, rate=max(1.0, worker.rate * load), wait_ms=wait_ms)
+                paced = paced_run(stack, records, Path(tmp), args, rate=max(1.0, worker.rate * load), wait_ms=wait_ms)
+                lat = paced.latencies
                 report.add("(d) latency", f"publish to ScoreUpdate received, at {lat.published_rate:,.0f} events/s "
-                           f"({load:g} of (b)), consumer fetch wait {wait_ms} ms",
+                           f"({load:g} of (b)) for {args.latency_seconds:g} s, consumer fetch wait {wait_ms} ms",
                            f"p50 {lat.percentile(0.5) * 1000:,.0f} ms, p95 {lat.percentile(0.95) * 1000:,.0f} ms, "
                            f"p99 {lat.percentile(0.99) * 1000:,.0f} ms ({len(lat.seconds):,} of {lat.sent:,} events; "
                            "median by third of the run " + " / ".join(f"{t * 1000:,.0f}" for t in lat.trend())
-                           + " ms)")  # fmt: skip
+                           + f" ms; CPU of one core: {paced.cpu_cell()})")  # fmt: skip
 
     sample = [r for r in records if int(r.key.rsplit(b"-", 1)[1]) % args.offline_share == 0]
     offline = score_offline(sample, ScoringModel())
