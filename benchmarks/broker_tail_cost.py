@@ -1,0 +1,88 @@
+"""Benchmark: what a consumer following a topic's tail costs the local broker, as the topic grows.
+
+Why: paced latency runs (throughput.py (d)) rise through the run even at a
+quarter of the scorer's rate, while the broker's CPU climbs. This isolates
+the broker: one producer sends one-record batches at a steady rate to a
+fresh topic, first alone (the reference), then to another fresh topic with
+one consumer reading its tail. It prints the broker's share of one core
+for each successive interval of both runs. No worker, no Redis.
+
+Run from the repository root (after `make setup`):
+
+    .venv/bin/python benchmarks/broker_tail_cost.py                  # 300 batches/s, 50 s each
+    .venv/bin/python benchmarks/broker_tail_cost.py --fetch-wait-ms 5
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import tempfile
+import time
+from pathlib import Path
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+
+from soak import cpu_seconds
+from streams.localstack import local_stack
+
+
+async def follow(consumer: AIOKafkaConsumer, read: list[int]) -> None:
+    while True:
+        read[0] += sum(len(batch) for batch in (await consumer.getmany(timeout_ms=100)).values())
+
+
+async def steady_run(bootstrap: str, broker_pid: int, topic: str, args: argparse.Namespace,
+                     tail_consumer: bool) -> list[float]:  # fmt: skip
+    """Broker CPU share per interval while one-record batches go to `topic` at args.rate, optionally followed."""
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=0)  # one record per produce batch
+    await producer.start()
+    await producer.send_and_wait(topic, b"first", key=b"0")  # creates the topic before the consumer joins
+    consumer, reader, read = None, None, [0]
+    if tail_consumer:
+        consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, group_id=f"{topic}-reader",
+                                    fetch_max_wait_ms=args.fetch_wait_ms, auto_offset_reset="latest")  # fmt: skip
+        await consumer.start()
+        reader = asyncio.ensure_future(follow(consumer, read))
+    shares: list[float] = []
+    started = mark = time.monotonic()
+    cpu_mark, sent = cpu_seconds(broker_pid), 0
+    try:
+        while time.monotonic() - started < args.seconds:
+            ahead = sent / args.rate - (time.monotonic() - started)
+            if ahead > 0:
+                await asyncio.sleep(ahead)
+            await producer.send(topic, b"x" * 300, key=str(sent).encode())
+            sent += 1
+            if time.monotonic() - mark >= args.interval:
+                cpu, now = cpu_seconds(broker_pid), time.monotonic()
+                shares.append((cpu - cpu_mark) / (now - mark))
+                mark, cpu_mark = now, cpu
+    finally:
+        if reader is not None:
+            reader.cancel()
+        if consumer is not None:
+            await consumer.stop()
+        await producer.stop()
+    return shares
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rate", type=float, default=300.0, help="one-record produce batches per second")
+    parser.add_argument("--seconds", type=float, default=50.0, help="length of each of the two runs")
+    parser.add_argument("--interval", type=float, default=10.0, help="seconds per CPU sample")
+    parser.add_argument("--fetch-wait-ms", type=int, default=25, help="the tail consumer's fetch wait")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="healthscore-tail-") as tmp, local_stack(Path(tmp)) as stack:
+        pid = stack.processes["broker"].pid
+        for label, follow_tail in (("producer alone (reference)", False),
+                                   (f"producer + tail consumer, fetch wait {args.fetch_wait_ms} ms", True)):  # fmt: skip
+            topic = "tail-followed" if follow_tail else "tail-alone"
+            shares = asyncio.run(steady_run(stack.bootstrap, pid, topic, args, follow_tail))
+            print(f"{label}, {args.rate:g} batches/s: broker CPU per {args.interval:g} s, share of one core: "
+                  + ", ".join(f"{share:.0%}" for share in shares), flush=True)  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
