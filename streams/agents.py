@@ -90,7 +90,7 @@ class Batch:
 
     states: dict[bytes, CustomerState] = field(default_factory=dict)
     deliveries: list[Awaitable[Any]] = field(default_factory=list)
-    scored: list[Step] = field(default_factory=list)
+    scored: list[tuple[Step, str]] = field(default_factory=list)  # steps with an update, and its JSON as sent
     stamps: list[float] = field(default_factory=list)  # broker timestamps (s) of the records scored
     erased: dict[bytes, datetime] = field(default_factory=dict)  # customer key -> erased up to
 
@@ -249,7 +249,7 @@ class Scorer:
             return
         key = request.customer_id.encode("utf-8")
         batch.states.pop(key, None)
-        batch.scored = [r for r in batch.scored if r.state.customer_id != request.customer_id]
+        batch.scored = [(r, j) for r, j in batch.scored if r.state.customer_id != request.customer_id]
         batch.erased[key] = max(request.requested_at, self.erased_until(key, batch) or request.requested_at)
         # A null value keyed by the customer: compacted copies of the scores topic drop them.
         batch.deliveries.append(await self.outputs.scores.send(key=key, value=None))
@@ -310,9 +310,9 @@ class Scorer:
         """Send a step's ScoreUpdate, alerts and audit records and keep its state for the batch's write."""
         batch.states[key] = result.state
         if result.update is not None:
-            update = result.update.model_dump_json().encode()
-            batch.deliveries.append(await self.outputs.scores.send(key=key, value=update))
-            batch.scored.append(result)
+            update = result.update.model_dump_json()
+            batch.deliveries.append(await self.outputs.scores.send(key=key, value=update.encode()))
+            batch.scored.append((result, update))
         for alert in result.alerts:
             batch.deliveries.append(await self.outputs.alerts.send(key=key, value=alert.model_dump_json().encode()))
         for record in result.audits:
@@ -334,9 +334,9 @@ class Scorer:
             self.metrics.erasures.inc()
         for key, state in batch.states.items():
             self.table[key] = encode_state(state)
-        for result in batch.scored:  # each with its update
+        for result, encoded in batch.scored:  # each with its update
             assert result.update is not None
-            self.redis.offer(result.update)
+            self.redis.offer(result.update, encoded)
             self.metrics.scored(result.update, result.alerts)
         acknowledged = time.time()
         for stamp in batch.stamps:

@@ -60,8 +60,8 @@ def index_keys(prefix: str) -> list[str]:
     ]
 
 
-def snapshot_fields(update: ScoreUpdate) -> dict[str, str]:
-    """The hash written per customer: flat fields for redis-cli users, plus the whole update."""
+def snapshot_fields(update: ScoreUpdate, encoded: str | None = None) -> dict[str, str]:
+    """The hash written per customer: flat fields for redis-cli users, plus the whole update (`encoded`, if at hand)."""
     return {
         "customer_id": update.customer_id,
         "score": f"{update.score:.1f}",
@@ -71,7 +71,7 @@ def snapshot_fields(update: ScoreUpdate) -> dict[str, str]:
         "reasons": "\n".join(update.reasons),
         "model": f"{update.model_name}@{update.model_version}",
         "scored_at": update.scored_at.isoformat(),
-        "update": update.model_dump_json(),
+        "update": encoded if encoded is not None else update.model_dump_json(),
     }
 
 
@@ -110,12 +110,16 @@ class RedisSink:
         self._client = aioredis.Redis.from_url(url, socket_timeout=2.0, socket_connect_timeout=2.0)
         self._prefix = prefix
         self._metrics = metrics
-        self._pending: dict[str, ScoreUpdate] = {}
+        self._pending: dict[str, tuple[ScoreUpdate, str | None]] = {}
         self._erased: set[str] = set()
 
-    def offer(self, update: ScoreUpdate) -> None:
-        """Queue the customer's latest score; an older queued one is replaced."""
-        self._pending[update.customer_id] = update
+    def offer(self, update: ScoreUpdate, encoded: str | None = None) -> None:
+        """Queue the customer's latest score; an older queued one is replaced.
+
+        `encoded` is the update's JSON when the caller has it already (the agent
+        sent it to the scores topic), so a batch dumps each update once, not twice.
+        """
+        self._pending[update.customer_id] = (update, encoded)
 
     def erase(self, customer_id: str) -> None:
         """Queue the deletion of every key of the customer; a snapshot queued before it is dropped."""
@@ -137,9 +141,9 @@ class RedisSink:
             pipe.delete(*customer_keys(self._prefix, customer_id))
             for key in index_keys(self._prefix):
                 pipe.zrem(key, customer_id)
-        for update in batch.values():
-            pipe.hset(customer_key(self._prefix, update.customer_id), mapping=snapshot_fields(update))
-        for key, members in index_changes(self._prefix, list(batch.values())).items():
+        for update, encoded in batch.values():
+            pipe.hset(customer_key(self._prefix, update.customer_id), mapping=snapshot_fields(update, encoded))
+        for key, members in index_changes(self._prefix, [update for update, _ in batch.values()]).items():
             if members.moved_out:
                 pipe.zrem(key, *members.moved_out)
             if members.scores:

@@ -49,7 +49,7 @@ class Snapshots:
         self.offered: list[str] = []
         self.erased: list[str] = []
 
-    def offer(self, update) -> None:
+    def offer(self, update, encoded=None) -> None:
         self.offered.append(update.customer_id)
 
     def erase(self, customer_id: str) -> None:

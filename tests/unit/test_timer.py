@@ -42,7 +42,7 @@ class Snapshots:
     def __init__(self) -> None:
         self.offered = []
 
-    def offer(self, update) -> None:
+    def offer(self, update, encoded=None) -> None:
         self.offered.append(update)
 
 
