@@ -12,7 +12,9 @@ its complexity. One run on the local stack (Tansu broker + Redis) measures:
       that rises from third to third means the worker is falling behind at that rate; and the
       CPU the worker, the broker and the benchmark itself used, of the machine's shared cores;
   (e) scoring alone in-process (no Kafka) and the per-customer state size;
-  (f) the batch alternative: recomputing every score from the events with pandas.
+  (f) the batch alternative: recomputing every score from the events with pandas;
+  (g) Faust's input path alone: an agent that takes batches as the worker does and drops them.
+      No Faust agent, whatever it does per event, goes faster: it bounds what (b) can reach.
 
 It asserts nothing; it prints a table and writes it with the machine, the
 versions and the load average next to each figure to docs/benchmarks.md.
@@ -29,13 +31,16 @@ from __future__ import annotations
 import argparse
 import asyncio
 import importlib.metadata
+import json
 import os
 import platform
 import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -54,6 +59,7 @@ from streams.topics import ensure_topics  # noqa: E402
 ROOT = Path(__file__).resolve().parent.parent
 REPORT = ROOT / "docs" / "benchmarks.md"
 NAIVE_APP = Path(__file__).resolve().parent / "perf" / "naive_app.py"
+EMPTY_AGENT = Path(__file__).resolve().parent / "perf" / "empty_agent.py"
 LATENCY_SECONDS = 30.0  # how long the paced publisher runs in (d), unless --latency-seconds
 # /metrics is polled this often in (b); each scrape costs the worker CPU (profiled: 6% at 4 per second).
 POLL_SECONDS = 1.0
@@ -128,11 +134,18 @@ def run_worker(stack: LocalStack, env: dict[str, str], expected: int, budget: fl
     port = int(env["HEALTHSCORE_WEB_PORT"])
     began = time.monotonic()
     process = stack.start_worker(env["HEALTHSCORE_APP_ID"], env)
+    return timed(process, began, lambda: events_handled(port), expected, budget,
+                 f"see {stack.workdir}/{env['HEALTHSCORE_APP_ID']}.log")  # fmt: skip
+
+
+def timed(process: subprocess.Popen, began: float, counts: Callable[[], dict[str, int]], expected: int,
+          budget: float, where: str) -> WorkerRun:  # fmt: skip
+    """Poll `counts` until `expected` events or `budget` seconds; the rate runs from the first event counted."""
     first = first_count = None
     outcomes: dict[str, int] = {}
     try:
         while time.monotonic() - began < budget and process.poll() is None:
-            outcomes = events_handled(port)
+            outcomes = counts()
             handled = sum(outcomes.values())
             if handled and first is None:
                 first, first_count = time.monotonic(), handled
@@ -143,8 +156,31 @@ def run_worker(stack: LocalStack, env: dict[str, str], expected: int, budget: fl
     finally:
         stop_process(process)
     if first is None:
-        raise RuntimeError(f"the worker handled nothing; see {stack.workdir}/{env['HEALTHSCORE_APP_ID']}.log")
+        raise RuntimeError(f"nothing was handled; {where}")
     return WorkerRun(first - began, finished - first, sum(outcomes.values()), first_count or 0, outcomes)
+
+
+def run_empty(stack: LocalStack, inputs: list[str], expected: int, budget: float) -> WorkerRun:
+    """(g) Faust's input path alone on the same topics, its own group, batched as the worker batches."""
+    suffix, port, settings = uuid.uuid4().hex[:6], free_port(), Settings()
+    env = {**os.environ, "NAIVE_APP_ID": f"bench-empty-{suffix}", "NAIVE_BROKER_URL": stack.broker_url,
+           "NAIVE_INPUTS": ",".join(inputs), "NAIVE_WEB_PORT": str(port),
+           "NAIVE_DATADIR": str(stack.workdir / f"empty-{suffix}"),
+           "EMPTY_BATCH_MAX": str(settings.batch_max_events), "EMPTY_BATCH_SECONDS": str(settings.batch_seconds)}  # fmt: skip
+    log = (stack.workdir / "empty.log").open("ab")
+    began = time.monotonic()
+    process = subprocess.Popen([sys.executable, str(EMPTY_AGENT), "worker", "-l", "warn"], env=env, cwd=stack.workdir,
+                               stdout=log, stderr=subprocess.STDOUT)  # fmt: skip
+    return timed(process, began, lambda: received_count(port), expected, budget, f"see {stack.workdir}/empty.log")
+
+
+def received_count(port: int) -> dict[str, int]:
+    """The empty agent's count, {"events": n}; empty until its web server answers."""
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/count/", timeout=2) as response:
+            return json.loads(response.read())
+    except OSError:
+        return {}
 
 
 def run_naive(stack: LocalStack, inputs: list[str], expected: int, budget: float, batch_bytes: int | None) -> object:
@@ -263,6 +299,11 @@ def main() -> None:
         report.add("(c) naive Faust", "one event at a time, table write + send per event",
                    f"{naive.rate:,.0f} events/s ({naive.records:,} in {naive.seconds:.1f} s, budget {args.naive_seconds:.0f} s)")  # fmt: skip
 
+        empty = run_empty(stack, list(topic_of.values()), len(records), args.naive_seconds)
+        report.add("(g) Faust alone", "an agent taking batches as the worker does and doing nothing with them",
+                   f"{empty.rate:,.0f} events/s ({empty.handled:,} in {empty.seconds:.1f} s, "
+                   f"budget {args.naive_seconds:.0f} s)")  # fmt: skip
+
         for load in args.latency_load:
             for wait_ms in args.latency_fetch_wait_ms:
                 paced = paced_run(stack, records, Path(tmp), args, rate=max(1.0, worker.rate * load), wait_ms=wait_ms)
@@ -296,6 +337,9 @@ def main() -> None:
         f"throughput ratio to raw consumer: {worker.rate / raw.rate:.4f}" if raw.rate else "raw consumer: no figure",
         f"throughput ratio to naive Faust: {worker.rate / naive.rate:.2f}" if naive.rate else "naive Faust: no figure",
         f"throughput ratio of the scorer to offline decode + score: {worker.rate / offline.rate:.2f}",
+        f"throughput ratio to Faust alone (g): {worker.rate / empty.rate:.2f}" if empty.rate else "Faust alone: no figure",
+        f"Faust alone (g), ratio to raw consumer: {empty.rate / raw.rate:.4f}; to naive Faust: "
+        f"{empty.rate / naive.rate:.2f}" if raw.rate and naive.rate else "Faust alone: no ratio",
     ]
     print("\n".join(report.ratios))
     if out:

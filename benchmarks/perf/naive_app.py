@@ -16,25 +16,12 @@ import os
 
 import faust
 
-app = faust.App(
-    os.environ.get("NAIVE_APP_ID", "naive-baseline"),
-    broker=os.environ.get("NAIVE_BROKER_URL", "kafka://127.0.0.1:9092"),
-    store="memory://",
-    datadir=os.environ.get("NAIVE_DATADIR", ".naive-baseline"),
-    topic_partitions=int(os.environ.get("NAIVE_PARTITIONS", "4")),
-    # The same Tansu-friendly group timings and producer batch size as the healthscore worker.
-    broker_session_timeout=2.0,
-    broker_heartbeat_interval=0.5,
-    producer_max_batch_size=int(os.environ.get("NAIVE_PRODUCER_MAX_BATCH_BYTES", "1")),
-    consumer_auto_offset_reset="earliest",
-    web_port=int(os.environ.get("NAIVE_WEB_PORT", "6067")),
-    web_in_thread=False,
-    autodiscover=False,
-)
-inputs = app.topic(*os.environ.get("NAIVE_INPUTS", "").split(","), key_type=bytes, value_type=bytes,
-                   key_serializer="raw", value_serializer="raw")  # fmt: skip
-output = app.topic(os.environ.get("NAIVE_OUTPUT", "naive.out"), key_type=bytes, value_type=bytes,
-                   key_serializer="raw", value_serializer="raw")  # fmt: skip
+from faust_peer import input_topics, peer_app, raw_topic
+
+app = peer_app("naive-baseline", 6067,
+               producer_max_batch_size=int(os.environ.get("NAIVE_PRODUCER_MAX_BATCH_BYTES", "1")))  # fmt: skip
+inputs = input_topics(app)
+output = raw_topic(app, os.environ.get("NAIVE_OUTPUT", "naive.out"))
 customers = app.Table("naive-customers", default=dict, partitions=int(os.environ.get("NAIVE_PARTITIONS", "4")))
 
 

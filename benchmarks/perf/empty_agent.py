@@ -1,0 +1,40 @@
+"""Faust's input path alone: an agent that takes batches as the worker does and does nothing with them.
+
+Its rate is the most any Faust agent reaches on these topics, whatever it
+does per event: the fetch loop, the conductor, the stream and the batching
+are all that run. Set beside the raw consumer (a), it says how much of the
+gap to the ceiling is Faust's before healthscore does any work.
+
+Run by benchmarks/throughput.py as `python benchmarks/perf/empty_agent.py worker -l warn`
+with NAIVE_* variables as for naive_app.py, and EMPTY_BATCH_MAX / EMPTY_BATCH_SECONDS (the
+worker's batch settings). GET /count/ on its web port answers {"events": n}.
+"""
+
+from __future__ import annotations
+
+import os
+
+import faust
+
+from faust_peer import input_topics, peer_app
+
+app = peer_app("empty-agent", 6068)
+inputs = input_topics(app)
+received = {"events": 0}
+
+
+@app.agent(inputs)
+async def take_and_drop(stream: faust.StreamT) -> None:
+    batch_max = int(os.environ.get("EMPTY_BATCH_MAX", "500"))
+    within = float(os.environ.get("EMPTY_BATCH_SECONDS", "0.02"))
+    async for events in stream.take_events(batch_max, within=within):
+        received["events"] += len(events)
+
+
+@app.page("/count/")
+async def count(web: faust.web.Web, request: faust.web.Request) -> faust.web.Response:
+    return web.json(received)
+
+
+if __name__ == "__main__":
+    app.main()
