@@ -14,7 +14,7 @@ its complexity. One run on the local stack (Tansu broker + Redis) measures:
   (e) scoring alone in-process (no Kafka) and the per-customer state size;
   (f) the batch alternative: recomputing every score from the events with pandas;
   (g) Faust's input path alone: an agent that takes batches as the worker does and drops them.
-      No Faust agent, whatever it does per event, goes faster: it bounds what (b) can reach.
+      No Faust agent with these settings, whatever it does per event, goes faster: it bounds (b).
 
 It asserts nothing; it prints a table and writes it with the machine, the
 versions and the load average next to each figure to docs/benchmarks.md.
