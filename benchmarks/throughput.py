@@ -162,16 +162,12 @@ def timed(process: subprocess.Popen, began: float, counts: Callable[[], dict[str
 
 def run_empty(stack: LocalStack, inputs: list[str], expected: int, budget: float) -> WorkerRun:
     """(g) Faust's input path alone on the same topics, its own group, batched as the worker batches."""
-    suffix, port, settings = uuid.uuid4().hex[:6], free_port(), Settings()
-    env = {**os.environ, "NAIVE_APP_ID": f"bench-empty-{suffix}", "NAIVE_BROKER_URL": stack.broker_url,
-           "NAIVE_INPUTS": ",".join(inputs), "NAIVE_WEB_PORT": str(port),
-           "NAIVE_DATADIR": str(stack.workdir / f"empty-{suffix}"),
-           "EMPTY_BATCH_MAX": str(settings.batch_max_events), "EMPTY_BATCH_SECONDS": str(settings.batch_seconds)}  # fmt: skip
-    log = (stack.workdir / "empty.log").open("ab")
+    settings = Settings()
     began = time.monotonic()
-    process = subprocess.Popen([sys.executable, str(EMPTY_AGENT), "worker", "-l", "warn"], env=env, cwd=stack.workdir,
-                               stdout=log, stderr=subprocess.STDOUT)  # fmt: skip
-    return timed(process, began, lambda: received_count(port), expected, budget, f"see {stack.workdir}/empty.log")
+    process, port, name = start_peer(stack, EMPTY_AGENT, "empty", inputs,
+                                     EMPTY_BATCH_MAX=str(settings.batch_max_events),
+                                     EMPTY_BATCH_SECONDS=str(settings.batch_seconds))  # fmt: skip
+    return timed(process, began, lambda: received_count(port), expected, budget, f"see {stack.workdir}/{name}.log")
 
 
 def received_count(port: int) -> dict[str, int]:
@@ -185,19 +181,28 @@ def received_count(port: int) -> dict[str, int]:
 
 def run_naive(stack: LocalStack, inputs: list[str], expected: int, budget: float, batch_bytes: int | None) -> object:
     """The naive Faust pipeline on the same input topics, its own group; counted on its output topic."""
-    suffix = uuid.uuid4().hex[:6]
-    output = f"bench-naive-{suffix}-out"
-    env = {**os.environ, "NAIVE_APP_ID": f"bench-naive-{suffix}", "NAIVE_BROKER_URL": stack.broker_url,
-           "NAIVE_INPUTS": ",".join(inputs), "NAIVE_OUTPUT": output, "NAIVE_WEB_PORT": str(free_port()),
-           "NAIVE_DATADIR": str(stack.workdir / f"naive-{suffix}"),
-           "NAIVE_PRODUCER_MAX_BATCH_BYTES": str(batch_bytes or 1)}  # fmt: skip
-    log = (stack.workdir / "naive.log").open("ab")
-    process = subprocess.Popen([sys.executable, str(NAIVE_APP), "worker", "-l", "warn"], env=env, cwd=stack.workdir,
-                               stdout=log, stderr=subprocess.STDOUT)  # fmt: skip
+    output = f"bench-naive-{uuid.uuid4().hex[:6]}-out"
+    process, _, _ = start_peer(stack, NAIVE_APP, "naive", inputs, NAIVE_OUTPUT=output,
+                               NAIVE_PRODUCER_MAX_BATCH_BYTES=str(batch_bytes or 1))  # fmt: skip
     try:
         return asyncio.run(consume_count(stack.bootstrap, [output], expected, budget))
     finally:
         stop_process(process)
+
+
+def start_peer(stack: LocalStack, script: Path, kind: str, inputs: list[str],
+               **extra_env: str) -> tuple[subprocess.Popen, int, str]:  # fmt: skip
+    """Start a peer app (benchmarks/perf/faust_peer.py) in its own group on `inputs`; its process, web port and name.
+
+    Its output goes to <workdir>/<name>.log.
+    """
+    name, port = f"bench-{kind}-{uuid.uuid4().hex[:6]}", free_port()
+    env = {**os.environ, "NAIVE_APP_ID": name, "NAIVE_BROKER_URL": stack.broker_url, "NAIVE_INPUTS": ",".join(inputs),
+           "NAIVE_WEB_PORT": str(port), "NAIVE_DATADIR": str(stack.workdir / name), **extra_env}  # fmt: skip
+    with (stack.workdir / f"{name}.log").open("ab") as log:  # the child keeps its own descriptor
+        process = subprocess.Popen([sys.executable, str(script), "worker", "-l", "warn"], env=env, cwd=stack.workdir,
+                                   stdout=log, stderr=subprocess.STDOUT)  # fmt: skip
+    return process, port, name
 
 
 @dataclass

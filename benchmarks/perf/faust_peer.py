@@ -14,13 +14,12 @@ import faust
 
 
 def peer_app(default_id: str, default_web_port: int, **settings: Any) -> faust.App:
-    partitions = int(os.environ.get("NAIVE_PARTITIONS", "4"))
     return faust.App(
         os.environ.get("NAIVE_APP_ID", default_id),
         broker=os.environ.get("NAIVE_BROKER_URL", "kafka://127.0.0.1:9092"),
         store="memory://",
         datadir=os.environ.get("NAIVE_DATADIR", f".{default_id}"),
-        topic_partitions=partitions,
+        topic_partitions=int(os.environ.get("NAIVE_PARTITIONS", "4")),
         broker_session_timeout=2.0,
         broker_heartbeat_interval=0.5,
         consumer_auto_offset_reset="earliest",

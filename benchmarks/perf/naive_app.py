@@ -22,7 +22,7 @@ app = peer_app("naive-baseline", 6067,
                producer_max_batch_size=int(os.environ.get("NAIVE_PRODUCER_MAX_BATCH_BYTES", "1")))  # fmt: skip
 inputs = input_topics(app)
 output = raw_topic(app, os.environ.get("NAIVE_OUTPUT", "naive.out"))
-customers = app.Table("naive-customers", default=dict, partitions=int(os.environ.get("NAIVE_PARTITIONS", "4")))
+customers = app.Table("naive-customers", default=dict, partitions=app.conf.topic_partitions)
 
 
 @app.agent(inputs)
