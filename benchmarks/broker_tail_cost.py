@@ -23,6 +23,7 @@ from pathlib import Path
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
+from perf.broker import pace
 from soak import cpu_seconds
 from streams.localstack import local_stack
 
@@ -50,9 +51,7 @@ async def steady_run(bootstrap: str, broker_pid: int, topic: str, args: argparse
     cpu_mark, sent = cpu_seconds(broker_pid), 0
     try:
         while time.monotonic() - started < args.seconds:
-            ahead = sent / args.rate - (time.monotonic() - started)
-            if ahead > 0:
-                await asyncio.sleep(ahead)
+            await pace(sent, args.rate, started)
             await producer.send(topic, b"x" * 300, key=str(sent).encode())
             sent += 1
             if time.monotonic() - mark >= args.interval:

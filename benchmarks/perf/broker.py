@@ -120,6 +120,13 @@ def _percentile(values: Sequence[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else float("nan")
 
 
+async def pace(n: int, rate: float, started: float) -> None:
+    """Wait until the n-th send is due at `rate` per second from `started` (monotonic); late sends go at once."""
+    ahead = n / rate - (time.monotonic() - started)
+    if ahead > 0:
+        await asyncio.sleep(ahead)
+
+
 async def paced_latency(
     bootstrap: str, records: Sequence[Record], topic_of: dict[str, str], scores_topic: str, rate: float,
     alive: Callable[[], bool],
@@ -145,9 +152,7 @@ async def paced_latency(
     started = time.monotonic()
     try:
         for n, (record, event_id) in enumerate(zip(records, ids)):
-            ahead = n / rate - (time.monotonic() - started)
-            if ahead > 0:
-                await asyncio.sleep(ahead)
+            await pace(n, rate, started)
             sent_at[event_id] = time.time()
             await producer.send(topic_of[record.kind], record.value, key=record.key)
         await producer.flush()
