@@ -1,8 +1,8 @@
 """Faust's input path alone: an agent that takes batches as the worker does and does nothing with them.
 
-Its rate is the most any Faust agent reaches on these topics, whatever it
-does per event: the fetch loop, the conductor, the stream and the batching
-are all that run. Set beside the raw consumer (a), it says how much of the
+Its rate is the most an agent on Faust's fetch loop reaches on these topics
+with these settings, whatever it does per event: the fetch loop, the
+conductor, the stream and the batching are all that run. Set beside the raw consumer (a), it says how much of the
 gap to the ceiling is Faust's before healthscore does any work.
 
 Run by benchmarks/throughput.py as `python benchmarks/perf/empty_agent.py worker -l warn`
