@@ -20,7 +20,7 @@ from scoring.clv import clv_12m, segment_for
 from scoring.model_choice import model_for
 from scoring.overrides import describe, effective, expire, receive
 from scoring.model import explain_change, purchase_cycle_days, score, settles_at
-from scoring.state import MAX_HISTORY_DAYS, CustomerState, HistoryPoint, apply_event
+from scoring.state import MAX_HISTORY_DAYS, CustomerState, HistoryPoint, content_digest, fold, recalled
 from scoring.windows import day_of
 
 
@@ -31,13 +31,31 @@ class Step:
     alerts: tuple[ChurnRiskAlert, ...] = field(default=())
     duplicate: bool = False
     audits: tuple[AuditRecord, ...] = field(default=())  # overrides that began or ended in this step
+    conflict: bool = False  # a duplicate id whose content differs from the event applied under it
+
+
+def event_clock(state: CustomerState | None, occurred_at: datetime) -> datetime:
+    """The customer's `now` when scoring by event time: the event's time, never before what the customer has seen.
+
+    A late event (older than the customer's newest event, or than the timer's
+    last score of them) folds into the aggregates without moving the
+    customer's clock back, so it cannot re-publish a score as of an earlier moment.
+    """
+    if state is None:
+        return occurred_at
+    return max(t for t in (occurred_at, state.last_event_at, state.last_scored_at) if t is not None)
 
 
 def step(state: CustomerState, event: Event, model: Model, now: datetime) -> Step:
-    """Apply `event`, re-score at `now` with the customer's model and decide on alerts; a duplicate changes nothing."""
-    applied, fresh = apply_event(state, event)
-    if not fresh:
-        return Step(state, None, duplicate=True)
+    """Apply `event`, re-score at `now` with the customer's model and decide on alerts; a duplicate changes nothing.
+
+    An id already applied with other content is a `conflict`: nothing changes either, but it is not a redelivery.
+    """
+    content = content_digest(event)
+    known = recalled(state, event.event_id)
+    if known is not None:
+        return Step(state, None, duplicate=True, conflict=known not in ("", content))
+    applied = fold(state, event, content)
     if not scorable(applied):
         return Step(applied, None)  # a profile alone: kept, but there is nothing to score yet
     return rescore(applied, model_for(model, applied.profile), now, cause="event", event_id=event.event_id)

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from schemas.events import Event
 from schemas.model_config import Model
 from schemas.outputs import ChurnRiskAlert, ScoreUpdate
-from scoring.pipeline import step
+from scoring.pipeline import event_clock, step
 from scoring.state import CustomerState, new_state
 
 
@@ -18,6 +18,7 @@ class Replay:
     updates: list[ScoreUpdate] = field(default_factory=list)
     alerts: list[ChurnRiskAlert] = field(default_factory=list)
     duplicates: int = 0
+    conflicts: int = 0  # duplicates whose content differs: the worker dead-letters them
 
 
 def replay(events: Iterable[Event], model: Model) -> Replay:
@@ -28,11 +29,11 @@ def replay(events: Iterable[Event], model: Model) -> Replay:
     out = Replay()
     for event in events:
         state = out.states.get(event.customer_id) or new_state(event.customer_id)
-        now = max(event.occurred_at, state.last_event_at or event.occurred_at)
-        result = step(state, event, model, now)
+        result = step(state, event, model, event_clock(state, event.occurred_at))
         out.states[event.customer_id] = result.state
         if result.duplicate:
-            out.duplicates += 1
+            out.duplicates += not result.conflict
+            out.conflicts += result.conflict
             continue
         if result.update is not None:
             out.updates.append(result.update)

@@ -62,10 +62,15 @@ class Answer(_Frozen):
     score: int
 
 
-# A remembered event: (event time in whole UTC seconds, digest of its id).
-# About 27 bytes of JSON where the time and id in full took about 95: the
-# dedup memory is most of a busy customer's stored state.
-SeenEvent = tuple[int, str]
+# A remembered event: (event time in whole UTC seconds, digest of its id, digest of its content).
+# About 36 bytes of JSON where the time and id in full took about 95: the
+# dedup memory is most of a busy customer's stored state. The content digest
+# tells an exact redelivery (a quiet duplicate) from a different payload
+# under a known id (an upstream bug); "" where it is not known (states
+# stored before it was kept, override markers).
+SeenEvent = tuple[int, str, str]
+# 32 bits: a conflicting payload passes for a redelivery about once in 4 billion.
+CONTENT_DIGEST_BYTES = 4
 
 
 # Each event's id is digested twice (the duplicate check, then the memory):
@@ -76,6 +81,12 @@ DIGEST_CACHE = 1024
 @lru_cache(maxsize=DIGEST_CACHE)
 def id_digest(event_id: str) -> str:
     digest = hashlib.blake2b(event_id.encode("utf-8"), digest_size=DIGEST_BYTES).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
+
+
+def content_digest(event: Event) -> str:
+    """A short digest of the event's validated content: the same for every redelivery of the same event."""
+    digest = hashlib.blake2b(event.model_dump_json().encode("utf-8"), digest_size=CONTENT_DIGEST_BYTES).digest()
     return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
 
 
@@ -148,11 +159,18 @@ class CustomerState(_Frozen):
 
     @field_validator("seen", mode="before")
     @classmethod
-    def _read_full_ids(cls, seen: object) -> object:
-        """States stored before the digests held {at, event_id} objects: read them as digests, nothing forgotten."""
-        if not isinstance(seen, (list, tuple)) or not seen or not isinstance(seen[0], dict):
+    def _read_older_memories(cls, seen: object) -> object:
+        """Read the dedup memory of states stored by earlier versions, nothing forgotten.
+
+        The first held {at, event_id} objects; the next (time, id digest) pairs,
+        without the content digest: their content is taken as not known.
+        """
+        if not isinstance(seen, (list, tuple)) or not seen:
             return seen
-        return sorted((int(datetime.fromisoformat(s["at"]).timestamp() // 1), id_digest(s["event_id"])) for s in seen)
+        if isinstance(seen[0], dict):
+            return sorted((int(datetime.fromisoformat(s["at"]).timestamp() // 1), id_digest(s["event_id"]), "")
+                          for s in seen)  # fmt: skip
+        return [(*s, "") if len(s) == 2 else s for s in seen]
 
 
 _EMPTY = CustomerState(customer_id="-")
@@ -174,14 +192,22 @@ def _latest(a: datetime | None, b: datetime) -> datetime:
 
 def already_seen(state: CustomerState, event_id: str) -> bool:
     """Whether an event with this id is in the dedup memory, whatever time it carried."""
+    return recalled(state, event_id) is not None
+
+
+def recalled(state: CustomerState, event_id: str) -> str | None:
+    """The content digest remembered with `event_id` ("" when not known), or None for an id not in the memory."""
+    digest = id_digest(event_id)
     # `in` over a map runs the scan in C: the memory of a busy customer holds DEDUP_MEMORY ids.
-    return id_digest(event_id) in map(itemgetter(1), state.seen)
+    if digest not in map(itemgetter(1), state.seen):
+        return None
+    return next(content for _, known, content in state.seen if known == digest)
 
 
-def remember(state: CustomerState, at: datetime, event_id: str) -> tuple[SeenEvent, ...]:
+def remember(state: CustomerState, at: datetime, event_id: str, content: str = "") -> tuple[SeenEvent, ...]:
     """The recent ids with `event_id` added, in event-time order, the oldest beyond DEDUP_MEMORY dropped."""
     seen = list(state.seen)
-    insort(seen, (int(at.timestamp() // 1), id_digest(event_id)))
+    insort(seen, (int(at.timestamp() // 1), id_digest(event_id), content))
     return tuple(seen[-DEDUP_MEMORY:])
 
 
@@ -189,15 +215,20 @@ def apply_event(state: CustomerState, event: Event) -> tuple[CustomerState, bool
     """Fold `event` into `state`; returns the state and False when the event_id was already applied."""
     if already_seen(state, event.event_id):
         return state, False
+    return fold(state, event, content_digest(event)), True
+
+
+def fold(state: CustomerState, event: Event, content: str) -> CustomerState:
+    """Fold an event not yet applied (see `recalled`), remembering its id with its `content` digest."""
     at = event.occurred_at
     if isinstance(event, ProfileEvent):
-        return _profile(state, event), True
+        return _profile(state, event, content)
     newest = _latest(state.last_event_at, at)
     changes: dict[str, object] = {
         "first_seen": at if state.first_seen is None or at < state.first_seen else state.first_seen,
         "last_event_at": newest,
         "event_count": state.event_count + 1,
-        "seen": remember(state, at, event.event_id),
+        "seen": remember(state, at, event.event_id, content),
     }
     if isinstance(event, PurchaseEvent):
         changes |= _purchase(state, event, newest)
@@ -209,16 +240,16 @@ def apply_event(state: CustomerState, event: Event) -> tuple[CustomerState, bool
         changes |= _survey(state, event)
     if "buckets" not in changes:  # not setdefault: its argument would prune the buckets again, only to be dropped
         changes["buckets"] = add_to_buckets(state.buckets, day_of(at), day_of(newest))  # prune only
-    return state.model_copy(update=changes), True
+    return state.model_copy(update=changes)
 
 
-def _profile(state: CustomerState, event: ProfileEvent) -> CustomerState:
+def _profile(state: CustomerState, event: ProfileEvent, content: str) -> CustomerState:
     """Remember the profile if it is the newest, and its id for deduplication; behaviour is untouched."""
     profile = event.profile()
     # Newest wins; two at the same instant are ordered by content, so arrival order never matters.
     newer = state.profile is None or (profile.updated_at, profile.model_dump_json()) > (
         state.profile.updated_at, state.profile.model_dump_json())
-    seen = remember(state, event.occurred_at, event.event_id)
+    seen = remember(state, event.occurred_at, event.event_id, content)
     return state.model_copy(update={"seen": seen, "profile": profile if newer else state.profile})
 
 

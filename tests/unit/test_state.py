@@ -91,6 +91,7 @@ def test_a_state_stored_with_full_event_ids_still_knows_its_events() -> None:
     stored = state.model_dump(mode="json")
     stored["seen"] = [{"at": at(2).isoformat(), "event_id": "second"}, {"at": at(1).isoformat(), "event_id": "first"}]
     restored = CustomerState.model_validate(stored)
-    assert restored == state
+    # The same memory but for the content digests, which such states never had: taken as not known.
+    assert restored == state.model_copy(update={"seen": tuple((t, d, "") for t, d, _ in state.seen)})
     again, fresh = apply_event(restored, purchase("c", 1, 40.0, event_id="first"))
     assert not fresh and again.purchase_count == 2
