@@ -96,18 +96,26 @@ DeadLetterError = Literal[
     "invalid_json",
     "validation",
     "future_timestamp",
+    "too_old",
     "wrong_topic",
     "key_mismatch",
     "unknown_topic",
     "unknown_customer",
+    "conflicting_duplicate",
+    "processing_error",
 ]
+# Most bytes of a bad record's key kept in its dead letter; keys are ids, so this is generous.
+MAX_DEAD_KEY_BYTES = 1024
 
 
 class DeadLetter(_Output):
     """An input that could not be scored, with the reason and the bytes as they arrived.
 
     `error` is a small fixed vocabulary (metrics label, routing); `reason` is
-    the message a person reads to fix the producer.
+    the message a person reads to fix the producer. The record's bytes are
+    kept up to a bound, so a dead letter always fits what the producer may
+    send, however large the record was; the length and SHA-256 of the whole
+    value identify it beyond that prefix.
     """
 
     error: DeadLetterError
@@ -115,6 +123,10 @@ class DeadLetter(_Output):
     topic: str
     partition: int
     offset: int
-    key_base64: str | None
-    value_base64: str
+    key_base64: str | None = Field(description=f"the record's key, base64; its first {MAX_DEAD_KEY_BYTES} bytes")
+    key_length: int | None = Field(None, ge=0, description="bytes in the whole key (null: the record had none)")
+    value_base64: str = Field(description="the record's value as it arrived, base64; only a prefix when `value_truncated`")
+    value_length: int = Field(0, ge=0, description="bytes in the whole value")
+    value_sha256: str = Field("", description="SHA-256 of the whole value, hex")
+    value_truncated: bool = Field(False, description="`value_base64` holds only the first bytes of the value")
     received_at: Instant

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import hashlib
 import zlib
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -13,7 +14,7 @@ from pydantic import ValidationError
 
 from schemas.control import ErasureRequest, OverrideRequest
 from schemas.events import EVENT_ADAPTER, Event, EventKind, describe_errors
-from schemas.outputs import DeadLetter, DeadLetterError
+from schemas.outputs import MAX_DEAD_KEY_BYTES, DeadLetter, DeadLetterError
 from scoring.state import CustomerState
 
 T = TypeVar("T")
@@ -22,6 +23,11 @@ UTF8_BOM = b"\xef\xbb\xbf"
 # A reason longer than this is cut: it goes into a topic and a log line.
 MAX_REASON = 600
 STATE_COMPRESSION = 1  # zlib level of stored states (see encode_state)
+# Bytes of a bad record's value a dead letter keeps by default: all of any record within the default
+# size limit (HEALTHSCORE_MAX_MESSAGE_BYTES), and a DeadLetter far below the producer's 1 MB request limit.
+DEAD_VALUE_BYTES = 65536
+# Events dated further back than this are dead-lettered (`too_old`): a year 1 or 1970 date is a bug upstream.
+MAX_AGE = timedelta(days=3650)
 
 
 def decode_event(
@@ -35,11 +41,16 @@ def decode_event(
     max_bytes: int,
     received_at: datetime,
     max_future: timedelta = timedelta(days=1),
+    max_age: timedelta = MAX_AGE,
+    keep: int = DEAD_VALUE_BYTES,
 ) -> Event | DeadLetter:
-    """Validate one record from an input topic; anything unusable becomes a DeadLetter saying why."""
+    """Validate one record from an input topic; anything unusable becomes a DeadLetter saying why.
+
+    `keep` bounds the bytes of the value a dead letter carries (see `dead_letter`).
+    """
     raw = value or b""
     dead = partial(dead_letter, topic=topic, partition=partition, offset=offset, key=key, value=raw,
-                   received_at=received_at)  # fmt: skip
+                   received_at=received_at, keep=keep)  # fmt: skip
 
     if expected_kind is None:
         return dead("unknown_topic", f"topic {topic!r} is not an input topic of this service")
@@ -51,6 +62,13 @@ def decode_event(
             "future_timestamp",
             f"occurred_at {event.occurred_at.isoformat()} is more than {max_future} after it was received "
             f"({received_at.isoformat()}); check the producer's clock and time zone",
+        )
+    if event.occurred_at < received_at - max_age:
+        return dead(
+            "too_old",
+            f"occurred_at {event.occurred_at.isoformat()} is more than {max_age.days} days before it was received "
+            f"({received_at.isoformat()}); a date that old is a bug upstream (raise HEALTHSCORE_MAX_EVENT_AGE_DAYS "
+            "to backfill older history)",
         )
     if event.kind != expected_kind:
         return dead("wrong_topic", f"a {event.kind} event on {topic!r}, which carries {expected_kind} events")
@@ -65,12 +83,12 @@ def decode_event(
 
 def decode_request(
     request_type: type[R], *, topic: str, partition: int, offset: int, key: bytes | None, value: bytes | None,
-    max_bytes: int, received_at: datetime,
+    max_bytes: int, received_at: datetime, keep: int = DEAD_VALUE_BYTES,
 ) -> R | DeadLetter:
     """Validate one record of a control topic (erasures, overrides); like events, keyed by its customer_id."""
     raw = value or b""
     dead = partial(dead_letter, topic=topic, partition=partition, offset=offset, key=key, value=raw,
-                   received_at=received_at)  # fmt: skip
+                   received_at=received_at, keep=keep)  # fmt: skip
     request = _parse(raw, max_bytes, request_type.model_validate_json)
     if isinstance(request, tuple):
         return dead(*request)
@@ -122,16 +140,28 @@ def dead_letter(
     key: bytes | None,
     value: bytes | None,
     received_at: datetime,
+    keep: int = DEAD_VALUE_BYTES,
 ) -> DeadLetter:
-    """A DeadLetter keeping the record's coordinates and its bytes exactly as they arrived."""
+    """A DeadLetter keeping the record's coordinates and its bytes as they arrived, the value's first `keep`.
+
+    Bounded, because a dead letter must always be sendable: a record just
+    under the broker's limit, base64-encoded, would not fit the producer's
+    request, and a dead letter that cannot be sent loses the record. The
+    length and SHA-256 of the whole value still identify what arrived.
+    """
+    raw = value or b""
     return DeadLetter(
         error=error,
         reason=reason[:MAX_REASON],
         topic=topic,
         partition=partition,
         offset=offset,
-        key_base64=None if key is None else base64.b64encode(key).decode("ascii"),
-        value_base64=base64.b64encode(value or b"").decode("ascii"),
+        key_base64=None if key is None else base64.b64encode(key[:MAX_DEAD_KEY_BYTES]).decode("ascii"),
+        key_length=None if key is None else len(key),
+        value_base64=base64.b64encode(raw[:keep]).decode("ascii"),
+        value_length=len(raw),
+        value_sha256=hashlib.sha256(raw).hexdigest(),
+        value_truncated=len(raw) > keep,
         received_at=received_at,
     )
 
