@@ -93,6 +93,7 @@ def run(stack: LocalStack, store: str, customers: int, workdir: Path) -> None:
     names = ["purchases", "visits", "tickets", "surveys", "erasures", "scores", "alerts", "deadletter"]
     env = {**stack.env(), "HEALTHSCORE_APP_ID": f"bench-{suffix}", "HEALTHSCORE_CLOCK": "event",
            "HEALTHSCORE_STORE": store, "HEALTHSCORE_INACTIVITY_TIMER": "false",
+           "HEALTHSCORE_MAX_EVENT_AGE_DAYS": "36500",  # the CDNOW log dates from 1997
            "HEALTHSCORE_REDIS_PREFIX": f"bench-{suffix}",
            **{f"HEALTHSCORE_TOPIC_{n.upper()}": f"{n}-{suffix}" for n in names}}  # fmt: skip
     settings = Settings.from_env(env)

@@ -100,7 +100,6 @@ def deployment_env(stack: LocalStack, name: str, workdir: Path, batch_bytes: int
         "HEALTHSCORE_CLOCK": "event",
         "HEALTHSCORE_INACTIVITY_TIMER": "false",
         # The four topics are read side by side, so a survey may come before the customer's first visit.
-        "HEALTHSCORE_SURVEYS_NEED_KNOWN_CUSTOMER": "false",
         "HEALTHSCORE_WEB_PORT": str(free_port()),
         "HEALTHSCORE_DATADIR": str(workdir / f"data-{name}"),
         "HEALTHSCORE_REDIS_PREFIX": f"bench-{name}",

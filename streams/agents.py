@@ -13,6 +13,16 @@ batch); offsets are committed after that. A crash anywhere in the batch
 replays it from the last commit: either the state lacks the events and they
 are scored again with the same ids, or it has them and their outputs are
 already on the broker.
+
+Why no input can stop the worker: a failure while handling one record
+(decoding, scoring, an output too large to send) dead-letters that record
+alone and the batch goes on. A failure of the batch itself (the broker not
+acknowledging, a store write failing) keeps the batch's records
+uncommitted, seeks their partitions back and handles them again after a
+pause that grows while failures repeat. Faust acknowledges a batch's
+records when the agent moves past them, even when it moves past them with
+an exception: records of a batch that did not finish are therefore held
+(their reference count raised) so their offsets are never committed.
 """
 
 from __future__ import annotations
@@ -31,10 +41,10 @@ from schemas.control import ErasureRequest, OverrideRequest
 from schemas.events import Event, EventKind
 from schemas.model_config import Model
 from schemas.outputs import DeadLetter
-from scoring.pipeline import Step, next_review, scorable, step, step_override
+from scoring.pipeline import Step, event_clock, next_review, scorable, step, step_override
 from scoring.schedule import DueQueue, Schedule
 from scoring.state import CustomerState, new_state
-from streams.codecs import R, dead_letter, decode_event, decode_request, decode_state, encode_state
+from streams.codecs import DEAD_VALUE_BYTES, MAX_AGE, R, dead_letter, decode_event, decode_request, decode_state, encode_state
 from streams.metrics import Metrics
 from streams.offsets import OffsetGuard
 from streams.redis_sink import RedisSink
@@ -42,6 +52,12 @@ from streams.redis_sink import RedisSink
 logger = logging.getLogger(__name__)
 # Tail checks in a row without any record arriving before a partition read past its next record counts as stalled.
 QUIET_CHECKS = 2
+# Pause before a failed batch is handled again, doubling while failures repeat: a broker that is
+# down is not hammered, and a fault that heals (a broker back) costs at most this long.
+RETRY_FIRST_SECONDS = 0.5
+RETRY_MAX_SECONDS = 30.0
+# Room left for a record's headers and framing under the producer's request limit.
+RECORD_OVERHEAD_BYTES = 1024
 
 
 class OutputTopic(Protocol):
@@ -77,11 +93,17 @@ class Outputs:
 
 
 class ConsumerPosition(Protocol):
-    """The two consumer operations offset continuity needs (streams/offsets.py)."""
+    """The consumer operations offset continuity needs (streams/offsets.py)."""
 
     def committed_offset(self, tp: Any) -> int | None: ...
 
+    def assignment(self) -> set[Any]: ...
+
     async def seek(self, tp: Any, offset: int) -> None: ...
+
+
+class OutputTooLarge(Exception):
+    """An output record that the producer would refuse; the input record that caused it is dead-lettered."""
 
 
 @dataclass
@@ -108,7 +130,10 @@ class Scorer:
     max_message_bytes: int
     max_future: timedelta
     clock: Literal["wall", "event"]
-    surveys_need_known_customer: bool = True
+    max_age: timedelta = MAX_AGE
+    dead_value_bytes: int = DEAD_VALUE_BYTES  # bytes of a bad record's value its dead letter keeps
+    max_output_bytes: int = 1_000_000 - RECORD_OVERHEAD_BYTES  # the producer refuses larger records
+    surveys_need_known_customer: bool = False
     erasure_topic: str | None = None
     override_topic: str | None = None
     # Customer key -> ISO instant up to which their events are erased: a suppression list, so a
@@ -125,10 +150,67 @@ class Scorer:
     delivered: int = 0  # input records handed to the scorer so far
     quiet_checks: int = 0  # consecutive tail checks that saw no record arrive
     delivered_at_check: int = 0
+    failures: int = 0  # batches failed in a row; sets the pause before the next try
+    starts: int = 0  # times the agent started: after the first, it resumes from committed offsets
 
     def now(self) -> datetime | None:
         """The timer's `now`: the wall clock, or in event-time mode the watermark (None before any event)."""
         return datetime.now(timezone.utc) if self.clock == "wall" else self.watermark
+
+    async def start(self) -> None:
+        """Called each time the agent starts: after a restart, every assigned partition resumes from its commit.
+
+        An agent that crashed (for any reason) left the records it had taken
+        unprocessed; Faust would hand its replacement only the records after them.
+        """
+        self.starts += 1
+        if self.starts == 1 or self.consumer is None:
+            return
+        consumer = self.consumer
+        for tp in consumer.assignment():
+            resume = self.guard.resume_point(tp)
+            if resume is None:
+                resume = consumer.committed_offset(tp)
+            if resume is not None:
+                # Records fetched for the dead agent that still arrive are then holes: fetched again in order.
+                self.guard.expected[tp] = resume
+                self.guard.reported.pop(tp, None)
+                await consumer.seek(tp, resume)
+        logger.warning("scoring agent restarted: assigned partitions resume after their last completed batch")
+
+    async def handle(self, messages: Sequence[Any]) -> None:
+        """Handle a batch; if it fails, keep its records uncommitted and fetch them again after a pause.
+
+        Never raises but for cancellation, so the agent never crashes on its input.
+        """
+        try:
+            await self.handle_batch(messages)
+        except asyncio.CancelledError:
+            hold(messages)  # stopped mid-batch: the next owner handles these records
+            raise
+        except Exception:
+            hold(messages)
+            self.failures += 1
+            self.metrics.batch_failures.inc()
+            pause = min(RETRY_MAX_SECONDS, RETRY_FIRST_SECONDS * 2 ** (self.failures - 1))
+            logger.exception("a batch of %d records failed (%d in a row): fetching them again in %.1f s",
+                             len(messages), self.failures, pause)  # fmt: skip
+            await self.rewind(messages)
+            await asyncio.sleep(pause)
+        else:
+            self.failures = 0
+
+    async def rewind(self, messages: Sequence[Any]) -> None:
+        """Seek each partition of a failed batch back to its first record, so the batch is fetched again."""
+        if self.consumer is None:
+            return
+        first: dict[Any, int] = {}
+        for message in messages:
+            first[message.tp] = min(message.offset, first.get(message.tp, message.offset))
+        for tp, offset in first.items():
+            # A hole already pending before this batch is further back still: keep that one.
+            self.guard.expected[tp] = min(offset, self.guard.expected.get(tp, offset))
+            await self.consumer.seek(tp, self.guard.expected[tp])
 
     async def handle_batch(self, messages: Sequence[Any]) -> None:
         """Score a batch of input records in order; returns once outputs are acknowledged and states written."""
@@ -136,10 +218,13 @@ class Scorer:
         async with self.lock:
             self.metrics.batch_size.observe(len(messages))
             batch = Batch()
+            handled: dict[Any, int] = {}
             for message in messages:
                 if await self._continuous(message):
-                    await self._one(message, batch)
+                    await self._guarded(message, batch)
+                    handled[message.tp] = message.offset + 1
             await self.commit(batch)
+            self.guard.completed(handled)
 
     async def _continuous(self, message: Any) -> bool:
         """Whether `message` is the next record of its partition (see streams/offsets.py); seeks back if not."""
@@ -147,7 +232,7 @@ class Scorer:
             return True
         verdict = self.guard.admit(message.tp, message.offset, self.consumer.committed_offset(message.tp))
         if verdict in ("hole", "seek"):
-            message.incref()  # never acked from here: its offset must wait for the copy fetched again
+            hold([message])  # never acked from here: its offset must wait for the copy fetched again
             expected = self.guard.expected[message.tp]
             if verdict == "hole":
                 self.metrics.offset_holes.inc()
@@ -197,6 +282,22 @@ class Scorer:
         raw = self.erasures.get(key)
         return datetime.fromisoformat(raw.decode("ascii")) if raw else None
 
+    async def _guarded(self, message: Any, batch: Batch) -> None:
+        """Handle one record; whatever goes wrong with it dead-letters it alone, and the batch goes on."""
+        try:
+            await self._one(message, batch)
+        except Exception as exc:  # noqa: BLE001 - one record's failure must not stop the others
+            logger.exception("record %s[%d]@%d could not be handled: dead-lettered", message.topic,
+                             message.partition, message.offset)  # fmt: skip
+            letter = self._dead(message, "processing_error",
+                                f"the worker failed on this record ({type(exc).__name__}: {exc}); "
+                                "report it with the record's coordinates", datetime.now(timezone.utc))  # fmt: skip
+            batch.deliveries.append(await self.reject(letter, self.kinds.get(message.topic)))
+
+    def _dead(self, message: Any, error: Any, reason: str, wall: datetime) -> DeadLetter:
+        return dead_letter(error, reason, topic=message.topic, partition=message.partition, offset=message.offset,
+                           key=message.key, value=message.value, received_at=wall, keep=self.dead_value_bytes)  # fmt: skip
+
     async def _one(self, message: Any, batch: Batch) -> None:
         wall = datetime.now(timezone.utc)
         if message.topic == self.erasure_topic:
@@ -216,6 +317,8 @@ class Scorer:
             max_bytes=self.max_message_bytes,
             received_at=wall,
             max_future=self.max_future,
+            max_age=self.max_age,
+            keep=self.dead_value_bytes,
         )
         if isinstance(decoded, DeadLetter):
             batch.deliveries.append(await self.reject(decoded, kind))
@@ -233,6 +336,11 @@ class Scorer:
             return
         now = self._event_now(decoded, state, wall)
         result = step(state or new_state(decoded.customer_id), decoded, self.model, now)
+        if result.conflict:
+            reason = (f"event_id {decoded.event_id!r} was already applied with different content; an event id "
+                      "must name one event (a redelivery repeats it exactly)")  # fmt: skip
+            batch.deliveries.append(await self.reject(self._dead(message, "conflicting_duplicate", reason, wall), kind))
+            return
         if result.duplicate:
             self.metrics.events.labels(decoded.kind, "duplicate").inc()
             return
@@ -259,7 +367,8 @@ class Scorer:
         """A control record decoded, or None once it has been dead-lettered."""
         request = decode_request(request_type, topic=message.topic, partition=message.partition,
                                  offset=message.offset, key=message.key, value=message.value,
-                                 max_bytes=self.max_message_bytes, received_at=wall)  # fmt: skip
+                                 max_bytes=self.max_message_bytes, received_at=wall,
+                                 keep=self.dead_value_bytes)  # fmt: skip
         if isinstance(request, DeadLetter):
             batch.deliveries.append(await self.reject(request, None))
             return None
@@ -267,9 +376,7 @@ class Scorer:
 
     async def _unknown_customer(self, message: Any, reason: str, kind: EventKind | None, batch: Batch,
                                 wall: datetime) -> None:  # fmt: skip
-        letter = dead_letter("unknown_customer", reason, topic=message.topic, partition=message.partition,
-                             offset=message.offset, key=message.key, value=message.value, received_at=wall)  # fmt: skip
-        batch.deliveries.append(await self.reject(letter, kind))
+        batch.deliveries.append(await self.reject(self._dead(message, "unknown_customer", reason, wall), kind))
 
     async def _override(self, message: Any, batch: Batch, wall: datetime) -> None:
         """A person's override: applied to the customer's state and published with its audit records."""
@@ -283,7 +390,7 @@ class Scorer:
                       "an override corrects a score, so there must be one")  # fmt: skip
             await self._unknown_customer(message, reason, None, batch, wall)
             return
-        now = wall if self.clock == "wall" else max(request.requested_at, state.last_event_at or request.requested_at)
+        now = wall if self.clock == "wall" else event_clock(state, request.requested_at)
         result = step_override(state, request, self.model, now)
         if result.duplicate:
             return
@@ -293,8 +400,7 @@ class Scorer:
     def _event_now(self, event: Event, state: CustomerState | None, wall: datetime) -> datetime:
         if self.clock == "wall":
             return wall
-        last = state.last_event_at if state is not None else None
-        now = max(event.occurred_at, last or event.occurred_at)
+        now = event_clock(state, event.occurred_at)
         self.watermark = max(now, self.watermark or now)
         return now
 
@@ -307,17 +413,30 @@ class Scorer:
         return delivery
 
     async def publish(self, key: bytes, result: Step, batch: Batch) -> None:
-        """Send a step's ScoreUpdate, alerts and audit records and keep its state for the batch's write."""
-        batch.states[key] = result.state
-        if result.update is not None:
-            update = result.update.model_dump_json()
-            batch.deliveries.append(await self.outputs.scores.send(key=key, value=update.encode()))
-            batch.scored.append((result, update))
-        for alert in result.alerts:
-            batch.deliveries.append(await self.outputs.alerts.send(key=key, value=alert.model_dump_json().encode()))
-        for record in result.audits:
+        """Send a step's ScoreUpdate, alerts and audit records and keep its state for the batch's write.
+
+        Every output is encoded and measured before the first is sent: an
+        output the producer would refuse fails the record (OutputTooLarge)
+        with nothing of it sent and its state left as it was.
+        """
+        update = result.update.model_dump_json() if result.update is not None else None
+        records: list[tuple[OutputTopic, bytes]] = []
+        if update is not None:
+            records.append((self.outputs.scores, update.encode()))
+        records += [(self.outputs.alerts, alert.model_dump_json().encode()) for alert in result.alerts]
+        if result.audits:
             assert self.outputs.audit is not None, "an override without an audit topic"
-            batch.deliveries.append(await self.outputs.audit.send(key=key, value=record.model_dump_json().encode()))
+            records += [(self.outputs.audit, record.model_dump_json().encode()) for record in result.audits]
+        for _, value in records:
+            if len(key) + len(value) > self.max_output_bytes:
+                raise OutputTooLarge(f"an output of {len(value)} bytes is over the producer's limit of "
+                                     f"{self.max_output_bytes}")  # fmt: skip
+        for topic, value in records:
+            batch.deliveries.append(await topic.send(key=key, value=value))
+        batch.states[key] = result.state
+        if update is not None:
+            batch.scored.append((result, update))
+        for record in result.audits:
             self.metrics.overrides.labels(record.action).inc()
 
     async def commit(self, batch: Batch) -> None:
@@ -341,3 +460,15 @@ class Scorer:
         acknowledged = time.time()
         for stamp in batch.stamps:
             self.metrics.observe_latency(acknowledged - stamp)
+
+
+def hold(messages: Sequence[Any]) -> None:
+    """Keep records from ever being acknowledged, so their offsets are not committed and they are read again.
+
+    Faust acknowledges a batch's records once the agent moves past it, by
+    lowering each record's reference count; one more reference keeps it
+    unacknowledged. Faust's set of records under way holds them weakly, so
+    they leave it once nothing refers to them.
+    """
+    for message in messages:
+        message.incref()

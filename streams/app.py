@@ -14,7 +14,7 @@ from yarl import URL
 
 from schemas.model_config import Model
 from scoring.schedule import DueQueue, Schedule
-from streams.agents import Outputs, ProducerTopic, Scorer
+from streams.agents import RECORD_OVERHEAD_BYTES, Outputs, ProducerTopic, Scorer, hold
 from streams.connections import faust_credentials
 from streams.transport import App
 from streams.lag import LAG_INTERVAL_SECONDS, input_positions, sample_lag
@@ -50,6 +50,9 @@ class FaustConsumerPosition:
         # Faust keeps the last committed offset per partition privately; it is set by the seek to
         # committed offsets after every assignment, before the partition's first record is handed out.
         return self.app.consumer._committed_offset.get(tp)
+
+    def assignment(self) -> set[TP]:
+        return set(self.app.consumer.assignment())
 
     async def seek(self, tp: TP, offset: int) -> None:
         # On the consumer's own thread: Faust's seek calls aiokafka directly from the caller's thread,
@@ -129,6 +132,7 @@ def create_app(settings: Settings, model: Model | None = None) -> Service:
         autodiscover=False,
     )
     app.fetch_max_wait_ms = settings.fetch_max_wait_ms
+    app.shutdown_timeout = settings.shutdown_timeout_seconds
     inputs = _raw_topic(app, *settings.input_topics(), *settings.control_topics(), partitions=settings.partitions)
     outputs = Outputs(
         scores=ProducerTopic(app, settings.topic_scores),
@@ -150,6 +154,9 @@ def create_app(settings: Settings, model: Model | None = None) -> Service:
         kinds=settings.input_topics(),
         max_message_bytes=settings.max_message_bytes,
         max_future=timedelta(seconds=settings.max_future_seconds),
+        max_age=timedelta(days=settings.max_event_age_days),
+        dead_value_bytes=settings.deadletter_value_bytes,
+        max_output_bytes=app.conf.producer_max_request_size - RECORD_OVERHEAD_BYTES,
         clock=settings.clock,
         surveys_need_known_customer=settings.surveys_need_known_customer,
         erasure_topic=settings.topic_erasures,
@@ -183,8 +190,15 @@ def create_app(settings: Settings, model: Model | None = None) -> Service:
 
     @app.agent(inputs, name="score-events")
     async def score_events(stream: faust.StreamT) -> None:
+        await scorer.start()
         async for events in stream.take_events(settings.batch_max_events, within=settings.batch_seconds):
-            await scorer.handle_batch([event.message for event in events])
+            messages = [event.message for event in events]
+            try:
+                await scorer.handle(messages)
+            except BaseException:
+                # Faust acks the batch when the agent leaves it, even by an exception: keep it uncommitted.
+                hold(messages)
+                raise
 
     @app.timer(interval=settings.redis_flush_seconds, name="flush-redis")
     async def flush_redis() -> None:

@@ -26,12 +26,11 @@ def main() -> None:
 @click.option("--loglevel", default="info", show_default=True)
 def worker(loglevel: str) -> None:
     """Run a scoring worker with HEALTHSCORE_* settings."""
-    import faust
-
     from streams.app import create_app
     from streams.topics import ensure_topics
 
     from streams.exceptions import ModelFileError
+    from streams.shutdown import Worker
 
     settings = Settings()
     try:
@@ -39,7 +38,7 @@ def worker(loglevel: str) -> None:
     except ModelFileError as exc:
         raise click.ClickException(str(exc)) from exc
     ensure_topics(settings)
-    faust.Worker(service.app, loglevel=loglevel).execute_from_commandline()
+    Worker(service.app, loglevel=loglevel).execute_from_commandline()
 
 
 @main.command()

@@ -109,12 +109,12 @@ class LocalStack:
             "HEALTHSCORE_PRODUCER_MAX_BATCH_BYTES": "1",
         }
 
-    def start_worker(self, name: str, extra_env: Mapping[str, str]) -> subprocess.Popen:
-        """Run `healthscore worker` as a child process, logging to workdir/<name>.log."""
+    def start_worker(self, name: str, extra_env: Mapping[str, str], module: str = "streams.cli") -> subprocess.Popen:
+        """Run `healthscore worker` (`module` worker) as a child process, logging to workdir/<name>.log."""
         env = {**os.environ, **self.env(), **extra_env}
         log = (self.workdir / f"{name}.log").open("ab")
         process = subprocess.Popen(
-            [sys.executable, "-m", "streams.cli", "worker"], env=env, stdout=log, stderr=subprocess.STDOUT
+            [sys.executable, "-m", module, "worker"], env=env, stdout=log, stderr=subprocess.STDOUT
         )
         self.processes[name] = process
         return process

@@ -67,6 +67,11 @@ class Metrics:
             "Runs of input records the consumer skipped and the worker fetched again (streams/offsets.py).",
             registry=r,
         )
+        self.batch_failures = Counter(
+            "healthscore_batch_failures",
+            "Batches that failed as a whole (outputs not acknowledged, a store write failed) and were fetched again.",
+            registry=r,
+        )
         self.batch_size = Histogram(
             "healthscore_batch_records",
             "Input records handled per batch: one state write per customer and one wait for acks per batch.",

@@ -41,12 +41,26 @@ class OffsetGuard:
     expected: dict[Hashable, int] = field(default_factory=dict)
     reported: dict[Hashable, int] = field(default_factory=dict)  # per partition, the hole last reported
     holes: int = 0  # distinct holes found
-
+    # Per partition, the first offset to process since the last reset, and the offset after the last
+    # record whose batch was completed (outputs acknowledged, states stored): where to resume from.
+    origin: dict[Hashable, int] = field(default_factory=dict)
+    done: dict[Hashable, int] = field(default_factory=dict)
 
     def reset(self) -> None:
         """Forget everything: after a rebalance the consumer starts again from committed offsets."""
         self.expected.clear()
         self.reported.clear()
+        self.origin.clear()
+        self.done.clear()
+
+    def completed(self, positions: Mapping[Hashable, int]) -> None:
+        """Records before these offsets had their batch completed: a restart need not fetch them again."""
+        for tp, offset in positions.items():
+            self.done[tp] = max(offset, self.done.get(tp, offset))
+
+    def resume_point(self, tp: Hashable) -> int | None:
+        """Where a partition's processing must start again after the agent lost what it was doing, if known."""
+        return self.done.get(tp, self.origin.get(tp))
 
     def admit(self, tp: Hashable, offset: int, committed: int | None) -> Verdict:
         """`process` the next record; seek back over a `hole` (first seen) or `seek` (seen before).
@@ -55,7 +69,9 @@ class OffsetGuard:
         recreated after broker data loss, an offset reset): its records are
         processed as they come, a `rewind`, and duplicates are caught by event id.
         """
-        expected = self.expected.setdefault(tp, offset if committed is None else committed)
+        if tp not in self.expected:
+            self.expected[tp] = self.origin[tp] = offset if committed is None else committed
+        expected = self.expected[tp]
         if offset < expected:
             self.expected[tp] = offset + 1
             self.reported.pop(tp, None)

@@ -60,9 +60,22 @@ class Settings(BaseSettings):
     max_future_seconds: float = Field(
         86400.0, ge=0, description="Events dated further ahead of the wall clock are dead-lettered."
     )
+    max_event_age_days: float = Field(
+        3650.0, gt=0,
+        description="Events dated further back than this before they were received are dead-lettered (`too_old`); raise it to backfill older history.",
+    )  # fmt: skip
+    deadletter_value_bytes: int = Field(
+        65536, ge=0, le=262144,
+        description="Most bytes of a bad record's value kept in its dead letter (with the whole value's length and SHA-256); bounded so a dead letter always fits the producer's 1 MB request limit.",
+    )  # fmt: skip
     surveys_need_known_customer: bool = Field(
-        True, description="Dead-letter (`unknown_customer`) a survey from a customer with no other event yet."
-    )
+        False,
+        description="Dead-letter (`unknown_customer`) a survey from a customer with no other event yet; off by default, since the four topics are read at their own pace and a survey can come first.",
+    )  # fmt: skip
+    shutdown_timeout_seconds: float = Field(
+        30.0, gt=0,
+        description="Longest a stopping worker waits for records under way before it exits; records it gives up on were not committed and are processed again by the next owner.",
+    )  # fmt: skip
     model_path: Path | None = Field(None, description="Scoring-model TOML file; unset means the built-in defaults.")
     inactivity_timer: bool = Field(True, description="Re-score customers whose score time alone may have moved.")
     timer_seconds: float = Field(1.0, gt=0, description="How often the inactivity timer looks for customers due.")

@@ -13,6 +13,8 @@ worker's partitions on Tansu was left with holes it never filled in 4 of
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from typing import Any
 
 import aiokafka
@@ -20,7 +22,10 @@ import faust
 from faust.transport.drivers import aiokafka as driver
 from faust.types import TransportT
 
+logger = logging.getLogger(__name__)
+
 FAUST_FETCH_MAX_WAIT_MS = 1500
+SHUTDOWN_TIMEOUT_SECONDS = 30.0
 
 
 class _ConsumerThread(driver.AIOKafkaConsumerThread):
@@ -35,15 +40,28 @@ class _Consumer(driver.Consumer):
     def _new_consumer_thread(self) -> driver.AIOKafkaConsumerThread:
         return _ConsumerThread(self, loop=self.loop, beacon=self.beacon)
 
+    async def wait_empty(self) -> None:
+        """Faust's wait for records under way to be acknowledged, at most the app's shutdown timeout.
+
+        Faust waits with no bound (on stop and when partitions are revoked). A
+        record it gives up on is not committed: the next owner handles it again.
+        """
+        try:
+            await asyncio.wait_for(super().wait_empty(), self.app.shutdown_timeout)
+        except asyncio.TimeoutError:
+            logger.warning("records under way were not acknowledged within %.0f s; going on without them: they were "
+                           "not committed and will be handled again", self.app.shutdown_timeout)  # fmt: skip
+
 
 class _Transport(driver.Transport):
     Consumer = _Consumer
 
 
 class App(faust.App):
-    """A faust.App whose worker consumer waits at most `fetch_max_wait_ms` for each fetch."""
+    """A faust.App whose consumer waits at most `fetch_max_wait_ms` per fetch and `shutdown_timeout` for records under way."""
 
     fetch_max_wait_ms: int = FAUST_FETCH_MAX_WAIT_MS
+    shutdown_timeout: float = SHUTDOWN_TIMEOUT_SECONDS
 
     def _new_transport(self) -> TransportT:
         return _Transport(self.conf.broker_consumer, self)

@@ -41,12 +41,12 @@ class Deployment:
     env: dict[str, str]
     name: str
 
-    def restart(self, **overrides: str) -> None:
+    def restart(self, module: str = "streams.cli", **overrides: str) -> None:
         """Stop the worker (SIGTERM) and start it again with the same group and state, plus `overrides`."""
         stop_process(self.process)
         self.env = {**self.env, **overrides}
         self.settings = Settings.from_env(self.stack.env() | self.env)
-        self.process = self.stack.start_worker(self.name, self.env)
+        self.process = self.stack.start_worker(self.name, self.env, module)
 
     def publish(self, records: list[tuple[str, bytes | None, bytes]]) -> None:
         """Send (topic, key, value) records in order and wait until the broker has them."""
@@ -85,10 +85,13 @@ class Deployment:
 
 @pytest.fixture
 def deploy(stack: LocalStack, tmp_path: Path) -> Iterator:
-    """Start a worker on fresh topics: `deploy(**HEALTHSCORE_* overrides) -> Deployment`."""
+    """Start a worker on fresh topics: `deploy(**HEALTHSCORE_* overrides) -> Deployment`.
+
+    `module` runs another entry point than `healthscore` (tests/integration/faulty_worker.py).
+    """
     started: list[Deployment] = []
 
-    def _deploy(**overrides: str) -> Deployment:
+    def _deploy(module: str = "streams.cli", **overrides: str) -> Deployment:
         suffix = uuid.uuid4().hex[:8]
         names = ["purchases", "visits", "tickets", "surveys", "profiles", "erasures", "overrides", "scores", "alerts",
                  "deadletter", "audit"]
@@ -98,16 +101,16 @@ def deploy(stack: LocalStack, tmp_path: Path) -> Iterator:
             "HEALTHSCORE_WEB_PORT": str(free_port()),
             "HEALTHSCORE_DATADIR": str(tmp_path / f"data-{suffix}"),
             "HEALTHSCORE_REDIS_PREFIX": f"it-{suffix}",
-            # Tests publish all topics at once, so a survey can be read before the same customer's
-            # purchase on another topic; tests of the unknown-customer check turn it back on.
-            "HEALTHSCORE_SURVEYS_NEED_KNOWN_CUSTOMER": "false",
+            # The fault tests replay the real CDNOW log, dated 1997-98: older than the default horizon.
+            "HEALTHSCORE_MAX_EVENT_AGE_DAYS": "36500",
             **{f"HEALTHSCORE_TOPIC_{n.upper()}": f"{n}-{suffix}" for n in names},
             **overrides,
         }
         settings = Settings.from_env(stack.env() | env)
         ensure_topics(settings)
         name = f"worker-{suffix}"
-        deployment = Deployment(stack, settings, stack.start_worker(name, env), stack.workdir / f"{name}.log", env, name)
+        process = stack.start_worker(name, env, module)
+        deployment = Deployment(stack, settings, process, stack.workdir / f"{name}.log", env, name)
         started.append(deployment)
         return deployment
 

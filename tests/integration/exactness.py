@@ -60,7 +60,8 @@ def assert_exactly_the_offline_result(run, events: list[Event], seen: list) -> i
     want = {u.event_id: u for u in expected.updates}
     # Redelivered events re-send identical updates (same event_id, same content): consumers can deduplicate.
     assert {u.event_id for u in updates} == set(want)
-    assert all(u == want[u.event_id] for u in updates)
+    differing = [(u, want[u.event_id]) for u in updates if u != want[u.event_id]]
+    assert not differing, f"{len(differing)} updates differ from the offline replay; the first:\n{differing[0][0]}\n{differing[0][1]}"
 
     # State: the newest changelog record per customer equals the offline fold, counters and all.
     reader = topic_reader([run.stack.bootstrap], [f"{run.settings.app_id}-{STATE_TABLE}-changelog"])

@@ -41,7 +41,7 @@ def mixed_events(seed: int = 8) -> list[Event]:
 
 
 def test_batched_outputs_equal_scoring_one_event_at_a_time(deploy) -> None:
-    run = deploy(HEALTHSCORE_INACTIVITY_TIMER="false", HEALTHSCORE_SURVEYS_NEED_KNOWN_CUSTOMER="false")
+    run = deploy(HEALTHSCORE_INACTIVITY_TIMER="false")
     topics = {kind: topic for topic, kind in run.settings.input_topics().items()}
     events = mixed_events()
     run.publish([(topics[e.kind], e.customer_id.encode(), e.model_dump_json().encode()) for e in events])
