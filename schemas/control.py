@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from schemas.common import CustomerId, Identifier, Instant
+from schemas.common import CustomerId, Identifier, Instant, Timestamp
 
 
 class ErasureRequest(BaseModel):
@@ -19,12 +19,12 @@ class ErasureRequest(BaseModel):
     `reason` is for the audit trail of whoever sends it and is never logged.
     """
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", strict=True)  # as the JSON Schema, see _Event
 
     kind: Literal["erasure"] = "erasure"
     request_id: Identifier
     customer_id: CustomerId
-    requested_at: Instant
+    requested_at: Timestamp
     reason: str = Field("", max_length=1000)
 
 
@@ -41,7 +41,7 @@ class OverrideRequest(BaseModel):
     restarts and every re-score, and ends by itself at its expiry.
     """
 
-    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False, strict=True)
 
     request_id: Identifier
     customer_id: CustomerId
@@ -51,8 +51,8 @@ class OverrideRequest(BaseModel):
     adjustment: Annotated[float, Field(ge=-MAX_ADJUSTMENT, le=MAX_ADJUSTMENT)] | None = None
     reason: Annotated[str, Field(min_length=1, max_length=500)]
     author: Annotated[str, Field(min_length=1, max_length=128)]
-    requested_at: Instant
-    expires_at: Instant | None = None
+    requested_at: Timestamp
+    expires_at: Timestamp | None = None
 
     @model_validator(mode="after")
     def _consistent(self) -> OverrideRequest:
