@@ -93,3 +93,8 @@ CalendarDate = Annotated[
     _matching(DATE_PATTERN, "a date written YYYY-MM-DD, like 2025-06-30", date),
     WithJsonSchema({"type": "string", "format": "date", "pattern": DATE_PATTERN}),
 ]
+
+
+def when(field: str, value: str, then: dict[str, Any]) -> dict[str, Any]:
+    """A JSON Schema rule for a model's `allOf`: a message whose `field` is `value` must also match `then`."""
+    return {"if": {"properties": {field: {"const": value}}, "required": [field]}, "then": then}

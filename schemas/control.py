@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from schemas.common import CustomerId, Identifier, Instant, Timestamp
+from schemas.common import CustomerId, Identifier, Instant, Timestamp, when
 
 
 class ErasureRequest(BaseModel):
@@ -30,6 +30,22 @@ class ErasureRequest(BaseModel):
 
 OverrideAction = Literal["pin_score", "pin_tier", "adjust", "clear"]
 MAX_ADJUSTMENT = 30.0  # points; a larger correction is a pin, and should say so
+# The one value each action takes; `clear` takes none, and only `clear` needs no expires_at.
+ACTION_VALUE: dict[OverrideAction, str | None] = {"pin_score": "score", "pin_tier": "tier", "adjust": "adjustment",
+                                                  "clear": None}  # fmt: skip
+VALUES = ("score", "tier", "adjustment")
+
+
+def _override_schema(schema: dict[str, Any], model: type) -> None:
+    """`_consistent` in JSON Schema, but for expires_at after requested_at: no schema compares two fields."""
+    rules = []
+    for action, value in ACTION_VALUE.items():
+        needed = [] if value is None else [value, "expires_at"]
+        # An absent field and a null one are both "not given".
+        properties: dict[str, Any] = {name: {"type": "null"} for name in VALUES if name != value}
+        properties |= {name: {"not": {"type": "null"}} for name in needed}
+        rules.append(when("action", action, {"required": needed, "properties": properties}))
+    schema["allOf"] = rules
 
 
 class OverrideRequest(BaseModel):
@@ -41,7 +57,8 @@ class OverrideRequest(BaseModel):
     restarts and every re-score, and ends by itself at its expiry.
     """
 
-    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False, strict=True)
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False, strict=True,
+                              json_schema_extra=_override_schema)  # fmt: skip
 
     request_id: Identifier
     customer_id: CustomerId
@@ -56,8 +73,8 @@ class OverrideRequest(BaseModel):
 
     @model_validator(mode="after")
     def _consistent(self) -> OverrideRequest:
-        needed = {"pin_score": "score", "pin_tier": "tier", "adjust": "adjustment", "clear": None}[self.action]
-        given = [name for name in ("score", "tier", "adjustment") if getattr(self, name) is not None]
+        needed = ACTION_VALUE[self.action]
+        given = [name for name in VALUES if getattr(self, name) is not None]
         if given != ([needed] if needed else []):
             wanted = f"exactly `{needed}`" if needed else "none of score, tier, adjustment"
             raise ValueError(f"{self.action} takes {wanted}; got {', '.join(given) or 'none'}")

@@ -10,11 +10,11 @@ worker.
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated, Literal, Union
+from typing import Annotated, Any, Literal, Union
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, TypeAdapter, ValidationError, ValidationInfo, field_validator
 
-from schemas.common import CalendarDate, CustomerId, EventId, Identifier, Instant, Timestamp
+from schemas.common import CalendarDate, CustomerId, EventId, Identifier, Instant, Timestamp, when
 
 SCHEMA_VERSION = 1
 
@@ -39,11 +39,17 @@ EventKind = Literal["purchase", "visit", "ticket", "survey", "profile"]
 MAX_CONTRACT_VALUE = 100_000_000.0
 
 
+def _kind_is_required(schema: dict[str, Any], model: type) -> None:
+    # The worker picks the model by `kind`, so on the wire it is required; its default is for Python callers.
+    schema["required"] = ["kind", *schema["required"]]
+
+
 class _Event(BaseModel):
     # Strict: a JSON number where a string is due, a string where a number is due, 2.0 for an
     # integer or true for a number are refused, as the JSON Schema refuses them (an int for a
     # float is a JSON number, and taken).
-    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False, strict=True)
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False, strict=True,
+                              json_schema_extra=_kind_is_required)  # fmt: skip
 
     schema_version: Annotated[Literal[1], BeforeValidator(_the_integer)] = SCHEMA_VERSION
     event_id: EventId
@@ -87,8 +93,16 @@ SurveyType = Literal["csat", "nps"]
 SURVEY_SCALES: dict[SurveyType, tuple[int, int]] = {"csat": (1, 5), "nps": (0, 10)}
 
 
+def _survey_schema(schema: dict[str, Any], model: type) -> None:
+    _kind_is_required(schema, model)
+    schema["allOf"] = [when("survey_type", survey_type, {"properties": {"score": {"minimum": low, "maximum": high}}})
+                       for survey_type, (low, high) in SURVEY_SCALES.items()]  # fmt: skip
+
+
 class SurveyEvent(_Event):
     """A CSAT (1-5) or NPS (0-10) answer; the range depends on the survey type."""
+
+    model_config = ConfigDict(json_schema_extra=_survey_schema)
 
     kind: Literal["survey"] = "survey"
     survey_type: SurveyType

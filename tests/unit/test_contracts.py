@@ -9,7 +9,9 @@ import pytest
 import yaml
 from click.testing import CliRunner
 from jsonschema import Draft202012Validator
+from pydantic import ValidationError
 
+from schemas.control import OverrideRequest
 from schemas.events import EVENT_ADAPTER
 from schemas.json_schema import CONTRACTS, file_name, json_schemas
 from schemas.model_config import ScoringModel
@@ -37,8 +39,9 @@ def test_the_checked_in_schema_files_are_what_the_models_generate() -> None:
 
 
 def test_every_file_is_a_valid_draft_2020_12_schema_using_only_standard_keywords() -> None:
+    # `then` and `else` are standard too: jsonschema checks them as part of `if`.
     known = set(Draft202012Validator.VALIDATORS) | {"$schema", "$id", "$defs", "$ref", "title", "description",
-                                                    "default", "examples", "format", "discriminator"}  # fmt: skip
+                                                    "default", "examples", "format", "discriminator", "then", "else"}  # fmt: skip
 
     def walk(node: object, where: str) -> None:
         if isinstance(node, dict):
@@ -88,13 +91,49 @@ def event(kind: str, **changes: object) -> dict:
         ("ticket", event("ticket", action="reopened")),
         ("survey", event("survey", survey_type="ces")),
         ("purchase", {k: v for k, v in event("purchase").items() if k != "customer_id"}),
+        ("purchase", {k: v for k, v in event("purchase").items() if k != "kind"}),  # the worker picks the model by kind
         ("purchase", event("purchase", event_id="")),
+        ("survey", event("survey", survey_type="nps", score=12)),
+        ("survey", event("survey", survey_type="nps", score=-1)),
+        ("survey", event("survey", survey_type="csat", score=9)),
+        ("survey", event("survey", survey_type="csat", score=0)),
     ],
 )
 def test_the_schema_rejects_what_the_model_rejects(kind: str, body: dict) -> None:
     assert list(validator(f"{kind}-event").iter_errors(body)), "the schema accepts it"
     with pytest.raises(ValueError):
-        EVENT_ADAPTER.validate_python(body)
+        EVENT_ADAPTER.validate_json(json.dumps(body))
+
+
+OVERRIDE = {"request_id": "o-1", "customer_id": "c", "reason": "QBR went well", "author": "lee",
+            "requested_at": "2025-01-05T00:00:00Z", "expires_at": "2025-02-05T00:00:00Z"}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("body", "valid"),
+    [
+        ({**OVERRIDE, "action": "pin_score", "score": 80}, True),
+        ({**OVERRIDE, "action": "pin_score", "score": 80, "tier": None, "adjustment": None}, True),  # null: not given
+        ({**OVERRIDE, "action": "pin_tier", "tier": "watch"}, True),
+        ({**OVERRIDE, "action": "adjust", "adjustment": -30}, True),
+        ({**OVERRIDE, "action": "clear"}, True),
+        ({**OVERRIDE, "action": "clear", "expires_at": None}, True),
+        ({**OVERRIDE, "action": "pin_score"}, False),
+        ({**OVERRIDE, "action": "pin_score", "score": None}, False),
+        ({**OVERRIDE, "action": "pin_score", "score": 80, "tier": "watch"}, False),
+        ({**OVERRIDE, "action": "pin_tier", "score": 80}, False),
+        ({**OVERRIDE, "action": "adjust", "adjustment": 5, "expires_at": None}, False),
+        ({k: v for k, v in OVERRIDE.items() if k != "expires_at"} | {"action": "adjust", "adjustment": 5}, False),
+        ({**OVERRIDE, "action": "clear", "adjustment": 5}, False),
+    ],
+)
+def test_the_override_schema_says_which_value_each_action_takes_as_the_model_does(body: dict, valid: bool) -> None:
+    schema_takes_it = not list(validator("override-request").iter_errors(body))
+    try:
+        model_takes_it = bool(OverrideRequest.model_validate_json(json.dumps(body)))
+    except ValidationError:
+        model_takes_it = False
+    assert (schema_takes_it, model_takes_it) == (valid, valid)
 
 
 def test_published_outputs_are_valid_under_their_schemas() -> None:
