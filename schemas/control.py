@@ -19,7 +19,7 @@ class ErasureRequest(BaseModel):
     `reason` is for the audit trail of whoever sends it and is never logged.
     """
 
-    model_config = ConfigDict(frozen=True, extra="forbid", strict=True)  # as the JSON Schema, see _Event
+    model_config = ConfigDict(frozen=True, extra="forbid", strict=True)  # JSON types as the schema says (see _Event)
 
     kind: Literal["erasure"] = "erasure"
     request_id: Identifier

@@ -11,8 +11,17 @@ from pydantic import ValidationError
 
 from schemas.common import DATE_PATTERN, TIMESTAMP_PATTERN
 from schemas.control import OverrideRequest
-from schemas.events import EVENT_ADAPTER, ProfileEvent, PurchaseEvent, SurveyEvent, TicketEvent, VisitEvent, describe_errors
+from schemas.events import (
+    EVENT_ADAPTER,
+    ProfileEvent,
+    PurchaseEvent,
+    SurveyEvent,
+    TicketEvent,
+    VisitEvent,
+    describe_errors,
+)
 
+UTC = timezone.utc
 BASE = {"event_id": "e-1", "customer_id": "c-1", "occurred_at": "2025-03-01T10:00:00+01:00"}
 
 
@@ -42,7 +51,7 @@ def test_valid_events_parse_to_their_kind(body: dict, model: type) -> None:
         ({"kind": "purchase", **{**BASE, "event_id": ""}, "amount": 5}, "event_id: String should have at least 1"),
         ({"kind": "purchase", "customer_id": "c", "occurred_at": BASE["occurred_at"], "amount": 5}, "event_id: Field required"),
         ({"kind": "visit", **{k: v for k, v in BASE.items() if k != "customer_id"}, "duration_seconds": 1}, "customer_id: Field required"),
-        ({"kind": "visit", **{**BASE, "occurred_at": "2025-03-01T10:00:00"}, "duration_seconds": 1}, "occurred_at: Value error, must be an RFC 3339 date-time with a time zone"),
+        ({"kind": "visit", **{**BASE, "occurred_at": "2025-03-01T10:00:00"}, "duration_seconds": 1}, "occurred_at: Value error, must be an RFC 3339"),
         ({"kind": "visit", **BASE, "duration_seconds": -5}, "duration_seconds: Input should be greater than or equal to 0"),
         ({"kind": "survey", **BASE, "survey_type": "csat", "score": 6}, "csat score must be between 1 and 5, got 6"),
         ({"kind": "survey", **BASE, "survey_type": "csat", "score": 0}, "csat score must be between 1 and 5, got 0"),
@@ -119,9 +128,9 @@ def test_json_values_are_not_converted_to_the_type_a_field_wants(changes: dict, 
         ({"occurred_at": "2025-03-01T10:00:00Z"}, "occurred_at", datetime(2025, 3, 1, 10, tzinfo=timezone.utc)),
         ({"occurred_at": "2025-03-01T10:00:00-00:00"}, "occurred_at", datetime(2025, 3, 1, 10, tzinfo=timezone.utc)),
         ({"occurred_at": "2025-03-01T11:30:00+01:30"}, "occurred_at", datetime(2025, 3, 1, 10, tzinfo=timezone.utc)),
-        ({"occurred_at": "2025-03-01T10:00:00.5Z"}, "occurred_at", datetime(2025, 3, 1, 10, 0, 0, 500_000, timezone.utc)),
-        ({"occurred_at": "2025-03-01T10:00:00.123456789Z"}, "occurred_at", datetime(2025, 3, 1, 10, 0, 0, 123_456, timezone.utc)),
-        ({"occurred_at": "2024-02-29T23:59:59+23:59"}, "occurred_at", datetime(2024, 2, 29, 0, 0, 59, tzinfo=timezone.utc)),
+        ({"occurred_at": "2025-03-01T10:00:00.5Z"}, "occurred_at", datetime(2025, 3, 1, 10, 0, 0, 500_000, UTC)),
+        ({"occurred_at": "2025-03-01T10:00:00.123456789Z"}, "occurred_at", datetime(2025, 3, 1, 10, 0, 0, 123456, UTC)),
+        ({"occurred_at": "2024-02-29T23:59:59+23:59"}, "occurred_at", datetime(2024, 2, 29, 0, 0, 59, tzinfo=UTC)),
     ],
 )
 def test_json_values_of_the_right_type_are_taken(changes: dict, field: str, expected: object) -> None:
