@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from schemas.common import CustomerId, Identifier, Instant
+from schemas.common import CustomerId, Identifier, Instant, Timestamp, when
 
 
 class ErasureRequest(BaseModel):
@@ -19,17 +19,33 @@ class ErasureRequest(BaseModel):
     `reason` is for the audit trail of whoever sends it and is never logged.
     """
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", strict=True)  # JSON types as the schema says (see _Event)
 
     kind: Literal["erasure"] = "erasure"
     request_id: Identifier
     customer_id: CustomerId
-    requested_at: Instant
+    requested_at: Timestamp
     reason: str = Field("", max_length=1000)
 
 
 OverrideAction = Literal["pin_score", "pin_tier", "adjust", "clear"]
 MAX_ADJUSTMENT = 30.0  # points; a larger correction is a pin, and should say so
+# The one value each action takes; `clear` takes none, and only `clear` needs no expires_at.
+ACTION_VALUE: dict[OverrideAction, str | None] = {"pin_score": "score", "pin_tier": "tier", "adjust": "adjustment",
+                                                  "clear": None}  # fmt: skip
+VALUES = ("score", "tier", "adjustment")
+
+
+def _override_schema(schema: dict[str, Any], model: type) -> None:
+    """`_consistent` in JSON Schema, but for expires_at after requested_at: no schema compares two fields."""
+    rules = []
+    for action, value in ACTION_VALUE.items():
+        needed = [] if value is None else [value, "expires_at"]
+        # An absent field and a null one are both "not given".
+        properties: dict[str, Any] = {name: {"type": "null"} for name in VALUES if name != value}
+        properties |= {name: {"not": {"type": "null"}} for name in needed}
+        rules.append(when("action", action, {"required": needed, "properties": properties}))
+    schema["allOf"] = rules
 
 
 class OverrideRequest(BaseModel):
@@ -41,7 +57,8 @@ class OverrideRequest(BaseModel):
     restarts and every re-score, and ends by itself at its expiry.
     """
 
-    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False, strict=True,
+                              json_schema_extra=_override_schema)  # fmt: skip
 
     request_id: Identifier
     customer_id: CustomerId
@@ -51,13 +68,13 @@ class OverrideRequest(BaseModel):
     adjustment: Annotated[float, Field(ge=-MAX_ADJUSTMENT, le=MAX_ADJUSTMENT)] | None = None
     reason: Annotated[str, Field(min_length=1, max_length=500)]
     author: Annotated[str, Field(min_length=1, max_length=128)]
-    requested_at: Instant
-    expires_at: Instant | None = None
+    requested_at: Timestamp
+    expires_at: Timestamp | None = None
 
     @model_validator(mode="after")
     def _consistent(self) -> OverrideRequest:
-        needed = {"pin_score": "score", "pin_tier": "tier", "adjust": "adjustment", "clear": None}[self.action]
-        given = [name for name in ("score", "tier", "adjustment") if getattr(self, name) is not None]
+        needed = ACTION_VALUE[self.action]
+        given = [name for name in VALUES if getattr(self, name) is not None]
         if given != ([needed] if needed else []):
             wanted = f"exactly `{needed}`" if needed else "none of score, tier, adjustment"
             raise ValueError(f"{self.action} takes {wanted}; got {', '.join(given) or 'none'}")

@@ -1,18 +1,20 @@
 """Inbound events, one model per kind, as upstream systems publish them.
 
 Every model is frozen and forbids unknown fields, so a typo upstream becomes
-a dead letter with a clear reason instead of a silently ignored signal.
+a dead letter with a clear reason instead of a silently ignored signal. It
+is strict: each JSON value must already be of the field's JSON type, as the
+generated JSON Schema says, so a producer that passes the schema passes the
+worker.
 """
 
 from __future__ import annotations
 
-import math
 from datetime import date
-from typing import Annotated, Literal, Union
+from typing import Annotated, Any, Literal, Union
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, TypeAdapter, ValidationError, ValidationInfo, field_validator
 
-from schemas.common import CustomerId, EventId, Identifier, Instant
+from schemas.common import CalendarDate, CustomerId, EventId, Identifier, Instant, Timestamp, when
 
 SCHEMA_VERSION = 1
 
@@ -25,45 +27,51 @@ MAX_VISIT_SECONDS = 24 * 3600.0
 MAX_MESSAGE = 240
 
 
-def _not_a_boolean(value: object) -> object:
-    # JSON true is not a quantity; pydantic's lax mode would read it as 1.
-    if isinstance(value, bool):
-        raise ValueError("must be a number, not a boolean")
+def _the_integer(value: object) -> object:
+    # A Literal compares with ==, so even in strict mode it takes true and 1.0 for 1. The schema's
+    # `const` refuses true; 1.0 is refused as in every integer field (see docs/contracts.md).
+    if type(value) is not int:
+        raise ValueError("must be the integer 1")
     return value
 
-
-# Goes after a field's bounds: bounds placed outside a before-validator are still enforced, but
-# pydantic then writes them into the JSON Schema as `ge`/`le`, which no JSON Schema validator knows.
-NOT_A_BOOLEAN = BeforeValidator(_not_a_boolean)
 
 EventKind = Literal["purchase", "visit", "ticket", "survey", "profile"]
 MAX_CONTRACT_VALUE = 100_000_000.0
 
 
-class _Event(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
+def _kind_is_required(schema: dict[str, Any], model: type) -> None:
+    # The worker picks the model by `kind`, so on the wire it is required; its default is for Python callers.
+    schema["required"] = ["kind", *schema["required"]]
 
-    schema_version: Literal[1] = SCHEMA_VERSION
+
+class _Event(BaseModel):
+    # Strict: a JSON number where a string is due, a string where a number is due, 2.0 for an
+    # integer or true for a number are refused, as the JSON Schema refuses them (an int for a
+    # float is a JSON number, and taken).
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False, strict=True,
+                              json_schema_extra=_kind_is_required)  # fmt: skip
+
+    schema_version: Annotated[Literal[1], BeforeValidator(_the_integer)] = SCHEMA_VERSION
     event_id: EventId
     customer_id: CustomerId
-    occurred_at: Instant
+    occurred_at: Timestamp
 
 
 class PurchaseEvent(_Event):
     """A completed order; refunds are out of scope for the wire contract v1."""
 
     kind: Literal["purchase"] = "purchase"
-    amount: Annotated[float, Field(ge=0.0, le=MAX_AMOUNT), NOT_A_BOOLEAN]
+    amount: Annotated[float, Field(ge=0.0, le=MAX_AMOUNT)]
     currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$")] = "USD"
-    items: Annotated[int, Field(ge=1, le=10_000), NOT_A_BOOLEAN] = 1
+    items: Annotated[int, Field(ge=1, le=10_000)] = 1
 
 
 class VisitEvent(_Event):
     """A web or product session."""
 
     kind: Literal["visit"] = "visit"
-    duration_seconds: Annotated[float, Field(ge=0.0, le=MAX_VISIT_SECONDS), NOT_A_BOOLEAN]
-    pages: Annotated[int, Field(ge=0, le=100_000), NOT_A_BOOLEAN] = 1
+    duration_seconds: Annotated[float, Field(ge=0.0, le=MAX_VISIT_SECONDS)]
+    pages: Annotated[int, Field(ge=0, le=100_000)] = 1
 
 
 TicketPriority = Literal["low", "normal", "high", "urgent"]
@@ -80,20 +88,25 @@ class TicketEvent(_Event):
     category: TicketCategory = "question"
 
 
+SurveyType = Literal["csat", "nps"]
+# Answers are whole numbers on the survey's own scale.
+SURVEY_SCALES: dict[SurveyType, tuple[int, int]] = {"csat": (1, 5), "nps": (0, 10)}
+
+
+def _survey_schema(schema: dict[str, Any], model: type) -> None:
+    _kind_is_required(schema, model)
+    schema["allOf"] = [when("survey_type", survey_type, {"properties": {"score": {"minimum": low, "maximum": high}}})
+                       for survey_type, (low, high) in SURVEY_SCALES.items()]  # fmt: skip
+
+
 class SurveyEvent(_Event):
     """A CSAT (1-5) or NPS (0-10) answer; the range depends on the survey type."""
 
-    kind: Literal["survey"] = "survey"
-    survey_type: Literal["csat", "nps"]
-    score: int
+    model_config = ConfigDict(json_schema_extra=_survey_schema)
 
-    @field_validator("score", mode="before")
-    @classmethod
-    def _whole_number(cls, value: object) -> object:
-        # Surveys are answered on integer scales; 3.5 or true is an upstream bug.
-        if isinstance(value, bool) or (isinstance(value, float) and (math.isnan(value) or not value.is_integer())):
-            raise ValueError("score must be a whole number")
-        return value
+    kind: Literal["survey"] = "survey"
+    survey_type: SurveyType
+    score: int
 
     @field_validator("score")
     @classmethod
@@ -101,7 +114,7 @@ class SurveyEvent(_Event):
         survey_type = info.data.get("survey_type")
         if survey_type is None:
             return value  # survey_type itself failed and is reported on its own
-        low, high = (1, 5) if survey_type == "csat" else (0, 10)
+        low, high = SURVEY_SCALES[survey_type]
         if not low <= value <= high:
             raise ValueError(f"{survey_type} score must be between {low} and {high}, got {value}")
         return value
@@ -138,8 +151,8 @@ class ProfileEvent(_Event):
     company_size: CompanySize | None = None
     industry: Label | None = None
     lifecycle_stage: LifecycleStage | None = None
-    contract_value: Annotated[float, Field(ge=0.0, le=MAX_CONTRACT_VALUE), NOT_A_BOOLEAN] | None = None
-    renewal_date: date | None = None
+    contract_value: Annotated[float, Field(ge=0.0, le=MAX_CONTRACT_VALUE)] | None = None
+    renewal_date: CalendarDate | None = None
 
     def profile(self) -> CustomerProfile:
         fields = self.model_dump(include={"plan", "company_size", "industry", "lifecycle_stage", "contract_value",

@@ -98,6 +98,11 @@ def _generate(name: str, spec: dict[str, Any]) -> bytes:
         if spec["bytes"] < short:
             raise ValueError(f"corpus case {name!r}: a huge payload needs at least {short} bytes")
         return json.dumps({**body, "padding": "x" * (spec["bytes"] - short)}).encode()
+    if spec["kind"] == "spaces":
+        event = json.dumps(spec["event"]).encode()
+        if spec["bytes"] < len(event):
+            raise ValueError(f"corpus case {name!r}: the event alone has {len(event)} bytes")
+        return event + b" " * (spec["bytes"] - len(event))
     if spec["kind"] == "nested_arrays":
         return b"[" * spec["depth"] + b"]" * spec["depth"]
     if spec["kind"] == "nested_objects":
