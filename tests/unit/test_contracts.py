@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import timedelta
 from functools import cache
 from pathlib import Path
 from typing import Any, get_args
@@ -28,7 +29,7 @@ from schemas.outputs import DeadLetter
 from schemas.model_config import ScoringModel
 from scoring.replay import replay
 from streams.cli import main
-from streams.codecs import decode_event, decode_request
+from streams.codecs import MAX_AGE, decode_event, decode_request
 from streams.settings import Settings
 from tests.factories import purchase, survey, ticket, visit
 from tests.unit.test_hostile_input import CORPUS, MAX_BYTES, NOW
@@ -185,6 +186,7 @@ BEYOND_THE_SCHEMA: dict[str, str] = {
                          "UTF-8 byte order mark, the worker reads UTF-8 without one (RFC 8259, section 8.1)"),
     "key_mismatch": "the Kafka key is not part of the value",
     "future_timestamp": "depends on when the worker receives the record",
+    "too_old": "depends on when the worker receives the record: more than HEALTHSCORE_MAX_EVENT_AGE_DAYS before",
     "unknown_customer": "depends on the worker's state: a survey from a customer it has never seen",
     "amount_nan": NAN,
     "duration_nan": NAN,
@@ -208,6 +210,7 @@ class Message:
     value: bytes | None
     taken: bool | None  # by the worker: no for the corpus, the table's word for an edge case, unsaid for samples
     refused_by_worker_state: str | None = None  # an error only the worker's state finds, after the decoder
+    max_age: timedelta = MAX_AGE  # edge cases of the timestamp's form go back further than the worker's horizon
 
     def worker_says(self) -> str | None:
         """None when the worker takes the message; otherwise its DeadLetter error."""
@@ -217,7 +220,7 @@ class Message:
             result = decode_request(REQUESTS[self.contract], topic="control", **coordinates)
         else:
             kind: Any = self.contract.removesuffix("-event")
-            result = decode_event(topic=f"customer.{kind}s", expected_kind=kind, **coordinates)
+            result = decode_event(topic=f"customer.{kind}s", expected_kind=kind, max_age=self.max_age, **coordinates)
         return result.error if isinstance(result, DeadLetter) else self.refused_by_worker_state
 
     def schema_says(self) -> str | None:
@@ -259,6 +262,9 @@ BASES: dict[str, dict[str, Any]] = {  # the required fields only
     "profile": {},
 }
 LONGEST = 128  # characters of an identifier, at most
+# The edge cases test the contract's forms and ranges, among them years long past (1000, 2000): the
+# worker's horizon for old events (`too_old`, shown by the corpus) would refuse those for their age.
+EDGE_MAX_AGE = timedelta(days=400_000)
 LABEL = 64  # characters of a profile's plan or industry, at most
 
 
@@ -266,7 +272,8 @@ def edge(name: str, kind: EventKind, taken: bool, **fields: Any) -> Message:
     """An event at or just past a boundary of its contract; optional fields absent unless given."""
     body = {"kind": kind, "event_id": f"edge-{name}", "customer_id": "bob", "occurred_at": "2025-01-05T00:00:00Z",
             **BASES[kind], **fields}  # fmt: skip
-    return Message("edge", name, f"{kind}-event", body["customer_id"].encode(), json.dumps(body).encode(), taken)
+    return Message("edge", name, f"{kind}-event", body["customer_id"].encode(), json.dumps(body).encode(), taken,
+                   max_age=EDGE_MAX_AGE)  # fmt: skip
 
 
 def request(name: str, contract: str, taken: bool, **fields: Any) -> Message:
