@@ -246,6 +246,17 @@ class Scorer:
                            message.tp, message.offset)  # fmt: skip
         return verdict in ("process", "rewind")
 
+    def unscored(self, read: Mapping[Any, int]) -> dict[Any, int]:
+        """Per partition, the first record whose batch has not completed, from the consumer's `read` positions.
+
+        Where the lag counts from: records fetched ahead and not yet scored are
+        behind as much as records still on the broker.
+        """
+        if self.consumer is None:
+            return dict(read)  # without offset checks nothing is tracked: the fetch position is all there is
+        return {tp: next(p for p in (self.guard.resume_point(tp), position) if p is not None)
+                for tp, position in read.items()}  # fmt: skip
+
     async def recover_tails(self, positions: Mapping[Any, int]) -> int:
         """Seek back each partition read past records that never arrived (streams/offsets.py); returns how many.
 

@@ -208,7 +208,7 @@ def create_app(settings: Settings, model: Model | None = None) -> Service:
     async def consumer_positions() -> None:
         # One read of the consumer's positions serves the lag gauge and the check for stalled tails.
         positions = await input_positions(app, [*settings.input_topics(), *settings.control_topics()])
-        await sample_lag(app, settings.input_topics(), metrics, positions)
+        await sample_lag(app, settings.input_topics(), metrics, None if positions is None else scorer.unscored(positions))
         if not settings.offset_checks:
             return
         # A rebalance or changelog recovery holds records back on purpose: no verdict then.

@@ -1,10 +1,12 @@
-"""Consumer lag per input topic: how many records this worker has not fetched yet.
+"""Consumer lag per input topic: how many records this worker has not scored yet.
 
-Lag here is the Kafka client's `records-lag`: a partition's end offset (a
-ListOffsets request to the broker) minus the consumer's fetch position, summed
-over the input partitions this worker is assigned. Records already fetched but
-still queued in the worker's buffer are not counted. The label is the topic
-name only, so the series count is bounded by the number of input topics.
+Lag here is a partition's end offset (a ListOffsets request to the broker)
+minus the first record whose batch has not completed (scored, outputs
+acknowledged, state stored), summed over the input partitions this worker is
+assigned. Not the Kafka client's `records-lag` (end minus fetch position):
+Faust fetches far ahead of scoring, so that read 0 while the worker was
+thousands of records behind. The label is the topic name only, so the series
+count is bounded by the number of input topics.
 """
 
 from __future__ import annotations
@@ -52,7 +54,7 @@ async def input_positions(app: faust.App, topics: Iterable[str]) -> dict[TP, int
 async def sample_lag(
     app: faust.App, topics: Iterable[str], metrics: Metrics, positions: Mapping[TP, int] | None
 ) -> None:
-    """Set `healthscore_consumer_lag_records` for every input topic from the read `positions` (input_positions).
+    """Set `healthscore_consumer_lag_records` for every input topic from `positions`, the first record not scored.
 
     Without positions (a rebalance cut the read short) the gauge keeps its last values.
     """

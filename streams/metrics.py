@@ -83,7 +83,7 @@ class Metrics:
         )
         self.consumer_lag = Gauge(
             "healthscore_consumer_lag_records",
-            "Input records not yet fetched by this worker (end offset minus position), by input topic.",
+            "Input records not yet scored by this worker (end offset minus the first record not scored), by input topic.",
             ["topic"],
             registry=r,
         )

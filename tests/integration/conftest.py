@@ -101,8 +101,6 @@ def deploy(stack: LocalStack, tmp_path: Path) -> Iterator:
             "HEALTHSCORE_WEB_PORT": str(free_port()),
             "HEALTHSCORE_DATADIR": str(tmp_path / f"data-{suffix}"),
             "HEALTHSCORE_REDIS_PREFIX": f"it-{suffix}",
-            # The fault tests replay the real CDNOW log, dated 1997-98: older than the default horizon.
-            "HEALTHSCORE_MAX_EVENT_AGE_DAYS": "36500",
             **{f"HEALTHSCORE_TOPIC_{n.upper()}": f"{n}-{suffix}" for n in names},
             **overrides,
         }

@@ -13,6 +13,7 @@ from streams.backtest_run import day
 from streams.codecs import decode_state
 from streams.datasets import load_cdnow
 from streams.topics import topic_reader
+from tests.integration.exactness import CDNOW_ENV
 
 pytestmark = pytest.mark.integration
 SPLIT = Split.from_days(day("1997-09-30"), day("1998-06-30"))
@@ -22,7 +23,7 @@ CUSTOMERS = 250
 def test_scores_at_the_cutoff_from_the_workers_state_equal_the_offline_backtest(deploy) -> None:
     sample = {f"cdnow-{n:05d}" for n in range(1, CUSTOMERS + 1)}
     events = [e for e in load_cdnow() if e.customer_id in sample and e.occurred_at < SPLIT.cutoff]
-    run = deploy(HEALTHSCORE_INACTIVITY_TIMER="false")
+    run = deploy(HEALTHSCORE_INACTIVITY_TIMER="false", **CDNOW_ENV)
     run.publish([(run.settings.topic_purchases, e.customer_id.encode(), e.model_dump_json().encode()) for e in events])
     updates = [ScoreUpdate.model_validate_json(r.value) for r in run.read(run.settings.topic_scores, len(events))]
     assert len(updates) == len(events)

@@ -9,7 +9,7 @@ import time
 import pytest
 
 from streams.topics import topic_reader
-from tests.integration.exactness import assert_exactly_the_offline_result, cdnow_purchases, drain, wait_until_all_scored
+from tests.integration.exactness import CDNOW_ENV, assert_exactly_the_offline_result, cdnow_purchases, drain, wait_until_all_scored
 
 pytestmark = pytest.mark.integration
 CUSTOMERS = 1500
@@ -29,7 +29,7 @@ FIRST_COMMIT_SECONDS = 4.0
 )
 def test_a_restarted_worker_ends_with_exactly_the_offline_state_scores_and_alerts(deploy, how, store) -> None:
     events = cdnow_purchases(CUSTOMERS)
-    run = deploy(HEALTHSCORE_INACTIVITY_TIMER="false", HEALTHSCORE_STORE=store)
+    run = deploy(HEALTHSCORE_INACTIVITY_TIMER="false", HEALTHSCORE_STORE=store, **CDNOW_ENV)
     run.publish([(run.settings.topic_purchases, e.customer_id.encode(), e.model_dump_json().encode()) for e in events])
 
     scores = topic_reader([run.stack.bootstrap], [run.settings.topic_scores])

@@ -7,6 +7,7 @@ exactly once with its reason and original bytes, and count the dead letters by e
 from __future__ import annotations
 
 import base64
+import hashlib
 import re
 from collections import Counter
 
@@ -72,10 +73,12 @@ def test_hostile_input_is_dead_lettered_and_the_valid_events_around_it_are_score
 
     # Every bad record dead-lettered exactly once, with its error, reason and original bytes.
     assert len(letters) == len(bad), Counter(letter.error for letter in letters)
-    got = {(letter.topic, base64.b64decode(letter.value_base64)): letter for letter in letters}
+    # Matched by the digest of the whole value: a dead letter keeps only the first bytes of a huge one.
+    got = {(letter.topic, letter.value_sha256): letter for letter in letters}
     assert len(got) == len(bad)
     for case in bad:
-        letter = got[(topics[case.kind], case.value or b"")]
+        letter = got[(topics[case.kind], hashlib.sha256(case.value or b"").hexdigest())]
+        assert base64.b64decode(letter.value_base64) == (case.value or b"")[: len(base64.b64decode(letter.value_base64))]
         assert letter.error == case.error, f"{case.name}: {letter.reason}"
         assert case.reason in letter.reason, f"{case.name}: {letter.reason}"
         assert letter.key_base64 == (None if case.key is None else base64.b64encode(case.key).decode()), case.name

@@ -18,6 +18,7 @@ from streams.codecs import DEAD_VALUE_BYTES
 from streams.topics import topic_reader
 from tests.factories import at, purchase, survey, visit
 from tests.integration.exactness import (
+    CDNOW_ENV,
     assert_exactly_the_offline_result,
     cdnow_purchases,
     drain,
@@ -94,10 +95,10 @@ def test_early_late_old_and_conflicting_events_each_get_what_they_deserve(deploy
         updates = [ScoreUpdate.model_validate_json(r.value) for r in run.read(run.settings.topic_scores, len(updates) + 1)]
     assert timed[-1].scored_at == at(100)
 
-    # A late visit folds in without moving the customer's clock back to day 20; a year-1 visit is refused;
+    # A late visit folds in without moving the customer's clock back to day 20; a visit of 1970 is refused;
     # a redelivery is a quiet duplicate, another payload under a known id a dead letter.
     late = visit("quiet", 20, 60.0)
-    year_one = json.loads(visit("quiet", 0).model_dump_json()) | {"occurred_at": "0001-01-01T00:00:00Z"}
+    year_one = json.loads(visit("quiet", 0).model_dump_json()) | {"occurred_at": "1970-01-01T00:00:00Z"}
     conflicting = json.loads(first.model_dump_json()) | {"amount": 999.0}
     run.publish([record(late), (topics["visit"], b"quiet", json.dumps(year_one).encode()), record(first),
                  (topics["purchase"], b"quiet", json.dumps(conflicting).encode())])  # fmt: skip
@@ -114,7 +115,7 @@ def test_early_late_old_and_conflicting_events_each_get_what_they_deserve(deploy
 @pytest.mark.parametrize("fault", ["batch", "agent"])
 def test_a_batch_or_agent_that_fails_midway_loses_nothing_and_every_later_record_is_scored(deploy, fault) -> None:
     events = cdnow_purchases(800)
-    run = deploy("tests.integration.faulty_worker", HEALTHSCORE_INACTIVITY_TIMER="false",
+    run = deploy("tests.integration.faulty_worker", HEALTHSCORE_INACTIVITY_TIMER="false", **CDNOW_ENV,
                  HEALTHSCORE_TEST_FAULT=fault, HEALTHSCORE_TEST_FAULT_BATCH="3",
                  HEALTHSCORE_BATCH_MAX_EVENTS="100")  # fmt: skip
     run.publish([(run.settings.topic_purchases, e.customer_id.encode(), e.model_dump_json().encode()) for e in events])
@@ -129,7 +130,7 @@ def test_a_batch_or_agent_that_fails_midway_loses_nothing_and_every_later_record
 
 def test_a_worker_stuck_in_a_batch_stops_within_its_shutdown_timeout_and_its_successor_loses_nothing(deploy) -> None:
     events = cdnow_purchases(800)
-    run = deploy("tests.integration.faulty_worker", HEALTHSCORE_INACTIVITY_TIMER="false",
+    run = deploy("tests.integration.faulty_worker", HEALTHSCORE_INACTIVITY_TIMER="false", **CDNOW_ENV,
                  HEALTHSCORE_TEST_FAULT="hang", HEALTHSCORE_TEST_FAULT_BATCH="3", HEALTHSCORE_BATCH_MAX_EVENTS="100",
                  HEALTHSCORE_SHUTDOWN_TIMEOUT_SECONDS="3")  # fmt: skip
     run.publish([(run.settings.topic_purchases, e.customer_id.encode(), e.model_dump_json().encode()) for e in events])

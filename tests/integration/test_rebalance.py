@@ -12,7 +12,7 @@ import pytest
 
 from streams.localstack import free_port, stop_process
 from streams.topics import topic_reader
-from tests.integration.exactness import assert_exactly_the_offline_result, cdnow_purchases, wait_until_all_scored
+from tests.integration.exactness import CDNOW_ENV, assert_exactly_the_offline_result, cdnow_purchases, wait_until_all_scored
 from tests.integration.worker_metrics import metric_total
 
 pytestmark = pytest.mark.integration
@@ -53,7 +53,7 @@ def wait_for(condition, what: str, timeout: float = 60.0) -> None:
 def test_the_survivor_of_two_workers_takes_over_and_ends_exactly_at_the_offline_result(deploy, tmp_path, how, store):
     events = cdnow_purchases(CUSTOMERS)
     first, rest = events[: len(events) // 2], events[len(events) // 2 :]
-    run = deploy(HEALTHSCORE_INACTIVITY_TIMER="false", HEALTHSCORE_STORE=store)
+    run = deploy(HEALTHSCORE_INACTIVITY_TIMER="false", HEALTHSCORE_STORE=store, **CDNOW_ENV)
     other_port = free_port()
     other_name = f"{run.name}-b"
     other = run.stack.start_worker(other_name, {**run.env, "HEALTHSCORE_WEB_PORT": str(other_port),

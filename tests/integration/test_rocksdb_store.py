@@ -15,7 +15,7 @@ from streams.codecs import decode_state
 from streams.localstack import stop_process
 from streams.partitions import partition_of
 from streams.topics import topic_reader
-from tests.integration.exactness import assert_exactly_the_offline_result, cdnow_purchases, wait_until_all_scored
+from tests.integration.exactness import CDNOW_ENV, assert_exactly_the_offline_result, cdnow_purchases, wait_until_all_scored
 
 pytestmark = pytest.mark.integration
 CUSTOMERS = 600
@@ -55,7 +55,7 @@ def changelog_read(log: str, changelog: str) -> tuple[int, int]:
 def test_a_rocksdb_worker_restarted_resumes_from_its_disk_and_scores_on_exactly(deploy) -> None:
     events = cdnow_purchases(CUSTOMERS)
     first, rest = events[: len(events) // 2], events[len(events) // 2 :]
-    run = deploy(HEALTHSCORE_STORE="rocksdb://", HEALTHSCORE_INACTIVITY_TIMER="false")
+    run = deploy(HEALTHSCORE_STORE="rocksdb://", HEALTHSCORE_INACTIVITY_TIMER="false", **CDNOW_ENV)
     topic, partitions = run.settings.topic_purchases, run.settings.partitions
     scores = topic_reader([run.stack.bootstrap], [run.settings.topic_scores])
     seen: list = []

@@ -152,3 +152,12 @@ def test_the_worker_dead_letters_a_conflicting_duplicate_and_counts_a_redelivery
     [letter] = [DeadLetter.model_validate_json(v) for v in worker.outputs.deadletter.values]
     assert letter.error == "conflicting_duplicate" and "'p1' was already applied with different content" in letter.reason
     assert worker.metrics.events.labels("purchase", "duplicate")._value.get() == 1
+
+
+def test_lag_counts_from_the_first_record_not_scored_not_from_what_was_fetched() -> None:
+    worker = scorer(consumer=Position({"p0": 0}))
+    asyncio.run(worker.handle(messages([purchase("a", 0), purchase("b", 1)], "p0", 0)))
+    worker.guard.admit("p0", 2, committed=0)  # fetched and under way, not scored yet
+    # The consumer has read 500 records ahead; 2 are scored; nothing was read of p1 yet.
+    assert worker.unscored({"p0": 500, "p1": 40}) == {"p0": 2, "p1": 40}
+    assert scorer().unscored({"p0": 500}) == {"p0": 500}  # without offset checks only the fetch position is known
