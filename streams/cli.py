@@ -16,14 +16,23 @@ SAMPLE_EVENTS = Path(__file__).resolve().parent.parent / "data" / "sample_events
 SCHEMA_DIR = Path(__file__).resolve().parent.parent / "schemas" / "json"
 
 
+# -v count -> root log level. A command's own output is its answer; the Kafka client's
+# connection chatter (about 20 INFO lines per `produce`) is for debugging, so it waits for -v.
+LOG_LEVELS = {0: logging.WARNING, 1: logging.INFO}
+
+
 @click.group()
-def main() -> None:
+@click.option("-v", "--verbose", count=True,
+              help="Log more: -v info, -vv debug (default: warnings and errors only; `worker` has --loglevel).")  # fmt: skip
+def main(verbose: int) -> None:
     """healthscore: event-driven customer health scores and churn-risk alerts."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger().setLevel(LOG_LEVELS.get(verbose, logging.DEBUG))
 
 
 @main.command()
-@click.option("--loglevel", default="info", show_default=True)
+@click.option("--loglevel", type=click.Choice(["debug", "info", "warning", "error", "critical"], case_sensitive=False),
+              default="info", show_default=True)  # fmt: skip
 def worker(loglevel: str) -> None:
     """Run a scoring worker with HEALTHSCORE_* settings."""
     import faust
@@ -33,6 +42,7 @@ def worker(loglevel: str) -> None:
 
     from streams.exceptions import ModelFileError
 
+    logging.getLogger().setLevel(loglevel.upper())  # start-up (topics created) logs as the worker will
     settings = Settings()
     try:
         service = create_app(settings)  # loads the model file first: a bad one stops here
@@ -125,7 +135,6 @@ def demo(events: Path, workdir: Path | None, shown: int, rate: float) -> None:
     """Start a local broker and Redis, run a worker, replay events, print scores and alerts, stop."""
     from streams.demo import run_demo
 
-    logging.getLogger().setLevel(logging.WARNING)
     run_demo(events, workdir or Path(tempfile.mkdtemp(prefix="healthscore-demo-")), shown=shown, rate=rate)
 
 
@@ -173,7 +182,6 @@ def backtest(dataset: str, cutoff: str, holdout_end: str, model_path: Path | Non
     from streams.datasets import load_events
     from streams.model_file import load_model
 
-    logging.getLogger().setLevel(logging.WARNING)
     console = Console(stderr=as_json)
     report = run_backtest(load_events(dataset), split_of(cutoff, holdout_end), load_model(model_path), plot,
                           show=not as_json)  # fmt: skip
@@ -218,7 +226,6 @@ def preview(candidate: Path, current: Path | None, dataset: str, cutoff: str | N
 
     if holdout_end and not cutoff:
         raise click.UsageError("--holdout-end needs --cutoff: churn is read from the days between them")
-    logging.getLogger().setLevel(logging.WARNING)
     console = Console()
     result = run_preview(load_events(dataset, skip_invalid=True), load_model(current or Settings().model_path), load_model(candidate),
                          *_inclusive(cutoff, holdout_end), show=True)  # fmt: skip
@@ -243,7 +250,6 @@ def calibrate(dataset: str, label_cutoff: str, cutoff: str, model_path: Path | N
     from streams.datasets import load_events
     from streams.model_file import load_model
 
-    logging.getLogger().setLevel(logging.WARNING)
     model, auc, customers = run_calibration(load_events(dataset), split_of(label_cutoff, cutoff),
                                             load_model(model_path), name, show=True)  # fmt: skip
     write_model(model, out)

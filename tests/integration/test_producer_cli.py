@@ -1,8 +1,10 @@
 """`healthscore produce FILE`: each line to its kind's topic, keyed by customer, scored by the worker."""
 
 import os
+import re
 import subprocess
 import sys
+import uuid
 from pathlib import Path
 
 import pytest
@@ -30,3 +32,24 @@ def test_the_producer_cli_routes_lines_by_kind_and_reports_what_it_skipped(deplo
     updates = [ScoreUpdate.model_validate_json(r.value) for r in run.read(run.settings.topic_scores, 3)]
     assert sorted(u.event_id for u in updates) == sorted(e.event_id for e in events)
     assert {u.customer_id for u in updates} == {"dana", "erin"}
+
+
+def run_cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "streams.cli", *args], cwd=ROOT, env={**os.environ, **env},
+                          capture_output=True, text=True, timeout=60)  # fmt: skip
+
+
+def test_the_producer_logs_warnings_only_unless_asked_with_v(stack, tmp_path: Path) -> None:
+    path = tmp_path / "events.jsonl"
+    path.write_text(purchase("quiet", 0).model_dump_json() + "\n")
+    env = {"HEALTHSCORE_BROKER_URL": stack.broker_url}
+    topic = f"quiet-{uuid.uuid4().hex[:8]}"
+
+    quiet = run_cli("produce", str(path), "--topic", topic, env=env)
+    assert quiet.returncode == 0, quiet.stderr
+    assert quiet.stderr == "" and quiet.stdout.splitlines() == [f"{topic}: 1", "published 1 events"]
+
+    verbose = run_cli("-v", "produce", str(path), "--topic", topic, env=env)
+    assert verbose.returncode == 0, verbose.stderr
+    assert re.search(r" INFO kafka\.", verbose.stderr), verbose.stderr
+    assert " DEBUG " not in verbose.stderr
