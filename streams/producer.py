@@ -1,4 +1,4 @@
-"""Publishing events from a JSON-lines file, keyed by customer_id, each kind to its topic."""
+"""Publishing events from a JSON-lines file, keyed by customer_id, each kind (profiles too) to its topic."""
 
 from __future__ import annotations
 
@@ -41,7 +41,7 @@ def route(line: bytes, settings: Settings) -> tuple[str, bytes | None] | str:
         body = json.loads(line)
     except ValueError:
         return "not JSON, so no kind to route by (use --topic to send it anyway)"
-    if not isinstance(body, dict) or body.get("kind") not in ("purchase", "visit", "ticket", "survey"):
+    if not isinstance(body, dict) or body.get("kind") not in settings.input_topics().values():
         return "no known 'kind' field to route by (use --topic to send it anyway)"
     customer = body.get("customer_id")
     key = customer.encode("utf-8") if isinstance(customer, str) and customer else None
