@@ -5,11 +5,9 @@ from __future__ import annotations
 import json
 import logging
 import time
-import uuid
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 
 from kafka import KafkaProducer
@@ -98,9 +96,3 @@ def send_request(topic: str, request: ErasureRequest | OverrideRequest, settings
     finally:
         producer.close()
 
-
-def request_erasure(customer_id: str, reason: str, settings: Settings, now: datetime) -> ErasureRequest:
-    """Publish a request to forget the customer; returns it, its request_id being the audit reference."""
-    request = ErasureRequest(request_id=str(uuid.uuid4()), customer_id=customer_id, requested_at=now, reason=reason)
-    send_request(settings.topic_erasures, request, settings)
-    return request
