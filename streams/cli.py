@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-import sys
+import signal
 import tempfile
 import time
 from pathlib import Path
@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 import click
 
 from streams.cli_options import CustomerIdType, Day, NonBlank, one_line, settings_from_env
-from streams.exceptions import HealthscoreError
+from streams.exceptions import HealthscoreError, StopSignal
 
 if TYPE_CHECKING:
     from schemas.events import Event
@@ -27,13 +27,24 @@ LOG_LEVELS = {0: logging.WARNING, 1: logging.INFO}
 
 
 class HealthscoreGroup(click.Group):
-    """Reports a deliberate healthscore error (a bad model file, a stack that cannot start) as one `Error:` line."""
+    """How every command ends when it does not finish its work.
+
+    A deliberate healthscore error (a bad model file, a stack that cannot
+    start) is one `Error:` line, exit code 1. Ctrl-C, and SIGTERM or SIGHUP
+    while a local stack runs (StopSignal), end with 128 + the signal number,
+    as a shell reports a process a signal ended: 130, 143, 129. By then
+    whatever the command started has been stopped.
+    """
 
     def invoke(self, ctx: click.Context) -> object:
         try:
             return super().invoke(ctx)
         except HealthscoreError as exc:
             raise click.ClickException(str(exc)) from exc
+        except KeyboardInterrupt as exc:
+            signum = exc.signum if isinstance(exc, StopSignal) else signal.SIGINT
+            click.echo(f"stopped by {signal.Signals(signum).name}", err=True)
+            raise click.exceptions.Exit(128 + signum) from exc
 
 
 @click.group(cls=HealthscoreGroup)
@@ -302,18 +313,18 @@ def calibrate(dataset: str, label_cutoff: str, cutoff: str, model_path: Path | N
 @main.command()
 @click.option("--workdir", type=click.Path(file_okay=False, path_type=Path), default=None)
 def stack(workdir: Path | None) -> None:
-    """Run a local broker and Redis until Ctrl-C, printing the settings that point at them."""
+    """Run a local broker and Redis until Ctrl-C (or SIGTERM, SIGHUP), printing the settings that point at them."""
     from streams.localstack import local_stack
 
-    with local_stack(workdir or Path(tempfile.mkdtemp(prefix="healthscore-stack-"))) as running:
+    workdir = workdir or Path(tempfile.mkdtemp(prefix="healthscore-stack-"))
+    with local_stack(workdir) as running:
         for key, value in running.env().items():
             click.echo(f"export {key}={value}")
-        try:
-            while all(p.poll() is None for p in running.processes.values()):
-                time.sleep(0.5)
-        except KeyboardInterrupt:
-            pass
-    sys.exit(0)
+        while all(p.poll() is None for p in running.processes.values()):
+            time.sleep(0.5)
+        exited = ", ".join(f"{name} (exit code {p.returncode})" for name, p in running.processes.items()
+                           if p.poll() is not None)  # fmt: skip
+        raise click.ClickException(f"{exited} stopped by itself; its log is in {workdir}")
 
 
 if __name__ == "__main__":
