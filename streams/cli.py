@@ -49,7 +49,7 @@ class HealthscoreGroup(click.Group):
 
 @click.group(cls=HealthscoreGroup)
 @click.option("-v", "--verbose", count=True,
-              help="Log more: -v info, -vv debug (default: warnings and errors only; `worker` has --loglevel).")  # fmt: skip
+              help="Log more: -v info, -vv debug (default: warnings and errors; `worker` has --loglevel).")  # fmt: skip
 def main(verbose: int) -> None:
     """healthscore: event-driven customer health scores and churn-risk alerts."""
     logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -115,8 +115,8 @@ def erase(customer_id: str, reason: str) -> None:
 
 
 # The override's fields, by the option that sets them, for errors the model still finds.
-OVERRIDE_OPTIONS = {"customer_id": "CUSTOMER_ID", "score": "--pin-score", "tier": "--pin-tier", "adjustment": "--adjust",
-                    "reason": "--reason", "author": "--author", "expires_at": "--days"}  # fmt: skip
+OVERRIDE_OPTIONS = {"customer_id": "CUSTOMER_ID", "score": "--pin-score", "tier": "--pin-tier",
+                    "adjustment": "--adjust", "reason": "--reason", "author": "--author", "expires_at": "--days"}
 # Overrides always end; a longer one is a change to the model, not a correction of one customer.
 MAX_OVERRIDE_DAYS = 3650
 
@@ -213,7 +213,8 @@ def events_of(dataset: str, skip_invalid: bool = False) -> list[Event]:
 
 @main.command()
 @click.option("--dataset", default="cdnow", show_default=True, help=DATASET_HELP)
-@click.option("--cutoff", type=Day(), default="1997-09-30", show_default=True, help="Last day of the calibration period.")
+@click.option("--cutoff", type=Day(), default="1997-09-30", show_default=True,
+              help="Last day of the calibration period.")  # fmt: skip
 @click.option("--holdout-end", type=Day(), default="1998-06-30", show_default=True, help="Last day of the holdout.")
 @click.option("--model", "model_path", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
               help="Scoring-model TOML file (default: the built-in model).")  # fmt: skip
@@ -279,7 +280,8 @@ def preview(candidate: Path, current: Path | None, dataset: str, cutoff: str | N
     if holdout_end and holdout_end <= cutoff:
         raise click.UsageError("--holdout-end must be after --cutoff: churn is read from the days between them")
     console = Console()
-    result = run_preview(events_of(dataset, skip_invalid=True), load_model(current or settings_from_env().model_path), load_model(candidate),
+    current_model = load_model(current or settings_from_env().model_path)
+    result = run_preview(events_of(dataset, skip_invalid=True), current_model, load_model(candidate),
                          *_inclusive(cutoff, holdout_end), show=True)  # fmt: skip
     show_preview(console, result, shown)
     if plot:
@@ -291,7 +293,8 @@ def preview(candidate: Path, current: Path | None, dataset: str, cutoff: str | N
 @click.option("--dataset", default="cdnow", show_default=True, help=DATASET_HELP)
 @click.option("--label-cutoff", type=Day(), default="1997-06-30", show_default=True,
               help="Last day whose state is fitted; churn is read from the days after it up to --cutoff.")  # fmt: skip
-@click.option("--cutoff", type=Day(), default="1997-09-30", show_default=True, help="Last day of the calibration period.")
+@click.option("--cutoff", type=Day(), default="1997-09-30", show_default=True,
+              help="Last day of the calibration period.")  # fmt: skip
 @click.option("--model", "model_path", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
               help="Model to start from (default: the built-in model).")  # fmt: skip
 @click.option("--name", type=NonBlank(), default="calibrated", show_default=True, help="Name of the fitted model.")

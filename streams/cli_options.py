@@ -68,7 +68,7 @@ def one_line(exc: ValidationError, names: Mapping[str, str]) -> str:
 
 
 def settings_from_env() -> Settings:
-    """Settings, or a one-line error naming each bad HEALTHSCORE_* variable (its value is not echoed: it may be a secret)."""
+    """Settings, or a one-line error naming each bad HEALTHSCORE_* variable, not its value (it may be a secret)."""
     prefix = Settings.model_config["env_prefix"]
     try:
         return Settings()

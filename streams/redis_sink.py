@@ -116,7 +116,7 @@ class RedisSink:
         self._pending: dict[str, tuple[ScoreUpdate, str | None]] = {}
         self._erased: set[str] = set()
         self._clock = clock
-        self._failures = FailureStreak()  # a flush is retried every 0.2 s: log the first failure, then a count
+        self._failures = FailureStreak()  # flushes retry every REDIS_FLUSH_SECONDS (0.2): log the first, then counts
 
     def offer(self, update: ScoreUpdate, encoded: str | None = None) -> None:
         """Queue the customer's latest score; an older queued one is replaced.

@@ -104,7 +104,7 @@ def stopped_by(command: subprocess.Popen, signum: int, started: dict[int, str], 
 def test_the_stack_command_stops_broker_and_redis_on_a_signal(signum: int, tmp_path: Path) -> None:
     command, out = run_until(["stack", "--workdir", str(tmp_path / "stack")], tmp_path / "out.txt",
                              r"^export HEALTHSCORE_REDIS_URL=")  # fmt: skip
-    ports = [int(port) for port in re.findall(r"^export HEALTHSCORE_\w+_URL=\w+://127\.0\.0\.1:(\d+)", out, re.MULTILINE)]
+    ports = [int(p) for p in re.findall(r"^export HEALTHSCORE_\w+_URL=\w+://127\.0\.0\.1:(\d+)", out, re.MULTILINE)]
     started = children_of(command.pid)
     assert len(ports) == 2 and all(listening(port) for port in ports), out
     assert len(started) == 2  # tansu and redis-server

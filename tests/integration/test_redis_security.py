@@ -1,4 +1,4 @@
-"""Redis with a password over TLS: the worker writes its snapshots there and never logs the secret; a wrong one is logged once."""
+"""Redis with a password over TLS: the worker writes there and never logs the secret; a wrong one is logged once."""
 
 from __future__ import annotations
 

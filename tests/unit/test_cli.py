@@ -20,7 +20,8 @@ OVERRIDE = ["override", "cust-1", "--pin-score", "50"]
 def sent(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, ErasureRequest | OverrideRequest]]:
     """Requests the commands would publish; nothing reaches a broker."""
     requests: list = []
-    monkeypatch.setattr(streams.producer, "send_request", lambda topic, request, settings: requests.append((topic, request)))
+    monkeypatch.setattr(streams.producer, "send_request",
+                        lambda topic, request, settings: requests.append((topic, request)))  # fmt: skip
     return requests
 
 
