@@ -3,40 +3,72 @@
 from __future__ import annotations
 
 import logging
-import sys
+import signal
 import tempfile
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from streams.settings import Settings
+from streams.cli_options import CustomerIdType, Day, NonBlank, one_line, settings_from_env
+from streams.exceptions import HealthscoreError, StopSignal
+
+if TYPE_CHECKING:
+    from schemas.events import Event
 
 SAMPLE_EVENTS = Path(__file__).resolve().parent.parent / "data" / "sample_events.jsonl"
 SCHEMA_DIR = Path(__file__).resolve().parent.parent / "schemas" / "json"
 
 
-@click.group()
-def main() -> None:
+# -v count -> root log level. A command's own output is its answer; the Kafka client's
+# connection chatter (about 20 INFO lines per `produce`) is for debugging, so it waits for -v.
+LOG_LEVELS = {0: logging.WARNING, 1: logging.INFO}
+
+
+class HealthscoreGroup(click.Group):
+    """How every command ends when it does not finish its work.
+
+    A deliberate healthscore error (a bad model file, a stack that cannot
+    start) is one `Error:` line, exit code 1. Ctrl-C, and SIGTERM or SIGHUP
+    while a local stack runs (StopSignal), end with 128 + the signal number,
+    as a shell reports a process a signal ended: 130, 143, 129. By then
+    whatever the command started has been stopped.
+    """
+
+    def invoke(self, ctx: click.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except HealthscoreError as exc:
+            raise click.ClickException(str(exc)) from exc
+        except KeyboardInterrupt as exc:
+            signum = exc.signum if isinstance(exc, StopSignal) else signal.SIGINT
+            click.echo(f"stopped by {signal.Signals(signum).name}", err=True)
+            raise click.exceptions.Exit(128 + signum) from exc
+
+
+@click.group(cls=HealthscoreGroup)
+@click.option("-v", "--verbose", count=True,
+              help="Log more: -v info, -vv debug (default: warnings and errors; `worker` has --loglevel).")  # fmt: skip
+def main(verbose: int) -> None:
     """healthscore: event-driven customer health scores and churn-risk alerts."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger().setLevel(LOG_LEVELS.get(verbose, logging.DEBUG))
 
 
 @main.command()
-@click.option("--loglevel", default="info", show_default=True)
+@click.option("--loglevel", type=click.Choice(["debug", "info", "warning", "error", "critical"], case_sensitive=False),
+              default="info", show_default=True)  # fmt: skip
 def worker(loglevel: str) -> None:
     """Run a scoring worker with HEALTHSCORE_* settings."""
     from streams.app import create_app
     from streams.topics import ensure_topics
 
-    from streams.exceptions import ModelFileError
     from streams.shutdown import Worker
 
-    settings = Settings()
-    try:
-        service = create_app(settings)  # loads the model file first: a bad one stops here
-    except ModelFileError as exc:
-        raise click.ClickException(str(exc)) from exc
+    logging.getLogger().setLevel(loglevel.upper())  # start-up (topics created) logs as the worker will
+    settings = settings_from_env()
+    service = create_app(settings)  # loads the model file first: a bad one stops here, on one line
     ensure_topics(settings)
     Worker(service.app, loglevel=loglevel).execute_from_commandline()
 
@@ -44,12 +76,13 @@ def worker(loglevel: str) -> None:
 @main.command()
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--topic", default=None, help="Send every line to this topic instead of routing by its kind.")
-@click.option("--rate", type=float, default=None, help="At most this many events per second.")
+@click.option("--rate", type=click.FloatRange(min=0, min_open=True), default=None,
+              help="At most this many events per second.")  # fmt: skip
 def produce(path: Path, topic: str | None, rate: float | None) -> None:
     """Publish events from a JSON-lines file, each to its kind's topic, keyed by customer_id."""
     from streams.producer import publish, read_lines
 
-    report = publish(read_lines(path), Settings(), topic=topic, rate=rate)
+    report = publish(read_lines(path), settings_from_env(), topic=topic, rate=rate)
     for name, count in sorted(report.sent.items()):
         click.echo(f"{name}: {count}")
     for reason in report.skipped:
@@ -58,30 +91,47 @@ def produce(path: Path, topic: str | None, rate: float | None) -> None:
 
 
 @main.command()
-@click.argument("customer_id")
-@click.option("--reason", required=True, help="Why, for the audit trail (e.g. the reference of the request).")
+@click.argument("customer_id", type=CustomerIdType())
+@click.option("--reason", type=NonBlank(), required=True,
+              help="Why, for the audit trail (e.g. the reference of the request).")  # fmt: skip
 def erase(customer_id: str, reason: str) -> None:
     """Forget a customer (data-protection request): state, Redis snapshot, future scores."""
+    import uuid
     from datetime import datetime, timezone
 
-    from streams.producer import request_erasure
+    from pydantic import ValidationError
 
-    settings = Settings()
-    request = request_erasure(customer_id, reason, settings, datetime.now(timezone.utc))
+    from schemas.control import ErasureRequest
+    from streams.producer import send_request
+
+    try:
+        request = ErasureRequest(request_id=str(uuid.uuid4()), customer_id=customer_id,
+                                 requested_at=datetime.now(timezone.utc), reason=reason)  # fmt: skip
+    except ValidationError as exc:
+        raise click.UsageError(one_line(exc, {"customer_id": "CUSTOMER_ID", "reason": "--reason"})) from exc
+    settings = settings_from_env()
+    send_request(settings.topic_erasures, request, settings)
     click.echo(f"erasure request {request.request_id} sent to {settings.topic_erasures}")
 
 
+# The override's fields, by the option that sets them, for errors the model still finds.
+OVERRIDE_OPTIONS = {"customer_id": "CUSTOMER_ID", "score": "--pin-score", "tier": "--pin-tier",
+                    "adjustment": "--adjust", "reason": "--reason", "author": "--author", "expires_at": "--days"}
+# Overrides always end; a longer one is a change to the model, not a correction of one customer.
+MAX_OVERRIDE_DAYS = 3650
+
+
 @main.command()
-@click.argument("customer_id")
+@click.argument("customer_id", type=CustomerIdType())
 @click.option("--pin-score", type=click.FloatRange(0, 100), default=None, help="Show this score (tier follows).")
 @click.option("--pin-tier", type=click.Choice(["healthy", "watch", "at_risk", "critical"]), default=None,
               help="Show this tier; the score stays the model's.")  # fmt: skip
 @click.option("--adjust", type=click.FloatRange(-30, 30), default=None, help="Add these points to the model's score.")
 @click.option("--clear", is_flag=True, help="End the customer's active override now.")
-@click.option("--reason", required=True, help="Why; shown with the score and kept on the audit topic.")
-@click.option("--author", required=True, help="Who; shown with the score and kept on the audit topic.")
-@click.option("--days", type=click.FloatRange(min=0, min_open=True), default=14.0, show_default=True,
-              help="How long the override lasts; it always ends.")  # fmt: skip
+@click.option("--reason", type=NonBlank(), required=True, help="Why; shown with the score and kept on the audit topic.")
+@click.option("--author", type=NonBlank(), required=True, help="Who; shown with the score and kept on the audit topic.")
+@click.option("--days", type=click.FloatRange(min=0, min_open=True, max=MAX_OVERRIDE_DAYS), default=14.0,
+              show_default=True, help="How long the override lasts; it always ends.")  # fmt: skip
 def override(customer_id: str, pin_score: float | None, pin_tier: str | None, adjust: float | None, clear: bool,
              reason: str, author: str, days: float) -> None:  # fmt: skip
     """Correct a customer's score by hand, with a reason, an author and an expiry (or --clear one)."""
@@ -106,8 +156,8 @@ def override(customer_id: str, pin_score: float | None, pin_tier: str | None, ad
             score=pin_score, tier=pin_tier, adjustment=adjust,
         )  # fmt: skip
     except ValidationError as exc:
-        raise click.UsageError(str(exc)) from exc
-    settings = Settings()
+        raise click.UsageError(one_line(exc, OVERRIDE_OPTIONS)) from exc
+    settings = settings_from_env()
     send_request(settings.topic_overrides, request, settings)
     click.echo(f"override request {request.request_id} ({action}) sent to {settings.topic_overrides}")
 
@@ -117,14 +167,13 @@ def override(customer_id: str, pin_score: float | None, pin_tier: str | None, ad
               show_default=True, help="JSON-lines events to replay.")  # fmt: skip
 @click.option("--workdir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Where the stack keeps logs (default: a new temporary folder).")  # fmt: skip
-@click.option("--show", "shown", default=15, show_default=True, help="Rows per table.")
-@click.option("--rate", type=float, default=300.0, show_default=True,
+@click.option("--show", "shown", type=click.IntRange(min=0), default=15, show_default=True, help="Rows per table.")
+@click.option("--rate", type=click.FloatRange(min=0, min_open=True), default=300.0, show_default=True,
               help="Events published per second; a worker that keeps up sees the topics in step.")  # fmt: skip
 def demo(events: Path, workdir: Path | None, shown: int, rate: float) -> None:
     """Start a local broker and Redis, run a worker, replay events, print scores and alerts, stop."""
     from streams.demo import run_demo
 
-    logging.getLogger().setLevel(logging.WARNING)
     run_demo(events, workdir or Path(tempfile.mkdtemp(prefix="healthscore-demo-")), shown=shown, rate=rate)
 
 
@@ -152,10 +201,21 @@ def schemas(out: Path, check: bool) -> None:
 DATASET_HELP = "`cdnow` (the CDNOW purchase log shipped in the lifetimes wheel) or a JSON-lines file of events."
 
 
+def events_of(dataset: str, skip_invalid: bool = False) -> list[Event]:
+    """The --dataset's events, or a one-line error: a missing file or (unless skipped) an invalid line."""
+    from streams.datasets import load_events
+
+    try:
+        return load_events(dataset, skip_invalid=skip_invalid)
+    except (OSError, ValueError) as exc:
+        raise click.ClickException(f"--dataset: {exc}") from exc
+
+
 @main.command()
 @click.option("--dataset", default="cdnow", show_default=True, help=DATASET_HELP)
-@click.option("--cutoff", default="1997-09-30", show_default=True, help="Last day of the calibration period.")
-@click.option("--holdout-end", default="1998-06-30", show_default=True, help="Last day of the holdout.")
+@click.option("--cutoff", type=Day(), default="1997-09-30", show_default=True,
+              help="Last day of the calibration period.")  # fmt: skip
+@click.option("--holdout-end", type=Day(), default="1998-06-30", show_default=True, help="Last day of the holdout.")
 @click.option("--model", "model_path", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
               help="Scoring-model TOML file (default: the built-in model).")  # fmt: skip
 @click.option("--plot", type=click.Path(dir_okay=False, path_type=Path), default=None,
@@ -169,12 +229,12 @@ def backtest(dataset: str, cutoff: str, holdout_end: str, model_path: Path | Non
     from rich.console import Console
 
     from streams.backtest_run import run_backtest, show_report, split_of
-    from streams.datasets import load_events
     from streams.model_file import load_model
 
-    logging.getLogger().setLevel(logging.WARNING)
+    if holdout_end <= cutoff:
+        raise click.UsageError("--holdout-end must be after --cutoff: churn is read from the days between them")
     console = Console(stderr=as_json)
-    report = run_backtest(load_events(dataset), split_of(cutoff, holdout_end), load_model(model_path), plot,
+    report = run_backtest(events_of(dataset), split_of(cutoff, holdout_end), load_model(model_path), plot,
                           show=not as_json)  # fmt: skip
     report["dataset"] = dataset
     if as_json:
@@ -201,25 +261,27 @@ def _inclusive(cutoff: str | None, holdout_end: str | None) -> tuple:
 @click.option("--current", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
               help="The model file in use (default: HEALTHSCORE_MODEL_PATH, else the built-in model).")  # fmt: skip
 @click.option("--dataset", default="cdnow", show_default=True, help=DATASET_HELP)
-@click.option("--cutoff", default=None, help="Compare as of the end of this day (default: the end of the log).")
-@click.option("--holdout-end", default=None,
+@click.option("--cutoff", type=Day(), default=None,
+              help="Compare as of the end of this day (default: the end of the log).")  # fmt: skip
+@click.option("--holdout-end", type=Day(), default=None,
               help="With --cutoff: churn (no purchase) after the cutoff up to this day (inclusive), for both AUCs.")  # fmt: skip
 @click.option("--plot", type=click.Path(dir_okay=False, path_type=Path), default=None, help="Write both distributions (PNG).")
-@click.option("--show", "shown", default=15, show_default=True, help="Tier changes listed.")
+@click.option("--show", "shown", type=click.IntRange(min=0), default=15, show_default=True, help="Tier changes listed.")
 def preview(candidate: Path, current: Path | None, dataset: str, cutoff: str | None, holdout_end: str | None,
             plot: Path | None, shown: int) -> None:  # fmt: skip
     """Before go-live: a candidate model next to the current one on an event log (tiers, distribution, AUCs)."""
     from rich.console import Console
 
-    from streams.datasets import load_events
     from streams.model_file import load_model
     from streams.preview_run import draw_preview, run_preview, show_preview
 
     if holdout_end and not cutoff:
         raise click.UsageError("--holdout-end needs --cutoff: churn is read from the days between them")
-    logging.getLogger().setLevel(logging.WARNING)
+    if holdout_end and holdout_end <= cutoff:
+        raise click.UsageError("--holdout-end must be after --cutoff: churn is read from the days between them")
     console = Console()
-    result = run_preview(load_events(dataset, skip_invalid=True), load_model(current or Settings().model_path), load_model(candidate),
+    current_model = load_model(current or settings_from_env().model_path)
+    result = run_preview(events_of(dataset, skip_invalid=True), current_model, load_model(candidate),
                          *_inclusive(cutoff, holdout_end), show=True)  # fmt: skip
     show_preview(console, result, shown)
     if plot:
@@ -229,21 +291,22 @@ def preview(candidate: Path, current: Path | None, dataset: str, cutoff: str | N
 
 @main.command()
 @click.option("--dataset", default="cdnow", show_default=True, help=DATASET_HELP)
-@click.option("--label-cutoff", default="1997-06-30", show_default=True,
+@click.option("--label-cutoff", type=Day(), default="1997-06-30", show_default=True,
               help="Last day whose state is fitted; churn is read from the days after it up to --cutoff.")  # fmt: skip
-@click.option("--cutoff", default="1997-09-30", show_default=True, help="Last day of the calibration period.")
+@click.option("--cutoff", type=Day(), default="1997-09-30", show_default=True,
+              help="Last day of the calibration period.")  # fmt: skip
 @click.option("--model", "model_path", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
               help="Model to start from (default: the built-in model).")  # fmt: skip
-@click.option("--name", default="calibrated", show_default=True, help="Name of the fitted model.")
+@click.option("--name", type=NonBlank(), default="calibrated", show_default=True, help="Name of the fitted model.")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True, help="Model file to write.")
 def calibrate(dataset: str, label_cutoff: str, cutoff: str, model_path: Path | None, name: str, out: Path) -> None:
     """Fit weights and normalisers on the calibration period only and write a scoring-model file."""
     from streams.backtest_run import run_calibration, split_of, write_model
-    from streams.datasets import load_events
     from streams.model_file import load_model
 
-    logging.getLogger().setLevel(logging.WARNING)
-    model, auc, customers = run_calibration(load_events(dataset), split_of(label_cutoff, cutoff),
+    if cutoff <= label_cutoff:
+        raise click.UsageError("--cutoff must be after --label-cutoff: churn is read from the days between them")
+    model, auc, customers = run_calibration(events_of(dataset), split_of(label_cutoff, cutoff),
                                             load_model(model_path), name, show=True)  # fmt: skip
     write_model(model, out)
     click.echo(f"fitted on {customers:,} customers at {label_cutoff}, churn up to {cutoff}: training AUC {auc:.4f}")
@@ -253,18 +316,18 @@ def calibrate(dataset: str, label_cutoff: str, cutoff: str, model_path: Path | N
 @main.command()
 @click.option("--workdir", type=click.Path(file_okay=False, path_type=Path), default=None)
 def stack(workdir: Path | None) -> None:
-    """Run a local broker and Redis until Ctrl-C, printing the settings that point at them."""
+    """Run a local broker and Redis until Ctrl-C (or SIGTERM, SIGHUP), printing the settings that point at them."""
     from streams.localstack import local_stack
 
-    with local_stack(workdir or Path(tempfile.mkdtemp(prefix="healthscore-stack-"))) as running:
+    workdir = workdir or Path(tempfile.mkdtemp(prefix="healthscore-stack-"))
+    with local_stack(workdir) as running:
         for key, value in running.env().items():
             click.echo(f"export {key}={value}")
-        try:
-            while all(p.poll() is None for p in running.processes.values()):
-                time.sleep(0.5)
-        except KeyboardInterrupt:
-            pass
-    sys.exit(0)
+        while all(p.poll() is None for p in running.processes.values()):
+            time.sleep(0.5)
+        exited = ", ".join(f"{name} (exit code {p.returncode})" for name, p in running.processes.items()
+                           if p.poll() is not None)  # fmt: skip
+        raise click.ClickException(f"{exited} stopped by itself; its log is in {workdir}")
 
 
 if __name__ == "__main__":

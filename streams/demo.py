@@ -137,9 +137,6 @@ def start_local_worker(stack: LocalStack, app_prefix: str, clock: Literal["wall"
         "HEALTHSCORE_CLOCK": clock,
         "HEALTHSCORE_WEB_PORT": str(free_port()),
         "HEALTHSCORE_DATADIR": str(stack.workdir / "worker-data"),
-        # Published at once, the four topics are read at their own pace: a survey may come before the
-        # purchase that introduced its customer, which live traffic spreads over days.
-        "HEALTHSCORE_SURVEYS_NEED_KNOWN_CUSTOMER": "false",
     }
     settings = Settings.from_env(stack.env() | worker_env)
     ensure_topics(settings)

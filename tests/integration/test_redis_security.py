@@ -1,7 +1,8 @@
-"""Redis with a password over TLS: the worker writes its snapshots there and never logs the secret."""
+"""Redis with a password over TLS: the worker writes there and never logs the secret; a wrong one is logged once."""
 
 from __future__ import annotations
 
+import re
 import subprocess
 
 import pytest
@@ -53,3 +54,21 @@ def test_the_worker_writes_snapshots_to_a_password_protected_tls_redis(deploy, s
         assert until(lambda: client.exists(customer_key(run.settings.redis_prefix, cid)), timeout=15), cid
     assert 'healthscore_redis_write_errors_total 0.0' in run.metrics()
     assert PASSWORD not in run.log.read_text()
+
+
+def test_a_wrong_redis_password_is_logged_once_not_at_every_flush(deploy, secure_redis) -> None:
+    url, _, _ = secure_redis
+    wrong = url.replace(PASSWORD, "wrong-horse")
+    run = deploy(HEALTHSCORE_INACTIVITY_TIMER="false", HEALTHSCORE_REDIS_URL=wrong)
+    run.publish([(run.settings.topic_purchases, b"pw-1", purchase("pw-1", 0).model_dump_json().encode())])
+    run.read(run.settings.topic_scores, 1)
+
+    def errors() -> float:
+        found = re.search(r"^healthscore_redis_write_errors_total (\S+)$", run.metrics(), re.MULTILINE)
+        return float(found.group(1)) if found else 0.0
+
+    # About 5 s of flushes, five a second, each one failing and counted.
+    assert until(lambda: errors() >= 20, timeout=30), errors()
+    lines = [line for line in run.log.read_text().splitlines() if "Redis write" in line]
+    assert len(lines) == 1, lines
+    assert "failed, will retry" in lines[0] and "wrong-horse" not in lines[0]

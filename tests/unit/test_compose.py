@@ -9,6 +9,7 @@ from typing import Any
 
 import yaml
 
+from streams.cli import demo
 from streams.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -17,7 +18,7 @@ DOCKERFILE = ROOT / "Dockerfile"
 
 
 def services() -> dict[str, Any]:
-    return yaml.safe_load(COMPOSE_FILE.read_text())["services"]
+    return compose()["services"]
 
 
 def environment(service: dict[str, Any]) -> dict[str, str]:
@@ -101,13 +102,29 @@ def test_topics_get_the_partition_count_the_worker_expects() -> None:
     assert partitions and set(partitions) == {environment(services()["worker"])["HEALTHSCORE_PARTITIONS"]}
 
 
+def compose() -> dict[str, Any]:
+    return yaml.safe_load(COMPOSE_FILE.read_text())
+
+
+def is_bind(source: str) -> bool:
+    """Short syntax: a path (`./ops/...`, `/abs`, `~/...`) is a bind mount, a bare name a named volume."""
+    return source.startswith((".", "/", "~"))
+
+
 def mounts(service: dict[str, Any]) -> dict[str, Path]:
     """Container path -> host path of a service's bind mounts (short syntax, relative to the compose file)."""
     found = {}
     for volume in service.get("volumes", []):
         host, container = str(volume).split(":")[:2]
-        found[container] = (COMPOSE_FILE.parent / host).resolve()
+        if is_bind(host):
+            found[container] = (COMPOSE_FILE.parent / host).resolve()
     return found
+
+
+def named_volumes(service: dict[str, Any]) -> dict[str, str]:
+    """Container path -> named volume of a service (short syntax)."""
+    pairs = (str(volume).split(":")[:2] for volume in service.get("volumes", []))
+    return {container: source for source, container in pairs if not is_bind(source)}
 
 
 def test_every_mounted_file_exists() -> None:
@@ -142,3 +159,30 @@ def test_grafana_is_provisioned_with_the_dashboard_and_the_prometheus_data_sourc
     assert (dashboards / "healthscore.json").is_file()
     (source,) = yaml.safe_load((provisioning / "datasources/prometheus.yml").read_text())["datasources"]
     assert source["url"] == "http://prometheus:9090" and "prometheus" in services()
+
+
+def test_the_worker_scores_the_replayed_sample_at_event_time() -> None:
+    # With the wall clock the 2025 sample is a year old today: every customer would come out at risk.
+    env = environment(services()["worker"])
+    assert env["HEALTHSCORE_CLOCK"] == "event"
+    assert Settings.model_construct().clock == "wall"  # live traffic keeps the default
+
+
+def test_the_replay_is_paced_no_faster_than_the_demo() -> None:
+    command = services()["replay"]["command"]
+    assert command[:3] == ["healthscore", "produce", "data/sample_events.jsonl"]
+    assert (ROOT / command[2]).is_file() and "COPY data ./data" in DOCKERFILE.read_text()
+    rate = float(command[command.index("--rate") + 1])
+    (demo_rate,) = [param.default for param in demo.params if param.name == "rate"]
+    assert 0 < rate <= demo_rate
+
+
+def test_kafka_and_redis_keep_their_data_in_declared_named_volumes() -> None:
+    declared = set(compose().get("volumes") or {})
+    kafka, redis = services()["kafka"], services()["redis"]
+    log_dirs = environment(kafka)["KAFKA_LOG_DIRS"]
+    assert log_dirs in named_volumes(kafka), "Kafka writes its topics outside its volume"
+    assert "/data" in named_volumes(redis)
+    assert "--appendonly yes" in command_text(redis), "Redis keeps nothing in /data without it"
+    used = {volume for service in services().values() for volume in named_volumes(service).values()}
+    assert used == declared, f"used {used}, declared {declared}"
