@@ -26,7 +26,8 @@ from dataclasses import dataclass, field
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
-from schemas.outputs import SEGMENTS, TIERS, ScoreUpdate
+from schemas.outputs import SEGMENTS, TIERS
+from scoring.records import ScoreRecord, encode
 from streams.failure_streak import FailureStreak
 from streams.metrics import Metrics
 
@@ -63,7 +64,7 @@ def index_keys(prefix: str) -> list[str]:
     ]
 
 
-def snapshot_fields(update: ScoreUpdate, encoded: str | None = None) -> dict[str, str]:
+def snapshot_fields(update: ScoreRecord, encoded: bytes | None = None) -> dict[str, str | bytes]:
     """The hash written per customer: flat fields for redis-cli users, plus the whole update (`encoded`, if at hand)."""
     return {
         "customer_id": update.customer_id,
@@ -74,11 +75,11 @@ def snapshot_fields(update: ScoreUpdate, encoded: str | None = None) -> dict[str
         "reasons": "\n".join(update.reasons),
         "model": f"{update.model_name}@{update.model_version}",
         "scored_at": update.scored_at.isoformat(),
-        "update": encoded if encoded is not None else update.model_dump_json(),
+        "update": encoded if encoded is not None else encode(update),
     }
 
 
-def indexes_of(prefix: str, update: ScoreUpdate) -> set[str]:
+def indexes_of(prefix: str, update: ScoreRecord) -> set[str]:
     """The index keys a customer with this latest score belongs to: the ranking, its tier's and its segment's."""
     return {ranking_key(prefix), tier_key(prefix, update.tier), segment_key(prefix, update.segment)}
 
@@ -91,7 +92,7 @@ class IndexChange:
     moved_out: list[str] = field(default_factory=list)
 
 
-def index_changes(prefix: str, updates: list[ScoreUpdate]) -> dict[str, IndexChange]:
+def index_changes(prefix: str, updates: list[ScoreRecord]) -> dict[str, IndexChange]:
     """Per index key, the customers to add with their scores and those to remove because they belong elsewhere now.
 
     Removing a customer from every index it does not belong to, rather than
@@ -113,12 +114,12 @@ class RedisSink:
         self._client = aioredis.Redis.from_url(url, socket_timeout=2.0, socket_connect_timeout=2.0)
         self._prefix = prefix
         self._metrics = metrics
-        self._pending: dict[str, tuple[ScoreUpdate, str | None]] = {}
+        self._pending: dict[str, tuple[ScoreRecord, bytes | None]] = {}
         self._erased: set[str] = set()
         self._clock = clock
         self._failures = FailureStreak()  # flushes retry every REDIS_FLUSH_SECONDS (0.2): log the first, then counts
 
-    def offer(self, update: ScoreUpdate, encoded: str | None = None) -> None:
+    def offer(self, update: ScoreRecord, encoded: bytes | None = None) -> None:
         """Queue the customer's latest score; an older queued one is replaced.
 
         `encoded` is the update's JSON when the caller has it already (the agent

@@ -6,6 +6,7 @@ import itertools
 from datetime import datetime, timedelta, timezone
 
 from schemas.events import ProfileEvent, PurchaseEvent, SurveyEvent, TicketEvent, VisitEvent
+from scoring.instants import US_PER_DAY, to_us
 
 T0 = datetime(2025, 1, 1, 12, 0, tzinfo=timezone.utc)
 _ids = itertools.count(1)
@@ -13,6 +14,16 @@ _ids = itertools.count(1)
 
 def at(day: float) -> datetime:
     return T0 + timedelta(days=day)
+
+
+def us(day: float) -> int:
+    """`at(day)` as the state keeps instants: microseconds since 1970 UTC."""
+    return to_us(at(day))
+
+
+def today(day: float) -> int:
+    """The UTC day number of `at(day)`, as day buckets and the score history count days."""
+    return us(day) // US_PER_DAY
 
 
 def _eid(event_id: str | None) -> str:

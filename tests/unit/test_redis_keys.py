@@ -1,16 +1,19 @@
 """The Redis key layout: every key the sink writes is named by a function, and a flush moves customers between indexes."""
 
+import msgspec
+
 from schemas.model_config import ScoringModel
-from schemas.outputs import SEGMENTS, TIERS, ScoreUpdate
+from schemas.outputs import SEGMENTS, TIERS
 from scoring.pipeline import rescore
+from scoring.records import ScoreRecord
 from scoring.state import new_state
 from streams.redis_sink import customer_keys, index_changes, index_keys, ranking_key, segment_key, tier_key
 from tests.factories import at
 
 
-def update(customer_id: str, score: float, tier: str, segment: str) -> ScoreUpdate:
+def update(customer_id: str, score: float, tier: str, segment: str) -> ScoreRecord:
     base = rescore(new_state(customer_id), ScoringModel(), at(0)).update
-    return base.model_copy(update={"score": score, "tier": tier, "segment": segment})
+    return msgspec.structs.replace(base, score=score, tier=tier, segment=segment)
 
 
 def test_erasure_can_name_every_key_of_a_customer() -> None:
