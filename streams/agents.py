@@ -49,6 +49,7 @@ from scoring.state import CustomerState, new_state
 from streams.codecs import DEAD_VALUE_BYTES, MAX_AGE, R, dead_letter, decode_event, decode_request, decode_state, encode_state
 from streams.metrics import Metrics
 from streams.offsets import OffsetGuard
+from streams.output_producer import OutputProducer
 from streams.redis_sink import RedisSink
 
 logger = logging.getLogger(__name__)
@@ -70,7 +71,7 @@ class OutputTopic(Protocol):
 
 @dataclass(frozen=True)
 class ProducerTopic:
-    """An output topic written straight through the app's producer.
+    """An output topic written straight through the worker's output producer (streams/output_producer.py).
 
     Faust's `Topic.send` wraps every record in its channel machinery (a
     FutureMessage, callbacks, sensors): profiled at 8% of the worker's main
@@ -79,11 +80,11 @@ class ProducerTopic:
     murmur2, as Faust's would be) and returns the acknowledgement.
     """
 
-    app: faust.App
+    producer: OutputProducer
     name: str
 
     async def send(self, *, key: bytes | None, value: bytes | None) -> Awaitable[Any]:
-        return await self.app.producer.send(self.name, key, value, partition=None, timestamp=None, headers=None)
+        return await self.producer.send(self.name, key, value)
 
 
 @dataclass
