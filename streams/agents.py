@@ -102,6 +102,8 @@ class ConsumerPosition(Protocol):
 
     def assignment(self) -> set[Any]: ...
 
+    async def earliest(self, tps: list[Any]) -> dict[Any, int]: ...
+
     async def seek(self, tp: Any, offset: int) -> None: ...
 
 
@@ -271,7 +273,13 @@ class Scorer:
         self.quiet_checks = self.quiet_checks + 1 if quiet else 0
         if self.consumer is None or self.quiet_checks < QUIET_CHECKS:
             return 0
-        stalled = self.guard.behind(positions, self.consumer.committed_offset)
+        consumer = self.consumer
+        # Partitions none of whose records arrived and with nothing committed: the consumer started at their first
+        # record (offsets reset to earliest). Seen on the local broker after a kill -9: a restarted worker's consumer
+        # read every partition to its end while none of the records reached the agent, and waited there forever.
+        unknown = [tp for tp in positions if tp not in self.guard.expected and consumer.committed_offset(tp) is None]
+        first = await consumer.earliest(unknown) if unknown else {}
+        stalled = self.guard.behind(positions, lambda tp: first.get(tp, consumer.committed_offset(tp)))
         for tp, expected in stalled.items():
             self.metrics.offset_holes.inc()
             logger.warning("%s was read to offset %d but records from %d never arrived: fetching them again",

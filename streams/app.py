@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -17,7 +18,7 @@ from scoring.schedule import DueQueue, Schedule
 from streams.agents import RECORD_OVERHEAD_BYTES, Outputs, ProducerTopic, Scorer, hold
 from streams.connections import faust_credentials
 from streams.transport import App
-from streams.lag import LAG_INTERVAL_SECONDS, input_positions, sample_lag
+from streams.lag import LAG_INTERVAL_SECONDS, consumer_state, input_positions, sample_lag
 from streams.metrics import Metrics
 from streams.output_producer import OutputProducer
 from streams.model_file import load_model
@@ -28,7 +29,11 @@ from streams.settings import Settings
 from streams.views import Api, register_views
 from streams.stores import StateTable
 
+logger = logging.getLogger(__name__)
+
 STATE_TABLE = "customer-state"
+# Quiet checks of the consumer's positions, while records wait, after which the consumer's state is logged.
+STALL_CHECKS = 5
 ERASURES_TABLE = "customer-erasures"
 
 
@@ -54,6 +59,9 @@ class FaustConsumerPosition:
 
     def assignment(self) -> set[TP]:
         return set(self.app.consumer.assignment())
+
+    async def earliest(self, tps: list[TP]) -> dict[TP, int]:
+        return dict(await self.app.consumer.earliest_offsets(*tps))
 
     async def seek(self, tp: TP, offset: int) -> None:
         # On the consumer's own thread: Faust's seek calls aiokafka directly from the caller's thread,
@@ -210,7 +218,7 @@ def create_app(settings: Settings, model: Model | None = None) -> Service:
     async def consumer_positions() -> None:
         # One read of the consumer's positions serves the lag gauge and the check for stalled tails.
         positions = await input_positions(app, [*settings.input_topics(), *settings.control_topics()])
-        await sample_lag(app, settings.input_topics(), metrics, None if positions is None else scorer.unscored(positions))
+        lag = await sample_lag(app, settings.input_topics(), metrics, None if positions is None else scorer.unscored(positions))
         if not settings.offset_checks:
             return
         # A rebalance or changelog recovery holds records back on purpose: no verdict then.
@@ -218,6 +226,11 @@ def create_app(settings: Settings, model: Model | None = None) -> Service:
             scorer.quiet_checks = 0
             return
         await scorer.recover_tails(positions or {})
+        if lag and sum(lag.values()) and scorer.quiet_checks == STALL_CHECKS:
+            logger.warning("%d input records wait and none arrived for %.0f s; positions %s; consumer %s",
+                           sum(lag.values()), STALL_CHECKS * LAG_INTERVAL_SECONDS,
+                           {f"{tp.topic}[{tp.partition}]": p for tp, p in (positions or {}).items()},
+                           consumer_state(app, settings.input_topics()))  # fmt: skip
 
     @app.on_before_shutdown.connect
     async def final_flush(sender: faust.App, **kwargs: object) -> None:

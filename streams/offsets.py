@@ -85,15 +85,18 @@ class OffsetGuard:
         self.expected[tp] = offset + 1
         return "process"
 
-    def behind(self, positions: Mapping[Hashable, int], committed: Callable[[Hashable], int | None]) -> dict[Hashable, int]:
+    def behind(self, positions: Mapping[Hashable, int], start: Callable[[Hashable], int | None]) -> dict[Hashable, int]:
         """Partitions the consumer has read past their next record to process, each with the offset to seek back to.
 
         Only meaningful while no record is on its way to the scorer: then a
-        position past the next offset means fetched records that will never come.
+        position past the next offset means fetched records that will never
+        come. For a partition none of whose records arrived, the next offset is
+        where the consumer started reading (`start`: its committed offset, or
+        the partition's first when nothing was committed).
         """
         stalled = {}
         for tp, position in positions.items():
-            expected = self.expected.get(tp, committed(tp))
+            expected = self.expected.get(tp, start(tp))
             if expected is not None and position > expected:
                 stalled[tp] = expected
         return stalled

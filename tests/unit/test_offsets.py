@@ -81,12 +81,19 @@ def test_a_partition_read_past_its_next_record_is_behind() -> None:
 class Position:
     """The consumer as offset continuity sees it: committed offsets and the seeks asked for."""
 
-    def __init__(self, committed: dict) -> None:
+    def __init__(self, committed: dict, first: dict | None = None) -> None:
         self.committed = committed
+        self.first = first or {}  # each partition's first offset on the broker
         self.seeks: list[tuple[str, int]] = []
 
     def committed_offset(self, tp):
         return self.committed.get(tp)
+
+    def assignment(self) -> set:
+        return set(self.committed) | set(self.first)
+
+    async def earliest(self, tps: list) -> dict:
+        return {tp: self.first.get(tp, 0) for tp in tps}
 
     async def seek(self, tp, offset: int) -> None:
         self.seeks.append((tp, offset))
@@ -110,3 +117,16 @@ def test_the_scorer_seeks_back_a_stalled_tail_only_once_the_stream_is_quiet() ->
     assert asyncio.run(checks(delivering=False))[-1] == 1
     assert consumer.seeks == [("p0", 11)]
     assert scorer.metrics.offset_holes._value.get() == 1
+
+
+def test_a_partition_read_to_its_end_with_no_record_arriving_and_nothing_committed_is_read_again() -> None:
+    """Seen after a kill -9 on the local broker: the restarted consumer read every partition to its end, no record
+    reached the agent, and nothing had been committed; the records must be fetched again from the first one."""
+    consumer = Position({}, first={"p0": 0, "p1": 5})
+    scorer = make_scorer(consumer=consumer)
+
+    async def quiet_checks() -> list[int]:
+        return [await scorer.recover_tails({"p0": 1270, "p1": 5}) for _ in range(QUIET_CHECKS)]
+
+    assert asyncio.run(quiet_checks())[-1] == 1
+    assert consumer.seeks == [("p0", 0)]  # p1 holds nothing past its first offset: nothing to fetch again
