@@ -63,6 +63,26 @@ RETRY_MAX_SECONDS = 30.0
 RECORD_OVERHEAD_BYTES = 1024
 
 
+class StatesWriter(Protocol):
+    """Where a batch's final states go (streams/stores.py StateWriter: the changelog, then the store)."""
+
+    async def write(self, records: dict[bytes, bytes | None]) -> None: ...
+
+
+@dataclass(frozen=True)
+class TableWrites:
+    """States written straight into a mapping: for tests and tools with a plain dict as the table."""
+
+    table: MutableMapping[bytes, bytes]
+
+    async def write(self, records: dict[bytes, bytes | None]) -> None:
+        for key, value in records.items():
+            if value is None:
+                self.table.pop(key, None)
+            else:
+                self.table[key] = value
+
+
 class OutputTopic(Protocol):
     """Where records go; `send` returns once the record is queued, with the broker's acknowledgement to await."""
 
@@ -155,8 +175,13 @@ class Scorer:
     delivered: int = 0  # input records handed to the scorer so far
     quiet_checks: int = 0  # consecutive tail checks that saw no record arrive
     delivered_at_check: int = 0
+    writer: StatesWriter | None = None  # None: straight into `table` (TableWrites)
     failures: int = 0  # batches failed in a row; sets the pause before the next try
     starts: int = 0  # times the agent started: after the first, it resumes from committed offsets
+
+    @property
+    def states(self) -> StatesWriter:
+        return self.writer if self.writer is not None else TableWrites(self.table)
 
     def now(self) -> datetime | None:
         """The timer's `now`: the wall clock, or in event-time mode the watermark (None before any event)."""
@@ -484,16 +509,17 @@ class Scorer:
         """Wait for the broker to acknowledge every output, then store each customer's final state once."""
         if batch.deliveries:
             await asyncio.gather(*batch.deliveries)
+        writes: dict[bytes, bytes | None] = {}
         for key, until in batch.erased.items():  # before states: a customer may be back after the erasure
-            if key in self.table:
-                del self.table[key]  # a changelog tombstone
+            writes[key] = None  # a changelog tombstone
             self.erasures[key] = until.isoformat().encode("ascii")
             customer_id = key.decode("utf-8")
             self.redis.erase(customer_id)
             self.due.schedule(customer_id, None)
             self.metrics.erasures.inc()
         for key, state in batch.states.items():
-            self.table[key] = encode_state(state)
+            writes[key] = encode_state(state)
+        await self.states.write(writes)
         for result, encoded in batch.scored:  # each with its update
             assert result.update is not None
             self.redis.offer(result.update, encoded)

@@ -27,7 +27,7 @@ from streams.timers import InactivityTimer
 from streams.redis_reader import RedisReader
 from streams.settings import Settings
 from streams.views import Api, register_views
-from streams.stores import StateTable
+from streams.stores import StateTable, StateWriter
 
 logger = logging.getLogger(__name__)
 
@@ -174,6 +174,7 @@ def create_app(settings: Settings, model: Model | None = None) -> Service:
         erasures=erasures,
         consumer=FaustConsumerPosition(app) if settings.offset_checks else None,
         due=due_schedule(settings, Path(app.conf.tabledir)),
+        writer=StateWriter(table, producer, settings.partitions, settings.changelog_end_markers),
     )
 
     @app.on_partitions_assigned.connect

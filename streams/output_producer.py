@@ -1,4 +1,4 @@
-"""The worker's output producer: scores, alerts, dead letters and audit records, batched by the Kafka client.
+"""The worker's output producer: scores, alerts, dead letters, audit records and state changelog records, batched.
 
 A producer of its own, beside the one Faust writes the state changelog with.
 On the local broker the changelog needs one record per batch (Tansu reports a
@@ -55,10 +55,10 @@ class OutputProducer:
                 self._producer = producer
         return self._producer
 
-    async def send(self, topic: str, key: bytes | None, value: bytes | None) -> Awaitable[Any]:
-        """Queue one record; returns once it is queued, with the broker's acknowledgement to await."""
+    async def send(self, topic: str, key: bytes | None, value: bytes | None, partition: int | None = None) -> Awaitable[Any]:
+        """Queue one record; returns once it is queued, with the broker's acknowledgement (RecordMetadata) to await."""
         producer = self._producer or await self._started()
-        return await producer.send(topic, value=value, key=key)
+        return await producer.send(topic, value=value, key=key, partition=partition)
 
     async def stop(self) -> None:
         """Send what is queued, then close; a worker stopping calls this after its last batch."""
