@@ -30,7 +30,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Iterator, Mapping, MutableMapping, Sequence
+from collections.abc import Iterator, Mapping, MutableMapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -83,10 +83,14 @@ class TableWrites:
                 self.table[key] = value
 
 
-class OutputTopic(Protocol):
-    """Where records go; `send` returns once the record is queued, with the broker's acknowledgement to await."""
+class Flushable(Protocol):
+    async def flush(self) -> Any: ...
 
-    async def send(self, *, key: bytes | None, value: bytes | None) -> Awaitable[Any]: ...
+
+class OutputTopic(Protocol):
+    """Where records go; `send` queues one, and Outputs.flush sends every queued one and waits for the broker."""
+
+    async def send(self, *, key: bytes | None, value: bytes | None) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -103,8 +107,8 @@ class ProducerTopic:
     producer: OutputProducer
     name: str
 
-    async def send(self, *, key: bytes | None, value: bytes | None) -> Awaitable[Any]:
-        return await self.producer.send(self.name, key, value)
+    async def send(self, *, key: bytes | None, value: bytes | None) -> None:
+        await self.producer.queue(self.name, key, value)
 
 
 @dataclass
@@ -113,6 +117,12 @@ class Outputs:
     alerts: OutputTopic
     deadletter: OutputTopic
     audit: OutputTopic | None = None  # where override changes are recorded
+    producer: Flushable | None = None  # sends what the topics queued (None: they send at once)
+
+    async def flush(self) -> None:
+        """Send every record queued and return once the broker has acknowledged them all."""
+        if self.producer is not None:
+            await self.producer.flush()
 
 
 class ConsumerPosition(Protocol):
@@ -136,7 +146,6 @@ class Batch:
     """What one batch has done so far: states not yet stored, sends not yet acknowledged."""
 
     states: dict[bytes, CustomerState] = field(default_factory=dict)
-    deliveries: list[Awaitable[Any]] = field(default_factory=list)
     scored: list[tuple[Step, bytes]] = field(default_factory=list)  # steps with an update, and its JSON as sent
     stamps: list[float] = field(default_factory=list)  # broker timestamps (s) of the records scored
     erased: dict[bytes, datetime] = field(default_factory=dict)  # customer key -> erased up to
@@ -339,7 +348,7 @@ class Scorer:
             letter = self._dead(message, "processing_error",
                                 f"the worker failed on this record ({type(exc).__name__}: {exc}); "
                                 "report it with the record's coordinates", datetime.now(timezone.utc))  # fmt: skip
-            batch.deliveries.append(await self.reject(letter, self.kinds.get(message.topic)))
+            await self.reject(letter, self.kinds.get(message.topic))
 
     def _dead(self, message: Any, error: Any, reason: str, wall: datetime) -> DeadLetter:
         return dead_letter(error, reason, topic=message.topic, partition=message.partition, offset=message.offset,
@@ -368,7 +377,7 @@ class Scorer:
             keep=self.dead_value_bytes,
         )
         if isinstance(decoded, DeadLetter):
-            batch.deliveries.append(await self.reject(decoded, kind))
+            await self.reject(decoded, kind)
             return
         key = decoded.customer_id.encode("utf-8")
         erased = self.erased_until(key, batch)
@@ -388,7 +397,7 @@ class Scorer:
                 reason = (f"event_id {decoded.event_id!r} was already applied with different content; an event id "
                           "must name one event (a redelivery repeats it exactly)")  # fmt: skip
                 letter = self._dead(message, "conflicting_duplicate", reason, wall)
-                batch.deliveries.append(await self.reject(letter, kind))
+                await self.reject(letter, kind)
                 return
             if result.duplicate:
                 self.metrics.events.labels(decoded.kind, "duplicate").inc()
@@ -409,7 +418,7 @@ class Scorer:
         batch.scored = [(r, j) for r, j in batch.scored if r.state.customer_id != request.customer_id]
         batch.erased[key] = max(request.requested_at, self.erased_until(key, batch) or request.requested_at)
         # A null value keyed by the customer: compacted copies of the scores topic drop them.
-        batch.deliveries.append(await self.outputs.scores.send(key=key, value=None))
+        await self.outputs.scores.send(key=key, value=None)
         logger.info("erasure request %s accepted", request.request_id)  # the customer id is personal data
 
     async def _request(self, request_type: type[R], message: Any, batch: Batch, wall: datetime) -> R | None:
@@ -419,13 +428,13 @@ class Scorer:
                                  max_bytes=self.max_message_bytes, received_at=wall,
                                  keep=self.dead_value_bytes)  # fmt: skip
         if isinstance(request, DeadLetter):
-            batch.deliveries.append(await self.reject(request, None))
+            await self.reject(request, None)
             return None
         return request
 
     async def _unknown_customer(self, message: Any, reason: str, kind: EventKind | None, batch: Batch,
                                 wall: datetime) -> None:  # fmt: skip
-        batch.deliveries.append(await self.reject(self._dead(message, "unknown_customer", reason, wall), kind))
+        await self.reject(self._dead(message, "unknown_customer", reason, wall), kind)
 
     async def _override(self, message: Any, batch: Batch, wall: datetime) -> None:
         """A person's override: applied to the customer's state and published with its audit records."""
@@ -470,13 +479,12 @@ class Scorer:
         self.watermark = max(now, self.watermark or now)
         return now
 
-    async def reject(self, letter: DeadLetter, kind: EventKind | None) -> Awaitable[Any]:
+    async def reject(self, letter: DeadLetter, kind: EventKind | None) -> None:
         """Dead-letter a record: the topic gets reason and bytes; the log gets neither payload nor personal data."""
-        delivery = await self.outputs.deadletter.send(key=None, value=letter.model_dump_json().encode())
+        await self.outputs.deadletter.send(key=None, value=letter.model_dump_json().encode())
         self.metrics.dead_letters.labels(letter.error).inc()
         self.metrics.events.labels(kind or "unknown", "dead_letter").inc()
         logger.info("dead letter %s at %s[%d]@%d", letter.error, letter.topic, letter.partition, letter.offset)
-        return delivery
 
     async def publish(self, key: bytes, result: Step, batch: Batch) -> None:
         """Send a step's ScoreUpdate, alerts and audit records and keep its state for the batch's write.
@@ -498,7 +506,7 @@ class Scorer:
                 raise OutputTooLarge(f"an output of {len(value)} bytes is over the producer's limit of "
                                      f"{self.max_output_bytes}")  # fmt: skip
         for topic, value in records:
-            batch.deliveries.append(await topic.send(key=key, value=value))
+            await topic.send(key=key, value=value)
         batch.states[key] = result.state
         if update is not None:
             batch.scored.append((result, update))
@@ -507,8 +515,7 @@ class Scorer:
 
     async def commit(self, batch: Batch) -> None:
         """Wait for the broker to acknowledge every output, then store each customer's final state once."""
-        if batch.deliveries:
-            await asyncio.gather(*batch.deliveries)
+        await self.outputs.flush()
         writes: dict[bytes, bytes | None] = {}
         for key, until in batch.erased.items():  # before states: a customer may be back after the erasure
             writes[key] = None  # a changelog tombstone

@@ -149,6 +149,7 @@ def create_app(settings: Settings, model: Model | None = None) -> Service:
         alerts=ProducerTopic(producer, settings.topic_alerts),
         deadletter=ProducerTopic(producer, settings.topic_deadletter),
         audit=ProducerTopic(producer, settings.topic_audit),
+        producer=producer,
     )
     table = _customer_table(app, STATE_TABLE, settings)
     erasures = _customer_table(app, ERASURES_TABLE, settings)

@@ -28,7 +28,6 @@ Faust's ImproperlyConfigured; the memory store does not need it.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Iterable, Iterator, Mapping
 from itertools import islice
@@ -218,12 +217,15 @@ class StateWriter:
         by_partition: dict[int, list[tuple[bytes, bytes | None]]] = {}
         for key, value in records.items():
             by_partition.setdefault(partition_of(key, self.partitions), []).append((key, value))
-        sent = {p: [await self.producer.send(self.topic, key, value, p) for key, value in items]
-                for p, items in by_partition.items()}  # fmt: skip
-        last = {p: (await asyncio.gather(*deliveries))[-1].offset for p, deliveries in sent.items()}
+        for p, items in by_partition.items():
+            for key, value in items:
+                await self.producer.queue(self.topic, key, value, p)
+        offsets = await self.producer.flush()
         if self.end_markers:  # sent once the states are acknowledged, so each marker is a batch of its own
-            markers = {p: await self.producer.send(self.topic, END_MARKER_KEY, None, p) for p in by_partition}
-            last = {p: (await delivery).offset for p, delivery in markers.items()}
+            for p in by_partition:
+                await self.producer.queue(self.topic, END_MARKER_KEY, None, p)
+            offsets = await self.producer.flush()
+        last = {p: offsets[(self.topic, p)] for p in by_partition}
         store = self.table.data
         if isinstance(store, KeyPartitionedRocksDB):
             for p, items in by_partition.items():

@@ -30,12 +30,9 @@ class Sent:
     def __init__(self) -> None:
         self.values: list[bytes] = []
 
-    async def send(self, key: bytes, value: bytes) -> asyncio.Future:
-        """Records the value and returns its delivery, already acknowledged, as a broker would later."""
+    async def send(self, key: bytes, value: bytes) -> None:
+        """Records the value, as the broker would have it once the outputs are flushed."""
         self.values.append(value)
-        delivered = asyncio.get_running_loop().create_future()
-        delivered.set_result(None)
-        return delivered
 
 
 class Snapshots:
