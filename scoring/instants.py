@@ -16,8 +16,17 @@ US_PER_HOUR = 3600 * US_PER_SECOND
 US_PER_DAY = 86_400 * US_PER_SECOND
 
 
+# The last instant converted: a step converts its event's time four times over (the clock, the fold, the
+# score, the review), the same datetime object each time, and each conversion asks its zone for the offset.
+_last: list = [None, 0]
+
+
 def to_us(at: datetime) -> int:
-    return (at - EPOCH) // MICROSECOND
+    if at is _last[0]:
+        return _last[1]
+    us = (at - EPOCH) // MICROSECOND
+    _last[0], _last[1] = at, us  # holding the object keeps its id from being reused by another
+    return us
 
 
 def from_us(us: int) -> datetime:

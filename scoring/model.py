@@ -19,10 +19,11 @@ from typing import Any
 
 from schemas.model_config import Linear, Log, Normaliser, ScoringModel, TierThresholds
 from schemas.outputs import Tier
-from scoring.instants import US_PER_DAY, days_since, to_us
+from scoring.instants import MICROSECOND, US_PER_DAY, days_since, to_us
 from scoring.records import DimensionScore
 from scoring.signals import DIMENSIONS, SIGNALS, Facts, SignalSpec
 from scoring.state import HIGH_PRIORITIES, CustomerState
+from scoring.windows import HORIZON_DAYS
 
 # What a dimension nothing is known of contributes: no value, no weight, no points (shared, never changed).
 UNKNOWN_DIMENSIONS = tuple(DimensionScore(d, None, 0.0, 0.0) for d in DIMENSIONS)
@@ -32,6 +33,7 @@ MIN_CHANGE_POINTS = 0.5  # smaller movements are not worth explaining
 # Cycles overdue after which purchase recency is taken to have bottomed out
 # (the default normaliser reaches 0 at 4; a gentler one still moves a little).
 SETTLED_CYCLES = 6.0
+WINDOW_HORIZON = HORIZON_DAYS * US_PER_DAY  # the longest window: after it, no bucket counts any more
 
 
 def compile_normaliser(normaliser: Normaliser) -> Callable[[float], float]:
@@ -51,7 +53,7 @@ def compile_normaliser(normaliser: Normaliser) -> Callable[[float], float]:
 class Compiled:
     """A scoring model made ready for the hot path: per signal its spec, weight, normaliser and dimension."""
 
-    __slots__ = ("model", "signals", "dimension_weights", "all_weight")
+    __slots__ = ("model", "signals", "dimension_weights", "all_weight", "review_interval", "stale_after")
 
     def __init__(self, model: ScoringModel) -> None:
         self.model = model
@@ -60,6 +62,8 @@ class Compiled:
                               DIMENSIONS.index(spec.dimension)) for spec in SIGNALS)  # fmt: skip
         self.dimension_weights = tuple(getattr(model.weights, d) for d in DIMENSIONS)
         self.all_weight = sum(self.dimension_weights)
+        self.review_interval = model.review.interval // MICROSECOND
+        self.stale_after = round(model.alerts.triggers.stale_ticket.days * US_PER_DAY)
 
 
 _COMPILED: dict[int, Compiled] = {}
@@ -213,11 +217,15 @@ def assess(state: CustomerState, model: ScoringModel, now: int) -> Assessment:
         shares[i] = share = 100.0 * dim_share[dims[i]] * in_dim[i]
         points[i] = p = share * values[i]
         total_points += p
-    dimensions = tuple(
-        UNKNOWN_DIMENSIONS[d] if value is None else
-        DimensionScore(DIMENSIONS[d], round(value, 4), round(dim_share[d], 4), round(100.0 * dim_share[d] * value, 2))
-        for d, value in enumerate(values_by_dim)
-    )  # fmt: skip
+    dimensions = []
+    for d in range(4):
+        value = values_by_dim[d]
+        if value is None:
+            dimensions.append(UNKNOWN_DIMENSIONS[d])
+        else:
+            share = dim_share[d]
+            dimensions.append(DimensionScore(DIMENSIONS[d], round(value, 4), round(share, 4),
+                                             round(100.0 * share * value, 2)))  # fmt: skip
     final = round(min(100.0, max(0.0, total_points)), 1)
     concerns = [i for i in range(n) if values[i] < CONCERN_BELOW]
     if concerns:
@@ -226,7 +234,7 @@ def assess(state: CustomerState, model: ScoringModel, now: int) -> Assessment:
     else:
         named = sorted(range(n), key=points.__getitem__, reverse=True)[:MAX_REASONS]
     return Assessment(final, tier_for(final, model.tiers), round(known / plan.all_weight, 4) if plan.all_weight else 0.0,
-                      dimensions, specs, raws, values, shares, named, facts)  # fmt: skip
+                      tuple(dimensions), specs, raws, values, shares, named, facts)  # fmt: skip
 
 
 def explain_change(previous: dict[str, float], current: Assessment) -> list[str]:
@@ -269,13 +277,15 @@ def settles_at(state: CustomerState, model: ScoringModel) -> int | None:
     """When time alone stops moving this customer's score (microseconds): every recency signal bottomed out, every window empty."""
     if state.last_event_at is None:
         return None
-    horizon = 90 * US_PER_DAY
-    ends = [state.last_event_at + horizon]
+    end = state.last_event_at + WINDOW_HORIZON  # every window empty
     if state.last_purchase_at is not None:
         cycle = state.purchase_cycle_days or model.defaults.purchase_cycle_days
-        ends.append(state.last_purchase_at + round(cycle * SETTLED_CYCLES * US_PER_DAY))
+        end = max(end, state.last_purchase_at + round(cycle * SETTLED_CYCLES * US_PER_DAY))
     if state.last_visit_at is not None:
-        ends.append(state.last_visit_at + horizon)
-    stale = round(model.alerts.triggers.stale_ticket.days * US_PER_DAY)
-    ends += [t.opened_at + stale for t in state.open_tickets if t.priority in HIGH_PRIORITIES]
-    return max(ends)
+        end = max(end, state.last_visit_at + WINDOW_HORIZON)
+    if state.open_tickets:
+        stale = compiled(model).stale_after
+        for ticket in state.open_tickets:
+            if ticket.priority in HIGH_PRIORITIES:
+                end = max(end, ticket.opened_at + stale)
+    return end

@@ -21,7 +21,7 @@ from schemas.model_config import Model, ScoringModel
 from scoring.alerts import alert_id, decide_alerts, renewal_window_opens
 from scoring.clv import clv_12m, segment_for
 from scoring.instants import US_PER_DAY, from_us, to_us
-from scoring.model import assess, explain_change, settles_at
+from scoring.model import assess, compiled, explain_change, settles_at
 from scoring.model_choice import model_for
 from scoring.overrides import describe, effective, expire, receive
 from scoring.records import AlertRecord, AuditEntry, ScoreRecord
@@ -175,15 +175,19 @@ def next_review(state: CustomerState, model: Model, now: datetime) -> datetime |
     model = model_for(model, state.profile)
     at = to_us(now)
     # Moments time alone brings that need a look: the renewal window opening, an override ending.
-    opens = renewal_window_opens(state, model)
-    ends = to_us(state.override.expires_at) if state.override is not None and state.override.expires_at else None
-    upcoming = min((t for t in (opens, ends) if t is not None and t > at), default=None)
+    upcoming = None
+    if state.profile is not None and state.profile.renewal_date is not None:
+        opens = renewal_window_opens(state, model)
+        upcoming = opens if opens is not None and opens > at else None
+    if state.override is not None and state.override.expires_at is not None:
+        ends = to_us(state.override.expires_at)
+        if ends > at and (upcoming is None or ends < upcoming):
+            upcoming = ends
     settled = settles_at(state, model)
-    interval = model.review.interval
-    if settled is None or now >= from_us(settled) + interval:
+    interval = compiled(model).review_interval
+    if settled is None or at >= settled + interval:
         return from_us(upcoming) if upcoming is not None and scorable(state) else None
-    later = now + interval
-    return later if upcoming is None else min(later, from_us(upcoming))
+    return now + model.review.interval if upcoming is None or upcoming >= at + interval else from_us(upcoming)
 
 
 def rescore_if_changed(state: CustomerState, model: Model, now: datetime) -> Step:

@@ -101,7 +101,7 @@ def test_each_worker_times_its_own_customers_and_the_survivor_times_the_ones_it_
         until_timed(1)
         assert timer_metric(run.settings.web_port) > 0 and timer_metric(other_port) > 0, "one timer did nothing"
         for cid, updates in timed().items():
-            assert updates == [expected[cid][0].update], cid
+            assert updates == published([expected[cid][0].update]), cid
 
         # The second worker stops; the survivor takes its partitions and their customers' state.
         stop_process(other)
