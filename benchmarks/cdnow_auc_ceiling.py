@@ -17,7 +17,8 @@ from sklearn.metrics import roc_auc_score
 from sklearn.preprocessing import StandardScaler
 
 from scoring.backtest import Split, churn_labels, fold_until
-from scoring.windows import in_window, total
+from scoring.instants import US_PER_DAY, to_us
+from scoring.windows import MICROS
 from streams.backtest_run import day
 from streams.datasets import load_cdnow
 
@@ -27,10 +28,12 @@ SPLIT = Split.from_days(day("1997-09-30"), day("1998-06-30"))
 def features(states: dict, now) -> tuple[list[str], np.ndarray]:
     """Log purchases, days since the last purchase, log spend, log purchases in 90 days, log spend in 90 days."""
     rows = []
+    at = to_us(now)
     for s in states.values():
-        recent = in_window(s.buckets, now, 90)
-        rows.append([math.log1p(s.purchase_count), (now - s.last_purchase_at).days, math.log1p(s.total_spend),
-                     math.log1p(total(recent, "purchases")), math.log1p(total(recent, "spend"))])  # fmt: skip
+        recent_purchases = s.buckets.total("purchases", at // US_PER_DAY, 90)
+        recent_spend = s.buckets.total("spend", at // US_PER_DAY, 90) / MICROS
+        rows.append([math.log1p(s.purchase_count), (at - s.last_purchase_at) // US_PER_DAY,
+                     math.log1p(s.total_spend / MICROS), math.log1p(recent_purchases), math.log1p(recent_spend)])  # fmt: skip
     return ["log purchases", "days since purchase", "log spend", "log purchases 90d", "log spend 90d"], np.array(rows)
 
 

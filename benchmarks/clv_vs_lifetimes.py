@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
+import msgspec
 import numpy as np
 import pandas as pd
 from lifetimes import BetaGeoFitter, GammaGammaFitter
@@ -40,7 +41,9 @@ from scipy.stats import mannwhitneyu, spearmanr
 from schemas.events import PurchaseEvent
 from schemas.model_config import ScoringModel
 from scoring.clv import clv_12m
+from scoring.instants import to_us
 from scoring.state import CustomerState, apply_event, new_state
+from scoring.windows import micros
 
 CALIBRATION_START = pd.Timestamp("1997-01-01")
 CALIBRATION_END = pd.Timestamp("1997-09-30")
@@ -169,8 +172,8 @@ def expected_purchases(state: CustomerState, model: ScoringModel) -> float:
     Derived from clv_12m itself rather than re-implementing its formula, so it
     cannot drift from what healthscore ships; works for zero-spend customers too.
     """
-    unit = state.model_copy(update={"total_spend": UNIT_ORDER * state.purchase_count})
-    return clv_12m(unit, model, NOW) / UNIT_ORDER
+    unit = msgspec.structs.replace(state, total_spend=micros(UNIT_ORDER) * state.purchase_count)
+    return clv_12m(unit, model, to_us(NOW)) / UNIT_ORDER
 
 
 def healthscore_model(calibration: pd.DataFrame, customers: pd.Index) -> tuple[pd.Series, pd.Series]:
@@ -178,7 +181,7 @@ def healthscore_model(calibration: pd.DataFrame, customers: pd.Index) -> tuple[p
     model = ScoringModel()
     states = {cid: fold(cid, events) for cid, events in purchase_events(calibration).items()}
     scale = HOLDOUT_DAYS / 365.0
-    spend = {cid: clv_12m(state, model, NOW) * scale for cid, state in states.items()}
+    spend = {cid: clv_12m(state, model, to_us(NOW)) * scale for cid, state in states.items()}
     purchases = {cid: expected_purchases(state, model) * scale for cid, state in states.items()}
     return everyone(spend, customers), everyone(purchases, customers)
 

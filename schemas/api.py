@@ -6,8 +6,10 @@ gets a validated `CustomerListQuery` or a message for a 400 answer.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import json
+from collections.abc import Iterable, Mapping
 from datetime import date
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -105,11 +107,12 @@ class CustomerHealth(_Body):
     history: list[HistoryDay] = Field(description="one point per day, the day's latest score, oldest first")
 
     @classmethod
-    def of(
-        cls, update: ScoreUpdate, history: list[HistoryDay], last_event_at: Instant | None, event_count: int
-    ) -> CustomerHealth:
-        shared = update.model_dump(include=set(cls.model_fields) & set(ScoreUpdate.model_fields))
-        return cls(**shared, history=history, last_event_at=last_event_at, event_count=event_count)
+    def of(cls, update: Mapping[str, Any], history: list[dict[str, Any]], last_event_at: str | None,
+           event_count: int) -> CustomerHealth:  # fmt: skip
+        """From a ScoreUpdate's fields as JSON values (what the worker publishes for the same moment), validated as JSON."""
+        shared = {name: update[name] for name in set(cls.model_fields) & set(ScoreUpdate.model_fields)}
+        body = {**shared, "history": history, "last_event_at": last_event_at, "event_count": event_count}
+        return cls.model_validate_json(json.dumps(body))
 
 
 class CustomerSummary(_Body):

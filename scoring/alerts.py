@@ -1,4 +1,8 @@
-"""The churn-risk alert policy: five triggers, hysteresis, cooldowns and one alert per episode.
+"""The churn-risk alert policy: six triggers, hysteresis, cooldowns and one alert per episode.
+
+Each trigger is one function below, listed in TRIGGERS; `decide_alerts`
+runs them in that order. A trigger reads the moment being scored and
+returns what fired (or None) and what the alert memory must remember.
 
 - tier_entry: the risk level rises (none -> at_risk -> critical); leaving a
   level takes `hysteresis` points more, so hovering at a threshold alerts once.
@@ -15,19 +19,24 @@ tier_entry and score_drop repeat at most once per `cooldown` unless more severe.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta, timezone
+from datetime import date, datetime, time, timedelta, timezone
+
+import msgspec
 
 from schemas.model_config import ScoringModel, TierThresholds
 from schemas.outputs import Severity, Tier, Trigger
-from scoring.model import Assessment, overdue_ratio, purchase_cycle_days
-from scoring.state import HIGH_PRIORITIES, AlertMemory, CustomerState, HistoryPoint
-from scoring.windows import day_of
+from scoring.instants import MICROSECOND, US_PER_DAY, day_date, days, to_us
+from scoring.model import Assessment, overdue_ratio
+from scoring.state import HIGH_PRIORITIES, AlertMemory, CustomerState
 
-SEVERITY: dict[Tier | None, int] = {None: 0, "healthy": 0, "watch": 0, "at_risk": 1, "critical": 2}
+SEVERITY: dict[str | None, int] = {None: 0, "healthy": 0, "watch": 0, "at_risk": 1, "critical": 2}
 DETRACTOR_MAX = 6
 # A fixed namespace makes alert ids reproducible across restarts and replays.
 ALERT_NAMESPACE = uuid.UUID("5b0f3c64-3a53-4b8e-9d0c-6f0e6f1f2a77")
+# Triggers that repeat at most once per cooldown, unless more severe: they remember when and at what tier.
+COOLING = ("tier_entry", "score_drop")
 
 
 @dataclass(frozen=True)
@@ -37,16 +46,21 @@ class Fired:
     severity: Severity = "normal"
 
 
-def renewal_window_opens(state: CustomerState, model: ScoringModel) -> datetime | None:
-    """When the renewal-risk window of the customer's next renewal opens (UTC midnight), if they have one."""
-    rule = model.alerts.triggers.renewal_risk
-    renewal = state.profile.renewal_date if state.profile else None
-    if not rule.enabled or renewal is None:
-        return None
-    return datetime.combine(renewal, time(0), tzinfo=timezone.utc) - timedelta(days=rule.days)
+class Moment:
+    """What every trigger reads: the customer (history and memory as before this score), the new score, the time."""
+
+    __slots__ = ("state", "result", "model", "now", "level")
+
+    def __init__(self, state: CustomerState, result: Assessment, model: ScoringModel, now: int, level: Tier | None):
+        self.state, self.result, self.model = state, result, model
+        self.now = now  # microseconds
+        self.level = level  # the risk level this score puts the customer at
 
 
-def risk_level(score: float, current: Tier | None, tiers: TierThresholds, hysteresis: float) -> Tier | None:
+Decision = tuple[Fired | None, dict[str, object]]  # what fired, and the alert memory's changed fields
+
+
+def risk_level(score: float, current: str | None, tiers: TierThresholds, hysteresis: float) -> Tier | None:
     """The alerting level for `score`: entering a tier is immediate, leaving it takes `hysteresis` points more."""
     if score < tiers.at_risk or (current == "critical" and score < tiers.at_risk + hysteresis):
         return "critical"
@@ -55,104 +69,138 @@ def risk_level(score: float, current: Tier | None, tiers: TierThresholds, hyster
     return None
 
 
-def _cooling(memory: AlertMemory, trigger: str, severity: int, cooldown: timedelta, now: datetime) -> bool:
+def cooling(memory: AlertMemory, trigger: str, severity: int, cooldown: timedelta, now: int) -> bool:
     """True when `trigger` fired within `cooldown` at the same or a higher severity."""
     last = memory.last_alert_at.get(trigger)
-    return last is not None and now - last < cooldown and severity <= SEVERITY[memory.last_alert_tier.get(trigger)]
+    return last is not None and now - last < cooldown // MICROSECOND and severity <= SEVERITY[memory.last_alert_tier.get(trigger)]
 
 
-def score_drop(history: tuple[HistoryPoint, ...], current: float, now: datetime, days: float) -> float:
+def score_drop(days_kept: list[int], scores: list[float], current: float, now: int, days: float) -> float:
     """How far the score fell from its highest point within `days` (0 if it did not).
 
     Only once the history reaches back `days`: a new customer's first scores
     swing as each dimension becomes known, and that is not a drop.
     """
-    since = day_of(now - timedelta(days=days))
-    if not history or history[0].day > since:
+    since = (now - round(days * US_PER_DAY)) // US_PER_DAY
+    if not days_kept or days_kept[0] > since:
         return 0.0
-    recent = [p.score for p in history if p.day >= since]
-    return max(0.0, max(recent, default=current) - current)
+    highest, at = current, len(days_kept)  # the history is in day order: the recent points are at its end
+    while at and days_kept[at - 1] >= since:
+        at -= 1
+        if scores[at] > highest:
+            highest = scores[at]
+    return max(0.0, highest - current)
 
 
-def decide_alerts(
-    state: CustomerState, result: Assessment, model: ScoringModel, now: datetime
-) -> tuple[AlertMemory, list[Fired]]:
+def renewal_window_opens(state: CustomerState, model: ScoringModel) -> int | None:
+    """When the renewal-risk window of the customer's next renewal opens (UTC midnight, microseconds), if there is one."""
+    rule = model.alerts.triggers.renewal_risk
+    renewal = state.profile.renewal_date if state.profile else None
+    if not rule.enabled or renewal is None:
+        return None
+    return to_us(datetime.combine(renewal, time(0), tzinfo=timezone.utc) - timedelta(days=rule.days))
+
+
+def tier_entry(m: Moment) -> Decision:
+    policy = m.model.alerts
+    memory = m.state.alert
+    if not policy.triggers.tier_entry or SEVERITY[m.level] <= SEVERITY[memory.level]:
+        return None, {}
+    if cooling(memory, "tier_entry", SEVERITY[m.level], policy.cooldown, m.now):
+        return None, {}
+    return Fired("tier_entry", f"entered {m.level} at score {m.result.score:.1f}"), {}
+
+
+def score_fell(m: Moment) -> Decision:
+    rule, policy = m.model.alerts.triggers.score_drop, m.model.alerts
+    if not rule.enabled:
+        return None, {}
+    drop = score_drop(m.state.history_day, m.state.history_score, m.result.score, m.now, rule.days)
+    if drop < rule.points or cooling(m.state.alert, "score_drop", SEVERITY[m.result.tier], policy.cooldown, m.now):
+        return None, {}
+    return Fired("score_drop", f"score fell {drop:.1f} points within {rule.days:.0f} days to {m.result.score:.1f}"), {}
+
+
+def purchase_overdue(m: Moment) -> Decision:
+    rule, state = m.model.alerts.triggers.purchase_overdue, m.state
+    ratio = overdue_ratio(state, m.model, m.now)
+    if (not rule.enabled or ratio is None or state.purchase_count < rule.min_purchases or ratio < rule.cycles
+            or state.alert.overdue_alerted_for == state.last_purchase_at):  # fmt: skip
+        return None, {}
+    cycle = state.purchase_cycle_days or m.model.defaults.purchase_cycle_days
+    fired = Fired("purchase_overdue", f"purchase overdue: {ratio:.1f}x the usual {cycle:.0f}-day cycle")
+    return fired, {"overdue_alerted_for": state.last_purchase_at}
+
+
+def detractor_nps(m: Moment) -> Decision:
+    nps = m.state.nps
+    if not m.model.alerts.triggers.detractor_nps or nps is None or nps.score > DETRACTOR_MAX:
+        return None, {}
+    if m.state.alert.detractor_alerted_for == nps.at:
+        return None, {}
+    return Fired("detractor_nps", f"NPS answer of {nps.score} (detractor)"), {"detractor_alerted_for": nps.at}
+
+
+def stale_ticket(m: Moment) -> Decision:
+    rule, state = m.model.alerts.triggers.stale_ticket, m.state
+    if not rule.enabled:
+        return None, {}
+    alerted = state.alert.stale_tickets_alerted
+    if not state.open_tickets and not alerted:
+        return None, {}
+    stale_after = round(rule.days * US_PER_DAY)
+    stale = [t for t in state.open_tickets if t.priority in HIGH_PRIORITIES and m.now - t.opened_at >= stale_after
+             and t.ticket_id not in alerted]  # fmt: skip
+    open_ids = {t.ticket_id for t in state.open_tickets}
+    remembered = [i for i in alerted if i in open_ids] + [t.ticket_id for t in stale]
+    if not stale:
+        return None, {"stale_tickets_alerted": remembered} if remembered != alerted else {}
+    oldest = min(stale, key=lambda t: t.opened_at)
+    age = days(m.now, oldest.opened_at)
+    fired = Fired("stale_ticket", f"{len(stale)} high-priority ticket(s) unresolved, oldest for {age:.0f} days")
+    return fired, {"stale_tickets_alerted": remembered}
+
+
+def renewal_risk(m: Moment) -> Decision:
+    state, tier = m.state, m.result.tier
+    opens = renewal_window_opens(state, m.model)
+    renewal: date | None = state.profile.renewal_date if state.profile else None
+    if opens is None or renewal is None or tier not in ("at_risk", "critical"):
+        return None, {}
+    window_days = m.model.alerts.triggers.renewal_risk.days
+    if not opens <= m.now < opens + round((window_days + 1) * US_PER_DAY) or state.alert.renewal_alerted_for == renewal:
+        return None, {}
+    days_left = (renewal - day_date(m.now // US_PER_DAY)).days
+    value = state.profile.contract_value if state.profile else None
+    worth = f", contract value {value:,.0f}" if value is not None else ""
+    fired = Fired("renewal_risk", f"renewal on {renewal.isoformat()} in {days_left} days while {tier}{worth}", "high")
+    return fired, {"renewal_alerted_for": renewal}
+
+
+TRIGGERS: tuple[Callable[[Moment], Decision], ...] = (tier_entry, score_fell, purchase_overdue, detractor_nps,
+                                                       stale_ticket, renewal_risk)  # fmt: skip
+
+
+def decide_alerts(state: CustomerState, result: Assessment, model: ScoringModel, now: int) -> tuple[AlertMemory, list[Fired]]:
     """The new alert memory and the alerts this score raises; `state.history` is before this score."""
-    policy, triggers = model.alerts, model.alerts.triggers
+    policy = model.alerts
     memory = state.alert
     if state.event_count < policy.min_events:
         return memory, []  # one event says too little to alert on; the memory waits too
+    moment = Moment(state, result, model, now, risk_level(result.score, memory.level, model.tiers, policy.hysteresis))
+    changes: dict[str, object] = {"level": moment.level} if moment.level != memory.level else {}
     fired: list[Fired] = []
-    stamp: set[str] = set()
-    tier = result.tier
-
-    level = risk_level(result.score, memory.level, model.tiers, policy.hysteresis)
-    if triggers.tier_entry and SEVERITY[level] > SEVERITY[memory.level]:
-        if not _cooling(memory, "tier_entry", SEVERITY[level], policy.cooldown, now):
-            fired.append(Fired("tier_entry", f"entered {level} at score {result.score:.1f}"))
-            stamp.add("tier_entry")
-
-    drop_rule = triggers.score_drop
-    if drop_rule.enabled:
-        drop = score_drop(state.history, result.score, now, drop_rule.days)
-        if drop >= drop_rule.points and not _cooling(memory, "score_drop", SEVERITY[tier], policy.cooldown, now):
-            fired.append(Fired("score_drop", f"score fell {drop:.1f} points within {drop_rule.days:.0f} days to {result.score:.1f}"))
-            stamp.add("score_drop")
-
-    changes: dict[str, object] = {"level": level}
-    overdue_rule = triggers.purchase_overdue
-    ratio = overdue_ratio(state, model, now)
-    if (
-        overdue_rule.enabled
-        and ratio is not None
-        and state.purchase_count >= overdue_rule.min_purchases
-        and ratio >= overdue_rule.cycles
-        and memory.overdue_alerted_for != state.last_purchase_at
-    ):
-        cycle = purchase_cycle_days(state, model) or model.defaults.purchase_cycle_days
-        fired.append(Fired("purchase_overdue", f"purchase overdue: {ratio:.1f}x the usual {cycle:.0f}-day cycle"))
-        changes["overdue_alerted_for"] = state.last_purchase_at
-
-    nps = state.nps
-    if triggers.detractor_nps and nps is not None and nps.score <= DETRACTOR_MAX and memory.detractor_alerted_for != nps.at:
-        fired.append(Fired("detractor_nps", f"NPS answer of {nps.score} (detractor)"))
-        changes["detractor_alerted_for"] = nps.at
-
-    stale_rule = triggers.stale_ticket
-    if stale_rule.enabled:
-        open_ids = {t.ticket_id for t in state.open_tickets}
-        stale_after = timedelta(days=stale_rule.days)  # once, not once per open ticket
-        stale = [
-            t for t in state.open_tickets
-            if t.priority in HIGH_PRIORITIES and now - t.opened_at >= stale_after
-            and t.ticket_id not in memory.stale_tickets_alerted
-        ]  # fmt: skip
-        if stale:
-            oldest = min(stale, key=lambda t: t.opened_at)
-            age = (now - oldest.opened_at).total_seconds() / 86400
-            fired.append(Fired("stale_ticket", f"{len(stale)} high-priority ticket(s) unresolved, oldest for {age:.0f} days"))
-        alerted = [i for i in memory.stale_tickets_alerted if i in open_ids] + [t.ticket_id for t in stale]
-        changes["stale_tickets_alerted"] = tuple(alerted)
-
-    renewal = state.profile.renewal_date if state.profile else None
-    opens = renewal_window_opens(state, model)
-    if (
-        opens is not None
-        and renewal is not None
-        and opens <= now < opens + timedelta(days=triggers.renewal_risk.days + 1)
-        and tier in ("at_risk", "critical")
-        and memory.renewal_alerted_for != renewal
-    ):
-        days_left = (renewal - now.date()).days
-        value = state.profile.contract_value if state.profile else None
-        worth = f", contract value {value:,.0f}" if value is not None else ""
-        fired.append(Fired("renewal_risk", f"renewal on {renewal.isoformat()} in {days_left} days while {tier}{worth}", "high"))
-        changes["renewal_alerted_for"] = renewal
-
-    if stamp:
-        changes["last_alert_at"] = memory.last_alert_at | {t: now for t in sorted(stamp)}
-        changes["last_alert_tier"] = memory.last_alert_tier | {t: tier if t != "tier_entry" else level for t in sorted(stamp)}
-    return memory.model_copy(update=changes), fired
+    for trigger in TRIGGERS:
+        raised, remembered = trigger(moment)
+        changes |= remembered
+        if raised is not None:
+            fired.append(raised)
+    stamped = [f.trigger for f in fired if f.trigger in COOLING]
+    if stamped:
+        changes["last_alert_at"] = memory.last_alert_at | {t: now for t in stamped}
+        changes["last_alert_tier"] = memory.last_alert_tier | {t: moment.level if t == "tier_entry" else result.tier
+                                                               for t in stamped}  # fmt: skip
+    return (msgspec.structs.replace(memory, **changes) if changes else memory), fired
 
 
 def alert_id(customer_id: str, trigger: str, cause: str) -> str:

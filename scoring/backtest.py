@@ -19,8 +19,10 @@ from sklearn.metrics import roc_auc_score, roc_curve
 from schemas.events import Event
 from schemas.model_config import ScoringModel
 from schemas.outputs import Tier
+from scoring.instants import to_us
 from scoring.model import score
-from scoring.state import CustomerState, apply_event, new_state
+from scoring.state import CustomerState, digest_of, fold, new_state
+from scoring.seen import recall
 
 RISK_TIERS: frozenset[Tier] = frozenset({"at_risk", "critical"})
 TIERS: tuple[Tier, ...] = ("healthy", "watch", "at_risk", "critical")
@@ -46,8 +48,9 @@ def fold_until(
     states: dict[str, CustomerState] = {}
     for n, event in enumerate(events, start=1):
         if event.occurred_at < cutoff:
-            state = states.get(event.customer_id) or new_state(event.customer_id)
-            states[event.customer_id], _ = apply_event(state, event)
+            state = states.get(event.customer_id) or states.setdefault(event.customer_id, new_state(event.customer_id))
+            if recall(state.seen, event.event_id) is None:
+                fold(state, event, digest_of(event))
         if progress is not None and n % 5000 == 0:
             progress(5000)
     return states
@@ -117,7 +120,8 @@ def rfm_rank(states: dict[str, CustomerState], now: datetime) -> dict[str, float
     from scipy.stats import rankdata
 
     ids = list(states)
-    recency = [-(now - states[c].last_purchase_at).total_seconds() if states[c].last_purchase_at else -1e18 for c in ids]
+    at = to_us(now)
+    recency = [-(at - states[c].last_purchase_at) / 1e6 if states[c].last_purchase_at is not None else -1e18 for c in ids]
     frequency = [states[c].purchase_count for c in ids]
     monetary = [states[c].total_spend for c in ids]
     ranks = sum(rankdata(column) for column in (recency, frequency, monetary)) / (3.0 * len(ids))

@@ -19,7 +19,9 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import roc_auc_score
 
 from schemas.model_config import Linear, Log, Logistic, Normaliser, ScoringModel, Signal
-from scoring.model import DIMENSIONS, SIGNAL_DIMENSION, signals_of
+from scoring.instants import to_us
+from scoring.model import readings
+from scoring.signals import DIMENSIONS, SIGNAL_DIMENSION
 from scoring.state import CustomerState
 
 CANDIDATES: dict[str, list[Normaliser]] = {
@@ -41,9 +43,10 @@ def raw_signals(states: dict[str, CustomerState], model: ScoringModel, now: date
     """Raw value of every signal per customer (NaN where the customer has no such signal), in `states` order."""
     ids = list(states)
     columns = {name: np.full(len(ids), np.nan) for name in SIGNAL_DIMENSION}
+    at = to_us(now)
     for row, cid in enumerate(ids):
-        for s in signals_of(states[cid], model, now):
-            columns[s.name][row] = s.raw
+        for r in readings(states[cid], model, at):
+            columns[r.name][row] = r.raw
     return {name: col for name, col in columns.items() if not np.isnan(col).all()}
 
 

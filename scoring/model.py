@@ -1,63 +1,151 @@
 """The weighted health model: signals -> dimensions -> a 0-100 score, tier and reasons.
 
-Each signal is a raw number (days, counts, a ratio) mapped to 0..1 by its
-configured normaliser, with a sentence that explains it. A dimension is the
-weighted mean of its known signals; the score is the weighted mean of the
-known dimensions, so missing data is left out and the weights renormalised
-rather than read as zero.
+Each signal (scoring/signals.py) is a raw number mapped to 0..1 by its
+configured normaliser. A dimension is the weighted mean of its known
+signals; the score is the weighted mean of the known dimensions, so missing
+data is left out and the weights renormalised rather than read as zero.
+
+A model file is compiled once (normalisers as plain functions, weights per
+signal in registry order), and a reason is worded only when it is shown:
+of ten signals, an update names at most three reasons and three changes.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from functools import lru_cache
-from datetime import datetime, timedelta
-from statistics import median
+import math
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
 
-from schemas.model_config import ScoringModel, TierThresholds
-from schemas.outputs import Dimension, DimensionScore, Tier
+from schemas.model_config import Linear, Log, Normaliser, ScoringModel, TierThresholds
+from schemas.outputs import Tier
+from scoring.instants import MICROSECOND, US_PER_DAY, days_since, to_us
+from scoring.records import DimensionScore
+from scoring.signals import DIMENSIONS, SIGNALS, Facts, SignalSpec
 from scoring.state import HIGH_PRIORITIES, CustomerState
-from scoring.windows import in_window, total
+from scoring.windows import HORIZON_DAYS
 
-DIMENSIONS: tuple[Dimension, ...] = ("satisfaction", "loyalty", "activity", "financial")
-SIGNAL_DIMENSION: dict[str, Dimension] = {
-    "csat": "satisfaction",
-    "nps": "satisfaction",
-    "ticket_load": "satisfaction",
-    "repeat_purchase": "loyalty",
-    "purchase_recency": "loyalty",
-    "visit_frequency": "activity",
-    "visit_recency": "activity",
-    "visit_trend": "activity",
-    "spend_90d": "financial",
-    "lifetime_spend": "financial",
-}
+# What a dimension nothing is known of contributes: no value, no weight, no points (shared, never changed).
+UNKNOWN_DIMENSIONS = tuple(DimensionScore(d, None, 0.0, 0.0) for d in DIMENSIONS)
 CONCERN_BELOW = 0.6  # a signal under this is worth naming as a reason
 MAX_REASONS = 3
 MIN_CHANGE_POINTS = 0.5  # smaller movements are not worth explaining
 # Cycles overdue after which purchase recency is taken to have bottomed out
 # (the default normaliser reaches 0 at 4; a gentler one still moves a little).
 SETTLED_CYCLES = 6.0
+WINDOW_HORIZON = HORIZON_DAYS * US_PER_DAY  # the longest window: after it, no bucket counts any more
 
 
-@dataclass(frozen=True)
-class SignalValue:
-    name: str
-    raw: float
-    value: float
-    reason: str
+def compile_normaliser(normaliser: Normaliser) -> Callable[[float], float]:
+    """The normaliser as a plain function, with the very arithmetic of its model class."""
+    if isinstance(normaliser, Linear):
+        low, high = normaliser.low, normaliser.high
+        if high == low:
+            return lambda value: 1.0 if value >= high else 0.0
+        span = high - low
+        return lambda value: min(1.0, max(0.0, (value - low) / span))
+    if isinstance(normaliser, Log):
+        top = math.log1p(normaliser.saturation)
+        return lambda value: 0.0 if value <= 0 else min(1.0, math.log1p(value) / top)
+    return normaliser.__call__
 
 
-@dataclass(frozen=True)
+class Compiled:
+    """A scoring model made ready for the hot path: per signal its spec, weight, normaliser and dimension."""
+
+    __slots__ = ("model", "signals", "dimension_weights", "all_weight", "review_interval", "stale_after")
+
+    def __init__(self, model: ScoringModel) -> None:
+        self.model = model
+        config = model.signals
+        self.signals = tuple((spec, getattr(config, spec.name).weight, compile_normaliser(getattr(config, spec.name).normaliser),
+                              DIMENSIONS.index(spec.dimension)) for spec in SIGNALS)  # fmt: skip
+        self.dimension_weights = tuple(getattr(model.weights, d) for d in DIMENSIONS)
+        self.all_weight = sum(self.dimension_weights)
+        self.review_interval = model.review.interval // MICROSECOND
+        self.stale_after = round(model.alerts.triggers.stale_ticket.days * US_PER_DAY)
+
+
+_COMPILED: dict[int, Compiled] = {}
+
+
+def compiled(model: ScoringModel) -> Compiled:
+    """The compiled form of `model`, made once per model object."""
+    found = _COMPILED.get(id(model))
+    if found is None or found.model is not model:  # an id reused by a new object after the old was freed
+        found = _COMPILED[id(model)] = Compiled(model)
+    return found
+
+
+class Reading:
+    """One known signal of one customer at one moment; its reason is worded on first use."""
+
+    __slots__ = ("spec", "raw", "value", "facts", "_reason")
+
+    def __init__(self, spec: SignalSpec, raw: float, value: float, facts: Facts) -> None:
+        self.spec, self.raw, self.value, self.facts = spec, raw, value, facts
+        self._reason: str | None = None
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    @property
+    def reason(self) -> str:
+        if self._reason is None:
+            self._reason = self.spec.reason(self.facts, self.raw)
+        return self._reason
+
+
 class Assessment:
-    score: float
-    tier: Tier
-    confidence: float
-    dimensions: tuple[DimensionScore, ...]
-    reasons: tuple[str, ...]
-    signals: tuple[SignalValue, ...]
-    points: dict[str, float]  # score points each signal contributes
-    shares: dict[str, float]  # score points each signal would contribute at value 1
+    """A customer's score at one moment: the number, its tier and what made it.
+
+    The known signals are kept as parallel lists in registry order (spec, raw
+    value, 0..1 value, score points at value 1); `named` indexes the ones
+    given as reasons. A signal's reason is worded only when asked for.
+    """
+
+    __slots__ = ("score", "tier", "confidence", "dimensions", "specs", "raws", "values", "shares", "named", "facts",
+                 "_texts")  # fmt: skip
+
+    def __init__(self, score: float, tier: Tier, confidence: float, dimensions: tuple[DimensionScore, ...],
+                 specs: list[SignalSpec], raws: list[float], values: list[float], shares: list[float],
+                 named: list[int], facts: Facts | None) -> None:  # fmt: skip
+        self.score, self.tier, self.confidence, self.dimensions = score, tier, confidence, dimensions
+        self.specs, self.raws, self.values, self.shares, self.named, self.facts = specs, raws, values, shares, named, facts
+        self._texts: list[str | None] = [None] * len(specs)
+
+    def __eq__(self, other: object) -> bool:
+        """The same score, made the same way: every number and every reason shown."""
+        if not isinstance(other, Assessment):
+            return NotImplemented
+        return (self.score, self.tier, self.confidence, self.dimensions, self.values, self.shares, self.reasons) == (
+            other.score, other.tier, other.confidence, other.dimensions, other.values, other.shares, other.reasons)
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def reason(self, i: int) -> str:
+        text = self._texts[i]
+        if text is None:
+            text = self._texts[i] = self.specs[i].reason(self.facts, self.raws[i])
+        return text
+
+    @property
+    def reasons(self) -> list[str]:
+        return [self.reason(i) for i in self.named]
+
+    @property
+    def signals(self) -> list[Reading]:
+        """Every known signal with its reason; for callers off the hot path."""
+        return [Reading(spec, raw, value, self.facts) for spec, raw, value in zip(self.specs, self.raws, self.values)]
+
+    def overridden(self, score: float | None = None, tier: Tier | None = None) -> Assessment:
+        """The same assessment with a person's score or tier in place of the model's."""
+        other = Assessment(self.score if score is None else score, self.tier if tier is None else tier,
+                           self.confidence, self.dimensions, self.specs, self.raws, self.values, self.shares,
+                           self.named, self.facts)  # fmt: skip
+        other._texts = self._texts
+        return other
 
 
 def tier_for(score: float, tiers: TierThresholds) -> Tier:
@@ -72,53 +160,84 @@ def tier_for(score: float, tiers: TierThresholds) -> Tier:
 
 def score(state: CustomerState, model: ScoringModel, now: datetime) -> Assessment:
     """Score `state` as of `now`; the same state, model and `now` always give the same result."""
-    signals = signals_of(state, model, now)
-    config = model.signals
-    weights = model.weights
-    by_dim: dict[Dimension, list[SignalValue]] = {d: [] for d in DIMENSIONS}
-    for s in signals:
-        by_dim[SIGNAL_DIMENSION[s.name]].append(s)
-    sig_share: dict[str, float] = {}
-    values: dict[Dimension, float | None] = {}
-    for dim, mine in by_dim.items():
-        total_weight = sum(getattr(config, s.name).weight for s in mine)
-        for s in mine:
-            sig_share[s.name] = getattr(config, s.name).weight / total_weight if total_weight else 0.0
-        values[dim] = sum(sig_share[s.name] * s.value for s in mine) if total_weight else None
-    known = sum(getattr(weights, d) for d in DIMENSIONS if values[d] is not None)
-    dim_share = {d: (getattr(weights, d) / known if known and values[d] is not None else 0.0) for d in DIMENSIONS}
-    shares = {s.name: 100.0 * dim_share[SIGNAL_DIMENSION[s.name]] * sig_share[s.name] for s in signals}
-    points = {s.name: shares[s.name] * s.value for s in signals}
-    dims = tuple(
-        DimensionScore(
-            name=d,
-            value=None if values[d] is None else round(values[d], 4),
-            weight=round(dim_share[d], 4),
-            contribution=round(100.0 * dim_share[d] * (values[d] or 0.0), 2),
-        )
-        for d in DIMENSIONS
-    )
-    final = round(min(100.0, max(0.0, sum(points.values()))), 1)
-    all_weight = sum(getattr(weights, d) for d in DIMENSIONS)
-
-    def cost(s: SignalValue) -> float:
-        return dim_share[SIGNAL_DIMENSION[s.name]] * sig_share[s.name] * (1.0 - s.value)
-
-    concerns = sorted((s for s in signals if s.value < CONCERN_BELOW), key=cost, reverse=True)
-    named = concerns or sorted(signals, key=lambda s: points[s.name], reverse=True)
-    return Assessment(
-        score=final,
-        tier=tier_for(final, model.tiers),
-        confidence=round(known / all_weight, 4) if all_weight else 0.0,
-        dimensions=dims,
-        reasons=tuple(s.reason for s in named[:MAX_REASONS]),
-        signals=tuple(signals),
-        points=points,
-        shares=shares,
-    )
+    return assess(state, model, to_us(now))
 
 
-def explain_change(previous: dict[str, float], current: Assessment) -> tuple[str, ...]:
+def readings(state: CustomerState, model: ScoringModel, now: int) -> list[Reading]:
+    """Every signal known for this customer at `now` (microseconds), normalised, in registry order."""
+    facts = Facts(state, model, now)
+    found = []
+    for spec, _, normalise, _ in compiled(model).signals:
+        raw = spec.raw(facts)
+        if raw is not None:
+            found.append(Reading(spec, raw, normalise(raw), facts))
+    return found
+
+
+def assess(state: CustomerState, model: ScoringModel, now: int) -> Assessment:
+    """`score` with `now` in microseconds.
+
+    The float arithmetic is the published model's, operation for operation
+    and in the same order (weights summed per dimension, shares, points in
+    registry order), so a score never differs in its last digit between versions.
+    """
+    plan = compiled(model)
+    facts = Facts(state, model, now)
+    specs, raws, values, weights, dims = [], [], [], [], []
+    totals = [0, 0, 0, 0]
+    for spec, weight, normalise, dim in plan.signals:
+        raw = spec.raw(facts)
+        if raw is not None:
+            specs.append(spec)
+            raws.append(raw)
+            values.append(normalise(raw))
+            weights.append(weight)
+            dims.append(dim)
+            totals[dim] += weight
+    n = len(specs)
+    in_dim = [0.0] * n
+    weighted = [0, 0, 0, 0]
+    for i in range(n):
+        dim = dims[i]
+        total = totals[dim]
+        in_dim[i] = share = weights[i] / total if total else 0.0
+        weighted[dim] += share * values[i]
+    # A dimension with weight in it has signals in it; one without is not known (and not zero).
+    values_by_dim = [weighted[d] if totals[d] else None for d in range(4)]
+    dim_weights = plan.dimension_weights
+    known = 0
+    for d in range(4):
+        if values_by_dim[d] is not None:
+            known += dim_weights[d]
+    dim_share = [dim_weights[d] / known if known and values_by_dim[d] is not None else 0.0 for d in range(4)]
+    shares = [0.0] * n
+    points = [0.0] * n
+    total_points = 0
+    for i in range(n):
+        shares[i] = share = 100.0 * dim_share[dims[i]] * in_dim[i]
+        points[i] = p = share * values[i]
+        total_points += p
+    dimensions = []
+    for d in range(4):
+        value = values_by_dim[d]
+        if value is None:
+            dimensions.append(UNKNOWN_DIMENSIONS[d])
+        else:
+            share = dim_share[d]
+            dimensions.append(DimensionScore(DIMENSIONS[d], round(value, 4), round(share, 4),
+                                             round(100.0 * share * value, 2)))  # fmt: skip
+    final = round(min(100.0, max(0.0, total_points)), 1)
+    concerns = [i for i in range(n) if values[i] < CONCERN_BELOW]
+    if concerns:
+        concerns.sort(key=lambda i: dim_share[dims[i]] * in_dim[i] * (1.0 - values[i]), reverse=True)
+        named = concerns[:MAX_REASONS]
+    else:
+        named = sorted(range(n), key=points.__getitem__, reverse=True)[:MAX_REASONS]
+    return Assessment(final, tier_for(final, model.tiers), round(known / plan.all_weight, 4) if plan.all_weight else 0.0,
+                      tuple(dimensions), specs, raws, values, shares, named, facts)  # fmt: skip
+
+
+def explain_change(previous: dict[str, float], current: Assessment) -> list[str]:
     """The signals whose value moved the score since `previous` (signal -> 0..1 value), in plain words.
 
     Points are this score's share of the signal times its change in value, so
@@ -126,138 +245,47 @@ def explain_change(previous: dict[str, float], current: Assessment) -> tuple[str
     seen for the first time is marked new.
     """
     moved = []
-    for s in current.signals:
-        before = previous.get(s.name)
+    values, shares = current.values, current.shares
+    for i, spec in enumerate(current.specs):
+        before = previous.get(spec.name)
         if before is None:
-            moved.append((float("inf"), f"{s.reason} (new)"))
+            moved.append((math.inf, i, None))
             continue
-        delta = current.shares[s.name] * (s.value - before)
+        delta = shares[i] * (values[i] - before)
         if abs(delta) >= MIN_CHANGE_POINTS:
-            moved.append((abs(delta), f"{s.reason} ({delta:+.1f} points)"))
-    return tuple(text for _, text in sorted(moved, key=lambda m: m[0], reverse=True)[:MAX_REASONS])
+            moved.append((abs(delta), i, delta))
+    if len(moved) > 1:
+        moved.sort(key=lambda m: m[0], reverse=True)
+    return [f"{current.reason(i)} (new)" if delta is None else f"{current.reason(i)} ({delta:+.1f} points)"
+            for _, i, delta in moved[:MAX_REASONS]]  # fmt: skip
 
 
-def _days(later: datetime, earlier: datetime) -> float:
-    return max(0.0, (later - earlier).total_seconds() / 86400.0)
+def purchase_cycle_days(state: CustomerState, model: ScoringModel | None = None) -> float | None:
+    """The customer's typical gap between purchases, kept with the purchase times. None until two purchases."""
+    return state.purchase_cycle_days
 
 
-def _plural(n: float, word: str) -> str:
-    n = int(n)
-    return f"{n} {word}" if n == 1 else f"{n} {word}s"
-
-
-def purchase_cycle_days(state: CustomerState, model: ScoringModel) -> float | None:
-    """The customer's typical gap between purchases; the median shrugs off one-off gaps. None until two purchases."""
-    return _median_gap_days(state.purchase_times)
-
-
-@lru_cache(maxsize=4096)
-def _median_gap_days(times: tuple[datetime, ...]) -> float | None:
-    # Cached: one re-score asks for the cycle of the same purchase times five times (signals, CLV, update, review).
-    gaps = [(b - a).total_seconds() / 86400.0 for a, b in zip(times, times[1:])]
-    gaps = [g for g in gaps if g > 0]
-    return median(gaps) if gaps else None
-
-
-def overdue_ratio(state: CustomerState, model: ScoringModel, now: datetime) -> float | None:
+def overdue_ratio(state: CustomerState, model: ScoringModel, now: int) -> float | None:
     """Days since the last purchase over the purchase cycle (1.0 = due today); None without purchases."""
     if state.last_purchase_at is None:
         return None
-    cycle = purchase_cycle_days(state, model) or model.defaults.purchase_cycle_days
-    return _days(now, state.last_purchase_at) / cycle
+    cycle = state.purchase_cycle_days or model.defaults.purchase_cycle_days
+    return days_since(now, state.last_purchase_at) / cycle
 
 
-def signals_of(state: CustomerState, model: ScoringModel, now: datetime) -> list[SignalValue]:
-    """Every signal that is known for this customer, normalised, with its reason."""
-    return [*_satisfaction(state, model, now), *_loyalty(state, model, now), *_activity(state, model, now),
-            *_financial(state, model, now)]  # fmt: skip
-
-
-def _signal(model: ScoringModel, name: str, raw: float, reason: str) -> SignalValue:
-    return SignalValue(name, raw, getattr(model.signals, name).normaliser(raw), reason)
-
-
-def _satisfaction(state: CustomerState, model: ScoringModel, now: datetime) -> list[SignalValue]:
-    out = []
-    if state.csat:
-        avg = sum(a.score for a in state.csat) / len(state.csat)
-        out.append(_signal(model, "csat", avg, f"CSAT averages {avg:.1f}/5 over the last {_plural(len(state.csat), 'survey')}"))
-    if state.nps is not None:
-        nps = state.nps.score
-        category = "promoter" if nps >= 9 else "passive" if nps >= 7 else "detractor"
-        out.append(_signal(model, "nps", nps, f"latest NPS is {nps} ({category})"))
-    if state.tickets_opened:
-        load = model.ticket_load
-        high = [t for t in state.open_tickets if t.priority in HIGH_PRIORITIES]
-        other = len(state.open_tickets) - len(high)
-        complaints = total(in_window(state.buckets, now, int(load.complaint_days)), "complaints")
-        raw = load.high_priority * len(high) + load.other * other + load.complaint * complaints
-        parts = []
-        if high:
-            age = _days(now, min(t.opened_at for t in high))
-            since = "opened today" if age < 1 else f"oldest open for {age:.0f} days"
-            parts.append(f"{_plural(len(high), 'high-priority ticket')} open, {since}")
-        if other:
-            parts.append(f"{_plural(other, 'other ticket')} open")
-        if complaints:
-            parts.append(f"{_plural(complaints, 'complaint')} in the last {load.complaint_days:.0f} days")
-        out.append(_signal(model, "ticket_load", raw, "; ".join(parts) or "no open tickets or recent complaints"))
-    return out
-
-
-def _loyalty(state: CustomerState, model: ScoringModel, now: datetime) -> list[SignalValue]:
-    ratio = overdue_ratio(state, model, now)
-    if ratio is None or state.last_purchase_at is None:
-        return []
-    cycle = purchase_cycle_days(state, model)
-    shown = f"the usual {cycle:.0f}-day cycle" if cycle else f"an assumed {model.defaults.purchase_cycle_days:.0f}-day cycle"
-    since = _days(now, state.last_purchase_at)
-    return [
-        _signal(model, "repeat_purchase", state.purchase_count, f"{_plural(state.purchase_count, 'purchase')} so far"),
-        _signal(model, "purchase_recency", ratio, f"no purchase for {since:.0f} days, {ratio:.1f}x {shown}"),
-    ]
-
-
-def _activity(state: CustomerState, model: ScoringModel, now: datetime) -> list[SignalValue]:
-    if state.last_visit_at is None:
-        return []
-    recent = total(in_window(state.buckets, now, 30), "visits")
-    before = total(in_window(state.buckets, now, 30, skip_days=30), "visits")
-    since = _days(now, state.last_visit_at)
-    out = [
-        _signal(model, "visit_frequency", recent,
-                f"{_plural(recent, 'visit')} in the last 30 days" if recent else "no visits in the last 30 days"),
-        _signal(model, "visit_recency", since, f"last visit {since:.0f} days ago"),
-    ]  # fmt: skip
-    if before:
-        ratio = recent / before
-        direction = "down" if ratio < 1 else "up" if ratio > 1 else "level"
-        out.append(_signal(model, "visit_trend", ratio,
-                           f"visits {direction}: {recent:.0f} in the last 30 days against {before:.0f} in the 30 before"))  # fmt: skip
-    return out
-
-
-def _financial(state: CustomerState, model: ScoringModel, now: datetime) -> list[SignalValue]:
-    if not state.purchase_count:
-        return []
-    spend = total(in_window(state.buckets, now, 90), "spend")
-    return [
-        _signal(model, "spend_90d", spend,
-                f"{spend:,.2f} spent in the last 90 days" if spend else "nothing spent in the last 90 days"),
-        _signal(model, "lifetime_spend", state.total_spend, f"{state.total_spend:,.2f} spent in total"),
-    ]  # fmt: skip
-
-
-def settles_at(state: CustomerState, model: ScoringModel) -> datetime | None:
-    """When time alone stops moving this customer's score: every recency signal bottomed out, every window empty."""
+def settles_at(state: CustomerState, model: ScoringModel) -> int | None:
+    """When time alone stops moving this customer's score (microseconds): every recency signal bottomed out, every window empty."""
     if state.last_event_at is None:
         return None
-    ends = [state.last_event_at + timedelta(days=90)]
+    end = state.last_event_at + WINDOW_HORIZON  # every window empty
     if state.last_purchase_at is not None:
-        cycle = purchase_cycle_days(state, model) or model.defaults.purchase_cycle_days
-        ends.append(state.last_purchase_at + timedelta(days=cycle * SETTLED_CYCLES))
+        cycle = state.purchase_cycle_days or model.defaults.purchase_cycle_days
+        end = max(end, state.last_purchase_at + round(cycle * SETTLED_CYCLES * US_PER_DAY))
     if state.last_visit_at is not None:
-        ends.append(state.last_visit_at + timedelta(days=90))
-    stale = model.alerts.triggers.stale_ticket
-    ends += [t.opened_at + timedelta(days=stale.days) for t in state.open_tickets if t.priority in HIGH_PRIORITIES]
-    return max(ends)
+        end = max(end, state.last_visit_at + WINDOW_HORIZON)
+    if state.open_tickets:
+        stale = compiled(model).stale_after
+        for ticket in state.open_tickets:
+            if ticket.priority in HIGH_PRIORITIES:
+                end = max(end, ticket.opened_at + stale)
+    return end

@@ -6,11 +6,11 @@ into another segment re-scores them with that segment's model at once.
 
 from __future__ import annotations
 
-from schemas.events import CustomerProfile
 from schemas.model_config import Model, ModelRule, ModelSet, ScoringModel
+from scoring.state import Profile
 
 
-def matches(rule: ModelRule, profile: CustomerProfile | None) -> bool:
+def matches(rule: ModelRule, profile: Profile | None) -> bool:
     """True when the profile meets every condition the rule sets; a rule with none matches everyone."""
     conditions = [
         (rule.plan, profile.plan if profile else None),
@@ -26,14 +26,14 @@ def matches(rule: ModelRule, profile: CustomerProfile | None) -> bool:
     return True
 
 
-def model_for(model: Model, profile: CustomerProfile | None) -> ScoringModel:
+def model_for(model: Model, profile: Profile | None) -> ScoringModel:
     """The model that scores a customer with this profile."""
     if isinstance(model, ScoringModel):
         return model
     return choose(model, profile)
 
 
-def choose(models: ModelSet, profile: CustomerProfile | None) -> ScoringModel:
+def choose(models: ModelSet, profile: Profile | None) -> ScoringModel:
     for rule in models.rules:
         if matches(rule, profile):
             return models.models[rule.model]

@@ -8,28 +8,29 @@ customer. The model's own score stays visible as `computed_score`.
 
 from __future__ import annotations
 
-import dataclasses
 import uuid
 from datetime import datetime
 
-from schemas.control import AuditAction, AuditRecord, OverrideRequest
+from schemas.control import AuditAction, OverrideRequest
 from schemas.model_config import TierThresholds
+from scoring.instants import to_us
 from scoring.model import Assessment, tier_for
-from scoring.state import CustomerState, already_seen, remember
+from scoring.records import AuditEntry
+from scoring.seen import recall, remember, time_of
+from scoring.state import CustomerState, Override
 
 # A fixed namespace makes audit ids reproducible across restarts and redeliveries.
 AUDIT_NAMESPACE = uuid.UUID("0c9e1f5e-6f51-4d0f-b0a4-2f7d5d1a9e63")
 EXPIRY_AUTHOR = "healthscore"
 
 
-def audit(state: CustomerState, action: AuditAction, override: OverrideRequest, by: str, reason: str,
-          at: datetime) -> AuditRecord:  # fmt: skip
-    key = f"{state.customer_id}|{override.request_id}|{action}"
-    return AuditRecord(audit_id=str(uuid.uuid5(AUDIT_NAMESPACE, key)), customer_id=state.customer_id, action=action,
-                       override=override, by=by, reason=reason, at=at)  # fmt: skip
+def audit(customer_id: str, action: AuditAction, override: Override, by: str, reason: str, at: datetime) -> AuditEntry:
+    key = f"{customer_id}|{override.request_id}|{action}"
+    return AuditEntry(audit_id=str(uuid.uuid5(AUDIT_NAMESPACE, key)), customer_id=customer_id, action=action,
+                      override=override, by=by, reason=reason, at=at)  # fmt: skip
 
 
-def describe(override: OverrideRequest) -> str:
+def describe(override: Override) -> str:
     if override.action == "pin_score":
         what = f"score pinned at {override.score:.1f}"
     elif override.action == "pin_tier":
@@ -41,40 +42,50 @@ def describe(override: OverrideRequest) -> str:
     return f"{what} by {override.author}: {override.reason}"
 
 
-def effective(result: Assessment, override: OverrideRequest | None, tiers: TierThresholds) -> Assessment:
+def as_override(request: OverrideRequest) -> Override:
+    """The request as the state keeps it and the outputs carry it."""
+    return Override(request_id=request.request_id, customer_id=request.customer_id, action=request.action,
+                    score=request.score, tier=request.tier, adjustment=request.adjustment, reason=request.reason,
+                    author=request.author, requested_at=request.requested_at, expires_at=request.expires_at)  # fmt: skip
+
+
+def effective(result: Assessment, override: Override | None, tiers: TierThresholds) -> Assessment:
     """The assessment as the override has it; unchanged without one."""
     if override is None or override.action == "clear":
         return result
     if override.action == "pin_tier":
-        return dataclasses.replace(result, tier=override.tier)
+        return result.overridden(tier=override.tier)
     if override.action == "pin_score":
         points = float(override.score)
     else:
         points = min(100.0, max(0.0, result.score + float(override.adjustment)))
     points = round(points, 1)
-    return dataclasses.replace(result, score=points, tier=tier_for(points, tiers))
+    return result.overridden(score=points, tier=tier_for(points, tiers))
 
 
-def expire(state: CustomerState, now: datetime) -> tuple[CustomerState, AuditRecord | None]:
-    """Drop an override whose time is up, with the audit record saying so."""
+def expire(state: CustomerState, now: int) -> AuditEntry | None:
+    """End, in place, an override whose time is up (`now` in microseconds), with the audit record saying so."""
     active = state.override
-    if active is None or active.expires_at is None or now < active.expires_at:
-        return state, None
-    record = audit(state, "expired", active, EXPIRY_AUTHOR, f"expired at {active.expires_at.isoformat()}",
-                   active.expires_at)  # fmt: skip
-    return state.model_copy(update={"override": None}), record
-
-
-def receive(state: CustomerState, request: OverrideRequest) -> tuple[CustomerState, list[AuditRecord]] | None:
-    """The state with the request applied and its audit records; None for a request already applied."""
-    marker = f"override:{request.request_id}"
-    if already_seen(state, marker):
+    if active is None or active.expires_at is None or now < to_us(active.expires_at):
         return None
+    state.override = None
+    return audit(state.customer_id, "expired", active, EXPIRY_AUTHOR, f"expired at {active.expires_at.isoformat()}",
+                 active.expires_at)  # fmt: skip
+
+
+def receive(state: CustomerState, request: OverrideRequest) -> list[AuditEntry] | None:
+    """Apply the request to `state` in place and return its audit records; None for a request already applied."""
+    marker = f"override:{request.request_id}"
+    if recall(state.seen, marker) is not None:
+        return None
+    override = as_override(request)
     active, records = state.override, []
     if active is not None:
         action: AuditAction = "cleared" if request.action == "clear" else "replaced"
-        records.append(audit(state, action, active, request.author, request.reason, request.requested_at))
+        records.append(audit(state.customer_id, action, active, request.author, request.reason, request.requested_at))
     if request.action != "clear":
-        records.append(audit(state, "applied", request, request.author, request.reason, request.requested_at))
-    override = None if request.action == "clear" else request
-    return state.model_copy(update={"override": override, "seen": remember(state, request.requested_at, marker)}), records
+        records.append(audit(state.customer_id, "applied", override, request.author, request.reason,
+                             request.requested_at))  # fmt: skip
+    state.override = None if request.action == "clear" else override
+    state.seen = remember(state.seen, time_of(to_us(request.requested_at)), marker)
+    return records

@@ -7,16 +7,16 @@ from dataclasses import dataclass, field
 
 from schemas.events import Event
 from schemas.model_config import Model
-from schemas.outputs import ChurnRiskAlert, ScoreUpdate
 from scoring.pipeline import event_clock, step
+from scoring.records import AlertRecord, ScoreRecord
 from scoring.state import CustomerState, new_state
 
 
 @dataclass
 class Replay:
     states: dict[str, CustomerState] = field(default_factory=dict)
-    updates: list[ScoreUpdate] = field(default_factory=list)
-    alerts: list[ChurnRiskAlert] = field(default_factory=list)
+    updates: list[ScoreRecord] = field(default_factory=list)
+    alerts: list[AlertRecord] = field(default_factory=list)
     duplicates: int = 0
     conflicts: int = 0  # duplicates whose content differs: the worker dead-letters them
 

@@ -1,71 +1,69 @@
-"""Day buckets: rolling event-time windows in constant space per customer.
+"""Day buckets: rolling event-time windows in bounded space per customer.
 
-A customer's recent activity is a short tuple of per-day counters covering
-the last HORIZON_DAYS days of event time. A late event inside the horizon
-lands in its own day's bucket; an older one only reaches lifetime totals.
+A customer's recent activity is a set of per-day counters covering the last
+HORIZON_DAYS days of event time, kept as parallel lists sorted by day: a
+late event inside the horizon lands in its own day's bucket, an older one
+only reaches lifetime totals. Folding an event is a bisect and an add;
+a window's total is a bisect and a slice sum, both in C, so neither walks
+the buckets in Python. Amounts are whole micro-units (of the currency, of a
+second), so totals are exact and the same in any order of addition.
 """
 
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
-from datetime import datetime, timezone
-from operator import attrgetter
 
-from pydantic import BaseModel, ConfigDict
+import msgspec
 
 # Longest look-back any window needs: 90-day spend, and 60 days for the
 # visit trend (last 30 against the 30 before).
 HORIZON_DAYS = 90
-EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
-SUM_DECIMALS = 6  # far below a cent or a millisecond, far above float rounding error
+MICROS = 1_000_000  # micro-units per unit: money and durations are kept as whole millionths
+COUNTERS = ("purchases", "spend", "visits", "visit_seconds", "tickets_opened", "high_priority_opened", "complaints")
 
 
-def day_of(at: datetime) -> int:
-    """The UTC day number of an instant: buckets are whole UTC days."""
-    return (at - EPOCH).days
+def micros(amount: float) -> int:
+    """An amount as whole millionths: sums of these are exact, where float sums depend on their order."""
+    return round(amount * MICROS)
 
 
-class DayBucket(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+class Buckets(msgspec.Struct, array_like=True):
+    """Per-day counters of the last HORIZON_DAYS days; `day[i]` is the UTC day of every counter's i-th entry."""
 
-    day: int
-    purchases: int = 0
-    spend: float = 0.0
-    visits: int = 0
-    visit_seconds: float = 0.0
-    tickets_opened: int = 0
-    high_priority_opened: int = 0
-    complaints: int = 0
+    day: list[int] = []
+    purchases: list[int] = []
+    spend: list[int] = []  # micro-units of the purchases' currency
+    visits: list[int] = []
+    visit_seconds: list[int] = []  # microseconds
+    tickets_opened: list[int] = []
+    high_priority_opened: list[int] = []
+    complaints: list[int] = []
 
+    def prune(self, newest_day: int) -> None:
+        """Drop the days older than the horizon of `newest_day`."""
+        oldest = newest_day - HORIZON_DAYS + 1
+        if self.day and self.day[0] < oldest:
+            cut = bisect_left(self.day, oldest)
+            for name in ("day", *COUNTERS):
+                del getattr(self, name)[:cut]
 
-def add_to_buckets(buckets: tuple[DayBucket, ...], day: int, newest_day: int, **counts: float) -> tuple[DayBucket, ...]:
-    """Add `counts` to `day`'s bucket and drop buckets older than the horizon of `newest_day`.
+    def add(self, day: int, newest_day: int, counts: tuple[tuple[str, int], ...]) -> None:
+        """Add `counts` to `day`'s bucket (if it is inside the horizon of `newest_day`), and prune."""
+        self.prune(newest_day)
+        if day < newest_day - HORIZON_DAYS + 1:
+            return
+        days = self.day
+        at = bisect_left(days, day)
+        if at == len(days) or days[at] != day:
+            days.insert(at, day)
+            for name in COUNTERS:
+                getattr(self, name).insert(at, 0)
+        for name, count in counts:
+            getattr(self, name)[at] += count
 
-    Buckets stay sorted by day, so the same events in any order give the same tuple.
-    """
-    oldest = newest_day - HORIZON_DAYS + 1
-    kept = buckets[bisect_left(buckets, oldest, key=_day):]
-    if not counts or day < oldest:
-        return kept
-    at = bisect_left(kept, day, key=_day)
-    found = at < len(kept) and kept[at].day == day
-    current = kept[at] if found else DayBucket(day=day)
-    # Rounded like the lifetime totals, so late events summed in any order give the same bucket.
-    sums = {k: round(getattr(current, k) + v, SUM_DECIMALS) for k, v in counts.items()}
-    return (*kept[:at], current.model_copy(update=sums), *kept[at + found :])
-
-
-# A C-level key: bisect calls it at every probe, and a busy customer has HORIZON_DAYS buckets.
-_day = attrgetter("day")
-
-
-def in_window(buckets: tuple[DayBucket, ...], now: datetime, days: int, skip_days: int = 0) -> list[DayBucket]:
-    """Buckets of the `days` days ending `skip_days` before `now`'s day, inclusive of that day."""
-    last = day_of(now) - skip_days
-    # Buckets are sorted by day: the window is a slice.
-    return list(buckets[bisect_right(buckets, last - days, key=_day) : bisect_right(buckets, last, key=_day)])
-
-
-def total(buckets: list[DayBucket], field: str) -> float:
-    # map with a C-level getter: the same values in the same order as a generator, so the same sum, faster.
-    return sum(map(attrgetter(field), buckets))
+    def total(self, counter: str, today: int, days: int, skip_days: int = 0) -> int:
+        """The counter over the `days` days ending `skip_days` before `today`, that day included."""
+        last = today - skip_days
+        first = bisect_right(self.day, last - days)
+        end = bisect_right(self.day, last)
+        return sum(getattr(self, counter)[first:end]) if end > first else 0

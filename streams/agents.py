@@ -30,7 +30,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Mapping, MutableMapping, Sequence
+from collections.abc import Iterator, Mapping, MutableMapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any, Literal, Protocol
@@ -42,11 +43,13 @@ from schemas.events import Event, EventKind
 from schemas.model_config import Model
 from schemas.outputs import DeadLetter
 from scoring.pipeline import Step, event_clock, next_review, scorable, step, step_override
+from scoring.records import encode
 from scoring.schedule import DueQueue, Schedule
 from scoring.state import CustomerState, new_state
 from streams.codecs import DEAD_VALUE_BYTES, MAX_AGE, R, dead_letter, decode_event, decode_request, decode_state, encode_state
 from streams.metrics import Metrics
 from streams.offsets import OffsetGuard
+from streams.output_producer import OutputProducer
 from streams.redis_sink import RedisSink
 
 logger = logging.getLogger(__name__)
@@ -60,15 +63,39 @@ RETRY_MAX_SECONDS = 30.0
 RECORD_OVERHEAD_BYTES = 1024
 
 
-class OutputTopic(Protocol):
-    """Where records go; `send` returns once the record is queued, with the broker's acknowledgement to await."""
+class StatesWriter(Protocol):
+    """Where a batch's final states go (streams/stores.py StateWriter: the changelog, then the store)."""
 
-    async def send(self, *, key: bytes | None, value: bytes | None) -> Awaitable[Any]: ...
+    async def write(self, records: dict[bytes, bytes | None]) -> None: ...
+
+
+@dataclass(frozen=True)
+class TableWrites:
+    """States written straight into a mapping: for tests and tools with a plain dict as the table."""
+
+    table: MutableMapping[bytes, bytes]
+
+    async def write(self, records: dict[bytes, bytes | None]) -> None:
+        for key, value in records.items():
+            if value is None:
+                self.table.pop(key, None)
+            else:
+                self.table[key] = value
+
+
+class Flushable(Protocol):
+    async def flush(self) -> Any: ...
+
+
+class OutputTopic(Protocol):
+    """Where records go; `send` queues one, and Outputs.flush sends every queued one and waits for the broker."""
+
+    async def send(self, *, key: bytes | None, value: bytes | None) -> None: ...
 
 
 @dataclass(frozen=True)
 class ProducerTopic:
-    """An output topic written straight through the app's producer.
+    """An output topic written straight through the worker's output producer (streams/output_producer.py).
 
     Faust's `Topic.send` wraps every record in its channel machinery (a
     FutureMessage, callbacks, sensors): profiled at 8% of the worker's main
@@ -77,11 +104,11 @@ class ProducerTopic:
     murmur2, as Faust's would be) and returns the acknowledgement.
     """
 
-    app: faust.App
+    producer: OutputProducer
     name: str
 
-    async def send(self, *, key: bytes | None, value: bytes | None) -> Awaitable[Any]:
-        return await self.app.producer.send(self.name, key, value, partition=None, timestamp=None, headers=None)
+    async def send(self, *, key: bytes | None, value: bytes | None) -> None:
+        await self.producer.queue(self.name, key, value)
 
 
 @dataclass
@@ -90,6 +117,12 @@ class Outputs:
     alerts: OutputTopic
     deadletter: OutputTopic
     audit: OutputTopic | None = None  # where override changes are recorded
+    producer: Flushable | None = None  # sends what the topics queued (None: they send at once)
+
+    async def flush(self) -> None:
+        """Send every record queued and return once the broker has acknowledged them all."""
+        if self.producer is not None:
+            await self.producer.flush()
 
 
 class ConsumerPosition(Protocol):
@@ -113,8 +146,7 @@ class Batch:
     """What one batch has done so far: states not yet stored, sends not yet acknowledged."""
 
     states: dict[bytes, CustomerState] = field(default_factory=dict)
-    deliveries: list[Awaitable[Any]] = field(default_factory=list)
-    scored: list[tuple[Step, str]] = field(default_factory=list)  # steps with an update, and its JSON as sent
+    scored: list[tuple[Step, bytes]] = field(default_factory=list)  # steps with an update, and its JSON as sent
     stamps: list[float] = field(default_factory=list)  # broker timestamps (s) of the records scored
     erased: dict[bytes, datetime] = field(default_factory=dict)  # customer key -> erased up to
 
@@ -152,8 +184,13 @@ class Scorer:
     delivered: int = 0  # input records handed to the scorer so far
     quiet_checks: int = 0  # consecutive tail checks that saw no record arrive
     delivered_at_check: int = 0
+    writer: StatesWriter | None = None  # None: straight into `table` (TableWrites)
     failures: int = 0  # batches failed in a row; sets the pause before the next try
     starts: int = 0  # times the agent started: after the first, it resumes from committed offsets
+
+    @property
+    def states(self) -> StatesWriter:
+        return self.writer if self.writer is not None else TableWrites(self.table)
 
     def now(self) -> datetime | None:
         """The timer's `now`: the wall clock, or in event-time mode the watermark (None before any event)."""
@@ -311,7 +348,7 @@ class Scorer:
             letter = self._dead(message, "processing_error",
                                 f"the worker failed on this record ({type(exc).__name__}: {exc}); "
                                 "report it with the record's coordinates", datetime.now(timezone.utc))  # fmt: skip
-            batch.deliveries.append(await self.reject(letter, self.kinds.get(message.topic)))
+            await self.reject(letter, self.kinds.get(message.topic))
 
     def _dead(self, message: Any, error: Any, reason: str, wall: datetime) -> DeadLetter:
         return dead_letter(error, reason, topic=message.topic, partition=message.partition, offset=message.offset,
@@ -340,7 +377,7 @@ class Scorer:
             keep=self.dead_value_bytes,
         )
         if isinstance(decoded, DeadLetter):
-            batch.deliveries.append(await self.reject(decoded, kind))
+            await self.reject(decoded, kind)
             return
         key = decoded.customer_id.encode("utf-8")
         erased = self.erased_until(key, batch)
@@ -354,16 +391,18 @@ class Scorer:
             await self._unknown_customer(message, reason, kind, batch, wall)
             return
         now = self._event_now(decoded, state, wall)
-        result = step(state or new_state(decoded.customer_id), decoded, self.model, now)
-        if result.conflict:
-            reason = (f"event_id {decoded.event_id!r} was already applied with different content; an event id "
-                      "must name one event (a redelivery repeats it exactly)")  # fmt: skip
-            batch.deliveries.append(await self.reject(self._dead(message, "conflicting_duplicate", reason, wall), kind))
-            return
-        if result.duplicate:
-            self.metrics.events.labels(decoded.kind, "duplicate").inc()
-            return
-        await self.publish(key, result, batch)
+        with self._undoable(key, state, batch):
+            result = step(state or new_state(decoded.customer_id), decoded, self.model, now)
+            if result.conflict:
+                reason = (f"event_id {decoded.event_id!r} was already applied with different content; an event id "
+                          "must name one event (a redelivery repeats it exactly)")  # fmt: skip
+                letter = self._dead(message, "conflicting_duplicate", reason, wall)
+                await self.reject(letter, kind)
+                return
+            if result.duplicate:
+                self.metrics.events.labels(decoded.kind, "duplicate").inc()
+                return
+            await self.publish(key, result, batch)
         self.metrics.events.labels(decoded.kind, "scored" if result.update is not None else "stored").inc()
         if message.timestamp:
             batch.stamps.append(message.timestamp)  # Faust gives seconds
@@ -379,7 +418,7 @@ class Scorer:
         batch.scored = [(r, j) for r, j in batch.scored if r.state.customer_id != request.customer_id]
         batch.erased[key] = max(request.requested_at, self.erased_until(key, batch) or request.requested_at)
         # A null value keyed by the customer: compacted copies of the scores topic drop them.
-        batch.deliveries.append(await self.outputs.scores.send(key=key, value=None))
+        await self.outputs.scores.send(key=key, value=None)
         logger.info("erasure request %s accepted", request.request_id)  # the customer id is personal data
 
     async def _request(self, request_type: type[R], message: Any, batch: Batch, wall: datetime) -> R | None:
@@ -389,13 +428,13 @@ class Scorer:
                                  max_bytes=self.max_message_bytes, received_at=wall,
                                  keep=self.dead_value_bytes)  # fmt: skip
         if isinstance(request, DeadLetter):
-            batch.deliveries.append(await self.reject(request, None))
+            await self.reject(request, None)
             return None
         return request
 
     async def _unknown_customer(self, message: Any, reason: str, kind: EventKind | None, batch: Batch,
                                 wall: datetime) -> None:  # fmt: skip
-        batch.deliveries.append(await self.reject(self._dead(message, "unknown_customer", reason, wall), kind))
+        await self.reject(self._dead(message, "unknown_customer", reason, wall), kind)
 
     async def _override(self, message: Any, batch: Batch, wall: datetime) -> None:
         """A person's override: applied to the customer's state and published with its audit records."""
@@ -410,11 +449,28 @@ class Scorer:
             await self._unknown_customer(message, reason, None, batch, wall)
             return
         now = wall if self.clock == "wall" else event_clock(state, request.requested_at)
-        result = step_override(state, request, self.model, now)
-        if result.duplicate:
-            return
-        await self.publish(key, result, batch)
+        with self._undoable(key, state, batch):
+            result = step_override(state, request, self.model, now)
+            if result.duplicate:
+                return
+            await self.publish(key, result, batch)
         self.due.schedule(request.customer_id, next_review(result.state, self.model, now))
+
+    @contextmanager
+    def _undoable(self, key: bytes, state: CustomerState | None, batch: Batch) -> Iterator[None]:
+        """Put the batch's state of the customer back as it was if handling this record fails midway.
+
+        A step changes the state in place; the batch's earlier events of the
+        customer are in it, and their outputs already sent, so it must survive
+        a record that fails after changing it. A copy as bytes costs about a microsecond.
+        """
+        undo = encode_state(state) if state is not None and batch.states.get(key) is state else None
+        try:
+            yield
+        except BaseException:
+            if undo is not None:
+                batch.states[key] = decode_state(undo)
+            raise
 
     def _event_now(self, event: Event, state: CustomerState | None, wall: datetime) -> datetime:
         if self.clock == "wall":
@@ -423,13 +479,12 @@ class Scorer:
         self.watermark = max(now, self.watermark or now)
         return now
 
-    async def reject(self, letter: DeadLetter, kind: EventKind | None) -> Awaitable[Any]:
+    async def reject(self, letter: DeadLetter, kind: EventKind | None) -> None:
         """Dead-letter a record: the topic gets reason and bytes; the log gets neither payload nor personal data."""
-        delivery = await self.outputs.deadletter.send(key=None, value=letter.model_dump_json().encode())
+        await self.outputs.deadletter.send(key=None, value=letter.model_dump_json().encode())
         self.metrics.dead_letters.labels(letter.error).inc()
         self.metrics.events.labels(kind or "unknown", "dead_letter").inc()
         logger.info("dead letter %s at %s[%d]@%d", letter.error, letter.topic, letter.partition, letter.offset)
-        return delivery
 
     async def publish(self, key: bytes, result: Step, batch: Batch) -> None:
         """Send a step's ScoreUpdate, alerts and audit records and keep its state for the batch's write.
@@ -438,20 +493,20 @@ class Scorer:
         output the producer would refuse fails the record (OutputTooLarge)
         with nothing of it sent and its state left as it was.
         """
-        update = result.update.model_dump_json() if result.update is not None else None
+        update = encode(result.update) if result.update is not None else None
         records: list[tuple[OutputTopic, bytes]] = []
         if update is not None:
-            records.append((self.outputs.scores, update.encode()))
-        records += [(self.outputs.alerts, alert.model_dump_json().encode()) for alert in result.alerts]
+            records.append((self.outputs.scores, update))
+        records += [(self.outputs.alerts, encode(alert)) for alert in result.alerts]
         if result.audits:
             assert self.outputs.audit is not None, "an override without an audit topic"
-            records += [(self.outputs.audit, record.model_dump_json().encode()) for record in result.audits]
+            records += [(self.outputs.audit, encode(record)) for record in result.audits]
         for _, value in records:
             if len(key) + len(value) > self.max_output_bytes:
                 raise OutputTooLarge(f"an output of {len(value)} bytes is over the producer's limit of "
                                      f"{self.max_output_bytes}")  # fmt: skip
         for topic, value in records:
-            batch.deliveries.append(await topic.send(key=key, value=value))
+            await topic.send(key=key, value=value)
         batch.states[key] = result.state
         if update is not None:
             batch.scored.append((result, update))
@@ -460,18 +515,18 @@ class Scorer:
 
     async def commit(self, batch: Batch) -> None:
         """Wait for the broker to acknowledge every output, then store each customer's final state once."""
-        if batch.deliveries:
-            await asyncio.gather(*batch.deliveries)
+        await self.outputs.flush()
+        writes: dict[bytes, bytes | None] = {}
         for key, until in batch.erased.items():  # before states: a customer may be back after the erasure
-            if key in self.table:
-                del self.table[key]  # a changelog tombstone
+            writes[key] = None  # a changelog tombstone
             self.erasures[key] = until.isoformat().encode("ascii")
             customer_id = key.decode("utf-8")
             self.redis.erase(customer_id)
             self.due.schedule(customer_id, None)
             self.metrics.erasures.inc()
         for key, state in batch.states.items():
-            self.table[key] = encode_state(state)
+            writes[key] = encode_state(state)
+        await self.states.write(writes)
         for result, encoded in batch.scored:  # each with its update
             assert result.update is not None
             self.redis.offer(result.update, encoded)

@@ -20,13 +20,14 @@ from streams.connections import faust_credentials
 from streams.transport import App
 from streams.lag import LAG_INTERVAL_SECONDS, consumer_state, input_positions, sample_lag
 from streams.metrics import Metrics
+from streams.output_producer import OutputProducer
 from streams.model_file import load_model
 from streams.redis_sink import RedisSink
 from streams.timers import InactivityTimer
 from streams.redis_reader import RedisReader
 from streams.settings import Settings
 from streams.views import Api, register_views
-from streams.stores import StateTable
+from streams.stores import StateTable, StateWriter
 
 logger = logging.getLogger(__name__)
 
@@ -142,11 +143,13 @@ def create_app(settings: Settings, model: Model | None = None) -> Service:
     app.fetch_max_wait_ms = settings.fetch_max_wait_ms
     app.shutdown_timeout = settings.shutdown_timeout_seconds
     inputs = _raw_topic(app, *settings.input_topics(), *settings.control_topics(), partitions=settings.partitions)
+    producer = OutputProducer(settings)
     outputs = Outputs(
-        scores=ProducerTopic(app, settings.topic_scores),
-        alerts=ProducerTopic(app, settings.topic_alerts),
-        deadletter=ProducerTopic(app, settings.topic_deadletter),
-        audit=ProducerTopic(app, settings.topic_audit),
+        scores=ProducerTopic(producer, settings.topic_scores),
+        alerts=ProducerTopic(producer, settings.topic_alerts),
+        deadletter=ProducerTopic(producer, settings.topic_deadletter),
+        audit=ProducerTopic(producer, settings.topic_audit),
+        producer=producer,
     )
     table = _customer_table(app, STATE_TABLE, settings)
     erasures = _customer_table(app, ERASURES_TABLE, settings)
@@ -164,7 +167,7 @@ def create_app(settings: Settings, model: Model | None = None) -> Service:
         max_future=timedelta(seconds=settings.max_future_seconds),
         max_age=timedelta(days=settings.max_event_age_days),
         dead_value_bytes=settings.deadletter_value_bytes,
-        max_output_bytes=app.conf.producer_max_request_size - RECORD_OVERHEAD_BYTES,
+        max_output_bytes=producer.max_request_size - RECORD_OVERHEAD_BYTES,
         clock=settings.clock,
         surveys_need_known_customer=settings.surveys_need_known_customer,
         erasure_topic=settings.topic_erasures,
@@ -172,6 +175,7 @@ def create_app(settings: Settings, model: Model | None = None) -> Service:
         erasures=erasures,
         consumer=FaustConsumerPosition(app) if settings.offset_checks else None,
         due=due_schedule(settings, Path(app.conf.tabledir)),
+        writer=StateWriter(table, producer, settings.partitions, settings.changelog_end_markers),
     )
 
     @app.on_partitions_assigned.connect
@@ -233,6 +237,7 @@ def create_app(settings: Settings, model: Model | None = None) -> Service:
     @app.on_before_shutdown.connect
     async def final_flush(sender: faust.App, **kwargs: object) -> None:
         # Scores queued since the last tick would otherwise wait for the next worker.
+        await producer.stop()
         await redis.flush()
         await redis.close()
         await reader.close()

@@ -64,7 +64,7 @@ def worker(loglevel: str) -> None:
     from streams.app import create_app
     from streams.topics import ensure_topics
 
-    from streams.shutdown import Worker
+    from streams.worker_process import Worker
 
     logging.getLogger().setLevel(loglevel.upper())  # start-up (topics created) logs as the worker will
     settings = settings_from_env()

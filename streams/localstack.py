@@ -112,8 +112,10 @@ class LocalStack:
             "HEALTHSCORE_SESSION_TIMEOUT": "2.0",
             "HEALTHSCORE_HEARTBEAT_INTERVAL": "0.5",
             # Tansu reports a partition's end as the first offset of its last batch + 1, so a
-            # changelog replay would stop short of a multi-record last batch: one record per batch.
+            # changelog replay would stop short of a multi-record last batch: one record per batch for
+            # Faust's own changelog writes, and a one-record batch after each batch of states.
             "HEALTHSCORE_PRODUCER_MAX_BATCH_BYTES": "1",
+            "HEALTHSCORE_CHANGELOG_END_MARKERS": "true",
         }
 
     def start_worker(self, name: str, extra_env: Mapping[str, str], module: str = "streams.cli") -> subprocess.Popen:

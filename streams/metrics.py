@@ -8,7 +8,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, gene
 
 from schemas.events import EventKind
 from schemas.control import AuditAction
-from schemas.outputs import ChurnRiskAlert, ScoreUpdate
+from scoring.records import AlertRecord, ScoreRecord
 
 SCORE_BUCKETS = tuple(float(b) for b in range(10, 101, 10))
 # Outcomes of an input record, the `outcome` label of healthscore_events_total.
@@ -88,7 +88,7 @@ class Metrics:
             registry=r,
         )
 
-    def scored(self, update: ScoreUpdate, alerts: tuple[ChurnRiskAlert, ...]) -> None:
+    def scored(self, update: ScoreRecord, alerts: tuple[AlertRecord, ...]) -> None:
         self.score_updates.labels(update.tier).inc()
         self.scores.observe(update.score)
         for alert in alerts:

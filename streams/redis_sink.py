@@ -1,7 +1,7 @@
 """The Redis snapshot: latest score per customer, written in batches off the stream's path.
 
 Scores are queued in memory, newest per customer wins, and a timer flushes
-them in one pipeline. A Redis outage therefore never blocks scoring: the
+them, a script call per 500 customers. A Redis outage therefore never blocks scoring: the
 queue keeps the latest value per customer and is written when Redis is back.
 
 Keys, all under the configured prefix (every one is named by a function here,
@@ -13,7 +13,8 @@ so the HTTP API, tests and data erasure agree on them):
   `<prefix>:tier:<tier>` / `<prefix>:segment:<segment>`: the same per tier and
   per segment, so the API filters and counts without scanning (`index_keys`).
   A customer is a member of the ranking, of exactly one tier set and of
-  exactly one segment set; one flush moves it between them.
+  exactly one segment set; a flush moves it between them when its tier or
+  segment changed (SNAPSHOT_SCRIPT, run inside Redis).
 """
 
 from __future__ import annotations
@@ -21,12 +22,12 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
-from schemas.outputs import SEGMENTS, TIERS, ScoreUpdate
+from schemas.outputs import SEGMENTS, TIERS
+from scoring.records import ScoreRecord, encode
 from streams.failure_streak import FailureStreak
 from streams.metrics import Metrics
 
@@ -63,49 +64,55 @@ def index_keys(prefix: str) -> list[str]:
     ]
 
 
-def snapshot_fields(update: ScoreUpdate, encoded: str | None = None) -> dict[str, str]:
+# Per customer, the script's arguments after the prefix: id, score, tier, segment, then the rest of the hash.
+SNAPSHOT_FIELDS = ("customer_id", "score", "tier", "segment", "confidence", "reasons", "model", "scored_at", "update")
+# Customers per script call: each call is atomic, so a large backlog is written in steps that let readers in.
+CUSTOMERS_PER_CALL = 500
+
+# Writes each customer's snapshot hash and moves it between the tier and segment sets only when its tier or
+# segment changed, as the hash itself says (so a snapshot written by any worker, or by an earlier version,
+# is moved right). Atomic per call: readers never see a customer in two tiers. Keys are built from the
+# prefix inside the script, so it runs on a single Redis, not a cluster.
+SNAPSHOT_SCRIPT = """
+local prefix = ARGV[1]
+local width = tonumber(ARGV[2])
+local written = 0
+for i = 3, #ARGV, width do
+  local id, score, tier, segment = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]
+  local key = prefix .. ':customer:' .. id
+  local old = redis.call('HMGET', key, 'tier', 'segment')
+  if old[1] and old[1] ~= tier then redis.call('ZREM', prefix .. ':tier:' .. old[1], id) end
+  if old[2] and old[2] ~= segment then redis.call('ZREM', prefix .. ':segment:' .. old[2], id) end
+  redis.call('HSET', key, 'customer_id', id, 'score', score, 'tier', tier, 'segment', segment,
+             'confidence', ARGV[i + 4], 'reasons', ARGV[i + 5], 'model', ARGV[i + 6], 'scored_at', ARGV[i + 7],
+             'update', ARGV[i + 8])
+  redis.call('ZADD', prefix .. ':scores', score, id)
+  redis.call('ZADD', prefix .. ':tier:' .. tier, score, id)
+  redis.call('ZADD', prefix .. ':segment:' .. segment, score, id)
+  written = written + 1
+end
+return written
+"""
+
+
+def snapshot_fields(update: ScoreRecord, encoded: bytes | None = None) -> dict[str, str | bytes]:
     """The hash written per customer: flat fields for redis-cli users, plus the whole update (`encoded`, if at hand)."""
-    return {
-        "customer_id": update.customer_id,
-        "score": f"{update.score:.1f}",
-        "tier": update.tier,
-        "segment": update.segment,
-        "confidence": f"{update.confidence:.4f}",
-        "reasons": "\n".join(update.reasons),
-        "model": f"{update.model_name}@{update.model_version}",
-        "scored_at": update.scored_at.isoformat(),
-        "update": encoded if encoded is not None else update.model_dump_json(),
-    }
+    return dict(zip(SNAPSHOT_FIELDS, snapshot_values(update, encoded), strict=True))
 
 
-def indexes_of(prefix: str, update: ScoreUpdate) -> set[str]:
-    """The index keys a customer with this latest score belongs to: the ranking, its tier's and its segment's."""
-    return {ranking_key(prefix), tier_key(prefix, update.tier), segment_key(prefix, update.segment)}
-
-
-@dataclass
-class IndexChange:
-    """What one flush does to one index: members (re)scored in it, members taken out of it."""
-
-    scores: dict[str, float] = field(default_factory=dict)
-    moved_out: list[str] = field(default_factory=list)
-
-
-def index_changes(prefix: str, updates: list[ScoreUpdate]) -> dict[str, IndexChange]:
-    """Per index key, the customers to add with their scores and those to remove because they belong elsewhere now.
-
-    Removing a customer from every index it does not belong to, rather than
-    from the one it was in, needs no read of the previous snapshot.
-    """
-    changes = {key: IndexChange() for key in index_keys(prefix)}
-    for update in updates:
-        belongs = indexes_of(prefix, update)
-        for key, change in changes.items():
-            if key in belongs:
-                change.scores[update.customer_id] = update.score
-            else:
-                change.moved_out.append(update.customer_id)
-    return changes
+def snapshot_values(update: ScoreRecord, encoded: bytes | None = None) -> tuple[str | bytes, ...]:
+    """SNAPSHOT_FIELDS' values for one update, in order."""
+    return (
+        update.customer_id,
+        f"{update.score:.1f}",
+        update.tier,
+        update.segment,
+        f"{update.confidence:.4f}",
+        "\n".join(update.reasons),
+        f"{update.model_name}@{update.model_version}",
+        update.scored_at.isoformat(),
+        encoded if encoded is not None else encode(update),
+    )
 
 
 class RedisSink:
@@ -113,12 +120,13 @@ class RedisSink:
         self._client = aioredis.Redis.from_url(url, socket_timeout=2.0, socket_connect_timeout=2.0)
         self._prefix = prefix
         self._metrics = metrics
-        self._pending: dict[str, tuple[ScoreUpdate, str | None]] = {}
+        self._pending: dict[str, tuple[ScoreRecord, bytes | None]] = {}
         self._erased: set[str] = set()
         self._clock = clock
+        self._write = self._client.register_script(SNAPSHOT_SCRIPT)  # EVALSHA, loaded on first use
         self._failures = FailureStreak()  # flushes retry every REDIS_FLUSH_SECONDS (0.2): log the first, then counts
 
-    def offer(self, update: ScoreUpdate, encoded: str | None = None) -> None:
+    def offer(self, update: ScoreRecord, encoded: bytes | None = None) -> None:
         """Queue the customer's latest score; an older queued one is replaced.
 
         `encoded` is the update's JSON when the caller has it already (the agent
@@ -141,20 +149,20 @@ class RedisSink:
             return 0
         batch, self._pending = self._pending, {}
         erased, self._erased = self._erased, set()
-        pipe = self._client.pipeline(transaction=True)  # readers never see a customer in two tiers
-        for customer_id in erased:  # first: a customer back after their erasure is written again below
-            pipe.delete(*customer_keys(self._prefix, customer_id))
-            for key in index_keys(self._prefix):
-                pipe.zrem(key, customer_id)
-        for update, encoded in batch.values():
-            pipe.hset(customer_key(self._prefix, update.customer_id), mapping=snapshot_fields(update, encoded))
-        for key, members in index_changes(self._prefix, [update for update, _ in batch.values()]).items():
-            if members.moved_out:
-                pipe.zrem(key, *members.moved_out)
-            if members.scores:
-                pipe.zadd(key, members.scores)
         try:
-            await pipe.execute()
+            if erased:  # first: a customer back after their erasure is written again below
+                pipe = self._client.pipeline(transaction=True)
+                for customer_id in erased:
+                    pipe.delete(*customer_keys(self._prefix, customer_id))
+                    for key in index_keys(self._prefix):
+                        pipe.zrem(key, customer_id)
+                await pipe.execute()
+            updates = list(batch.values())
+            for first in range(0, len(updates), CUSTOMERS_PER_CALL):
+                args: list[str | bytes | int] = [self._prefix, len(SNAPSHOT_FIELDS)]
+                for update, encoded in updates[first : first + CUSTOMERS_PER_CALL]:
+                    args.extend(snapshot_values(update, encoded))
+                await self._write(keys=[], args=args)
         except (RedisError, OSError) as exc:
             self._metrics.redis_errors.inc()
             # Erased while this write failed: their old snapshot must not come back.

@@ -90,7 +90,16 @@ class Settings(BaseSettings):
     )
     redis_flush_seconds: float = Field(0.2, gt=0, description="How often pending scores are written to Redis.")
     producer_max_batch_bytes: int = Field(
-        16384, ge=1, description="Producer batch size; the local stack uses 1 (one record per batch) for Tansu."
+        16384, ge=1, description="Batch size of the producer of the state changelog; the local stack uses 1 (one record per batch) for Tansu."
+    )
+    changelog_end_markers: bool = Field(
+        False, description="End each partition's share of a batch on the state changelog with a one-record batch, for brokers that report a partition's end as the first offset of its last batch + 1 (the local stack's Tansu sets it); Apache Kafka needs none."
+    )
+    output_batch_bytes: int = Field(
+        16384, ge=1, description="Batch size of the producer of scores, alerts, dead letters and audit records (streams/output_producer.py)."
+    )
+    output_max_request_bytes: int = Field(
+        1048576, ge=65536, description="Largest request that producer sends; an output larger than this dead-letters its input record (`processing_error`)."
     )
     fetch_max_wait_ms: int = Field(
         1500, ge=1, le=60000,

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from scoring.pipeline import next_review, rescore_if_changed
+from scoring.instants import from_us
 from scoring.schedule import Schedule
 from streams.agents import Batch, Scorer
 from streams.codecs import decode_state
@@ -64,7 +65,7 @@ class InactivityTimer:
                     continue  # erased since
                 state = decode_state(raw)
                 if state.last_scored_at is not None:
-                    queue.schedule(state.customer_id, next_review(state, self.scorer.model, state.last_scored_at))
+                    queue.schedule(state.customer_id, next_review(state, self.scorer.model, from_us(state.last_scored_at)))
             await asyncio.sleep(0)  # let the stream and the web server run
         logger.info("inactivity timer: %d customers scheduled after recovery", len(queue))
         return len(queue)

@@ -6,6 +6,9 @@ import itertools
 from datetime import datetime, timedelta, timezone
 
 from schemas.events import ProfileEvent, PurchaseEvent, SurveyEvent, TicketEvent, VisitEvent
+from schemas.outputs import ChurnRiskAlert, ScoreUpdate
+from scoring.instants import US_PER_DAY, to_us
+from scoring.records import AlertRecord, ScoreRecord, encode
 
 T0 = datetime(2025, 1, 1, 12, 0, tzinfo=timezone.utc)
 _ids = itertools.count(1)
@@ -13,6 +16,16 @@ _ids = itertools.count(1)
 
 def at(day: float) -> datetime:
     return T0 + timedelta(days=day)
+
+
+def us(day: float) -> int:
+    """`at(day)` as the state keeps instants: microseconds since 1970 UTC."""
+    return to_us(at(day))
+
+
+def today(day: float) -> int:
+    """The UTC day number of `at(day)`, as day buckets and the score history count days."""
+    return us(day) // US_PER_DAY
 
 
 def _eid(event_id: str | None) -> str:
@@ -55,3 +68,8 @@ def survey(customer: str, day: float, survey_type: str, score: int, event_id: st
 
 def profile(customer: str, day: float, event_id: str | None = None, **fields: object) -> ProfileEvent:
     return ProfileEvent(event_id=_eid(event_id), customer_id=customer, occurred_at=at(day), **fields)
+
+
+def published(records: list[ScoreRecord] | list[AlertRecord]) -> list:
+    """Records as a consumer of the topics reads them: parsed with the contract's models (ScoreUpdate, ChurnRiskAlert)."""
+    return [(ScoreUpdate if isinstance(r, ScoreRecord) else ChurnRiskAlert).model_validate_json(encode(r)) for r in records]

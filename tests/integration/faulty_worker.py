@@ -35,7 +35,7 @@ original_handle = Scorer.handle
 
 async def commit(self: Scorer, batch: Batch) -> None:
     if batches == AT_BATCH and FAULT in ("batch", "agent"):
-        await asyncio.gather(*batch.deliveries)  # the outputs went out; the states never get stored
+        await self.outputs.flush()  # the outputs went out; the states never get stored
         if FAULT == "agent":
             raise InjectedCrash("the scoring agent crashed (InjectedFault)")
         raise InjectedFault("the batch's states could not be stored")

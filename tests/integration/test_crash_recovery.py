@@ -8,11 +8,12 @@ import time
 
 import pytest
 
+from schemas.outputs import ScoreUpdate
 from streams.topics import topic_reader
 from tests.integration.exactness import CDNOW_ENV, assert_exactly_the_offline_result, cdnow_purchases, drain, wait_until_all_scored
 
 pytestmark = pytest.mark.integration
-CUSTOMERS = 1500
+CUSTOMERS = 3000
 # Faust commits offsets every 2.8 s; a worker killed before its group's first commit restarts with
 # no committed offset, and on Tansu its restart then skips records (see README, Delivery): the
 # crash here comes after the first commit, as it does in any worker that has been up for seconds.
@@ -29,20 +30,26 @@ FIRST_COMMIT_SECONDS = 4.0
 )
 def test_a_restarted_worker_ends_with_exactly_the_offline_state_scores_and_alerts(deploy, how, store) -> None:
     events = cdnow_purchases(CUSTOMERS)
+    first, rest = events[: len(events) // 3], events[len(events) // 3 :]
     run = deploy(HEALTHSCORE_INACTIVITY_TIMER="false", HEALTHSCORE_STORE=store, **CDNOW_ENV)
-    run.publish([(run.settings.topic_purchases, e.customer_id.encode(), e.model_dump_json().encode()) for e in events])
-
+    topic = run.settings.topic_purchases
     scores = topic_reader([run.stack.bootstrap], [run.settings.topic_scores])
     seen: list = []
-    drain(scores, seen, 0.5)
+
+    # A third, scored and committed; then the rest, and the stop lands while the worker is busy with it.
     started = time.monotonic()
-    while len(seen) < len(events) // 2 or time.monotonic() - started < FIRST_COMMIT_SECONDS:
+    run.publish([(topic, e.customer_id.encode(), e.model_dump_json().encode()) for e in first])
+    wait_until_all_scored(run, scores, seen, first)
+    time.sleep(max(0.0, FIRST_COMMIT_SECONDS - (time.monotonic() - started)))
+    run.publish([(topic, e.customer_id.encode(), e.model_dump_json().encode()) for e in rest])
+    later = {e.event_id for e in rest}
+    while not any(ScoreUpdate.model_validate_json(r.value).event_id in later for r in seen):
         assert run.process.poll() is None, run.log.read_text()[-2000:]
-        assert len(seen) < len(events), "the worker finished before it could be stopped midway"
-        drain(scores, seen, 0.2)
+        drain(scores, seen, 0.05)
     os.kill(run.process.pid, how)
     run.process.wait(timeout=30)
     at_stop = len(seen)
+    assert at_stop < len(events), "the worker finished before it could be stopped midway"
     run.restart()
 
     wait_until_all_scored(run, scores, seen, events)

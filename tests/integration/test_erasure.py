@@ -86,7 +86,7 @@ def test_an_erased_customer_loses_state_snapshot_and_future_scores_and_stays_era
     update = ScoreUpdate.model_validate_json(db.hget(customer_key(run.settings.redis_prefix, alice), "update"))
     assert update.event_id == "after-erasure" and update.previous_score is None
     state = decode_state(records_of(run, changelog, alice.encode())[-1].value)
-    assert state.event_count == state.purchase_count == 1 and state.total_spend == 15.0 and state.visit_count == 0
+    assert state.event_count == state.purchase_count == 1 and state.total_spend_amount == 15.0 and state.visit_count == 0
 
     # Nothing identifying alice was logged at INFO, by healthscore or Faust.
     assert alice not in run.log.read_text()

@@ -21,7 +21,7 @@ from scoring.health import current_health
 from scoring.replay import replay
 from streams.app import STATE_TABLE
 from streams.localstack import free_port, stop_process
-from streams.redis_sink import ranking_key
+from streams.redis_sink import index_keys, ranking_key, segment_key, tier_key
 from tests.factories import purchase, survey, ticket, visit
 from tests.waiting import until
 
@@ -163,6 +163,10 @@ def test_a_customer_moving_tier_leaves_the_old_tier_in_the_list_and_the_counts(d
     assert get(port, f"/customers?tier={before}").body == {
         "items": [], "total": 0, "limit": 50, "offset": 0, "next_offset": None}  # fmt: skip
     assert [r["customer_id"] for r in get(port, f"/customers?tier={after}").body["items"]] == ["mover"]
+    # In the snapshot, exactly one tier set and one segment set hold the customer, those of the newest score.
+    client, prefix = run.redis(), run.settings.redis_prefix
+    member_of = [key for key in index_keys(prefix) if client.zscore(key, "mover") is not None]
+    assert member_of == [ranking_key(prefix), tier_key(prefix, after), segment_key(prefix, updates[-1].segment)]
 
 
 def test_customer_data_needs_the_bearer_token_and_the_probes_do_not(deploy) -> None:

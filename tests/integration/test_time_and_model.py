@@ -12,7 +12,7 @@ from schemas.outputs import ChurnRiskAlert, ScoreUpdate
 from scoring.pipeline import step
 from scoring.replay import replay
 from streams.model_file import load_model
-from tests.factories import purchase, survey, visit
+from tests.factories import published, purchase, survey, visit
 
 pytestmark = pytest.mark.integration
 
@@ -69,7 +69,7 @@ def test_a_new_model_file_applies_on_restart_and_state_survives(deploy, tmp_path
     assert new.previous_score == old[-1].score
     by_id = {e.event_id: e for e in first}
     state = replay([by_id[u.event_id] for u in old], ScoringModel()).states["kim"]
-    expected = step(state, later, load_model(model), later.occurred_at).update
+    [expected] = published([step(state, later, load_model(model), later.occurred_at).update])
     assert new == expected
     assert new.dimensions[0].weight > old[-1].dimensions[0].weight  # satisfaction now weighs 80
 

@@ -7,7 +7,7 @@ import pytest
 from schemas.model_config import ScoringModel
 from scoring.backtest import Split, churn_labels, churn_auc, evaluate, fold_until, rfm_rank, score_at
 from scoring.calibrate import calibrate
-from tests.factories import at, purchase, visit
+from tests.factories import at, purchase, us, visit
 
 SPLIT = Split(cutoff=at(100), holdout_end=at(200))
 
@@ -78,7 +78,7 @@ def test_the_score_and_the_rfm_reference_rank_the_hand_made_log_perfectly() -> N
 def test_calibration_keeps_only_signals_good_for_the_customer_and_ranks_at_least_as_well() -> None:
     events = [purchase(c, d, 10.0 * (1 + n % 3)) for n, c in enumerate("abcdefghij") for d in range(0, 10 * (n + 1), 7)]
     states = fold_until(events, at(60))
-    churned = {c: (s.last_purchase_at < at(30)) for c, s in states.items()}
+    churned = {c: (s.last_purchase_at < us(30)) for c, s in states.items()}
     model, auc = calibrate(states, churned, ScoringModel(), at(60), "fitted")
     assert model.name == "fitted" and model.version == "2-calibrated"
     assert all(getattr(model.signals, n).weight >= 0 for n in type(model.signals).model_fields)

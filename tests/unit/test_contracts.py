@@ -27,6 +27,7 @@ from schemas.events import EVENT_ADAPTER, CompanySize, EventKind, LifecycleStage
 from schemas.json_schema import CONTRACTS, file_name, json_schemas
 from schemas.outputs import DeadLetter
 from schemas.model_config import ScoringModel
+from scoring.records import encode
 from scoring.replay import replay
 from streams.cli import main
 from streams.codecs import MAX_AGE, decode_event, decode_request
@@ -405,9 +406,9 @@ def test_published_outputs_are_valid_under_their_schemas() -> None:
     result = replay(events, ScoringModel())
     assert result.updates and result.alerts
     for update in result.updates:
-        assert not list(validator("score-update").iter_errors(json.loads(update.model_dump_json())))
+        assert not list(validator("score-update").iter_errors(json.loads(encode(update))))
     for alert in result.alerts:
-        assert not list(validator("churn-risk-alert").iter_errors(json.loads(alert.model_dump_json())))
+        assert not list(validator("churn-risk-alert").iter_errors(json.loads(encode(alert))))
     model = json.loads(ScoringModel().model_dump_json())
     assert not list(validator("scoring-model").iter_errors(model))
 

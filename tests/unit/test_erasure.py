@@ -79,7 +79,7 @@ def test_in_one_batch_events_before_an_erasure_are_forgotten_and_later_ones_star
     asyncio.run(scorer.handle_batch(batch))
 
     state = decode_state(table[b"c-1"])
-    assert (state.purchase_count, state.total_spend) == (1, 7.0)  # only the purchase after the request
+    assert (state.purchase_count, state.total_spend_amount) == (1, 7.0)  # only the purchase after the request
     assert decode_state(table[b"c-2"]).purchase_count == 1  # others untouched
     assert erasures == {b"c-1": at(10).isoformat().encode()}
     assert redis.erased == ["c-1"] and redis.offered.count("c-1") == 1

@@ -20,7 +20,7 @@ from scoring.state import new_state
 from streams.agents import Scorer
 from streams.codecs import dead_letter
 from streams.offsets import OffsetGuard
-from tests.factories import at, purchase, visit
+from tests.factories import at, purchase, us, visit
 from tests.unit.test_offsets import Position
 from tests.unit.test_timer import MODEL, make_scorer
 
@@ -128,12 +128,12 @@ def test_a_dead_letter_keeps_a_bounded_prefix_with_the_length_and_digest_of_the_
 
 def test_a_late_event_folds_in_without_moving_the_customers_clock_back() -> None:
     state = replay([purchase("c", 0), purchase("c", 10), visit("c", 30)], MODEL).states["c"]
-    timed = state.model_copy(update={"last_scored_at": at(100)})  # the timer scored the silent customer later
-    now = event_clock(timed, at(20))
-    assert now == at(100)
-    late = step(timed, visit("c", 20), MODEL, now)
-    assert late.update.scored_at == at(100) and late.state.visit_count == 2
     assert event_clock(None, at(20)) == at(20) and event_clock(state, at(40)) == at(40)
+    state.last_scored_at = us(100)  # the timer scored the silent customer later
+    now = event_clock(state, at(20))
+    assert now == at(100)
+    late = step(state, visit("c", 20), MODEL, now)
+    assert late.update.scored_at == at(100) and late.state.visit_count == 2
 
 
 def test_the_same_id_with_other_content_is_a_conflict_and_an_exact_redelivery_is_not() -> None:

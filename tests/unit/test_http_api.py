@@ -8,11 +8,12 @@ from pydantic import SecretStr
 from schemas.api import MAX_PAGE, CustomerListQuery, CustomerPage, CustomerSummary, QueryError, TierCounts, parse_list_query
 from schemas.model_config import ScoringModel
 from scoring.health import current_health, query_time
+from scoring.instants import from_us
 from scoring.pipeline import rescore
 from scoring.replay import replay
 from scoring.state import new_state
 from streams.auth import bearer_allows
-from tests.factories import at, purchase, visit
+from tests.factories import at, purchase, us, visit
 
 MODEL = ScoringModel()
 
@@ -114,11 +115,12 @@ def test_a_customer_asked_about_is_scored_now_like_the_timer_would() -> None:
     state = replay(sorted(events, key=lambda e: e.occurred_at), MODEL).states["c"]
     later = at(120)  # two months of silence since the last event
     health = current_health(state, MODEL, later)
+    assert health.score < state.last_score  # silence has cost points already, without any event
+    assert state.last_scored_at == us(57)  # and the state asked about is left as it was
     update = rescore(state, MODEL, later).update
     assert (health.score, health.tier, health.segment, health.reasons) == (
         update.score, update.tier, update.segment, update.reasons)  # fmt: skip
-    assert health.score < state.last_score  # silence has cost points already, without any event
-    assert health.scored_at == later and health.last_event_at == state.last_event_at
+    assert health.scored_at == later and health.last_event_at == from_us(state.last_event_at)
     assert health.event_count == len(events)
     # History: one point per day the customer was scored, oldest first, ending with today's score.
     assert health.history[-1].date == date(2025, 5, 1) and health.history[-1].score == health.score

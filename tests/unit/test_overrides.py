@@ -9,6 +9,7 @@ from schemas.control import OverrideRequest
 from schemas.model_config import ScoringModel
 from scoring.pipeline import next_review, rescore, rescore_if_changed, step, step_override
 from scoring.replay import replay
+from scoring.state import copy_state
 from tests.factories import at, purchase, visit
 
 MODEL = ScoringModel()
@@ -58,9 +59,11 @@ def test_a_new_override_replaces_the_old_and_clear_ends_it_each_with_audit_recor
     assert [a.action for a in second.audits] == ["replaced", "applied"] and second.update.score == 40.0
     clear = OverrideRequest(request_id="o-3", customer_id="c", action="clear", reason="wrong account", author="lee",
                             requested_at=at(23))  # fmt: skip
+    without = copy_state(second.state)  # the same customer with no override, for the model's own score
+    without.override = None
     cleared = step_override(second.state, clear, MODEL, at(23))
     assert [(a.action, a.override.request_id, a.by) for a in cleared.audits] == [("cleared", "o-2", "lee")]
-    model_only = rescore(second.state.model_copy(update={"override": None}), MODEL, at(23)).update
+    model_only = rescore(without, MODEL, at(23)).update
     assert cleared.update.override is None and cleared.update.score == model_only.score  # the model's score is back
     assert cleared.update.computed_score is None
 

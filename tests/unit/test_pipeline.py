@@ -3,8 +3,8 @@
 from schemas.model_config import ScoringModel
 from scoring.pipeline import change_since, next_review, rescore, rescore_if_changed, step
 from scoring.replay import replay
-from scoring.state import new_state
-from tests.factories import at, purchase, survey, ticket, visit
+from scoring.state import copy_state, new_state
+from tests.factories import at, purchase, survey, ticket, today, us, visit
 
 MODEL = ScoringModel()
 
@@ -60,16 +60,27 @@ def test_updates_carry_segment_clv_cycle_and_score_movement() -> None:
 
 def test_score_history_tells_the_movement_over_7_and_30_days() -> None:
     state = replay([purchase("c", d) for d in (0, 10, 20, 30)] + [visit("c", 30)], MODEL).states["c"]
+    scored_before = state.last_score
     later = rescore(state, MODEL, at(45))
-    assert later.update.change_7d == round(later.update.score - state.last_score, 1)
-    assert change_since(later.state.history, 10.0, at(45), 30) is None  # nothing remembered from 30 days before
+    assert later.update.change_7d == round(later.update.score - scored_before, 1)
+    assert change_since(later.state, 10.0, today(45), 30) is None  # nothing remembered from 30 days before
+    assert later.state.history_day[-1] == today(45) and later.state.history_score[-1] == later.update.score
+
+
+def test_a_step_changes_the_state_it_is_given_and_a_copy_keeps_the_one_before() -> None:
+    state = replay([purchase("c", 0), visit("c", 1)], MODEL).states["c"]
+    kept = copy_state(state)
+    result = step(state, visit("c", 2), MODEL, at(2))
+    assert result.state is state and state.visit_count == 2
+    assert kept.visit_count == 1 and kept.last_scored_at == us(1)
 
 
 def test_rescore_without_an_event_reflects_time_passing() -> None:
     state = replay([purchase("c", d) for d in (0, 10, 20, 30)] + [visit("c", 30)], MODEL).states["c"]
+    scored_before = state.last_score
     later = rescore(state, MODEL, at(150))
     assert later.update.cause == "timer" and later.update.event_id is None
-    assert later.update.score < state.last_score
+    assert later.update.score < scored_before
     assert {a.trigger for a in later.alerts} >= {"tier_entry", "purchase_overdue"}
 
 

@@ -4,6 +4,7 @@ from datetime import timedelta
 
 from schemas.model_config import ScoringModel
 from scoring.alerts import renewal_window_opens
+from scoring.instants import from_us
 from scoring.pipeline import next_review, rescore_if_changed, step
 from scoring.replay import replay
 from scoring.state import new_state
@@ -74,5 +75,5 @@ def test_the_timer_looks_again_when_the_renewal_window_opens() -> None:
     run = replay([profile("t", 0, renewal_date=far), purchase("t", 0)], MODEL)
     state = run.states["t"]
     opens = renewal_window_opens(state, MODEL)
-    assert opens == at(400 - 60) - timedelta(hours=12)  # UTC midnight; T0 is at noon
-    assert next_review(state, MODEL, at(300)) == opens  # long settled, but the renewal check is due then
+    assert from_us(opens) == at(400 - 60) - timedelta(hours=12)  # UTC midnight; T0 is at noon
+    assert next_review(state, MODEL, at(300)) == from_us(opens)  # long settled, but the renewal check is due then

@@ -7,6 +7,7 @@ from hypothesis import strategies as st
 
 from schemas.events import PurchaseEvent, SurveyEvent, TicketEvent, VisitEvent
 from schemas.model_config import ScoringModel
+from scoring.instants import from_us
 from scoring.model import score
 from scoring.state import apply_event, new_state
 from tests.factories import at
@@ -60,7 +61,7 @@ def dimension(state, name: str, now) -> float | None:
 @given(events, st.floats(min_value=0, max_value=1000))
 def test_the_score_stays_between_0_and_100(history, later: float) -> None:
     state = fold(history)
-    result = score(state, MODEL, state.last_event_at + timedelta(days=later))
+    result = score(state, MODEL, from_us(state.last_event_at) + timedelta(days=later))
     assert 0.0 <= result.score <= 100.0
     assert 0.0 <= result.confidence <= 1.0
 
@@ -68,7 +69,7 @@ def test_the_score_stays_between_0_and_100(history, later: float) -> None:
 @given(events, st.floats(min_value=0, max_value=5000, allow_nan=False), st.floats(min_value=0, max_value=200))
 def test_a_new_purchase_never_lowers_loyalty_or_financial(history, amount: float, gap: float) -> None:
     state = fold(history)
-    now = state.last_event_at + timedelta(days=gap)
+    now = from_us(state.last_event_at) + timedelta(days=gap)
     bought, _ = apply_event(state, PurchaseEvent(event_id="new", customer_id="c", occurred_at=now, amount=amount))
     for name in ("loyalty", "financial"):
         before, after = dimension(state, name, now), dimension(bought, name, now)
@@ -79,7 +80,7 @@ def test_a_new_purchase_never_lowers_loyalty_or_financial(history, amount: float
 @given(events, st.integers(0, 6), st.floats(min_value=0, max_value=30))
 def test_a_detractor_answer_never_raises_satisfaction(history, answer: int, gap: float) -> None:
     state = fold(history)
-    now = state.last_event_at + timedelta(days=gap)
+    now = from_us(state.last_event_at) + timedelta(days=gap)
     answered, _ = apply_event(state, SurveyEvent(event_id="nps", customer_id="c", occurred_at=now,
                                                  survey_type="nps", score=answer))  # fmt: skip
     before, after = dimension(state, "satisfaction", now), dimension(answered, "satisfaction", now)

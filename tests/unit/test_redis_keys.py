@@ -1,16 +1,27 @@
 """The Redis key layout: every key the sink writes is named by a function, and a flush moves customers between indexes."""
 
+import msgspec
+
 from schemas.model_config import ScoringModel
-from schemas.outputs import SEGMENTS, TIERS, ScoreUpdate
+from schemas.outputs import SEGMENTS, TIERS
 from scoring.pipeline import rescore
+from scoring.records import ScoreRecord
 from scoring.state import new_state
-from streams.redis_sink import customer_keys, index_changes, index_keys, ranking_key, segment_key, tier_key
+from scoring.records import encode
+from streams.redis_sink import (
+    SNAPSHOT_FIELDS,
+    SNAPSHOT_SCRIPT,
+    customer_keys,
+    index_keys,
+    snapshot_fields,
+    snapshot_values,
+)
 from tests.factories import at
 
 
-def update(customer_id: str, score: float, tier: str, segment: str) -> ScoreUpdate:
+def update(customer_id: str, score: float, tier: str, segment: str) -> ScoreRecord:
     base = rescore(new_state(customer_id), ScoringModel(), at(0)).update
-    return base.model_copy(update={"score": score, "tier": tier, "segment": segment})
+    return msgspec.structs.replace(base, score=score, tier=tier, segment=segment)
 
 
 def test_erasure_can_name_every_key_of_a_customer() -> None:
@@ -23,19 +34,12 @@ def test_erasure_can_name_every_key_of_a_customer() -> None:
     assert len(set(index_keys("hs"))) == 1 + 4 + 7
 
 
-def test_a_flush_adds_each_customer_to_its_three_indexes_and_removes_it_from_all_others() -> None:
-    changes = index_changes("hs", [update("a", 25.0, "critical", "at_risk"), update("b", 80.0, "healthy", "loyal")])
-    assert set(changes) == set(index_keys("hs"))
-    member_of = {key: set(change.scores) for key, change in changes.items() if change.scores}
-    assert member_of == {
-        ranking_key("hs"): {"a", "b"},
-        tier_key("hs", "critical"): {"a"},
-        tier_key("hs", "healthy"): {"b"},
-        segment_key("hs", "at_risk"): {"a"},
-        segment_key("hs", "loyal"): {"b"},
-    }
-    assert changes[tier_key("hs", "critical")].scores == {"a": 25.0}
-    for key, change in changes.items():
-        # Every customer of the flush is either scored in an index or taken out of it, never both.
-        assert set(change.scores) | set(change.moved_out) == {"a", "b"}
-        assert not set(change.scores) & set(change.moved_out), key
+def test_the_snapshot_script_gets_each_customers_fields_in_its_order() -> None:
+    """The script reads id, score, tier and segment first, then the rest of the hash (SNAPSHOT_SCRIPT)."""
+    record = update("a", 25.0, "critical", "at_risk")
+    values = snapshot_values(record, b'{"the": "update"}')
+    assert len(values) == len(SNAPSHOT_FIELDS) and SNAPSHOT_FIELDS[:4] == ("customer_id", "score", "tier", "segment")
+    assert values[:4] == ("a", "25.0", "critical", "at_risk") and values[-1] == b'{"the": "update"}'
+    assert snapshot_fields(record)["update"] == encode(record)  # the whole update, encoded when not given
+    for name in SNAPSHOT_FIELDS:
+        assert f"'{name}'" in SNAPSHOT_SCRIPT, name

@@ -11,7 +11,7 @@ from streams.agents import Outputs, Scorer
 from streams.codecs import decode_state, encode_state
 from streams.metrics import Metrics
 from streams.timers import REBUILD_CHUNK, InactivityTimer
-from tests.factories import at, purchase, visit
+from tests.factories import at, purchase, us, visit
 
 MODEL = ScoringModel()
 
@@ -30,12 +30,9 @@ class Sent:
     def __init__(self) -> None:
         self.values: list[bytes] = []
 
-    async def send(self, key: bytes, value: bytes) -> asyncio.Future:
-        """Records the value and returns its delivery, already acknowledged, as a broker would later."""
+    async def send(self, key: bytes, value: bytes) -> None:
+        """Records the value, as the broker would have it once the outputs are flushed."""
         self.values.append(value)
-        delivered = asyncio.get_running_loop().create_future()
-        delivered.set_result(None)
-        return delivered
 
 
 class Snapshots:
@@ -60,7 +57,8 @@ def make_timer(customers: int, due: int, queue: Schedule | None = None, **scorer
     table, queue = CountingTable(), queue if queue is not None else DueQueue()
     for n in range(customers):
         cid = f"cust-{n}"
-        table[cid.encode()] = encode_state(template.model_copy(update={"customer_id": cid}))
+        template.customer_id = cid
+        table[cid.encode()] = encode_state(template)
         queue.schedule(cid, at(40) if n < due else at(47))
     scorer = make_scorer(table=table, due=queue, **scorer_fields)
     return InactivityTimer(scorer=scorer, partitions=4, owned=lambda p: True), table, scorer.outputs
@@ -85,7 +83,7 @@ def test_rescored_customers_are_written_back_and_scheduled_again(queue: Schedule
     timer, table, outputs = make_timer(customers=3, due=1, queue=queue)
     asyncio.run(timer.tick(at(40)))
     state = decode_state(table[b"cust-0"])
-    assert state.last_scored_at == at(40) and state.last_score < 100
+    assert state.last_scored_at == us(40) and state.last_score < 100
     assert len(timer.scorer.due) == 3  # cust-0 again at day 41, the others still at day 47
     assert timer.scorer.due.pop_due(at(41)) == ["cust-0"]
 

@@ -1,6 +1,15 @@
-"""A worker process that always stops: a bounded graceful shutdown, then a hard exit.
+"""The worker process: a garbage collector tuned for a stream, and a stop that always ends.
 
-Faust's shutdown first waits until every record under way is acknowledged
+Collection. A worker allocates a few hundred short-lived objects per event,
+nearly all freed by reference counting the moment they go; the collector
+is needed only for cycles, and Python's default collects the young generation
+every 700 allocations and scans every object made at start-up again and
+again. Once the worker has started, the objects made so far are frozen out
+of collection for good, and the young generation is collected every
+GC_YOUNG_THRESHOLD allocations: measured +13% events/s on a backlog (2,876
+and 2,637 against 2,670 and 2,180, alternating on one stack).
+
+Stopping. Faust's shutdown first waits until every record under way is acknowledged
 (`Consumer.wait_empty`), with no bound: seen here, a worker whose batch
 could not finish ignored SIGTERM for 30 to 90 s, logging
 `wait_empty: Waiting for tasks`. The wait is bounded by
@@ -13,6 +22,7 @@ their partition, and their events are deduplicated by id.
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import signal
@@ -25,10 +35,16 @@ logger = logging.getLogger(__name__)
 # After the graceful bound, time left for the producer flush and the loop to close.
 HARD_EXIT_GRACE_SECONDS = 10.0
 HARD_EXIT_CODE = 70  # EX_SOFTWARE: the stop was not clean, though nothing was committed that was not done
+GC_YOUNG_THRESHOLD = 20_000  # allocations between young collections (Python's default is 700)
 
 
 class Worker(faust.Worker):
-    """faust.Worker whose stop on a signal takes at most the app's shutdown timeout plus a grace period."""
+    """faust.Worker with the collector tuned once started, whose stop on a signal takes at most the app's shutdown
+    timeout plus a grace period."""
+
+    async def on_startup_finished(self) -> None:
+        await super().on_startup_finished()
+        tune_collector()
 
     def _schedule_shutdown(self, signal: signal.Signals) -> None:
         if not self._signal_stop_time:
@@ -44,3 +60,11 @@ def _exit_now(bound: float) -> None:
                  "next owner of their partition", bound)  # fmt: skip
     logging.shutdown()
     os._exit(HARD_EXIT_CODE)
+
+
+def tune_collector() -> None:
+    """Freeze what exists now out of garbage collection, and collect the young generation less often."""
+    gc.collect()
+    gc.freeze()
+    _, middle, old = gc.get_threshold()
+    gc.set_threshold(GC_YOUNG_THRESHOLD, middle, old)
