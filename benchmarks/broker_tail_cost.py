@@ -25,7 +25,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from perf.broker import pace
 from soak import cpu_seconds
-from streams.localstack import local_stack
+from streams.tools.localstack import local_stack
 
 
 async def follow(consumer: AIOKafkaConsumer) -> None:

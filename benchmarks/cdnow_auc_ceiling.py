@@ -19,8 +19,8 @@ from sklearn.preprocessing import StandardScaler
 from scoring.backtest import Split, churn_labels, fold_until
 from scoring.instants import US_PER_DAY, to_us
 from scoring.windows import MICROS
-from streams.backtest_run import day
-from streams.datasets import load_cdnow
+from streams.tools.backtest import day
+from streams.tools.datasets import load_cdnow
 
 SPLIT = Split.from_days(day("1997-09-30"), day("1998-06-30"))
 

@@ -24,10 +24,10 @@ from pathlib import Path
 
 from kafka import KafkaProducer
 
-from streams.app import STATE_TABLE
-from streams.localstack import LocalStack, free_port, local_stack, stop_process
+from streams.worker.app import STATE_TABLE
+from streams.tools.localstack import LocalStack, free_port, local_stack, stop_process
 from streams.settings import Settings
-from streams.topics import ensure_topics
+from streams.kafka.topics import ensure_topics
 from tests.integration.exactness import cdnow_purchases
 from tests.integration.test_rebalance import assigned
 from tests.integration.test_rocksdb_store import changelog_read

@@ -7,7 +7,7 @@ customers it holds, up to a cap per customer, and not with the events it has
 scored. This run shows it as figures over time. It is a benchmark, not a
 test: it asserts nothing and only reports.
 
-What it does: starts the local stack (Tansu + Redis, streams/localstack.py)
+What it does: starts the local stack (Tansu + Redis, streams/tools/localstack.py)
 and one `healthscore worker` with the wall clock (live scoring), then
 publishes N events/s for M minutes: a seeded mix of visits, purchases,
 tickets (opened, later resolved) and surveys over a fixed pool of customers,
@@ -58,12 +58,12 @@ from schemas.events import Event, PurchaseEvent, SurveyEvent, TicketEvent, Visit
 from schemas.model_config import ScoringModel
 from scoring.pipeline import step
 from scoring.state import new_state
-from streams.codecs import encode_state
-from streams.demo import start_local_worker
-from streams.localstack import local_stack
+from streams.kafka.codecs import encode_state
+from streams.tools.demo import start_local_worker
+from streams.tools.localstack import local_stack
 from streams.metrics import LATENCY_BUCKETS
-from streams.producer import publish
-from streams.redis_sink import ranking_key
+from streams.tools.publish import publish
+from streams.snapshot.writer import ranking_key
 from streams.settings import Settings
 
 # Share of each kind in the stream: browsing dominates, then buying, support and surveys.
@@ -331,7 +331,7 @@ def write_report(path: Path, args: argparse.Namespace, rows: list[Row], verdict:
         f"Run on {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC, {platform.python_implementation()} "
         f"{platform.python_version()}, {os.cpu_count()} CPUs (load average at the end: "
         f"{' '.join(f'{x:.1f}' for x in os.getloadavg())}), local Tansu broker and Redis "
-        f"(streams/localstack.py), one worker with the wall clock, a row every {args.interval:g} s.",
+        f"(streams/tools/localstack.py), one worker with the wall clock, a row every {args.interval:g} s.",
         "",
         markdown_row(Row.HEADER),
         markdown_row(tuple("---:" for _ in Row.HEADER)),

@@ -2,8 +2,8 @@
 
 Why: with `HEALTHSCORE_STORE=memory://` every customer's state lives in the
 worker's memory, so a worker needs RAM in proportion to its customers. With
-`rocksdb://` the states live on local disk (streams/stores.py), and so does
-the inactivity timer's schedule (streams/due_store.py; in memory it took
+`rocksdb://` the states live on local disk (streams/state/stores.py), and so does
+the inactivity timer's schedule (streams/state/due_store.py; in memory it took
 about 200 bytes a customer), so memory should hold RocksDB's capped caches
 and no more per customer. This run shows the figures; it asserts nothing.
 
@@ -48,9 +48,9 @@ from perf.broker import events_handled, publish_bulk  # noqa: E402
 from perf.events import generate  # noqa: E402
 from scale_out import log_since, ready_after  # noqa: E402
 from soak import markdown_row, rss_bytes  # noqa: E402
-from streams.app import STATE_TABLE  # noqa: E402
+from streams.worker.app import STATE_TABLE  # noqa: E402
 from streams.settings import Settings  # noqa: E402
-from streams.localstack import LocalStack, local_stack, stop_process  # noqa: E402
+from streams.tools.localstack import LocalStack, local_stack, stop_process  # noqa: E402
 from tests.integration.test_rocksdb_store import changelog_read  # noqa: E402
 from throughput import deployment_env, topics_by_kind  # noqa: E402
 

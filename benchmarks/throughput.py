@@ -52,9 +52,9 @@ from perf.events import Record, generate  # noqa: E402
 from perf.offline import pandas_recompute, score_offline  # noqa: E402
 from soak import cpu_seconds  # noqa: E402
 from schemas.model_config import ScoringModel  # noqa: E402
-from streams.localstack import LocalStack, free_port, local_stack, stop_process  # noqa: E402
+from streams.tools.localstack import LocalStack, free_port, local_stack, stop_process  # noqa: E402
 from streams.settings import Settings  # noqa: E402
-from streams.topics import ensure_topics  # noqa: E402
+from streams.kafka.topics import ensure_topics  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 REPORT = ROOT / "docs" / "benchmarks.md"

@@ -13,7 +13,7 @@ Re-scoring the k due customers adds k times the cost of one `rescore`
 process grew while the customers were scheduled, per customer.
 
 `--queue rocksdb` runs the same on the schedule a `rocksdb://` worker
-keeps on disk (streams/due_store.py), with the worker's default RocksDB
+keeps on disk (streams/state/due_store.py), with the worker's default RocksDB
 memory bounds.
 
     .venv/bin/python benchmarks/timer_tick.py [--customers 1000000] [--queue memory|rocksdb]
@@ -31,8 +31,8 @@ from pathlib import Path
 
 from scoring.schedule import DueQueue, Schedule
 from soak import rss_bytes
-from streams.app import rocksdb_options
-from streams.due_store import RocksDueQueue
+from streams.worker.app import rocksdb_options
+from streams.state.due_store import RocksDueQueue
 from streams.settings import Settings
 
 T0 = datetime(2026, 1, 1, tzinfo=timezone.utc)

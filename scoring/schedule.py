@@ -13,7 +13,7 @@ from typing import Protocol
 
 
 class Schedule(Protocol):
-    """What the stream and the inactivity timer need of a schedule: DueQueue here, or streams/due_store.py on disk."""
+    """What the stream and the inactivity timer need of a schedule: DueQueue here, or streams/state/due_store.py on disk."""
 
     def __len__(self) -> int: ...
 

@@ -45,7 +45,7 @@ def dump(out: Path, quick: bool) -> None:
     from schemas.events import EVENT_ADAPTER
     from schemas.model_config import ScoringModel
     from scoring.replay import replay
-    from streams.datasets import load_cdnow
+    from streams.tools.datasets import load_cdnow
 
     share = 10 if quick else 1
     generated = [EVENT_ADAPTER.validate_json(r.value) for r in generate(GENERATED_EVENTS // share,

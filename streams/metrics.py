@@ -64,7 +64,7 @@ class Metrics:
         )
         self.offset_holes = Counter(
             "healthscore_offset_holes",
-            "Runs of input records the consumer skipped and the worker fetched again (streams/offsets.py).",
+            "Runs of input records the consumer skipped and the worker fetched again (streams/worker/offsets.py).",
             registry=r,
         )
         self.batch_failures = Counter(

@@ -86,7 +86,7 @@ class Settings(BaseSettings):
         0.02, gt=0, description="Longest a record waits for its batch to fill before it is scored."
     )
     offset_checks: bool = Field(
-        True, description="Fetch again input records the consumer skipped (streams/offsets.py); off for transactional input topics."
+        True, description="Fetch again input records the consumer skipped (streams/worker/offsets.py); off for transactional input topics."
     )
     redis_flush_seconds: float = Field(0.2, gt=0, description="How often pending scores are written to Redis.")
     producer_max_batch_bytes: int = Field(
@@ -96,7 +96,7 @@ class Settings(BaseSettings):
         False, description="End each partition's share of a batch on the state changelog with a one-record batch, for brokers that report a partition's end as the first offset of its last batch + 1 (the local stack's Tansu sets it); Apache Kafka needs none."
     )
     output_batch_bytes: int = Field(
-        16384, ge=1, description="Batch size of the producer of scores, alerts, dead letters and audit records (streams/output_producer.py)."
+        16384, ge=1, description="Batch size of the producer of scores, alerts, dead letters and audit records (streams/kafka/producer.py)."
     )
     output_max_request_bytes: int = Field(
         1048576, ge=65536, description="Largest request that producer sends; an output larger than this dead-letters its input record (`processing_error`)."
@@ -108,7 +108,7 @@ class Settings(BaseSettings):
     session_timeout: float = Field(10.0, gt=0, description="Consumer group session timeout, seconds.")
     heartbeat_interval: float = Field(3.0, gt=0, description="Consumer group heartbeat interval, seconds.")
     kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = Field(
-        "PLAINTEXT", description="How every Kafka client connects (streams/connections.py)."
+        "PLAINTEXT", description="How every Kafka client connects (streams/kafka/connections.py)."
     )
     kafka_sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] = Field(
         "PLAIN", description="SASL mechanism, with a SASL_* protocol."

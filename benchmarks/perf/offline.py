@@ -15,7 +15,7 @@ from schemas.events import EVENT_ADAPTER, Event
 from schemas.model_config import ScoringModel
 from scoring.replay import replay
 from scoring.state import CustomerState
-from streams.codecs import encode_state
+from streams.kafka.codecs import encode_state
 
 from perf.events import Record
 

@@ -30,7 +30,7 @@ def good_events(tmp_path: Path) -> Path:
 
 
 def healthscore(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "streams.cli", *args], cwd=ROOT, capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "streams.tools.cli", *args], cwd=ROOT, capture_output=True, text=True,
                           timeout=300)  # fmt: skip
 
 
@@ -54,7 +54,7 @@ def test_calibrate_writes_a_model_file_the_backtest_and_the_worker_accept(tmp_pa
                       "--name", "sample-fit", "--out", str(out))  # fmt: skip
     assert run.returncode == 0, run.stderr
     assert "training AUC" in run.stdout and out.exists()
-    from streams.model_file import load_model
+    from streams.worker.model_file import load_model
 
     assert load_model(out).name == "sample-fit"
     scored = healthscore("backtest", "--dataset", str(events), "--cutoff", "2025-02-28", "--holdout-end",

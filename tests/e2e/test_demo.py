@@ -14,7 +14,7 @@ pytestmark = pytest.mark.e2e
 
 def test_the_demo_prints_scores_alerts_with_reasons_and_dead_letters(tmp_path: Path) -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "streams.cli", "demo", "--workdir", str(tmp_path)],
+        [sys.executable, "-m", "streams.tools.cli", "demo", "--workdir", str(tmp_path)],
         cwd=ROOT, capture_output=True, text=True, timeout=600,
     )  # fmt: skip
     out = result.stdout

@@ -18,9 +18,9 @@ import pytest
 import redis
 from kafka import KafkaProducer
 
-from streams.localstack import LocalStack, free_port, local_stack, stop_process
+from streams.tools.localstack import LocalStack, free_port, local_stack, stop_process
 from streams.settings import Settings
-from streams.topics import ensure_topics, topic_reader
+from streams.kafka.topics import ensure_topics, topic_reader
 
 pytestmark = pytest.mark.integration
 
@@ -41,7 +41,7 @@ class Deployment:
     env: dict[str, str]
     name: str
 
-    def restart(self, module: str = "streams.cli", **overrides: str) -> None:
+    def restart(self, module: str = "streams.tools.cli", **overrides: str) -> None:
         """Stop the worker (SIGTERM) and start it again with the same group and state, plus `overrides`."""
         stop_process(self.process)
         self.env = {**self.env, **overrides}
@@ -91,7 +91,7 @@ def deploy(stack: LocalStack, tmp_path: Path) -> Iterator:
     """
     started: list[Deployment] = []
 
-    def _deploy(module: str = "streams.cli", **overrides: str) -> Deployment:
+    def _deploy(module: str = "streams.tools.cli", **overrides: str) -> Deployment:
         suffix = uuid.uuid4().hex[:8]
         names = ["purchases", "visits", "tickets", "surveys", "profiles", "erasures", "overrides", "scores", "alerts",
                  "deadletter", "audit"]

@@ -13,11 +13,11 @@ from schemas.events import Event
 from schemas.model_config import ScoringModel
 from schemas.outputs import ChurnRiskAlert, ScoreUpdate
 from scoring.replay import replay
-from streams.app import STATE_TABLE
-from streams.codecs import decode_state
-from streams.stores import END_MARKER_KEY
-from streams.datasets import load_cdnow
-from streams.topics import topic_reader
+from streams.worker.app import STATE_TABLE
+from streams.kafka.codecs import decode_state
+from streams.state.stores import END_MARKER_KEY
+from streams.tools.datasets import load_cdnow
+from streams.kafka.topics import topic_reader
 from tests.factories import published
 
 # The CDNOW log dates from 1997-98, older than the worker's default horizon for old events.
@@ -73,7 +73,7 @@ def assert_exactly_the_offline_result(run, events: list[Event], seen: list) -> i
     records: list = []
     drain(reader, records, 3.0)
     reader.close()
-    # The local stack ends each partition's batch of states with a marker (streams/stores.py END_MARKER_KEY).
+    # The local stack ends each partition's batch of states with a marker (streams/state/stores.py END_MARKER_KEY).
     streamed = {r.key.decode(): decode_state(r.value) for r in records if r.key != END_MARKER_KEY}
     assert set(streamed) == set(expected.states), (sorted(set(expected.states) - set(streamed))[:10],
                                                    sorted(set(streamed) - set(expected.states))[:10])  # fmt: skip

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import yaml
 
-from streams.localstack import free_port, stop_process, wait_for_port
+from streams.tools.localstack import free_port, stop_process, wait_for_port
 
 # Scrape often so a test sees a count within a few seconds.
 SCRAPE_INTERVAL = "1s"

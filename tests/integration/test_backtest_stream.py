@@ -8,12 +8,12 @@ import pytest
 from schemas.model_config import ScoringModel
 from schemas.outputs import ScoreUpdate
 from scoring.backtest import Split, fold_until, score_at
-from streams.app import STATE_TABLE
-from streams.backtest_run import day
-from streams.codecs import decode_state
-from streams.stores import END_MARKER_KEY
-from streams.datasets import load_cdnow
-from streams.topics import topic_reader
+from streams.worker.app import STATE_TABLE
+from streams.tools.backtest import day
+from streams.kafka.codecs import decode_state
+from streams.state.stores import END_MARKER_KEY
+from streams.tools.datasets import load_cdnow
+from streams.kafka.topics import topic_reader
 from tests.integration.exactness import CDNOW_ENV
 
 pytestmark = pytest.mark.integration

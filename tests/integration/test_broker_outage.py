@@ -15,9 +15,9 @@ import pytest
 from kafka import KafkaProducer
 
 from schemas.outputs import ScoreUpdate
-from streams.localstack import free_port, local_stack, stop_process
+from streams.tools.localstack import free_port, local_stack, stop_process
 from streams.settings import Settings
-from streams.topics import ensure_topics, topic_reader
+from streams.kafka.topics import ensure_topics, topic_reader
 from tests.factories import purchase
 from tests.integration.exactness import drain
 

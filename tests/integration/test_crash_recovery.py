@@ -9,7 +9,7 @@ import time
 import pytest
 
 from schemas.outputs import ScoreUpdate
-from streams.topics import topic_reader
+from streams.kafka.topics import topic_reader
 from tests.integration.exactness import CDNOW_ENV, assert_exactly_the_offline_result, cdnow_purchases, drain, wait_until_all_scored
 
 pytestmark = pytest.mark.integration
@@ -23,7 +23,7 @@ FIRST_COMMIT_SECONDS = 4.0
 @pytest.mark.parametrize(
     ("how", "store"),
     # kill -9 restarts while the dead member is still in the group; that once lost a run of records
-    # per partition in about half the runs (the consumer dropped fetched records; streams/offsets.py).
+    # per partition in about half the runs (the consumer dropped fetched records; streams/worker/offsets.py).
     # With RocksDB the restart resumes from its disk, which must hold nothing the changelog lacks.
     [(signal.SIGKILL, "memory://"), (signal.SIGTERM, "memory://"), (signal.SIGKILL, "rocksdb://")],
     ids=["kill-9", "sigterm", "kill-9-rocksdb"],

@@ -10,10 +10,10 @@ from datetime import datetime, timedelta, timezone
 
 from schemas.events import PurchaseEvent
 from schemas.outputs import ScoreUpdate
-from streams.app import STATE_TABLE
-from streams.codecs import decode_state
-from streams.redis_sink import customer_key, ranking_key
-from streams.topics import topic_reader
+from streams.worker.app import STATE_TABLE
+from streams.kafka.codecs import decode_state
+from streams.snapshot.writer import customer_key, ranking_key
+from streams.kafka.topics import topic_reader
 from tests.factories import purchase, visit
 from tests.waiting import until
 
@@ -51,7 +51,7 @@ def test_an_erased_customer_loses_state_snapshot_and_future_scores_and_stays_era
 
     # The CLI a privacy officer would use.
     env = {**os.environ, **run.stack.env(), **run.env}
-    sent = subprocess.run([sys.executable, "-m", "streams.cli", "erase", alice, "--reason", "DSR-2026-117"],
+    sent = subprocess.run([sys.executable, "-m", "streams.tools.cli", "erase", alice, "--reason", "DSR-2026-117"],
                           env=env, capture_output=True, text=True, timeout=60)  # fmt: skip
     assert sent.returncode == 0, sent.stderr
     assert "erasure request" in sent.stdout

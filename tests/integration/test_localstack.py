@@ -17,8 +17,8 @@ import pytest
 import redis
 from kafka import KafkaProducer
 
-from streams.localstack import local_stack
-from streams.topics import topic_reader
+from streams.tools.localstack import local_stack
+from streams.kafka.topics import topic_reader
 from tests.waiting import until
 
 pytestmark = pytest.mark.integration
@@ -73,7 +73,7 @@ def test_the_stack_serves_kafka_and_redis_and_stops_cleanly(tmp_path) -> None:
 def run_until(args: list[str], out: Path, ready: str) -> tuple[subprocess.Popen, str]:
     """Start `healthscore ARGS`, its stdout to `out`, and wait until it printed a line matching `ready`."""
     with out.open("w") as handle:
-        command = subprocess.Popen([sys.executable, "-m", "streams.cli", *args], cwd=ROOT, stdout=handle,
+        command = subprocess.Popen([sys.executable, "-m", "streams.tools.cli", *args], cwd=ROOT, stdout=handle,
                                    stderr=subprocess.PIPE, text=True)  # fmt: skip
     if not until(lambda: re.search(ready, out.read_text(), re.MULTILINE) or command.poll() is not None, timeout=60):
         command.kill()

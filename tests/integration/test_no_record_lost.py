@@ -14,8 +14,8 @@ import pytest
 from kafka import KafkaProducer
 
 from schemas.outputs import DeadLetter, ScoreUpdate
-from streams.codecs import DEAD_VALUE_BYTES
-from streams.topics import topic_reader
+from streams.kafka.codecs import DEAD_VALUE_BYTES
+from streams.kafka.topics import topic_reader
 from tests.factories import at, purchase, survey, visit
 from tests.integration.exactness import (
     CDNOW_ENV,

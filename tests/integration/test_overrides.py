@@ -60,7 +60,7 @@ def test_the_cli_publishes_an_override_and_an_unknown_customer_is_refused(deploy
     updates(run, 1)
     env = {**os.environ, **run.stack.env(), **run.env}
     for customer in ("globex", "nobody"):
-        done = subprocess.run([sys.executable, "-m", "streams.cli", "override", customer, "--pin-score", "77",
+        done = subprocess.run([sys.executable, "-m", "streams.tools.cli", "override", customer, "--pin-score", "77",
                                "--reason", "renewal signed", "--author", "lee@cs", "--days", "7"],
                               env=env, capture_output=True, text=True, timeout=60)  # fmt: skip
         assert done.returncode == 0, done.stderr

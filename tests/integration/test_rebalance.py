@@ -10,8 +10,8 @@ import time
 
 import pytest
 
-from streams.localstack import free_port, stop_process
-from streams.topics import topic_reader
+from streams.tools.localstack import free_port, stop_process
+from streams.kafka.topics import topic_reader
 from tests.integration.exactness import CDNOW_ENV, assert_exactly_the_offline_result, cdnow_purchases, wait_until_all_scored
 from tests.integration.worker_metrics import metric_total
 

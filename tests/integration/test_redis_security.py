@@ -9,8 +9,8 @@ import pytest
 import redis
 import trustme
 
-from streams.localstack import free_port, redis_binary, stop_process, wait_for_port
-from streams.redis_sink import customer_key
+from streams.tools.localstack import free_port, redis_binary, stop_process, wait_for_port
+from streams.snapshot.writer import customer_key
 from tests.factories import purchase, visit
 from tests.waiting import until
 

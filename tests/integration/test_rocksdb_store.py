@@ -10,11 +10,11 @@ from rocksdict import AccessType, Options, Rdict
 
 from schemas.model_config import ScoringModel
 from scoring.replay import replay
-from streams.app import STATE_TABLE
-from streams.codecs import decode_state
-from streams.localstack import stop_process
-from streams.partitions import partition_of
-from streams.topics import topic_reader
+from streams.worker.app import STATE_TABLE
+from streams.kafka.codecs import decode_state
+from streams.tools.localstack import stop_process
+from streams.kafka.partitions import partition_of
+from streams.kafka.topics import topic_reader
 from tests.integration.exactness import CDNOW_ENV, assert_exactly_the_offline_result, cdnow_purchases, wait_until_all_scored
 
 pytestmark = pytest.mark.integration

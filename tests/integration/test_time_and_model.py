@@ -11,7 +11,7 @@ from schemas.model_config import ScoringModel
 from schemas.outputs import ChurnRiskAlert, ScoreUpdate
 from scoring.pipeline import step
 from scoring.replay import replay
-from streams.model_file import load_model
+from streams.worker.model_file import load_model
 from tests.factories import published, purchase, survey, visit
 
 pytestmark = pytest.mark.integration

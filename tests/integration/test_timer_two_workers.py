@@ -15,9 +15,9 @@ from schemas.model_config import ScoringModel
 from schemas.outputs import ChurnRiskAlert, ScoreUpdate
 from scoring.pipeline import rescore_if_changed
 from scoring.replay import replay
-from streams.localstack import free_port, stop_process
-from streams.partitions import partition_of
-from streams.topics import topic_reader
+from streams.tools.localstack import free_port, stop_process
+from streams.kafka.partitions import partition_of
+from streams.kafka.topics import topic_reader
 from tests.factories import published, purchase, visit
 from tests.integration.exactness import drain, wait_until_all_scored
 from tests.integration.test_rebalance import assigned, wait_for

@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
-import streams.producer
+import streams.tools.publish
 from schemas.control import ErasureRequest, OverrideRequest
-from streams.cli import main
+from streams.tools.cli import main
 
 ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_MODEL = str(ROOT / "models" / "default.toml")
@@ -20,7 +20,7 @@ OVERRIDE = ["override", "cust-1", "--pin-score", "50"]
 def sent(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, ErasureRequest | OverrideRequest]]:
     """Requests the commands would publish; nothing reaches a broker."""
     requests: list = []
-    monkeypatch.setattr(streams.producer, "send_request",
+    monkeypatch.setattr(streams.tools.publish, "send_request",
                         lambda topic, request, settings: requests.append((topic, request)))  # fmt: skip
     return requests
 

@@ -10,7 +10,7 @@ import pytest
 from schemas.events import PurchaseEvent
 from schemas.outputs import DeadLetter
 from scoring.state import apply_event, new_state
-from streams.codecs import decode_event, decode_state, encode_state
+from streams.kafka.codecs import decode_event, decode_state, encode_state
 from tests.factories import purchase, survey, ticket
 
 NOW = datetime(2025, 6, 1, tzinfo=timezone.utc)

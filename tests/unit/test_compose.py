@@ -9,7 +9,7 @@ from typing import Any
 
 import yaml
 
-from streams.cli import demo
+from streams.tools.cli import demo
 from streams.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -6,7 +6,7 @@ import faust
 import pytest
 import trustme
 
-from streams.connections import faust_credentials, kafka_options
+from streams.kafka.connections import faust_credentials, kafka_options
 from streams.settings import Settings
 
 

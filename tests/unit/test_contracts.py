@@ -29,8 +29,8 @@ from schemas.outputs import DeadLetter
 from schemas.model_config import ScoringModel
 from scoring.records import encode
 from scoring.replay import replay
-from streams.cli import main
-from streams.codecs import MAX_AGE, decode_event, decode_request
+from streams.tools.cli import main
+from streams.kafka.codecs import MAX_AGE, decode_event, decode_request
 from streams.settings import Settings
 from tests.factories import purchase, survey, ticket, visit
 from tests.unit.test_hostile_input import CORPUS, MAX_BYTES, NOW

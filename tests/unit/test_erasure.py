@@ -9,8 +9,8 @@ from schemas.control import ErasureRequest
 from schemas.model_config import ScoringModel
 from schemas.outputs import DeadLetter, ScoreUpdate
 from scoring.replay import replay
-from streams.agents import Outputs
-from streams.codecs import decode_request, decode_state, encode_state
+from streams.worker.scorer import Outputs
+from streams.kafka.codecs import decode_request, decode_state, encode_state
 from tests.factories import at, purchase, visit
 from tests.unit.test_timer import CountingTable, Sent, make_scorer
 

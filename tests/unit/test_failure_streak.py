@@ -10,10 +10,10 @@ import pytest
 from schemas.model_config import ScoringModel
 from scoring.pipeline import rescore
 from scoring.state import new_state
-from streams.failure_streak import FailureStreak, Streak
-from streams.localstack import free_port
+from streams.snapshot.failure_streak import FailureStreak, Streak
+from streams.tools.localstack import free_port
 from streams.metrics import Metrics
-from streams.redis_sink import RedisSink
+from streams.snapshot.writer import RedisSink
 from tests.factories import at
 
 
@@ -65,9 +65,9 @@ def test_a_sink_that_cannot_reach_redis_logs_twice_in_a_minute_of_flushes_and_co
             assert await sink.flush() == 0
         await sink.close()
 
-    with caplog.at_level(logging.WARNING, logger="streams.redis_sink"):
+    with caplog.at_level(logging.WARNING, logger="streams.snapshot.writer"):
         asyncio.run(flush_every_fifth_of_a_second(301))  # 0 to 60 s
-    lines = [r.getMessage() for r in caplog.records if r.name == "streams.redis_sink"]
+    lines = [r.getMessage() for r in caplog.records if r.name == "streams.snapshot.writer"]
     assert len(lines) == 2, lines
     assert lines[0].startswith("Redis write of 1 snapshots failed, will retry")
     assert lines[1].startswith("Redis writes still failing: 300 failed attempts since the last report, 301 over 60s")

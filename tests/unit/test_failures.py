@@ -17,9 +17,9 @@ from schemas.outputs import DeadLetter, ScoreUpdate
 from scoring.pipeline import event_clock, step
 from scoring.replay import replay
 from scoring.state import new_state
-from streams.agents import Scorer
-from streams.codecs import dead_letter
-from streams.offsets import OffsetGuard
+from streams.worker.scorer import Scorer
+from streams.kafka.codecs import dead_letter
+from streams.worker.offsets import OffsetGuard
 from tests.factories import at, purchase, us, visit
 from tests.unit.test_offsets import Position
 from tests.unit.test_timer import MODEL, make_scorer
@@ -55,7 +55,7 @@ def test_a_record_the_scorer_fails_on_is_dead_lettered_alone_and_the_rest_of_the
             raise ZeroDivisionError("division by zero")
         return real_step(state, event, model, now)
 
-    monkeypatch.setattr("streams.agents.step", failing)
+    monkeypatch.setattr("streams.worker.scorer.step", failing)
     asyncio.run(worker.handle(messages(events)))
     updates = [ScoreUpdate.model_validate_json(v) for v in worker.outputs.scores.values]
     assert [u.customer_id for u in updates] == ["a", "b"]
@@ -82,7 +82,7 @@ def test_a_failed_batch_is_held_uncommitted_and_its_partitions_sought_back_to_it
         raise ConnectionError("the broker did not acknowledge")
 
     monkeypatch.setattr(Scorer, "commit", broken)
-    monkeypatch.setattr("streams.agents.RETRY_FIRST_SECONDS", 0.0)
+    monkeypatch.setattr("streams.worker.scorer.RETRY_FIRST_SECONDS", 0.0)
     asyncio.run(worker.handle(batch))  # does not raise: the agent goes on
     assert all(m.refcount == 2 for m in batch)  # Faust's ack after the batch leaves them unacknowledged
     assert sorted(consumer.seeks) == [("p0", 5), ("p1", 7)]

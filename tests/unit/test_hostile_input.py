@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 
 from schemas.events import EVENT_MODELS, EventKind, PurchaseEvent, SurveyEvent
 from schemas.outputs import DeadLetter, DeadLetterError
-from streams.codecs import DEAD_VALUE_BYTES, MAX_REASON, decode_event
+from streams.kafka.codecs import DEAD_VALUE_BYTES, MAX_REASON, decode_event
 
 CORPUS_DIR = Path(__file__).resolve().parents[1] / "data" / "hostile"
 KINDS: tuple[EventKind, ...] = get_args(EventKind)

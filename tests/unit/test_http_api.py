@@ -12,7 +12,7 @@ from scoring.instants import from_us
 from scoring.pipeline import rescore
 from scoring.replay import replay
 from scoring.state import new_state
-from streams.auth import bearer_allows
+from streams.api.auth import bearer_allows
 from tests.factories import at, purchase, us, visit
 
 MODEL = ScoringModel()

@@ -11,7 +11,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from schemas.model_config import ScoringModel
 from scoring.replay import replay
-from streams.lag import lag_by_topic
+from streams.worker.lag import lag_by_topic
 from streams.metrics import Metrics
 from tests.factories import purchase, survey, ticket, visit
 

@@ -9,7 +9,7 @@ from scoring.model_choice import choose
 from scoring.pipeline import rescore_if_changed
 from scoring.replay import replay
 from streams.exceptions import ModelFileError
-from streams.model_file import load_model
+from streams.worker.model_file import load_model
 from tests.factories import at, profile, purchase, survey, visit
 
 SEGMENTED = Path(__file__).resolve().parents[2] / "models" / "segmented.toml"

@@ -6,7 +6,7 @@ import pytest
 
 from schemas.model_config import Linear, Log, Logistic, ScoringModel
 from streams.exceptions import ModelFileError
-from streams.model_file import load_model
+from streams.worker.model_file import load_model
 
 DEFAULT = Path(__file__).resolve().parents[2] / "models" / "default.toml"
 

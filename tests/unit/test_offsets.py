@@ -2,8 +2,8 @@
 
 import asyncio
 
-from streams.agents import QUIET_CHECKS
-from streams.offsets import OffsetGuard
+from streams.worker.scorer import QUIET_CHECKS
+from streams.worker.offsets import OffsetGuard
 from tests.unit.test_timer import make_scorer
 
 

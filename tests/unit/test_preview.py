@@ -7,8 +7,8 @@ from click.testing import CliRunner
 from schemas.model_config import ScoringModel
 from scoring.backtest import fold_until
 from scoring.preview import compare
-from streams.cli import main
-from streams.model_file import load_model
+from streams.tools.cli import main
+from streams.worker.model_file import load_model
 from tests.factories import at, profile, purchase, survey, visit
 from tests.unit.test_model_choice import SEGMENTED
 

@@ -8,7 +8,7 @@ from scoring.pipeline import rescore
 from scoring.records import ScoreRecord
 from scoring.state import new_state
 from scoring.records import encode
-from streams.redis_sink import (
+from streams.snapshot.writer import (
     SNAPSHOT_FIELDS,
     SNAPSHOT_SCRIPT,
     customer_keys,

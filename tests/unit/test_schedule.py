@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from scoring.schedule import DueQueue, Schedule
-from streams.due_store import RocksDueQueue, time_key
+from streams.state.due_store import RocksDueQueue, time_key
 from tests.factories import at
 from tests.unit.conftest import SMALL_DB
 

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import pytest
 
 from streams.exceptions import StopSignal
-from streams.localstack import STOP_SIGNALS, StopOnSignals
+from streams.tools.localstack import STOP_SIGNALS, StopOnSignals
 
 
 @pytest.fixture(autouse=True)

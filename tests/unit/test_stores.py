@@ -4,7 +4,7 @@ from types import SimpleNamespace
 
 from rocksdict import Options, Rdict
 
-from streams.stores import KeyPartitionedRocksDB
+from streams.state.stores import KeyPartitionedRocksDB
 
 OFFSET_KEY = b"__faust\0offset__"
 

@@ -7,10 +7,10 @@ from types import SimpleNamespace
 from schemas.model_config import ScoringModel
 from scoring.replay import replay
 from scoring.schedule import DueQueue, Schedule
-from streams.agents import Outputs, Scorer
-from streams.codecs import decode_state, encode_state
+from streams.worker.scorer import Outputs, Scorer
+from streams.kafka.codecs import decode_state, encode_state
 from streams.metrics import Metrics
-from streams.timers import REBUILD_CHUNK, InactivityTimer
+from streams.worker.timers import REBUILD_CHUNK, InactivityTimer
 from tests.factories import at, purchase, us, visit
 
 MODEL = ScoringModel()

@@ -4,9 +4,9 @@ import asyncio
 
 import pytest
 
-from streams.app import create_app
+from streams.worker.app import create_app
 from streams.settings import Settings
-from streams.transport import FAUST_FETCH_MAX_WAIT_MS
+from streams.worker.faust_compat import FAUST_FETCH_MAX_WAIT_MS
 
 
 @pytest.mark.parametrize("setting", [None, "10"])

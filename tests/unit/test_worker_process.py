@@ -2,7 +2,7 @@
 
 import gc
 
-from streams.worker_process import GC_YOUNG_THRESHOLD, tune_collector
+from streams.worker.process import GC_YOUNG_THRESHOLD, tune_collector
 
 
 def test_the_collector_is_tuned_for_a_stream_of_short_lived_objects() -> None:

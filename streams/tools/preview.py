@@ -12,7 +12,7 @@ from schemas.events import Event
 from schemas.model_config import Model
 from scoring.backtest import Split, churn_labels
 from scoring.preview import BUCKETS, Preview, compare
-from streams.backtest_run import fold_with_progress
+from streams.tools.backtest import fold_with_progress
 
 
 def run_preview(events: list[Event], current: Model, candidate: Model, cutoff: datetime | None,

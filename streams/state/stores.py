@@ -39,7 +39,7 @@ from faust.types import TP, StoreT
 from faust.types.tuples import FutureMessage
 from yarl import URL
 
-from streams.partitions import partition_of
+from streams.kafka.partitions import partition_of
 
 logger = logging.getLogger(__name__)
 

@@ -11,14 +11,15 @@ from typing import TYPE_CHECKING
 
 import click
 
-from streams.cli_options import CustomerIdType, Day, NonBlank, one_line, settings_from_env
+from streams.tools.cli_options import CustomerIdType, Day, NonBlank, one_line, settings_from_env
 from streams.exceptions import HealthscoreError, StopSignal
 
 if TYPE_CHECKING:
     from schemas.events import Event
 
-SAMPLE_EVENTS = Path(__file__).resolve().parent.parent / "data" / "sample_events.jsonl"
-SCHEMA_DIR = Path(__file__).resolve().parent.parent / "schemas" / "json"
+ROOT = Path(__file__).resolve().parents[2]  # the checkout: data/ and schemas/json/ live there
+SAMPLE_EVENTS = ROOT / "data" / "sample_events.jsonl"
+SCHEMA_DIR = ROOT / "schemas" / "json"
 
 
 # -v count -> root log level. A command's own output is its answer; the Kafka client's
@@ -61,10 +62,10 @@ def main(verbose: int) -> None:
               default="info", show_default=True)  # fmt: skip
 def worker(loglevel: str) -> None:
     """Run a scoring worker with HEALTHSCORE_* settings."""
-    from streams.app import create_app
-    from streams.topics import ensure_topics
+    from streams.worker.app import create_app
+    from streams.kafka.topics import ensure_topics
 
-    from streams.worker_process import Worker
+    from streams.worker.process import Worker
 
     logging.getLogger().setLevel(loglevel.upper())  # start-up (topics created) logs as the worker will
     settings = settings_from_env()
@@ -80,7 +81,7 @@ def worker(loglevel: str) -> None:
               help="At most this many events per second.")  # fmt: skip
 def produce(path: Path, topic: str | None, rate: float | None) -> None:
     """Publish events from a JSON-lines file, each to its kind's topic, keyed by customer_id."""
-    from streams.producer import publish, read_lines
+    from streams.tools.publish import publish, read_lines
 
     report = publish(read_lines(path), settings_from_env(), topic=topic, rate=rate)
     for name, count in sorted(report.sent.items()):
@@ -102,7 +103,7 @@ def erase(customer_id: str, reason: str) -> None:
     from pydantic import ValidationError
 
     from schemas.control import ErasureRequest
-    from streams.producer import send_request
+    from streams.tools.publish import send_request
 
     try:
         request = ErasureRequest(request_id=str(uuid.uuid4()), customer_id=customer_id,
@@ -141,7 +142,7 @@ def override(customer_id: str, pin_score: float | None, pin_tier: str | None, ad
     from pydantic import ValidationError
 
     from schemas.control import OverrideRequest
-    from streams.producer import send_request
+    from streams.tools.publish import send_request
 
     chosen = {"pin_score": pin_score, "pin_tier": pin_tier, "adjust": adjust, "clear": clear or None}
     actions = [name for name, value in chosen.items() if value is not None]
@@ -172,7 +173,7 @@ def override(customer_id: str, pin_score: float | None, pin_tier: str | None, ad
               help="Events published per second; a worker that keeps up sees the topics in step.")  # fmt: skip
 def demo(events: Path, workdir: Path | None, shown: int, rate: float) -> None:
     """Start a local broker and Redis, run a worker, replay events, print scores and alerts, stop."""
-    from streams.demo import run_demo
+    from streams.tools.demo import run_demo
 
     run_demo(events, workdir or Path(tempfile.mkdtemp(prefix="healthscore-demo-")), shown=shown, rate=rate)
 
@@ -203,7 +204,7 @@ DATASET_HELP = "`cdnow` (the CDNOW purchase log shipped in the lifetimes wheel) 
 
 def events_of(dataset: str, skip_invalid: bool = False) -> list[Event]:
     """The --dataset's events, or a one-line error: a missing file or (unless skipped) an invalid line."""
-    from streams.datasets import load_events
+    from streams.tools.datasets import load_events
 
     try:
         return load_events(dataset, skip_invalid=skip_invalid)
@@ -228,8 +229,8 @@ def backtest(dataset: str, cutoff: str, holdout_end: str, model_path: Path | Non
 
     from rich.console import Console
 
-    from streams.backtest_run import run_backtest, show_report, split_of
-    from streams.model_file import load_model
+    from streams.tools.backtest import run_backtest, show_report, split_of
+    from streams.worker.model_file import load_model
 
     if holdout_end <= cutoff:
         raise click.UsageError("--holdout-end must be after --cutoff: churn is read from the days between them")
@@ -247,7 +248,7 @@ def backtest(dataset: str, cutoff: str, holdout_end: str, model_path: Path | Non
 
 def _inclusive(cutoff: str | None, holdout_end: str | None) -> tuple:
     """Day bounds as people write them, the same as `healthscore backtest` reads them."""
-    from streams.backtest_run import split_of
+    from streams.tools.backtest import split_of
 
     if cutoff is None:
         return None, None
@@ -272,8 +273,8 @@ def preview(candidate: Path, current: Path | None, dataset: str, cutoff: str | N
     """Before go-live: a candidate model next to the current one on an event log (tiers, distribution, AUCs)."""
     from rich.console import Console
 
-    from streams.model_file import load_model
-    from streams.preview_run import draw_preview, run_preview, show_preview
+    from streams.worker.model_file import load_model
+    from streams.tools.preview import draw_preview, run_preview, show_preview
 
     if holdout_end and not cutoff:
         raise click.UsageError("--holdout-end needs --cutoff: churn is read from the days between them")
@@ -301,8 +302,8 @@ def preview(candidate: Path, current: Path | None, dataset: str, cutoff: str | N
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True, help="Model file to write.")
 def calibrate(dataset: str, label_cutoff: str, cutoff: str, model_path: Path | None, name: str, out: Path) -> None:
     """Fit weights and normalisers on the calibration period only and write a scoring-model file."""
-    from streams.backtest_run import run_calibration, split_of, write_model
-    from streams.model_file import load_model
+    from streams.tools.backtest import run_calibration, split_of, write_model
+    from streams.worker.model_file import load_model
 
     if cutoff <= label_cutoff:
         raise click.UsageError("--cutoff must be after --label-cutoff: churn is read from the days between them")
@@ -317,7 +318,7 @@ def calibrate(dataset: str, label_cutoff: str, cutoff: str, model_path: Path | N
 @click.option("--workdir", type=click.Path(file_okay=False, path_type=Path), default=None)
 def stack(workdir: Path | None) -> None:
     """Run a local broker and Redis until Ctrl-C (or SIGTERM, SIGHUP), printing the settings that point at them."""
-    from streams.localstack import local_stack
+    from streams.tools.localstack import local_stack
 
     workdir = workdir or Path(tempfile.mkdtemp(prefix="healthscore-stack-"))
     with local_stack(workdir) as running:

@@ -25,8 +25,8 @@ from typing import Any
 
 from aiokafka import AIOKafkaProducer
 
-from streams.connections import kafka_options
-from streams.partitions import partition_of
+from streams.kafka.connections import kafka_options
+from streams.kafka.partitions import partition_of
 from streams.settings import Settings
 
 logger = logging.getLogger(__name__)

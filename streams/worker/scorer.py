@@ -46,11 +46,11 @@ from scoring.pipeline import Step, event_clock, next_review, scorable, step, ste
 from scoring.records import encode
 from scoring.schedule import DueQueue, Schedule
 from scoring.state import CustomerState, new_state
-from streams.codecs import DEAD_VALUE_BYTES, MAX_AGE, R, dead_letter, decode_event, decode_request, decode_state, encode_state
+from streams.kafka.codecs import DEAD_VALUE_BYTES, MAX_AGE, R, dead_letter, decode_event, decode_request, decode_state, encode_state
 from streams.metrics import Metrics
-from streams.offsets import OffsetGuard
-from streams.output_producer import OutputProducer
-from streams.redis_sink import RedisSink
+from streams.worker.offsets import OffsetGuard
+from streams.kafka.producer import OutputProducer
+from streams.snapshot.writer import RedisSink
 
 logger = logging.getLogger(__name__)
 # Tail checks in a row without any record arriving before a partition read past its next record counts as stalled.
@@ -64,7 +64,7 @@ RECORD_OVERHEAD_BYTES = 1024
 
 
 class StatesWriter(Protocol):
-    """Where a batch's final states go (streams/stores.py StateWriter: the changelog, then the store)."""
+    """Where a batch's final states go (streams/state/stores.py StateWriter: the changelog, then the store)."""
 
     async def write(self, records: dict[bytes, bytes | None]) -> None: ...
 
@@ -95,7 +95,7 @@ class OutputTopic(Protocol):
 
 @dataclass(frozen=True)
 class ProducerTopic:
-    """An output topic written straight through the worker's output producer (streams/output_producer.py).
+    """An output topic written straight through the worker's output producer (streams/kafka/producer.py).
 
     Faust's `Topic.send` wraps every record in its channel machinery (a
     FutureMessage, callbacks, sensors): profiled at 8% of the worker's main
@@ -126,7 +126,7 @@ class Outputs:
 
 
 class ConsumerPosition(Protocol):
-    """The consumer operations offset continuity needs (streams/offsets.py)."""
+    """The consumer operations offset continuity needs (streams/worker/offsets.py)."""
 
     def committed_offset(self, tp: Any) -> int | None: ...
 
@@ -266,7 +266,7 @@ class Scorer:
             self.guard.completed(handled)
 
     async def _continuous(self, message: Any) -> bool:
-        """Whether `message` is the next record of its partition (see streams/offsets.py); seeks back if not."""
+        """Whether `message` is the next record of its partition (see streams/worker/offsets.py); seeks back if not."""
         if self.consumer is None:
             return True
         verdict = self.guard.admit(message.tp, message.offset, self.consumer.committed_offset(message.tp))
@@ -297,7 +297,7 @@ class Scorer:
                 for tp, position in read.items()}  # fmt: skip
 
     async def recover_tails(self, positions: Mapping[Any, int]) -> int:
-        """Seek back each partition read past records that never arrived (streams/offsets.py); returns how many.
+        """Seek back each partition read past records that never arrived (streams/worker/offsets.py); returns how many.
 
         Acts only after QUIET_CHECKS checks in a row in which no record came and
         no batch was running: records still on their way would otherwise look lost.

@@ -13,7 +13,7 @@ Stopping. Faust's shutdown first waits until every record under way is acknowled
 (`Consumer.wait_empty`), with no bound: seen here, a worker whose batch
 could not finish ignored SIGTERM for 30 to 90 s, logging
 `wait_empty: Waiting for tasks`. The wait is bounded by
-HEALTHSCORE_SHUTDOWN_TIMEOUT_SECONDS (streams/transport.py); and in case
+HEALTHSCORE_SHUTDOWN_TIMEOUT_SECONDS (streams/worker/faust_compat.py); and in case
 anything else hangs (a producer flush to a broker that is gone), the
 process exits on its own a few seconds after that bound. Nothing is lost
 either way: records not committed are handled again by the next owner of

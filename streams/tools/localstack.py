@@ -118,7 +118,7 @@ class LocalStack:
             "HEALTHSCORE_CHANGELOG_END_MARKERS": "true",
         }
 
-    def start_worker(self, name: str, extra_env: Mapping[str, str], module: str = "streams.cli") -> subprocess.Popen:
+    def start_worker(self, name: str, extra_env: Mapping[str, str], module: str = "streams.tools.cli") -> subprocess.Popen:
         """Run `healthscore worker` (`module` worker) as a child process, logging to workdir/<name>.log."""
         env = {**os.environ, **self.env(), **extra_env}
         log = (self.workdir / f"{name}.log").open("ab")

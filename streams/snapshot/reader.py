@@ -1,6 +1,6 @@
 """Reads of the Redis snapshot for the HTTP API: filtered, ordered pages and counts by tier.
 
-The writer (streams/redis_sink.py) keeps one sorted set per tier and per
+The writer (streams/snapshot/writer.py) keeps one sorted set per tier and per
 segment, scored by health score, so a filter is a union of tier sets
 intersected with a union of segment sets, computed inside Redis in one
 transaction; a page is then one range and one hash read per row.
@@ -16,7 +16,7 @@ from redis.exceptions import RedisError
 
 from schemas.api import CustomerListQuery, CustomerSummary
 from schemas.outputs import TIERS, Tier
-from streams.redis_sink import customer_key, ranking_key, segment_key, tier_key
+from streams.snapshot.writer import customer_key, ranking_key, segment_key, tier_key
 
 logger = logging.getLogger(__name__)
 

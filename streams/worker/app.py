@@ -15,19 +15,19 @@ from yarl import URL
 
 from schemas.model_config import Model
 from scoring.schedule import DueQueue, Schedule
-from streams.agents import RECORD_OVERHEAD_BYTES, Outputs, ProducerTopic, Scorer, hold
-from streams.connections import faust_credentials
-from streams.transport import App
-from streams.lag import LAG_INTERVAL_SECONDS, consumer_state, input_positions, sample_lag
+from streams.worker.scorer import RECORD_OVERHEAD_BYTES, Outputs, ProducerTopic, Scorer, hold
+from streams.kafka.connections import faust_credentials
+from streams.worker.faust_compat import App
+from streams.worker.lag import LAG_INTERVAL_SECONDS, consumer_state, input_positions, sample_lag
 from streams.metrics import Metrics
-from streams.output_producer import OutputProducer
-from streams.model_file import load_model
-from streams.redis_sink import RedisSink
-from streams.timers import InactivityTimer
-from streams.redis_reader import RedisReader
+from streams.kafka.producer import OutputProducer
+from streams.worker.model_file import load_model
+from streams.snapshot.writer import RedisSink
+from streams.worker.timers import InactivityTimer
+from streams.snapshot.reader import RedisReader
 from streams.settings import Settings
-from streams.views import Api, register_views
-from streams.stores import StateTable, StateWriter
+from streams.api.routes import Api, register_views
+from streams.state.stores import StateTable, StateWriter
 
 logger = logging.getLogger(__name__)
 
@@ -48,7 +48,7 @@ class Service:
 
 @dataclass
 class FaustConsumerPosition:
-    """Offset continuity's view of the Faust consumer (streams/offsets.py)."""
+    """Offset continuity's view of the Faust consumer (streams/worker/offsets.py)."""
 
     app: faust.App
 
@@ -109,7 +109,7 @@ def due_schedule(settings: Settings, tabledir: Path) -> Schedule:
     """The timer's schedule: in memory beside a memory table, on disk beside a RocksDB one (bounded memory)."""
     if URL(settings.store).scheme != "rocksdb":
         return DueQueue()
-    from streams.due_store import RocksDueQueue  # rocksdict is the optional `rocksdb` extra
+    from streams.state.due_store import RocksDueQueue  # rocksdict is the optional `rocksdb` extra
 
     return RocksDueQueue(tabledir / "customer-due", rocksdb_options(settings))
 
@@ -126,7 +126,7 @@ def create_app(settings: Settings, model: Model | None = None) -> Service:
         broker=settings.broker_url,
         broker_credentials=faust_credentials(settings),
         store=settings.store,
-        Table=StateTable,  # files `rocksdb://` data by key partition (streams/stores.py)
+        Table=StateTable,  # files `rocksdb://` data by key partition (streams/state/stores.py)
         datadir=str(settings.datadir),
         topic_partitions=settings.partitions,
         broker_session_timeout=settings.session_timeout,
@@ -251,7 +251,7 @@ def create_app(settings: Settings, model: Model | None = None) -> Service:
     async def healthz_view(web: faust.web.View, request: faust.web.Request) -> Response:
         return web.json({"status": "ok", "redis_backlog": redis.backlog})
 
-    register_views(Api(app=app, scorer=scorer, reader=reader, model=model, partitions=settings.partitions,
-                       source_topic=source, token=settings.api_token))  # fmt: skip
+    register_views(Api(app=app, table=table, clock=scorer.now, reader=reader, model=model,
+                       partitions=settings.partitions, source_topic=source, token=settings.api_token))  # fmt: skip
 
     return Service(app=app, scorer=scorer, metrics=metrics, redis=redis, timer=timer)

@@ -13,7 +13,7 @@ from pathlib import Path
 from kafka import KafkaProducer
 
 from schemas.control import ErasureRequest, OverrideRequest
-from streams.connections import kafka_options
+from streams.kafka.connections import kafka_options
 from streams.settings import Settings
 
 logger = logging.getLogger(__name__)

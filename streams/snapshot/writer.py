@@ -28,7 +28,7 @@ from redis.exceptions import RedisError
 
 from schemas.outputs import SEGMENTS, TIERS
 from scoring.records import ScoreRecord, encode
-from streams.failure_streak import FailureStreak
+from streams.snapshot.failure_streak import FailureStreak
 from streams.metrics import Metrics
 
 logger = logging.getLogger(__name__)

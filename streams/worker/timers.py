@@ -17,10 +17,10 @@ from datetime import datetime
 from scoring.pipeline import next_review, rescore_if_changed
 from scoring.instants import from_us
 from scoring.schedule import Schedule
-from streams.agents import Batch, Scorer
-from streams.codecs import decode_state
-from streams.partitions import partition_of
-from streams.stores import key_chunks
+from streams.worker.scorer import Batch, Scorer
+from streams.kafka.codecs import decode_state
+from streams.kafka.partitions import partition_of
+from streams.state.stores import key_chunks
 
 logger = logging.getLogger(__name__)
 

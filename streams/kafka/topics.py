@@ -9,7 +9,7 @@ from kafka import KafkaConsumer, TopicPartition
 from kafka.admin import KafkaAdminClient, NewTopic
 from kafka.errors import KafkaError, TopicAlreadyExistsError
 
-from streams.connections import kafka_options
+from streams.kafka.connections import kafka_options
 from streams.settings import Settings
 
 logger = logging.getLogger(__name__)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import datetime
 from functools import wraps
 from typing import Any
 
@@ -26,11 +27,10 @@ from schemas.api import ApiError, CustomerPage, QueryError, Readiness, TierCount
 from schemas.model_config import Model
 from scoring.pipeline import scorable
 from scoring.health import current_health, query_time
-from streams.agents import Scorer
-from streams.auth import SCHEME, bearer_allows
-from streams.codecs import decode_state
-from streams.redis_reader import RedisReader
-from streams.partitions import partition_of
+from streams.api.auth import SCHEME, bearer_allows
+from streams.kafka.codecs import decode_state
+from streams.snapshot.reader import RedisReader
+from streams.kafka.partitions import partition_of
 
 logger = logging.getLogger(__name__)
 
@@ -39,10 +39,11 @@ Handler = Callable[..., Awaitable[Response]]
 
 @dataclass(frozen=True)
 class Api:
-    """What the views read: the state table through the scorer, the Redis snapshot, and who owns what."""
+    """What the views read: the state table, the worker's clock, the Redis snapshot, and who owns what."""
 
     app: faust.App
-    scorer: Scorer
+    table: faust.Table
+    clock: Callable[[], datetime | None]  # the worker's `now`: wall clock, or its event-time watermark
     reader: RedisReader
     model: Model
     partitions: int
@@ -78,13 +79,13 @@ def register_views(api: Api) -> None:
     @app.page("/customers/{customer_id}", name="customer")
     class CustomerView(faust.web.View):
         @protected
-        @app.table_route(table=api.scorer.table, match_info="customer_id")
+        @app.table_route(table=api.table, match_info="customer_id")
         async def get(self, request: faust.web.Request, customer_id: str) -> Response:
             if not api.owns(customer_id):
                 return error(self, 503, "this customer's partition is moving between workers; retry shortly")
-            raw = api.scorer.table.get(customer_id.encode("utf-8"))
+            raw = api.table.get(customer_id.encode("utf-8"))
             state = decode_state(raw) if raw else None
-            now = query_time(api.scorer.now(), state) if state else None
+            now = query_time(api.clock(), state) if state else None
             if state is None or now is None or not scorable(state):  # a profile alone is not scored
                 return error(self, 404, f"unknown customer {customer_id!r}: no event of theirs has been scored")
             return self.json(current_health(state, api.model, now).model_dump(mode="json"))

@@ -1,0 +1,1 @@
+"""The HTTP API every worker serves: customer health, the ranked list, tier counts, probes and metrics."""
