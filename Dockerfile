@@ -16,7 +16,7 @@ RUN pip install --no-cache-dir '.[rocksdb]'
 RUN useradd --create-home --uid 10001 healthscore
 USER healthscore
 
-# /metrics and /healthz must be reachable from outside the container; the default
+# /metrics, /livez and /readyz must be reachable from outside the container; the default
 # datadir (./.healthscore) would be under /app, which the non-root user cannot write.
 ENV HEALTHSCORE_WEB_HOST=0.0.0.0 \
     HEALTHSCORE_DATADIR=/tmp/healthscore

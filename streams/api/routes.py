@@ -1,6 +1,7 @@
-"""The HTTP API served by every worker: customer health, the ranked customer list, tier counts, probes.
+"""The HTTP API served by every worker: customer health, the ranked customer list, tier counts, probes, metrics.
 
-Views are thin: parse (schemas/api.py), read (state table or Redis), score
+Every route is in one Faust Blueprint (`blueprint`), registered by the
+worker's app. Views are thin: parse (schemas/api.py), read (state table or Redis), score
 with the pure pipeline (scoring/health.py), answer JSON. A customer's
 request is answered by the worker holding that customer's partition:
 `app.table_route` forwards it there, hashing the id like the producers do.
@@ -20,6 +21,7 @@ from typing import Any
 import faust
 from aiohttp.web import Response
 from faust.types import TP
+from prometheus_client import CONTENT_TYPE_LATEST
 from pydantic import SecretStr
 from redis.exceptions import RedisError
 
@@ -45,6 +47,8 @@ class Api:
     table: faust.Table
     clock: Callable[[], datetime | None]  # the worker's `now`: wall clock, or its event-time watermark
     reader: RedisReader
+    metrics: Callable[[], bytes]  # the Prometheus exposition
+    backlog: Callable[[], int]  # snapshots waiting for Redis
     model: Model
     partitions: int
     source_topic: str  # an input topic: its partitions are the table's partitions
@@ -62,9 +66,15 @@ def error(web: faust.web.View, status: int, message: str, headers: dict[str, str
     return web.json(ApiError(error=message).model_dump(), status=status, headers=headers)
 
 
-def register_views(api: Api) -> None:
-    """Add the API's routes to `api.app`'s web server."""
+def register(api: Api) -> None:
+    """Serve the API's routes on `api.app`'s web server."""
+    blueprint(api).register(api.app, url_prefix="")
+
+
+def blueprint(api: Api) -> faust.web.Blueprint:
+    """Every route of the API, bound to what `api` reads."""
     app = api.app
+    routes = faust.web.Blueprint("healthscore")
 
     def protected(handler: Handler) -> Handler:
         @wraps(handler)
@@ -76,7 +86,7 @@ def register_views(api: Api) -> None:
 
         return checked
 
-    @app.page("/customers/{customer_id}", name="customer")
+    @routes.route("/customers/{customer_id}", name="customer")
     class CustomerView(faust.web.View):
         @protected
         @app.table_route(table=api.table, match_info="customer_id")
@@ -90,7 +100,7 @@ def register_views(api: Api) -> None:
                 return error(self, 404, f"unknown customer {customer_id!r}: no event of theirs has been scored")
             return self.json(current_health(state, api.model, now).model_dump(mode="json"))
 
-    @app.page("/customers", name="customers")
+    @routes.route("/customers", name="customers")
     class CustomersView(faust.web.View):
         @protected
         async def get(self, request: faust.web.Request) -> Response:
@@ -104,7 +114,7 @@ def register_views(api: Api) -> None:
                 return redis_unavailable(self, exc)
             return self.json(CustomerPage.of(query, items, total).model_dump(mode="json"))
 
-    @app.page("/tiers", name="tiers")
+    @routes.route("/tiers", name="tiers")
     class TiersView(faust.web.View):
         @protected
         async def get(self, request: faust.web.Request) -> Response:
@@ -114,21 +124,32 @@ def register_views(api: Api) -> None:
                 return redis_unavailable(self, exc)
             return self.json(TierCounts.of(counts).model_dump(mode="json"))
 
-    @app.page("/livez", name="livez")
-    async def livez(web: faust.web.View, request: faust.web.Request) -> Response:
-        return web.json({"status": "alive"})
+    @routes.route("/livez", name="livez")
+    class LivenessView(faust.web.View):
+        async def get(self, request: faust.web.Request) -> Response:
+            """The process serves requests; also says how many snapshots wait for Redis."""
+            return self.json({"status": "alive", "redis_backlog": api.backlog()})
 
-    @app.page("/readyz", name="readyz")
-    async def readyz(web: faust.web.View, request: faust.web.Request) -> Response:
-        readiness = Readiness(checks={
-            "partitions_assigned": bool(app.assignor.assigned_actives()),
-            "table_recovered": api.recovered(),
-            "redis": await api.reader.ping(),
-        })  # fmt: skip
-        if readiness.ready:
-            return web.json({"status": "ready", **readiness.model_dump()})
-        return web.json({"status": "not ready", "error": f"not ready: {', '.join(readiness.failing)}",
-                         **readiness.model_dump()}, status=503)  # fmt: skip
+    @routes.route("/readyz", name="readyz")
+    class ReadinessView(faust.web.View):
+        async def get(self, request: faust.web.Request) -> Response:
+            readiness = Readiness(checks={
+                "partitions_assigned": bool(app.assignor.assigned_actives()),
+                "table_recovered": api.recovered(),
+                "redis": await api.reader.ping(),
+            })  # fmt: skip
+            if readiness.ready:
+                return self.json({"status": "ready", **readiness.model_dump()})
+            return self.json({"status": "not ready", "error": f"not ready: {', '.join(readiness.failing)}",
+                              **readiness.model_dump()}, status=503)  # fmt: skip
+
+    @routes.route("/metrics", name="metrics")
+    class MetricsView(faust.web.View):
+        async def get(self, request: faust.web.Request) -> Response:
+            # aiohttp refuses parameters in content_type, so the exposition type goes in as a header.
+            return self.bytes(api.metrics(), headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+    return routes
 
 
 def redis_unavailable(web: faust.web.View, exc: Exception) -> Response:

@@ -8,14 +8,12 @@ from datetime import timedelta
 from pathlib import Path
 
 import faust
-from aiohttp.web import Response
 from faust.types import TP
-from prometheus_client import CONTENT_TYPE_LATEST
 from yarl import URL
 
 from schemas.model_config import Model
 from scoring.schedule import DueQueue, Schedule
-from streams.worker.scorer import RECORD_OVERHEAD_BYTES, Outputs, ProducerTopic, Scorer, hold
+from streams.worker.scorer import RECORD_OVERHEAD_BYTES, Outputs, ProducerTopic, Scorer, ScorerConfig, hold
 from streams.kafka.connections import faust_credentials
 from streams.worker.faust_compat import App
 from streams.worker.lag import LAG_INTERVAL_SECONDS, consumer_state, input_positions, sample_lag
@@ -26,7 +24,8 @@ from streams.snapshot.writer import RedisSink
 from streams.worker.timers import InactivityTimer
 from streams.snapshot.reader import RedisReader
 from streams.settings import Settings
-from streams.api.routes import Api, register_views
+from streams.api import routes
+from streams.api.routes import Api
 from streams.state.stores import StateTable, StateWriter
 
 logger = logging.getLogger(__name__)
@@ -162,16 +161,18 @@ def create_app(settings: Settings, model: Model | None = None) -> Service:
         model=model,
         metrics=metrics,
         redis=redis,
-        kinds=settings.input_topics(),
-        max_message_bytes=settings.max_message_bytes,
-        max_future=timedelta(seconds=settings.max_future_seconds),
-        max_age=timedelta(days=settings.max_event_age_days),
-        dead_value_bytes=settings.deadletter_value_bytes,
-        max_output_bytes=producer.max_request_size - RECORD_OVERHEAD_BYTES,
-        clock=settings.clock,
-        surveys_need_known_customer=settings.surveys_need_known_customer,
-        erasure_topic=settings.topic_erasures,
-        override_topic=settings.topic_overrides,
+        config=ScorerConfig(
+            kinds=settings.input_topics(),
+            max_message_bytes=settings.max_message_bytes,
+            max_future=timedelta(seconds=settings.max_future_seconds),
+            max_age=timedelta(days=settings.max_event_age_days),
+            dead_value_bytes=settings.deadletter_value_bytes,
+            max_output_bytes=producer.max_request_size - RECORD_OVERHEAD_BYTES,
+            clock=settings.clock,
+            surveys_need_known_customer=settings.surveys_need_known_customer,
+            erasure_topic=settings.topic_erasures,
+            override_topic=settings.topic_overrides,
+        ),
         erasures=erasures,
         consumer=FaustConsumerPosition(app) if settings.offset_checks else None,
         due=due_schedule(settings, Path(app.conf.tabledir)),
@@ -180,7 +181,7 @@ def create_app(settings: Settings, model: Model | None = None) -> Service:
 
     @app.on_partitions_assigned.connect
     async def restart_offset_checks(sender: faust.App, assigned: set[TP], **kwargs: object) -> None:
-        scorer.guard.reset()  # the consumer starts again from committed offsets
+        scorer.partitions_assigned()
     source = settings.topic_purchases
     timer = InactivityTimer(
         scorer=scorer,
@@ -225,10 +226,10 @@ def create_app(settings: Settings, model: Model | None = None) -> Service:
             return
         # A rebalance or changelog recovery holds records back on purpose: no verdict then.
         if app.rebalancing or app.in_recovery:
-            scorer.quiet_checks = 0
+            scorer.rebalancing()
             return
         await scorer.recover_tails(positions or {})
-        if lag and sum(lag.values()) and scorer.quiet_checks == STALL_CHECKS:
+        if lag and sum(lag.values()) and scorer.progress.quiet_checks == STALL_CHECKS:
             logger.warning("%d input records wait and none arrived for %.0f s; positions %s; consumer %s",
                            sum(lag.values()), STALL_CHECKS * LAG_INTERVAL_SECONDS,
                            {f"{tp.topic}[{tp.partition}]": p for tp, p in (positions or {}).items()},
@@ -242,16 +243,8 @@ def create_app(settings: Settings, model: Model | None = None) -> Service:
         await redis.close()
         await reader.close()
 
-    @app.page("/metrics", name="metrics")
-    async def metrics_view(web: faust.web.View, request: faust.web.Request) -> Response:
-        # aiohttp refuses parameters in content_type, so the exposition type goes in as a header.
-        return web.bytes(metrics.exposition(), headers={"Content-Type": CONTENT_TYPE_LATEST})
-
-    @app.page("/healthz", name="healthz")
-    async def healthz_view(web: faust.web.View, request: faust.web.Request) -> Response:
-        return web.json({"status": "ok", "redis_backlog": redis.backlog})
-
-    register_views(Api(app=app, table=table, clock=scorer.now, reader=reader, model=model,
-                       partitions=settings.partitions, source_topic=source, token=settings.api_token))  # fmt: skip
+    routes.register(Api(app=app, table=table, clock=scorer.now, reader=reader, metrics=metrics.exposition,
+                        backlog=lambda: redis.backlog, model=model, partitions=settings.partitions,
+                        source_topic=source, token=settings.api_token))  # fmt: skip
 
     return Service(app=app, scorer=scorer, metrics=metrics, redis=redis, timer=timer)

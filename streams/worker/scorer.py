@@ -151,16 +151,11 @@ class Batch:
     erased: dict[bytes, datetime] = field(default_factory=dict)  # customer key -> erased up to
 
 
-@dataclass
-class Scorer:
-    """Handles input records against the state table; shared by the agent, the timer and tests."""
+@dataclass(frozen=True)
+class ScorerConfig:
+    """How the scorer reads its input, fixed at start-up (from Settings, streams/worker/app.py)."""
 
-    table: faust.Table
-    outputs: Outputs
-    model: Model  # one model, or a set chosen per customer from the profile
-    metrics: Metrics
-    redis: RedisSink
-    kinds: dict[str, EventKind]
+    kinds: dict[str, EventKind]  # input topic -> the event kind it carries
     max_message_bytes: int
     max_future: timedelta
     clock: Literal["wall", "event"]
@@ -170,11 +165,12 @@ class Scorer:
     surveys_need_known_customer: bool = False
     erasure_topic: str | None = None
     override_topic: str | None = None
-    # Customer key -> ISO instant up to which their events are erased: a suppression list, so a
-    # redelivered or still-queued event cannot bring an erased customer back (a Faust table in the app).
-    erasures: MutableMapping[bytes, bytes] = field(default_factory=dict)
-    due: Schedule = field(default_factory=DueQueue)
-    consumer: ConsumerPosition | None = None  # None (tests): every record counts as the next
+
+
+@dataclass
+class Progress:
+    """What the scorer keeps track of as it runs: offsets, the event-time watermark, quiet checks, failures."""
+
     guard: OffsetGuard = field(default_factory=OffsetGuard)
     seeks: set[asyncio.Future[None]] = field(default_factory=set)  # seeks under way, kept from the GC
     watermark: datetime | None = None  # newest event time this worker has scored
@@ -184,9 +180,35 @@ class Scorer:
     delivered: int = 0  # input records handed to the scorer so far
     quiet_checks: int = 0  # consecutive tail checks that saw no record arrive
     delivered_at_check: int = 0
-    writer: StatesWriter | None = None  # None: straight into `table` (TableWrites)
     failures: int = 0  # batches failed in a row; sets the pause before the next try
     starts: int = 0  # times the agent started: after the first, it resumes from committed offsets
+
+
+@dataclass
+class Scorer:
+    """Handles input records against the state table; shared by the agent, the timer and tests."""
+
+    table: faust.Table
+    outputs: Outputs
+    model: Model  # one model, or a set chosen per customer from the profile
+    metrics: Metrics
+    redis: RedisSink
+    config: ScorerConfig
+    # Customer key -> ISO instant up to which their events are erased: a suppression list, so a
+    # redelivered or still-queued event cannot bring an erased customer back (a Faust table in the app).
+    erasures: MutableMapping[bytes, bytes] = field(default_factory=dict)
+    due: Schedule = field(default_factory=DueQueue)
+    consumer: ConsumerPosition | None = None  # None (tests): every record counts as the next
+    writer: StatesWriter | None = None  # None: straight into `table` (TableWrites)
+    progress: Progress = field(default_factory=lambda: Progress())
+
+    def partitions_assigned(self) -> None:
+        """After a rebalance the consumer starts again from committed offsets: forget what the checks knew."""
+        self.progress.guard.reset()
+
+    def rebalancing(self) -> None:
+        """A rebalance or changelog recovery holds records back on purpose: quiet checks start over after it."""
+        self.progress.quiet_checks = 0
 
     @property
     def states(self) -> StatesWriter:
@@ -194,7 +216,7 @@ class Scorer:
 
     def now(self) -> datetime | None:
         """The timer's `now`: the wall clock, or in event-time mode the watermark (None before any event)."""
-        return datetime.now(timezone.utc) if self.clock == "wall" else self.watermark
+        return datetime.now(timezone.utc) if self.config.clock == "wall" else self.progress.watermark
 
     async def start(self) -> None:
         """Called each time the agent starts: after a restart, every assigned partition resumes from its commit.
@@ -202,18 +224,18 @@ class Scorer:
         An agent that crashed (for any reason) left the records it had taken
         unprocessed; Faust would hand its replacement only the records after them.
         """
-        self.starts += 1
-        if self.starts == 1 or self.consumer is None:
+        self.progress.starts += 1
+        if self.progress.starts == 1 or self.consumer is None:
             return
         consumer = self.consumer
         for tp in consumer.assignment():
-            resume = self.guard.resume_point(tp)
+            resume = self.progress.guard.resume_point(tp)
             if resume is None:
                 resume = consumer.committed_offset(tp)
             if resume is not None:
                 # Records fetched for the dead agent that still arrive are then holes: fetched again in order.
-                self.guard.expected[tp] = resume
-                self.guard.reported.pop(tp, None)
+                self.progress.guard.expected[tp] = resume
+                self.progress.guard.reported.pop(tp, None)
                 await consumer.seek(tp, resume)
         logger.warning("scoring agent restarted: assigned partitions resume after their last completed batch")
 
@@ -229,15 +251,15 @@ class Scorer:
             raise
         except Exception:
             hold(messages)
-            self.failures += 1
+            self.progress.failures += 1
             self.metrics.batch_failures.inc()
-            pause = min(RETRY_MAX_SECONDS, RETRY_FIRST_SECONDS * 2 ** (self.failures - 1))
+            pause = min(RETRY_MAX_SECONDS, RETRY_FIRST_SECONDS * 2 ** (self.progress.failures - 1))
             logger.exception("a batch of %d records failed (%d in a row): fetching them again in %.1f s",
-                             len(messages), self.failures, pause)  # fmt: skip
+                             len(messages), self.progress.failures, pause)  # fmt: skip
             await self.rewind(messages)
             await asyncio.sleep(pause)
         else:
-            self.failures = 0
+            self.progress.failures = 0
 
     async def rewind(self, messages: Sequence[Any]) -> None:
         """Seek each partition of a failed batch back to its first record, so the batch is fetched again."""
@@ -248,13 +270,13 @@ class Scorer:
             first[message.tp] = min(message.offset, first.get(message.tp, message.offset))
         for tp, offset in first.items():
             # A hole already pending before this batch is further back still: keep that one.
-            self.guard.expected[tp] = min(offset, self.guard.expected.get(tp, offset))
-            await self.consumer.seek(tp, self.guard.expected[tp])
+            self.progress.guard.expected[tp] = min(offset, self.progress.guard.expected.get(tp, offset))
+            await self.consumer.seek(tp, self.progress.guard.expected[tp])
 
     async def handle_batch(self, messages: Sequence[Any]) -> None:
         """Score a batch of input records in order; returns once outputs are acknowledged and states written."""
-        self.delivered += len(messages)
-        async with self.lock:
+        self.progress.delivered += len(messages)
+        async with self.progress.lock:
             self.metrics.batch_size.observe(len(messages))
             batch = Batch()
             handled: dict[Any, int] = {}
@@ -263,23 +285,23 @@ class Scorer:
                     await self._guarded(message, batch)
                     handled[message.tp] = message.offset + 1
             await self.commit(batch)
-            self.guard.completed(handled)
+            self.progress.guard.completed(handled)
 
     async def _continuous(self, message: Any) -> bool:
         """Whether `message` is the next record of its partition (see streams/worker/offsets.py); seeks back if not."""
         if self.consumer is None:
             return True
-        verdict = self.guard.admit(message.tp, message.offset, self.consumer.committed_offset(message.tp))
+        verdict = self.progress.guard.admit(message.tp, message.offset, self.consumer.committed_offset(message.tp))
         if verdict in ("hole", "seek"):
             hold([message])  # never acked from here: its offset must wait for the copy fetched again
-            expected = self.guard.expected[message.tp]
+            expected = self.progress.guard.expected[message.tp]
             if verdict == "hole":
                 self.metrics.offset_holes.inc()
                 logger.warning("offset %d of %s arrived before %d..%d: fetching those again",
                                message.offset, message.tp, expected, message.offset - 1)  # fmt: skip
             # In the background: the consumer thread may be waiting for this very batch to finish.
-            self.seeks.add(task := asyncio.ensure_future(self.consumer.seek(message.tp, expected)))
-            task.add_done_callback(self.seeks.discard)
+            self.progress.seeks.add(task := asyncio.ensure_future(self.consumer.seek(message.tp, expected)))
+            task.add_done_callback(self.progress.seeks.discard)
         elif verdict == "rewind":
             logger.warning("offsets of %s went back to %d: topic recreated or offsets reset; processing on",
                            message.tp, message.offset)  # fmt: skip
@@ -293,7 +315,7 @@ class Scorer:
         """
         if self.consumer is None:
             return dict(read)  # without offset checks nothing is tracked: the fetch position is all there is
-        return {tp: next(p for p in (self.guard.resume_point(tp), position) if p is not None)
+        return {tp: next(p for p in (self.progress.guard.resume_point(tp), position) if p is not None)
                 for tp, position in read.items()}  # fmt: skip
 
     async def recover_tails(self, positions: Mapping[Any, int]) -> int:
@@ -302,25 +324,25 @@ class Scorer:
         Acts only after QUIET_CHECKS checks in a row in which no record came and
         no batch was running: records still on their way would otherwise look lost.
         """
-        quiet = self.delivered == self.delivered_at_check and not self.lock.locked()
-        self.delivered_at_check = self.delivered
-        self.quiet_checks = self.quiet_checks + 1 if quiet else 0
-        if self.consumer is None or self.quiet_checks < QUIET_CHECKS:
+        quiet = self.progress.delivered == self.progress.delivered_at_check and not self.progress.lock.locked()
+        self.progress.delivered_at_check = self.progress.delivered
+        self.progress.quiet_checks = self.progress.quiet_checks + 1 if quiet else 0
+        if self.consumer is None or self.progress.quiet_checks < QUIET_CHECKS:
             return 0
         consumer = self.consumer
         # Partitions none of whose records arrived and with nothing committed: the consumer started at their first
         # record (offsets reset to earliest). Seen on the local broker after a kill -9: a restarted worker's consumer
         # read every partition to its end while none of the records reached the agent, and waited there forever.
-        unknown = [tp for tp in positions if tp not in self.guard.expected and consumer.committed_offset(tp) is None]
+        unknown = [tp for tp in positions if tp not in self.progress.guard.expected and consumer.committed_offset(tp) is None]
         first = await consumer.earliest(unknown) if unknown else {}
-        stalled = self.guard.behind(positions, lambda tp: first.get(tp, consumer.committed_offset(tp)))
+        stalled = self.progress.guard.behind(positions, lambda tp: first.get(tp, consumer.committed_offset(tp)))
         for tp, expected in stalled.items():
             self.metrics.offset_holes.inc()
             logger.warning("%s was read to offset %d but records from %d never arrived: fetching them again",
                            tp, positions[tp], expected)  # fmt: skip
             await self.consumer.seek(tp, expected)
         if stalled:
-            self.quiet_checks = 0
+            self.progress.quiet_checks = 0
         return len(stalled)
 
     def state_of(self, key: bytes, batch: Batch) -> CustomerState | None:
@@ -348,21 +370,21 @@ class Scorer:
             letter = self._dead(message, "processing_error",
                                 f"the worker failed on this record ({type(exc).__name__}: {exc}); "
                                 "report it with the record's coordinates", datetime.now(timezone.utc))  # fmt: skip
-            await self.reject(letter, self.kinds.get(message.topic))
+            await self.reject(letter, self.config.kinds.get(message.topic))
 
     def _dead(self, message: Any, error: Any, reason: str, wall: datetime) -> DeadLetter:
         return dead_letter(error, reason, topic=message.topic, partition=message.partition, offset=message.offset,
-                           key=message.key, value=message.value, received_at=wall, keep=self.dead_value_bytes)  # fmt: skip
+                           key=message.key, value=message.value, received_at=wall, keep=self.config.dead_value_bytes)  # fmt: skip
 
     async def _one(self, message: Any, batch: Batch) -> None:
         wall = datetime.now(timezone.utc)
-        if message.topic == self.erasure_topic:
+        if message.topic == self.config.erasure_topic:
             await self._erase(message, batch, wall)
             return
-        if message.topic == self.override_topic:
+        if message.topic == self.config.override_topic:
             await self._override(message, batch, wall)
             return
-        kind = self.kinds.get(message.topic)
+        kind = self.config.kinds.get(message.topic)
         decoded = decode_event(
             topic=message.topic,
             partition=message.partition,
@@ -370,11 +392,11 @@ class Scorer:
             key=message.key,
             value=message.value,
             expected_kind=kind,
-            max_bytes=self.max_message_bytes,
+            max_bytes=self.config.max_message_bytes,
             received_at=wall,
-            max_future=self.max_future,
-            max_age=self.max_age,
-            keep=self.dead_value_bytes,
+            max_future=self.config.max_future,
+            max_age=self.config.max_age,
+            keep=self.config.dead_value_bytes,
         )
         if isinstance(decoded, DeadLetter):
             await self.reject(decoded, kind)
@@ -385,7 +407,7 @@ class Scorer:
             self.metrics.events.labels(decoded.kind, "erased").inc()
             return
         state = self.state_of(key, batch)
-        if state is None and decoded.kind == "survey" and self.surveys_need_known_customer:
+        if state is None and decoded.kind == "survey" and self.config.surveys_need_known_customer:
             reason = (f"survey for customer {decoded.customer_id!r}, who has no purchase, visit or ticket yet; "
                       "surveys are only scored for known customers")  # fmt: skip
             await self._unknown_customer(message, reason, kind, batch, wall)
@@ -425,8 +447,8 @@ class Scorer:
         """A control record decoded, or None once it has been dead-lettered."""
         request = decode_request(request_type, topic=message.topic, partition=message.partition,
                                  offset=message.offset, key=message.key, value=message.value,
-                                 max_bytes=self.max_message_bytes, received_at=wall,
-                                 keep=self.dead_value_bytes)  # fmt: skip
+                                 max_bytes=self.config.max_message_bytes, received_at=wall,
+                                 keep=self.config.dead_value_bytes)  # fmt: skip
         if isinstance(request, DeadLetter):
             await self.reject(request, None)
             return None
@@ -448,7 +470,7 @@ class Scorer:
                       "an override corrects a score, so there must be one")  # fmt: skip
             await self._unknown_customer(message, reason, None, batch, wall)
             return
-        now = wall if self.clock == "wall" else event_clock(state, request.requested_at)
+        now = wall if self.config.clock == "wall" else event_clock(state, request.requested_at)
         with self._undoable(key, state, batch):
             result = step_override(state, request, self.model, now)
             if result.duplicate:
@@ -473,10 +495,10 @@ class Scorer:
             raise
 
     def _event_now(self, event: Event, state: CustomerState | None, wall: datetime) -> datetime:
-        if self.clock == "wall":
+        if self.config.clock == "wall":
             return wall
         now = event_clock(state, event.occurred_at)
-        self.watermark = max(now, self.watermark or now)
+        self.progress.watermark = max(now, self.progress.watermark or now)
         return now
 
     async def reject(self, letter: DeadLetter, kind: EventKind | None) -> None:
@@ -502,9 +524,9 @@ class Scorer:
             assert self.outputs.audit is not None, "an override without an audit topic"
             records += [(self.outputs.audit, encode(record)) for record in result.audits]
         for _, value in records:
-            if len(key) + len(value) > self.max_output_bytes:
+            if len(key) + len(value) > self.config.max_output_bytes:
                 raise OutputTooLarge(f"an output of {len(value)} bytes is over the producer's limit of "
-                                     f"{self.max_output_bytes}")  # fmt: skip
+                                     f"{self.config.max_output_bytes}")  # fmt: skip
         for topic, value in records:
             await topic.send(key=key, value=value)
         batch.states[key] = result.state

@@ -75,7 +75,7 @@ class InactivityTimer:
 
         Like a batch of events: outputs are acknowledged before the states are stored.
         """
-        async with self.scorer.lock:
+        async with self.scorer.progress.lock:
             queue = self.scorer.due
             due = queue.pop_due(now, MAX_PER_TICK)
             batch = Batch()

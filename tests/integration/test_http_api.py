@@ -86,7 +86,7 @@ def test_customer_health_list_and_counts_match_what_the_worker_published(deploy)
     assert until(lambda: ready(port), timeout=60)
     readiness = get(port, "/readyz").body
     assert readiness["checks"] == {"partitions_assigned": True, "table_recovered": True, "redis": True}
-    assert get(port, "/livez") == Answer(200, get(port, "/livez").headers, {"status": "alive"})
+    assert get(port, "/livez") == Answer(200, get(port, "/livez").headers, {"status": "alive", "redis_backlog": 0})
 
     events = customers()
     updates = publish_and_wait(run, events)

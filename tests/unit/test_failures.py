@@ -86,8 +86,8 @@ def test_a_failed_batch_is_held_uncommitted_and_its_partitions_sought_back_to_it
     asyncio.run(worker.handle(batch))  # does not raise: the agent goes on
     assert all(m.refcount == 2 for m in batch)  # Faust's ack after the batch leaves them unacknowledged
     assert sorted(consumer.seeks) == [("p0", 5), ("p1", 7)]
-    assert worker.guard.expected == {"p0": 5, "p1": 7}
-    assert (worker.failures, worker.metrics.batch_failures._value.get()) == (1, 1)
+    assert worker.progress.guard.expected == {"p0": 5, "p1": 7}
+    assert (worker.progress.failures, worker.metrics.batch_failures._value.get()) == (1, 1)
 
 
 def test_a_restarted_agent_resumes_each_partition_after_its_last_completed_batch() -> None:
@@ -99,7 +99,7 @@ def test_a_restarted_agent_resumes_each_partition_after_its_last_completed_batch
     assert consumer.seeks == []
     asyncio.run(worker.start())  # a restart after a crash
     assert consumer.seeks == [("p0", 2)]  # p1 was never read nor committed: nothing to resume
-    assert worker.guard.admit("p0", 5, committed=0) == "hole"  # records fetched for the dead agent
+    assert worker.progress.guard.admit("p0", 5, committed=0) == "hole"  # records fetched for the dead agent
 
 
 def test_the_guard_resumes_from_the_first_record_read_until_a_batch_completes() -> None:
@@ -157,7 +157,7 @@ def test_the_worker_dead_letters_a_conflicting_duplicate_and_counts_a_redelivery
 def test_lag_counts_from_the_first_record_not_scored_not_from_what_was_fetched() -> None:
     worker = scorer(consumer=Position({"p0": 0}))
     asyncio.run(worker.handle(messages([purchase("a", 0), purchase("b", 1)], "p0", 0)))
-    worker.guard.admit("p0", 2, committed=0)  # fetched and under way, not scored yet
+    worker.progress.guard.admit("p0", 2, committed=0)  # fetched and under way, not scored yet
     # The consumer has read 500 records ahead; 2 are scored; nothing was read of p1 yet.
     assert worker.unscored({"p0": 500, "p1": 40}) == {"p0": 2, "p1": 40}
     assert scorer().unscored({"p0": 500}) == {"p0": 500}  # without offset checks only the fetch position is known

@@ -102,14 +102,14 @@ class Position:
 def test_the_scorer_seeks_back_a_stalled_tail_only_once_the_stream_is_quiet() -> None:
     consumer = Position({"p0": 10})
     scorer = make_scorer(consumer=consumer)
-    scorer.guard.admit("p0", 10, committed=10)
+    scorer.progress.guard.admit("p0", 10, committed=10)
     positions = {"p0": 14}
 
     async def checks(delivering: bool) -> list[int]:
         found = []
         for _ in range(QUIET_CHECKS):
             if delivering:
-                scorer.delivered += 1  # a record arrived since the last check: maybe the rest are on their way
+                scorer.progress.delivered += 1  # a record arrived since the last check: maybe the rest are on their way
             found.append(await scorer.recover_tails(positions))
         return found
 

@@ -7,7 +7,7 @@ from types import SimpleNamespace
 from schemas.model_config import ScoringModel
 from scoring.replay import replay
 from scoring.schedule import DueQueue, Schedule
-from streams.worker.scorer import Outputs, Scorer
+from streams.worker.scorer import Outputs, Scorer, ScorerConfig
 from streams.kafka.codecs import decode_state, encode_state
 from streams.metrics import Metrics
 from streams.worker.timers import REBUILD_CHUNK, InactivityTimer
@@ -44,10 +44,15 @@ class Snapshots:
 
 
 def make_scorer(**fields) -> Scorer:
-    """A Scorer on in-memory stand-ins (table, topics, Redis), event-time clock; `fields` replace any part."""
+    """A Scorer on in-memory stand-ins (table, topics, Redis), event-time clock; `fields` replace any part.
+
+    Fields of ScorerConfig (kinds, max_output_bytes, ...) go into its config.
+    """
+    settings = {name: fields.pop(name) for name in list(fields) if name in ScorerConfig.__dataclass_fields__}
+    config = ScorerConfig(**({"kinds": {}, "max_message_bytes": 1024, "max_future": timedelta(days=1),
+                              "clock": "event"} | settings))  # fmt: skip
     defaults = dict(table=CountingTable(), outputs=Outputs(scores=Sent(), alerts=Sent(), deadletter=Sent()),
-                    model=MODEL, metrics=Metrics(), redis=Snapshots(), kinds={}, max_message_bytes=1024,
-                    max_future=timedelta(days=1), clock="event")  # fmt: skip
+                    model=MODEL, metrics=Metrics(), redis=Snapshots(), config=config)  # fmt: skip
     return Scorer(**(defaults | fields))
 
 
