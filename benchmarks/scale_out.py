@@ -24,7 +24,7 @@ from pathlib import Path
 
 from kafka import KafkaProducer
 
-from streams.worker.app import STATE_TABLE
+from streams.state.tables import STATE_TABLE
 from streams.tools.localstack import LocalStack, free_port, local_stack, stop_process
 from streams.settings import Settings
 from streams.kafka.topics import ensure_topics

@@ -63,7 +63,7 @@ from streams.tools.demo import start_local_worker
 from streams.tools.localstack import local_stack
 from streams.metrics import LATENCY_BUCKETS
 from streams.tools.publish import publish
-from streams.snapshot.writer import ranking_key
+from streams.snapshot.keys import ranking_key
 from streams.settings import Settings
 
 # Share of each kind in the stream: browsing dominates, then buying, support and surveys.

@@ -31,7 +31,7 @@ from pathlib import Path
 
 from scoring.schedule import DueQueue, Schedule
 from soak import rss_bytes
-from streams.worker.app import rocksdb_options
+from streams.state.tables import rocksdb_options
 from streams.state.due_store import RocksDueQueue
 from streams.settings import Settings
 

@@ -29,6 +29,7 @@ from schemas.model_config import ScoringModel, TierThresholds
 from schemas.outputs import Severity, Tier, Trigger
 from scoring.instants import MICROSECOND, US_PER_DAY, day_date, days, to_us
 from scoring.model import Assessment, overdue_ratio
+from scoring.signals import expected_cycle_days
 from scoring.state import HIGH_PRIORITIES, AlertMemory, CustomerState
 
 SEVERITY: dict[str | None, int] = {None: 0, "healthy": 0, "watch": 0, "at_risk": 1, "critical": 2}
@@ -127,7 +128,7 @@ def purchase_overdue(m: Moment) -> Decision:
     if (not rule.enabled or ratio is None or state.purchase_count < rule.min_purchases or ratio < rule.cycles
             or state.alert.overdue_alerted_for == state.last_purchase_at):  # fmt: skip
         return None, {}
-    cycle = state.purchase_cycle_days or m.model.defaults.purchase_cycle_days
+    cycle = expected_cycle_days(state, m.model)
     fired = Fired("purchase_overdue", f"purchase overdue: {ratio:.1f}x the usual {cycle:.0f}-day cycle")
     return fired, {"overdue_alerted_for": state.last_purchase_at}
 

@@ -21,7 +21,7 @@ from schemas.model_config import Linear, Log, Normaliser, ScoringModel, TierThre
 from schemas.outputs import Tier
 from scoring.instants import MICROSECOND, US_PER_DAY, days_since, to_us
 from scoring.records import DimensionScore
-from scoring.signals import DIMENSIONS, SIGNALS, Facts, SignalSpec
+from scoring.signals import DIMENSIONS, SIGNALS, Facts, SignalSpec, expected_cycle_days
 from scoring.state import HIGH_PRIORITIES, CustomerState
 from scoring.windows import HORIZON_DAYS
 
@@ -260,17 +260,11 @@ def explain_change(previous: dict[str, float], current: Assessment) -> list[str]
             for _, i, delta in moved[:MAX_REASONS]]  # fmt: skip
 
 
-def purchase_cycle_days(state: CustomerState, model: ScoringModel | None = None) -> float | None:
-    """The customer's typical gap between purchases, kept with the purchase times. None until two purchases."""
-    return state.purchase_cycle_days
-
-
 def overdue_ratio(state: CustomerState, model: ScoringModel, now: int) -> float | None:
     """Days since the last purchase over the purchase cycle (1.0 = due today); None without purchases."""
     if state.last_purchase_at is None:
         return None
-    cycle = state.purchase_cycle_days or model.defaults.purchase_cycle_days
-    return days_since(now, state.last_purchase_at) / cycle
+    return days_since(now, state.last_purchase_at) / expected_cycle_days(state, model)
 
 
 def settles_at(state: CustomerState, model: ScoringModel) -> int | None:
@@ -279,7 +273,7 @@ def settles_at(state: CustomerState, model: ScoringModel) -> int | None:
         return None
     end = state.last_event_at + WINDOW_HORIZON  # every window empty
     if state.last_purchase_at is not None:
-        cycle = state.purchase_cycle_days or model.defaults.purchase_cycle_days
+        cycle = expected_cycle_days(state, model)
         end = max(end, state.last_purchase_at + round(cycle * SETTLED_CYCLES * US_PER_DAY))
     if state.last_visit_at is not None:
         end = max(end, state.last_visit_at + WINDOW_HORIZON)

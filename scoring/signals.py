@@ -30,6 +30,11 @@ def plural(n: float, word: str) -> str:
     return f"{n} {word}" if n == 1 else f"{n} {word}s"
 
 
+def expected_cycle_days(state: CustomerState, model: ScoringModel) -> float:
+    """The gap after which a purchase is due: the customer's own cycle, or the model's default before two purchases."""
+    return state.purchase_cycle_days or model.defaults.purchase_cycle_days
+
+
 class Facts:
     """What the signals of one customer at one moment are read from; each quantity worked out once."""
 
@@ -46,7 +51,7 @@ class Facts:
         if state.last_purchase_at is not None:
             self.since_purchase = days_since(now, state.last_purchase_at)
             self.cycle = state.purchase_cycle_days
-            self.ratio = self.since_purchase / (self.cycle or model.defaults.purchase_cycle_days)
+            self.ratio = self.since_purchase / expected_cycle_days(state, model)
             start = bisect_right(days, today - SPEND_WINDOW_DAYS, 0, end)
             self.spend_90d = sum(buckets.spend[start:end]) / 1_000_000
         else:
@@ -103,7 +108,8 @@ def _nps_reason(f: Facts, raw: float) -> str:
 
 
 def _recency_reason(f: Facts, raw: float) -> str:
-    shown = f"the usual {f.cycle:.0f}-day cycle" if f.cycle else f"an assumed {f.model.defaults.purchase_cycle_days:.0f}-day cycle"
+    cycle = expected_cycle_days(f.state, f.model)
+    shown = f"the usual {cycle:.0f}-day cycle" if f.cycle else f"an assumed {cycle:.0f}-day cycle"
     return f"no purchase for {f.since_purchase:.0f} days, {raw:.1f}x {shown}"
 
 

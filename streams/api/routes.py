@@ -49,17 +49,15 @@ class Api:
     reader: RedisReader
     metrics: Callable[[], bytes]  # the Prometheus exposition
     backlog: Callable[[], int]  # snapshots waiting for Redis
+    owned: Callable[[], set[TP]]  # the partitions this worker owns
+    recovered: Callable[[], bool]  # the table has read its changelog and no rebalance is under way
     model: Model
     partitions: int
     source_topic: str  # an input topic: its partitions are the table's partitions
     token: SecretStr | None
 
     def owns(self, customer_id: str) -> bool:
-        tp = TP(self.source_topic, partition_of(customer_id.encode("utf-8"), self.partitions))
-        return tp in self.app.assignor.assigned_actives()
-
-    def recovered(self) -> bool:
-        return self.app.tables.recovery.completed.is_set() and not self.app.rebalancing
+        return TP(self.source_topic, partition_of(customer_id.encode("utf-8"), self.partitions)) in self.owned()
 
 
 def error(web: faust.web.View, status: int, message: str, headers: dict[str, str] | None = None) -> Response:
@@ -134,7 +132,7 @@ def blueprint(api: Api) -> faust.web.Blueprint:
     class ReadinessView(faust.web.View):
         async def get(self, request: faust.web.Request) -> Response:
             readiness = Readiness(checks={
-                "partitions_assigned": bool(app.assignor.assigned_actives()),
+                "partitions_assigned": bool(api.owned()),
                 "table_recovered": api.recovered(),
                 "redis": await api.reader.ping(),
             })  # fmt: skip

@@ -16,7 +16,7 @@ from redis.exceptions import RedisError
 
 from schemas.api import CustomerListQuery, CustomerSummary
 from schemas.outputs import TIERS, Tier
-from streams.snapshot.writer import customer_key, ranking_key, segment_key, tier_key
+from streams.snapshot.keys import customer_key, ranking_key, scratch_key, segment_key, tier_key
 
 logger = logging.getLogger(__name__)
 
@@ -65,7 +65,7 @@ class RedisReader:
             total, ids = await pipe.execute()
             return ids, total
         # Scratch keys live only inside this transaction: nothing else ever sees them.
-        scratch = f"{self._prefix}:query:{uuid.uuid4().hex}"
+        scratch = scratch_key(self._prefix, uuid.uuid4().hex)
         pipe.zunionstore(scratch, tiers, aggregate="MIN")
         if segments:
             pipe.zunionstore(f"{scratch}:segments", segments, aggregate="MIN")

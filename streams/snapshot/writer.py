@@ -4,17 +4,10 @@ Scores are queued in memory, newest per customer wins, and a timer flushes
 them, a script call per 500 customers. A Redis outage therefore never blocks scoring: the
 queue keeps the latest value per customer and is written when Redis is back.
 
-Keys, all under the configured prefix (every one is named by a function here,
-so the HTTP API, tests and data erasure agree on them):
-
-- `<prefix>:customer:<id>`: a hash, the customer's latest snapshot
-  (`customer_keys`);
-- `<prefix>:scores`: a sorted set of every customer by score, and
-  `<prefix>:tier:<tier>` / `<prefix>:segment:<segment>`: the same per tier and
-  per segment, so the API filters and counts without scanning (`index_keys`).
-  A customer is a member of the ranking, of exactly one tier set and of
-  exactly one segment set; a flush moves it between them when its tier or
-  segment changed (SNAPSHOT_SCRIPT, run inside Redis).
+The keys are named in streams/snapshot/keys.py. A customer is a member of
+the ranking, of exactly one tier set and of exactly one segment set; a flush
+moves it between them when its tier or segment changed (SNAPSHOT_SCRIPT,
+run inside Redis).
 """
 
 from __future__ import annotations
@@ -26,42 +19,12 @@ from collections.abc import Callable
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
-from schemas.outputs import SEGMENTS, TIERS
 from scoring.records import ScoreRecord, encode
-from streams.snapshot.failure_streak import FailureStreak
 from streams.metrics import Metrics
+from streams.snapshot.failure_streak import FailureStreak
+from streams.snapshot.keys import customer_keys, index_keys
 
 logger = logging.getLogger(__name__)
-
-
-def customer_key(prefix: str, customer_id: str) -> str:
-    return f"{prefix}:customer:{customer_id}"
-
-
-def ranking_key(prefix: str) -> str:
-    return f"{prefix}:scores"
-
-
-def tier_key(prefix: str, tier: str) -> str:
-    return f"{prefix}:tier:{tier}"
-
-
-def segment_key(prefix: str, segment: str) -> str:
-    return f"{prefix}:segment:{segment}"
-
-
-def customer_keys(prefix: str, customer_id: str) -> list[str]:
-    """Every key that belongs to one customer alone: deleting them all forgets the customer's snapshot."""
-    return [customer_key(prefix, customer_id)]
-
-
-def index_keys(prefix: str) -> list[str]:
-    """Every shared sorted set a customer may be a member of (member = customer id): remove it from each to erase."""
-    return [
-        ranking_key(prefix),
-        *(tier_key(prefix, tier) for tier in TIERS),
-        *(segment_key(prefix, segment) for segment in SEGMENTS),
-    ]
 
 
 # Per customer, the script's arguments after the prefix: id, score, tier, segment, then the rest of the hash.

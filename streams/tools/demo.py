@@ -21,7 +21,7 @@ from schemas.events import EVENT_ADAPTER
 from schemas.outputs import ChurnRiskAlert, DeadLetter, ScoreUpdate
 from streams.tools.localstack import LocalStack, free_port, local_stack
 from streams.tools.publish import publish, read_lines
-from streams.snapshot.writer import customer_key, ranking_key
+from streams.snapshot.keys import customer_key, ranking_key
 from streams.settings import Settings
 from streams.kafka.topics import ensure_topics, topic_reader
 

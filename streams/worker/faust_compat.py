@@ -1,4 +1,10 @@
-"""The Kafka transport: Faust's aiokafka driver with a faster delivery loop and the fetch wait as a setting.
+"""Every use of Faust's internals: the faster delivery loop, the fetch wait, and what the worker reads of the consumer.
+
+Faust's public API does not offer these, so they are kept here, in one
+place, and tests/unit/worker/test_faust_compat.py fails when the pinned
+faust-streaming version changes or an attribute used here disappears. (The
+RocksDB store in streams/state/stores.py overrides Faust's store methods:
+that is Faust's extension interface for stores; the same test covers it.)
 
 Delivery. Faust's fetch loop hands each record to the streams through
 `wait_first(callback(record), suspend_flow.wait())`: two tasks and an
@@ -26,12 +32,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 import aiokafka
 import faust
 from faust.transport.drivers import aiokafka as driver
-from faust.types import TransportT
+from faust.types import TP, TransportT
 
 logger = logging.getLogger(__name__)
 
@@ -154,3 +162,70 @@ class App(faust.App):
 
     def _new_transport(self) -> TransportT:
         return _Transport(self.conf.broker_consumer, self)
+
+
+@dataclass
+class FaustConsumerPosition:
+    """Offset continuity's view of the Faust consumer (streams/worker/offsets.py)."""
+
+    app: faust.App
+
+    def committed_offset(self, tp: TP) -> int | None:
+        # Faust keeps the last committed offset per partition privately; it is set by the seek to
+        # committed offsets after every assignment, before the partition's first record is handed out.
+        return self.app.consumer._committed_offset.get(tp)
+
+    def assignment(self) -> set[TP]:
+        return set(self.app.consumer.assignment())
+
+    async def earliest(self, tps: list[TP]) -> dict[TP, int]:
+        return dict(await self.app.consumer.earliest_offsets(*tps))
+
+    async def seek(self, tp: TP, offset: int) -> None:
+        # On the consumer's own thread: Faust's seek calls aiokafka directly from the caller's thread,
+        # and aiokafka is not thread-safe. Measured in CI: a seek landing while the fetcher handed out
+        # records crashed the worker (KeyError in aiokafka's Fetcher.fetched_records).
+        consumer = self.app.consumer
+        await consumer._thread.call_thread(consumer.seek, tp, offset)
+
+
+def owned_partitions(app: faust.App) -> set[TP]:
+    """The partitions this worker is the active owner of (standbys excluded)."""
+    return set(app.assignor.assigned_actives())
+
+
+def tables_recovered(app: faust.App) -> bool:
+    """The tables have read their changelogs and no rebalance is under way."""
+    return app.tables.recovery.completed.is_set() and not app.rebalancing
+
+
+def holding_back(app: faust.App) -> bool:
+    """A rebalance or a changelog recovery holds records back on purpose."""
+    return bool(app.rebalancing or app.in_recovery)
+
+
+def consumer_state(app: faust.App, topics: Iterable[str]) -> dict[str, object]:
+    """What the consumer knows of its input partitions, for a log line when records wait and none arrive."""
+    topics = set(topics)
+    consumer = app.consumer
+
+    def mine(tps: Iterable[TP]) -> list[str]:
+        return sorted(f"{tp.topic}[{tp.partition}]" for tp in tps if tp.topic in topics)
+
+    try:
+        client = consumer._thread._ensure_consumer()
+        client_paused = mine(client.paused())
+    except Exception as exc:  # noqa: BLE001 - diagnostics only
+        client_paused = [repr(exc)]
+    return {
+        "assigned": mine(consumer.assignment()),
+        "faust_active": mine(consumer._active_partitions or ()),
+        "faust_paused": mine(consumer._paused_partitions),
+        "client_paused": client_paused,
+        "read_offsets": {f"{tp.topic}[{tp.partition}]": o for tp, o in consumer._read_offset.items() if tp.topic in topics},
+        "committed": {f"{tp.topic}[{tp.partition}]": o for tp, o in consumer._committed_offset.items() if tp.topic in topics},
+        "flow_active": consumer.flow_active,
+        "flow_control_active": app.flow_control.is_active(),
+        "rebalancing": app.rebalancing,
+        "in_recovery": app.in_recovery,
+    }

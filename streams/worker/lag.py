@@ -72,30 +72,3 @@ async def sample_lag(
     for topic, records in lag.items():
         metrics.consumer_lag.labels(topic).set(records)
     return lag
-
-
-def consumer_state(app: faust.App, topics: Iterable[str]) -> dict[str, object]:
-    """What the consumer knows of its input partitions, for a log line when records wait and none arrive."""
-    topics = set(topics)
-    consumer = app.consumer
-
-    def mine(tps: Iterable[TP]) -> list[str]:
-        return sorted(f"{tp.topic}[{tp.partition}]" for tp in tps if tp.topic in topics)
-
-    try:
-        client = consumer._thread._ensure_consumer()
-        client_paused = mine(client.paused())
-    except Exception as exc:  # noqa: BLE001 - diagnostics only
-        client_paused = [repr(exc)]
-    return {
-        "assigned": mine(consumer.assignment()),
-        "faust_active": mine(consumer._active_partitions or ()),
-        "faust_paused": mine(consumer._paused_partitions),
-        "client_paused": client_paused,
-        "read_offsets": {f"{tp.topic}[{tp.partition}]": o for tp, o in consumer._read_offset.items() if tp.topic in topics},
-        "committed": {f"{tp.topic}[{tp.partition}]": o for tp, o in consumer._committed_offset.items() if tp.topic in topics},
-        "flow_active": consumer.flow_active,
-        "flow_control_active": app.flow_control.is_active(),
-        "rebalancing": app.rebalancing,
-        "in_recovery": app.in_recovery,
-    }

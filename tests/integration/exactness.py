@@ -13,7 +13,7 @@ from schemas.events import Event
 from schemas.model_config import ScoringModel
 from schemas.outputs import ChurnRiskAlert, ScoreUpdate
 from scoring.replay import replay
-from streams.worker.app import STATE_TABLE
+from streams.state.tables import STATE_TABLE
 from streams.kafka.codecs import decode_state
 from streams.state.stores import END_MARKER_KEY
 from streams.tools.datasets import load_cdnow

@@ -8,7 +8,7 @@ import pytest
 from schemas.model_config import ScoringModel
 from schemas.outputs import ScoreUpdate
 from scoring.backtest import Split, fold_until, score_at
-from streams.worker.app import STATE_TABLE
+from streams.state.tables import STATE_TABLE
 from streams.tools.backtest import day
 from streams.kafka.codecs import decode_state
 from streams.state.stores import END_MARKER_KEY

@@ -19,9 +19,9 @@ from schemas.model_config import ScoringModel
 from schemas.outputs import ScoreUpdate
 from scoring.health import current_health
 from scoring.replay import replay
-from streams.worker.app import STATE_TABLE
+from streams.state.tables import STATE_TABLE
 from streams.tools.localstack import free_port, stop_process
-from streams.snapshot.writer import index_keys, ranking_key, segment_key, tier_key
+from streams.snapshot.keys import index_keys, ranking_key, segment_key, tier_key
 from tests.factories import purchase, survey, ticket, visit
 from tests.waiting import until
 

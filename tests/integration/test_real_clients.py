@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from schemas.outputs import ChurnRiskAlert, ScoreUpdate
-from streams.snapshot.writer import customer_key
+from streams.snapshot.keys import customer_key
 from tests.factories import purchase, survey, visit
 from tests.waiting import until
 

@@ -9,7 +9,7 @@ import time
 import pytest
 
 from schemas.outputs import ScoreUpdate
-from streams.snapshot.writer import customer_key, ranking_key
+from streams.snapshot.keys import customer_key, ranking_key
 from tests.factories import purchase, visit
 
 pytestmark = pytest.mark.integration

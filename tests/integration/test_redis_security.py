@@ -10,7 +10,7 @@ import redis
 import trustme
 
 from streams.tools.localstack import free_port, redis_binary, stop_process, wait_for_port
-from streams.snapshot.writer import customer_key
+from streams.snapshot.keys import customer_key
 from tests.factories import purchase, visit
 from tests.waiting import until
 

@@ -10,7 +10,7 @@ from rocksdict import AccessType, Options, Rdict
 
 from schemas.model_config import ScoringModel
 from scoring.replay import replay
-from streams.worker.app import STATE_TABLE
+from streams.state.tables import STATE_TABLE
 from streams.kafka.codecs import decode_state
 from streams.tools.localstack import stop_process
 from streams.kafka.partitions import partition_of

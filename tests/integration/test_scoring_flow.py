@@ -17,7 +17,7 @@ import pytest
 from schemas.model_config import ScoringModel
 from schemas.outputs import ChurnRiskAlert, DeadLetter, ScoreUpdate
 from scoring.replay import replay
-from streams.snapshot.writer import customer_key, ranking_key
+from streams.snapshot.keys import customer_key, ranking_key
 from tests.factories import published, purchase, survey, ticket, visit
 from tests.waiting import until as _wait
 

@@ -3,7 +3,8 @@
 import pytest
 
 from schemas.model_config import ScoringModel, TierThresholds, Weights
-from scoring.model import purchase_cycle_days, score, tier_for
+from scoring.model import score, tier_for
+from scoring.signals import expected_cycle_days
 from scoring.state import apply_event, new_state
 from tests.factories import at, purchase, survey, ticket, visit
 
@@ -114,7 +115,15 @@ def test_a_monthly_buyer_silent_90_days_is_less_loyal_than_a_yearly_buyer_90_day
 def test_one_off_gaps_do_not_change_the_purchase_cycle() -> None:
     steady = fold(*(purchase("c", d) for d in (0, 30, 60, 90, 120)))
     with_holiday = fold(*(purchase("c", d) for d in (0, 30, 60, 150, 180)))  # one 90-day gap
-    assert purchase_cycle_days(steady, MODEL) == purchase_cycle_days(with_holiday, MODEL) == 30.0
+    assert expected_cycle_days(steady, MODEL) == expected_cycle_days(with_holiday, MODEL) == 30.0
+
+
+def test_before_a_second_purchase_the_model_default_cycle_is_what_recency_overdue_and_alerts_use() -> None:
+    once = fold(purchase("c", 0))
+    assert expected_cycle_days(once, MODEL) == MODEL.defaults.purchase_cycle_days
+    days = 3 * MODEL.defaults.purchase_cycle_days
+    result = score(once, MODEL, at(days))
+    assert f"an assumed {MODEL.defaults.purchase_cycle_days:.0f}-day cycle" in " ".join(result.reasons)
 
 
 def test_a_customer_with_only_visits_is_scored_on_activity_with_low_confidence() -> None:

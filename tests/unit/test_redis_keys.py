@@ -8,14 +8,8 @@ from scoring.pipeline import rescore
 from scoring.records import ScoreRecord
 from scoring.state import new_state
 from scoring.records import encode
-from streams.snapshot.writer import (
-    SNAPSHOT_FIELDS,
-    SNAPSHOT_SCRIPT,
-    customer_keys,
-    index_keys,
-    snapshot_fields,
-    snapshot_values,
-)
+from streams.snapshot.keys import customer_keys, index_keys
+from streams.snapshot.writer import SNAPSHOT_FIELDS, SNAPSHOT_SCRIPT, snapshot_fields, snapshot_values
 from tests.factories import at
 
 
@@ -43,3 +37,17 @@ def test_the_snapshot_script_gets_each_customers_fields_in_its_order() -> None:
     assert snapshot_fields(record)["update"] == encode(record)  # the whole update, encoded when not given
     for name in SNAPSHOT_FIELDS:
         assert f"'{name}'" in SNAPSHOT_SCRIPT, name
+
+
+def test_the_snapshot_script_builds_the_keys_that_keys_py_names() -> None:
+    """The script builds key names inside Redis; they must be the ones the reader and erasure use."""
+    built = {
+        "prefix .. ':customer:' .. id": customer_keys("P", "ID")[0],
+        "prefix .. ':scores'": index_keys("P")[0],
+        "prefix .. ':tier:' .. tier": index_keys("P")[1].rsplit(":", 1)[0] + ":TIER",
+        "prefix .. ':segment:' .. segment": index_keys("P")[len(TIERS) + 1].rsplit(":", 1)[0] + ":SEGMENT",
+    }
+    for lua, expected in built.items():
+        assert lua in SNAPSHOT_SCRIPT, lua
+        rendered = lua.replace("prefix .. ", "P").replace(" .. id", "ID").replace(" .. tier", "TIER")
+        assert rendered.replace(" .. segment", "SEGMENT").replace("'", "") == expected
