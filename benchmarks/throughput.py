@@ -397,13 +397,15 @@ def on_the_stack(stack: LocalStack, records: list[Record], tmp: Path, args: argp
                f"{naive.rate:,.0f} events/s ({naive.records:,} in {naive.seconds:.1f} s, "
                f"budget {args.naive_seconds:.0f} s)")  # fmt: skip
 
+    empties: dict[str, float] = {}
     for fetch_loop, where in (("healthscore", "the worker's fetch loop (streams.transport.App)"),
                               ("faust", "stock Faust's fetch loop")):  # fmt: skip
         empty = run_empty(stack, inputs, len(records), args.naive_seconds, fetch_loop)
-        setattr(figures, "empty" if fetch_loop == "healthscore" else "empty_stock", empty.rate)
+        empties[fetch_loop] = empty.rate
         report.add("(g) empty agent", f"on {where}, taking batches as the worker does and dropping them",
                    f"{empty.rate:,.0f} events/s ({empty.handled:,} in {empty.seconds:.1f} s, "
                    f"budget {args.naive_seconds:.0f} s)")  # fmt: skip
+    figures.empty, figures.empty_stock = empties["healthscore"], empties["faust"]
 
     for load in args.latency_load:
         for wait_ms in args.latency_fetch_wait_ms:
