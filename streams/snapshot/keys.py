@@ -11,7 +11,7 @@ All keys live under the configured prefix (`HEALTHSCORE_REDIS_PREFIX`):
   deleted in the same transaction (`scratch_key`).
 
 The writer's Lua script (streams/snapshot/writer.py) builds the same names
-inside Redis; tests/unit/test_redis_keys.py checks that they agree.
+inside Redis; tests/unit/streams/snapshot/test_keys.py checks that they agree.
 """
 
 from __future__ import annotations

@@ -5,10 +5,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
-ROOT = Path(__file__).resolve().parents[2]
-pytestmark = pytest.mark.e2e
+from tests.paths import ROOT
 
 
 def good_events(tmp_path: Path) -> Path:

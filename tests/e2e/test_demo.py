@@ -6,10 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
-ROOT = Path(__file__).resolve().parents[2]
-pytestmark = pytest.mark.e2e
+from tests.paths import ROOT
 
 
 def test_the_demo_prints_scores_alerts_with_reasons_and_dead_letters(tmp_path: Path) -> None:

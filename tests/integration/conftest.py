@@ -18,11 +18,9 @@ import pytest
 import redis
 from kafka import KafkaProducer
 
-from streams.tools.localstack import LocalStack, free_port, local_stack, stop_process
-from streams.settings import Settings
 from streams.kafka.topics import ensure_topics, topic_reader
-
-pytestmark = pytest.mark.integration
+from streams.settings import Settings
+from streams.tools.localstack import LocalStack, free_port, local_stack, stop_process
 
 
 @pytest.fixture(scope="session")

@@ -13,11 +13,11 @@ from schemas.events import Event
 from schemas.model_config import ScoringModel
 from schemas.outputs import ChurnRiskAlert, ScoreUpdate
 from scoring.replay import replay
-from streams.state.tables import STATE_TABLE
 from streams.kafka.codecs import decode_state
-from streams.state.stores import END_MARKER_KEY
-from streams.tools.datasets import load_cdnow
 from streams.kafka.topics import topic_reader
+from streams.state.stores import END_MARKER_KEY
+from streams.state.tables import STATE_TABLE
+from streams.tools.datasets import load_cdnow
 from tests.factories import published
 
 # The CDNOW log dates from 1997-98, older than the worker's default horizon for old events.

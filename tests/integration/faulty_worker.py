@@ -13,8 +13,8 @@ from __future__ import annotations
 import asyncio
 import os
 
-from streams.worker.scorer import Batch, Scorer
 from streams.tools.cli import main
+from streams.worker.scorer import Batch, Scorer
 
 FAULT = os.environ["HEALTHSCORE_TEST_FAULT"]
 AT_BATCH = int(os.environ.get("HEALTHSCORE_TEST_FAULT_BATCH", "3"))

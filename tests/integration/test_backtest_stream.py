@@ -3,20 +3,17 @@ the same state, and so the same scores at the cutoff, as the offline backtest.""
 
 from __future__ import annotations
 
-import pytest
-
 from schemas.model_config import ScoringModel
 from schemas.outputs import ScoreUpdate
 from scoring.backtest import Split, fold_until, score_at
+from streams.kafka.codecs import decode_state
+from streams.kafka.topics import topic_reader
+from streams.state.stores import END_MARKER_KEY
 from streams.state.tables import STATE_TABLE
 from streams.tools.backtest import day
-from streams.kafka.codecs import decode_state
-from streams.state.stores import END_MARKER_KEY
 from streams.tools.datasets import load_cdnow
-from streams.kafka.topics import topic_reader
 from tests.integration.exactness import CDNOW_ENV
 
-pytestmark = pytest.mark.integration
 SPLIT = Split.from_days(day("1997-09-30"), day("1998-06-30"))
 CUSTOMERS = 250
 

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import random
 
-import pytest
-
 from schemas.events import Event
 from schemas.model_config import ScoringModel
 from schemas.outputs import ChurnRiskAlert, ScoreUpdate
@@ -14,7 +12,6 @@ from scoring.replay import replay
 from tests.factories import published, purchase, survey, ticket, visit
 from tests.integration.worker_metrics import metric_total
 
-pytestmark = pytest.mark.integration
 CUSTOMERS = 150
 
 

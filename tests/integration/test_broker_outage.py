@@ -11,17 +11,15 @@ from __future__ import annotations
 
 import time
 
-import pytest
 from kafka import KafkaProducer
 
 from schemas.outputs import ScoreUpdate
-from streams.tools.localstack import free_port, local_stack, stop_process
-from streams.settings import Settings
 from streams.kafka.topics import ensure_topics, topic_reader
+from streams.settings import Settings
+from streams.tools.localstack import free_port, local_stack, stop_process
 from tests.factories import purchase
 from tests.integration.exactness import drain
 
-pytestmark = pytest.mark.integration
 OUTAGE_SECONDS = 15
 ASSIGNED = "Setting newly assigned partitions"  # Faust's INFO line after each group join
 

@@ -10,9 +10,14 @@ import pytest
 
 from schemas.outputs import ScoreUpdate
 from streams.kafka.topics import topic_reader
-from tests.integration.exactness import CDNOW_ENV, assert_exactly_the_offline_result, cdnow_purchases, drain, wait_until_all_scored
+from tests.integration.exactness import (
+    CDNOW_ENV,
+    assert_exactly_the_offline_result,
+    cdnow_purchases,
+    drain,
+    wait_until_all_scored,
+)
 
-pytestmark = pytest.mark.integration
 CUSTOMERS = 3000
 # Faust commits offsets every 2.8 s; a worker killed before its group's first commit restarts with
 # no committed offset, and on Tansu its restart then skips records (see README, Delivery): the

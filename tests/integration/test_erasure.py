@@ -10,10 +10,10 @@ from datetime import datetime, timedelta, timezone
 
 from schemas.events import PurchaseEvent
 from schemas.outputs import ScoreUpdate
-from streams.state.tables import STATE_TABLE
 from streams.kafka.codecs import decode_state
-from streams.snapshot.keys import customer_key, ranking_key
 from streams.kafka.topics import topic_reader
+from streams.snapshot.keys import customer_key, ranking_key
+from streams.state.tables import STATE_TABLE
 from tests.factories import purchase, visit
 from tests.waiting import until
 

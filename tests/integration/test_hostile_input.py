@@ -11,13 +11,10 @@ import hashlib
 import re
 from collections import Counter
 
-import pytest
-
 from schemas.outputs import DeadLetter, ScoreUpdate
+from tests.corpus import corpus_max_bytes, load_corpus
 from tests.factories import purchase, survey, ticket, visit
-from tests.unit.test_hostile_input import corpus_max_bytes, load_corpus
 
-pytestmark = pytest.mark.integration
 MAX_BYTES = corpus_max_bytes()
 
 

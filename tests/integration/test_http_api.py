@@ -13,19 +13,16 @@ import urllib.request
 from collections import Counter
 from dataclasses import dataclass
 
-import pytest
-
 from schemas.model_config import ScoringModel
 from schemas.outputs import ScoreUpdate
 from scoring.health import current_health
 from scoring.replay import replay
+from streams.snapshot.keys import index_keys, ranking_key, segment_key, tier_key
 from streams.state.tables import STATE_TABLE
 from streams.tools.localstack import free_port, stop_process
-from streams.snapshot.keys import index_keys, ranking_key, segment_key, tier_key
 from tests.factories import purchase, survey, ticket, visit
 from tests.waiting import until
 
-pytestmark = pytest.mark.integration
 TOKEN = "it-token-8f3a0c5d"
 
 

@@ -17,12 +17,11 @@ import pytest
 import redis
 from kafka import KafkaProducer
 
-from streams.tools.localstack import local_stack
 from streams.kafka.topics import topic_reader
+from streams.tools.localstack import local_stack
+from tests.paths import ROOT
 from tests.waiting import until
 
-pytestmark = pytest.mark.integration
-ROOT = Path(__file__).resolve().parents[2]
 # Generous: stopping gives each child 10 s to go before it is killed.
 EXIT_WITHIN_SECONDS = 60
 

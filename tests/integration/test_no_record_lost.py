@@ -26,7 +26,6 @@ from tests.integration.exactness import (
 )
 from tests.integration.worker_metrics import metric_total
 
-pytestmark = pytest.mark.integration
 LIMIT = 4096  # HEALTHSCORE_MAX_MESSAGE_BYTES for the size test
 BROKER_MAX_BYTES = 3 * 1024 * 1024  # the test's producer may send records up to this
 

@@ -7,14 +7,10 @@ import sys
 import uuid
 from pathlib import Path
 
-import pytest
-
 from schemas.events import ProfileEvent
 from schemas.outputs import ScoreUpdate
 from tests.factories import profile, purchase, survey, visit
-
-pytestmark = pytest.mark.integration
-ROOT = Path(__file__).resolve().parents[2]
+from tests.paths import ROOT
 
 
 def run_cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from schemas.outputs import ChurnRiskAlert, ScoreUpdate
 from tests.factories import profile, purchase, survey, ticket, visit
-from tests.unit.test_model_choice import SEGMENTED
-from tests.unit.test_profiles import RENEWAL
+from tests.samples import RENEWAL, SEGMENTED
 from tests.waiting import until
 
 

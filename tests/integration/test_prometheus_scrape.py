@@ -4,12 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
 from tests.factories import purchase, visit
 from tests.integration.prometheus import prometheus_server
-
-pytestmark = pytest.mark.integration
 
 CUSTOMERS = 200
 VISITS_EACH = 60  # enough records that the worker is visibly behind for a few lag samples

@@ -17,11 +17,9 @@ import pytest
 from schemas.outputs import ChurnRiskAlert, ScoreUpdate
 from streams.snapshot.keys import customer_key
 from tests.factories import purchase, survey, visit
+from tests.paths import ROOT
 from tests.waiting import until
 
-pytestmark = pytest.mark.integration
-
-ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "examples" / "alerts_consumer.py"
 
 

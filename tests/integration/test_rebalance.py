@@ -4,45 +4,29 @@ changelog and carries on, with nothing lost and nothing counted twice."""
 from __future__ import annotations
 
 import os
-import re
 import signal
-import time
 
 import pytest
 
-from streams.tools.localstack import free_port, stop_process
 from streams.kafka.topics import topic_reader
-from tests.integration.exactness import CDNOW_ENV, assert_exactly_the_offline_result, cdnow_purchases, wait_until_all_scored
+from streams.tools.localstack import free_port, stop_process
+from tests.integration.exactness import (
+    CDNOW_ENV,
+    assert_exactly_the_offline_result,
+    cdnow_purchases,
+    wait_until_all_scored,
+)
 from tests.integration.worker_metrics import metric_total
+from tests.integration.workers import assigned, wait_for
 
-pytestmark = pytest.mark.integration
 CUSTOMERS = 1000
 
 
-def assigned(log: str, topic: str) -> set[int]:
-    """The partitions of `topic` in the worker's newest assignment, from Faust's INFO table."""
-    tables = log.split("Setting newly assigned partitions")
-    if len(tables) < 2:
-        return set()
-    row = re.search(rf"\|\s*{re.escape(topic)}\s*\|\s*\{{([^}}]*)\}}", tables[-1].split("for group")[0])
-    if row is None:
-        return set()
-    found: set[int] = set()
-    for part in row.group(1).split(","):
-        low, _, high = part.strip().partition("-")
-        found |= set(range(int(low), int(high or low) + 1))
-    return found
+
 
 
 def scored(port: int) -> float:
     return metric_total(port, "healthscore_events_total", outcome="scored")
-
-
-def wait_for(condition, what: str, timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, what
-        time.sleep(0.2)
 
 
 @pytest.mark.parametrize(

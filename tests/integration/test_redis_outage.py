@@ -12,8 +12,6 @@ from schemas.outputs import ScoreUpdate
 from streams.snapshot.keys import customer_key, ranking_key
 from tests.factories import purchase, visit
 
-pytestmark = pytest.mark.integration
-
 
 def test_a_redis_outage_blocks_nothing_and_the_snapshot_catches_up(deploy) -> None:
     run = deploy(HEALTHSCORE_INACTIVITY_TIMER="false")

@@ -9,12 +9,11 @@ import pytest
 import redis
 import trustme
 
-from streams.tools.localstack import free_port, redis_binary, stop_process, wait_for_port
 from streams.snapshot.keys import customer_key
+from streams.tools.localstack import free_port, redis_binary, stop_process, wait_for_port
 from tests.factories import purchase, visit
 from tests.waiting import until
 
-pytestmark = pytest.mark.integration
 PASSWORD = "correct-horse-battery"
 
 

@@ -5,19 +5,22 @@ The reference is the offline replay of the same CDNOW purchases (tests/integrati
 
 from __future__ import annotations
 
-import pytest
 from rocksdict import AccessType, Options, Rdict
 
 from schemas.model_config import ScoringModel
 from scoring.replay import replay
-from streams.state.tables import STATE_TABLE
 from streams.kafka.codecs import decode_state
-from streams.tools.localstack import stop_process
 from streams.kafka.partitions import partition_of
 from streams.kafka.topics import topic_reader
-from tests.integration.exactness import CDNOW_ENV, assert_exactly_the_offline_result, cdnow_purchases, wait_until_all_scored
+from streams.state.tables import STATE_TABLE
+from streams.tools.localstack import stop_process
+from tests.integration.exactness import (
+    CDNOW_ENV,
+    assert_exactly_the_offline_result,
+    cdnow_purchases,
+    wait_until_all_scored,
+)
 
-pytestmark = pytest.mark.integration
 CUSTOMERS = 600
 OFFSET_KEY = b"__faust\0offset__"  # where Faust keeps the newest changelog offset in each partition's database
 

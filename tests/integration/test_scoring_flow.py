@@ -10,9 +10,7 @@ from __future__ import annotations
 import base64
 import json
 import re
-from collections import Counter, defaultdict
-
-import pytest
+from collections import Counter
 
 from schemas.model_config import ScoringModel
 from schemas.outputs import ChurnRiskAlert, DeadLetter, ScoreUpdate
@@ -21,7 +19,6 @@ from streams.snapshot.keys import customer_key, ranking_key
 from tests.factories import published, purchase, survey, ticket, visit
 from tests.waiting import until as _wait
 
-pytestmark = pytest.mark.integration
 MAX_BYTES = 4096
 
 

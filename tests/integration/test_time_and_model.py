@@ -5,20 +5,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
 from schemas.model_config import ScoringModel
 from schemas.outputs import ChurnRiskAlert, ScoreUpdate
 from scoring.pipeline import step
 from scoring.replay import replay
 from streams.worker.model_file import load_model
 from tests.factories import published, purchase, survey, visit
-
-pytestmark = pytest.mark.integration
-
-
-def records(topics: dict[str, str], events) -> list[tuple[str, bytes, bytes]]:
-    return [(topics[e.kind], e.customer_id.encode(), e.model_dump_json().encode()) for e in events]
+from tests.integration.workers import records
 
 
 def test_the_timer_alone_lowers_a_silent_customers_score_and_alerts(deploy) -> None:

@@ -15,16 +15,14 @@ from schemas.model_config import ScoringModel
 from schemas.outputs import ChurnRiskAlert, ScoreUpdate
 from scoring.pipeline import rescore_if_changed
 from scoring.replay import replay
-from streams.tools.localstack import free_port, stop_process
 from streams.kafka.partitions import partition_of
 from streams.kafka.topics import topic_reader
+from streams.tools.localstack import free_port, stop_process
 from tests.factories import published, purchase, visit
 from tests.integration.exactness import drain, wait_until_all_scored
-from tests.integration.test_rebalance import assigned, wait_for
-from tests.integration.test_time_and_model import records
 from tests.integration.worker_metrics import metric_total
+from tests.integration.workers import assigned, records, wait_for
 
-pytestmark = pytest.mark.integration
 PARTITIONS = 4
 PER_PARTITION = 3
 

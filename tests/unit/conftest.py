@@ -4,8 +4,7 @@ import pytest
 
 from scoring.schedule import DueQueue, Schedule
 from streams.state.due_store import RocksDueQueue
-
-SMALL_DB = {"write_buffer_size": 1 << 20, "max_write_buffer_number": 2, "block_cache_size": 1 << 20}
+from tests.samples import SMALL_DB
 
 
 @pytest.fixture(params=["memory", "rocksdb"])

@@ -1,0 +1,103 @@
+"""Stand-ins for the worker's collaborators (Faust table and messages, output topics, Redis, the consumer).
+
+Pure tests of the scorer and timer run on these, in memory; anything that
+talks to a broker or Redis is an integration test and uses the real ones.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from types import SimpleNamespace
+
+from schemas.model_config import ScoringModel
+from streams.metrics import Metrics
+from streams.worker.scorer import Outputs, Scorer, ScorerConfig
+
+MODEL = ScoringModel()
+TOPIC = "customer.purchases"
+
+
+class CountingTable(dict):
+    """A stand-in for the Faust table that counts the customers read."""
+
+    reads = 0
+
+    def get(self, key, default=None):
+        self.reads += 1
+        return super().get(key, default)
+
+
+class Sent:
+    def __init__(self) -> None:
+        self.values: list[bytes] = []
+
+    async def send(self, key: bytes, value: bytes) -> None:
+        """Records the value, as the broker would have it once the outputs are flushed."""
+        self.values.append(value)
+
+
+class Snapshots:
+    """A stand-in for the Redis sink: the updates offered and the customers erased, in order."""
+
+    def __init__(self) -> None:
+        self.offered: list = []
+        self.erased: list[str] = []
+
+    def offer(self, update, encoded=None) -> None:
+        self.offered.append(update)
+
+    def erase(self, customer_id: str) -> None:
+        self.erased.append(customer_id)
+
+
+def make_scorer(**fields) -> Scorer:
+    """A Scorer on in-memory stand-ins (table, topics, Redis), event-time clock; `fields` replace any part.
+
+    Fields of ScorerConfig (kinds, max_output_bytes, ...) go into its config.
+    """
+    settings = {name: fields.pop(name) for name in list(fields) if name in ScorerConfig.__dataclass_fields__}
+    config = ScorerConfig(**({"kinds": {}, "max_message_bytes": 1024, "max_future": timedelta(days=1),
+                              "clock": "event"} | settings))  # fmt: skip
+    defaults = dict(table=CountingTable(), outputs=Outputs(scores=Sent(), alerts=Sent(), deadletter=Sent()),
+                    model=MODEL, metrics=Metrics(), redis=Snapshots(), config=config)  # fmt: skip
+    return Scorer(**(defaults | fields))
+
+
+class Position:
+    """The consumer as offset continuity sees it: committed offsets and the seeks asked for."""
+
+    def __init__(self, committed: dict, first: dict | None = None) -> None:
+        self.committed = committed
+        self.first = first or {}  # each partition's first offset on the broker
+        self.seeks: list[tuple[str, int]] = []
+
+    def committed_offset(self, tp):
+        return self.committed.get(tp)
+
+    def assignment(self) -> set:
+        return set(self.committed) | set(self.first)
+
+    async def earliest(self, tps: list) -> dict:
+        return {tp: self.first.get(tp, 0) for tp in tps}
+
+    async def seek(self, tp, offset: int) -> None:
+        self.seeks.append((tp, offset))
+
+
+class Message(SimpleNamespace):
+    """A stand-in for a Faust ConsumerMessage: coordinates, bytes and a reference count."""
+
+    refcount: int = 1
+
+    def incref(self) -> None:
+        self.refcount += 1
+
+
+def message(topic: str, key: bytes | None, value: bytes | None, offset: int, tp: object = "p0") -> Message:
+    return Message(topic=topic, partition=0, offset=offset, key=key, value=value, timestamp=None, tp=tp)
+
+
+def messages(events, tp: str = "p0", first: int = 0) -> list[Message]:
+    """`events` as consecutive records of one partition of the purchases topic, from offset `first`."""
+    return [message(TOPIC, e.customer_id.encode(), e.model_dump_json().encode(), first + n, tp)
+            for n, e in enumerate(events)]  # fmt: skip

@@ -1,0 +1,143 @@
+"""The HTTP API's pure parts: query parsing, pages, tier counts, the bearer check and a customer's health now."""
+
+from datetime import date
+
+import pytest
+from pydantic import SecretStr
+
+from schemas.api import (
+    MAX_PAGE,
+    CustomerListQuery,
+    CustomerPage,
+    CustomerSummary,
+    QueryError,
+    TierCounts,
+    parse_list_query,
+)
+from schemas.model_config import ScoringModel
+from scoring.health import current_health, query_time
+from scoring.instants import from_us
+from scoring.pipeline import rescore
+from scoring.replay import replay
+from scoring.state import new_state
+from streams.api.auth import bearer_allows
+from tests.factories import at, purchase, us, visit
+
+MODEL = ScoringModel()
+
+
+def params(query: str) -> list[tuple[str, str]]:
+    return [tuple(pair.split("=", 1)) for pair in query.split("&") if pair]  # type: ignore[misc]
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("", CustomerListQuery()),
+        ("tier=at_risk,critical", CustomerListQuery(tier=("at_risk", "critical"))),
+        ("tier=at_risk&tier=critical", CustomerListQuery(tier=("at_risk", "critical"))),
+        ("tier=critical,critical", CustomerListQuery(tier=("critical",))),
+        ("tier=", CustomerListQuery()),
+        ("segment=dormant,high_value_at_risk&limit=10&offset=20",
+         CustomerListQuery(segment=("dormant", "high_value_at_risk"), limit=10, offset=20)),
+        (f"limit={MAX_PAGE}", CustomerListQuery(limit=MAX_PAGE)),
+    ],
+)  # fmt: skip
+def test_list_queries_accepted(query: str, expected: CustomerListQuery) -> None:
+    assert parse_list_query(params(query)) == expected
+
+
+@pytest.mark.parametrize(
+    ("query", "message"),
+    [
+        ("tier=at_risk,doomed", "tier='doomed': Input should be 'healthy', 'watch', 'at_risk' or 'critical'"),
+        ("segment=vip", "segment='vip': Input should be"),
+        ("limit=0", "limit='0': Input should be greater than or equal to 1"),
+        (f"limit={MAX_PAGE + 1}", f"limit='{MAX_PAGE + 1}': Input should be less than or equal to {MAX_PAGE}"),
+        ("limit=ten", "limit='ten': Input should be a valid integer"),
+        ("offset=-1", "offset='-1': Input should be greater than or equal to 0"),
+        ("limit=5&limit=6", "limit: given more than once"),
+        ("sort=score", "sort: unknown parameter; use tier, segment, limit, offset"),
+    ],
+)
+def test_bad_list_queries_say_which_parameter_and_why(query: str, message: str) -> None:
+    with pytest.raises(QueryError) as raised:
+        parse_list_query(params(query))
+    assert message in str(raised.value)
+
+
+def row(n: int) -> CustomerSummary:
+    return CustomerSummary(customer_id=f"c{n}", score=10.0 + n, tier="critical", segment="at_risk", reasons=[],
+                           scored_at=at(0))  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("offset", "limit", "rows", "total", "next_offset"),
+    [
+        (0, 2, 2, 5, 2),  # first page of three
+        (2, 2, 2, 5, 4),
+        (4, 2, 1, 5, None),  # last page, short
+        (0, 5, 5, 5, None),  # exactly one full page
+        (10, 2, 0, 5, None),  # past the end: empty, no next page
+        (0, 50, 0, 0, None),  # nothing matches
+    ],
+)
+def test_pages_say_where_the_next_one_starts(offset: int, limit: int, rows: int, total: int, next_offset) -> None:
+    query = CustomerListQuery(offset=offset, limit=limit)
+    page = CustomerPage.of(query, [row(n) for n in range(rows)], total)
+    assert (page.next_offset, page.total, page.offset, page.limit) == (next_offset, total, offset, limit)
+
+
+def test_tier_counts_list_every_tier_and_the_total() -> None:
+    counts = TierCounts.of({"critical": 3, "healthy": 1})
+    assert counts.tiers == {"healthy": 1, "watch": 0, "at_risk": 0, "critical": 3}
+    assert counts.total == 4
+
+
+TOKEN = SecretStr("s3cret-token-value")
+
+
+@pytest.mark.parametrize(
+    ("header", "token", "allowed"),
+    [
+        (None, None, True),  # no token configured: open
+        ("Bearer anything", None, True),
+        ("Bearer s3cret-token-value", TOKEN, True),
+        ("bearer s3cret-token-value", TOKEN, True),  # the scheme is case-insensitive (RFC 7235)
+        (None, TOKEN, False),
+        ("", TOKEN, False),
+        ("Bearer", TOKEN, False),
+        ("Bearer ", TOKEN, False),
+        ("Bearer s3cret-token-valu", TOKEN, False),
+        ("Bearer s3cret-token-value2", TOKEN, False),
+        ("Basic s3cret-token-value", TOKEN, False),
+        ("s3cret-token-value", TOKEN, False),
+    ],
+)
+def test_bearer_token_check(header: str | None, token: SecretStr | None, allowed: bool) -> None:
+    assert bearer_allows(header, token) is allowed
+
+
+def test_a_customer_asked_about_is_scored_now_like_the_timer_would() -> None:
+    events = [purchase("c", d, 80.0) for d in range(0, 60, 10)] + [visit("c", d) for d in range(0, 60, 3)]
+    state = replay(sorted(events, key=lambda e: e.occurred_at), MODEL).states["c"]
+    later = at(120)  # two months of silence since the last event
+    health = current_health(state, MODEL, later)
+    assert health.score < state.last_score  # silence has cost points already, without any event
+    assert state.last_scored_at == us(57)  # and the state asked about is left as it was
+    update = rescore(state, MODEL, later).update
+    assert (health.score, health.tier, health.segment, health.reasons) == (
+        update.score, update.tier, update.segment, update.reasons)  # fmt: skip
+    assert health.scored_at == later and health.last_event_at == from_us(state.last_event_at)
+    assert health.event_count == len(events)
+    # History: one point per day the customer was scored, oldest first, ending with today's score.
+    assert health.history[-1].date == date(2025, 5, 1) and health.history[-1].score == health.score
+    assert [p.date for p in health.history] == sorted({p.date for p in health.history})
+
+
+def test_the_query_time_is_the_clock_but_never_before_the_last_score() -> None:
+    state = rescore(new_state("c"), MODEL, at(5)).state
+    assert query_time(at(9), state) == at(9)
+    assert query_time(None, state) == at(5)  # event-time worker just restarted: no clock yet
+    assert query_time(at(1), state) == at(5)
+    assert query_time(None, new_state("c")) is None

@@ -1,0 +1,84 @@
+"""Faust's internals the worker relies on are still there, in the pinned version.
+
+streams/worker/faust_compat.py (and the store subclass in
+streams/state/stores.py) use attributes Faust does not promise to keep. A
+faust-streaming upgrade must come with a review of those modules: this test
+names every internal used and fails on any version but the pinned one.
+"""
+
+import asyncio
+import hashlib
+import inspect
+import tomllib
+from importlib.metadata import version
+from pathlib import Path
+
+import faust
+import pytest
+from faust.stores import rocksdb
+from faust.transport import consumer as faust_consumer
+from faust.transport.drivers import aiokafka as driver
+
+from streams.settings import Settings
+from streams.worker.app import create_app
+from tests.paths import ROOT
+
+# Faust functions copied with changes (the fetch loop) or wrapped (the wait for acks): the source they were taken from.
+COPIED_SOURCES = {
+    faust_consumer.Consumer._drain_messages: "44a2500309e83c63",
+    faust_consumer.Consumer.wait_empty: "e4662fe24f094819",
+}
+
+# Methods subclassed or called, by class.
+METHODS = [
+    (driver.Consumer, ["_drain_messages", "_new_consumer_thread", "_add_gap", "wait_first", "wait_empty", "getmany"]),
+    (driver.AIOKafkaConsumerThread, ["_create_worker_consumer", "_ensure_consumer", "call_thread"]),
+    (faust.App, ["_new_transport"]),
+    (faust.Table, ["_new_store_by_url", "_on_changelog_sent"]),
+    (rocksdb.Store, ["__post_init__", "_set", "_del", "_get", "_contains", "_dbs_for_key", "_dbs_for_actives",
+                     "_db_for_partition", "_iteritems", "_iterkeys", "_itervalues", "_size", "revoke_partitions"]),
+    (faust.Worker, ["_schedule_shutdown"]),
+]
+
+# Attributes read on a built worker's objects.
+CONSUMER_ATTRIBUTES = ["_committed_offset", "_read_offset", "_active_partitions", "_paused_partitions", "_thread",
+                       "_stopped", "_commit_every", "_n_acked", "suspend_flow", "diag", "callback", "flow_active"]
+
+
+def pinned(package: str) -> str:
+    dependencies = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+    [spec] = [d for d in dependencies if d.startswith(f"{package}==")]
+    return spec.split("==")[1]
+
+
+@pytest.mark.parametrize("package", ["faust-streaming", "aiokafka"])
+def test_the_installed_faust_and_aiokafka_are_the_pinned_versions(package: str) -> None:
+    assert version(package) == pinned(package)
+
+
+@pytest.mark.parametrize("function", list(COPIED_SOURCES), ids=lambda f: f.__qualname__)
+def test_the_faust_code_copied_into_faust_compat_is_unchanged_upstream(function) -> None:
+    digest = hashlib.sha256(inspect.getsource(function).encode()).hexdigest()[:16]
+    assert digest == COPIED_SOURCES[function], f"{function.__qualname__} changed in Faust: review faust_compat.py"
+
+
+@pytest.mark.parametrize(("cls", "names"), METHODS, ids=lambda v: getattr(v, "__qualname__", ""))
+def test_every_faust_method_overridden_or_called_exists(cls: type, names: list[str]) -> None:
+    assert [n for n in names if not callable(getattr(cls, n, None))] == []
+
+
+def test_every_internal_attribute_read_exists_on_a_built_worker(tmp_path: Path) -> None:
+    async def built() -> list[str]:
+        app = create_app(Settings.from_env({"HEALTHSCORE_DATADIR": str(tmp_path)})).app
+        consumer = app.consumer
+        client = consumer._thread._create_worker_consumer(app.transport)
+        missing = [n for n in CONSUMER_ATTRIBUTES if not hasattr(consumer, n)]
+        missing += [n for n in ["_fetch_max_wait_ms"] if not hasattr(client, n)]
+        await client.stop()  # built, never started: closes its client
+        missing += [] if hasattr(app.topics, "_tp_index") else ["topics._tp_index"]
+        missing += [] if callable(getattr(app.tables.recovery.completed, "is_set", None)) else ["recovery.completed"]
+        missing += [n for n in ["rebalancing", "in_recovery", "flow_control"] if not hasattr(app, n)]
+        missing += [] if callable(getattr(app.assignor, "assigned_actives", None)) else ["assignor.assigned_actives"]
+        return missing
+
+    assert asyncio.run(built()) == []

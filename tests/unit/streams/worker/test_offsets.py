@@ -1,0 +1,111 @@
+"""Offset continuity: each partition's records are processed once each, in offset order, with no hole."""
+
+import asyncio
+
+from streams.worker.offsets import OffsetGuard
+from streams.worker.scorer import QUIET_CHECKS
+from tests.fakes import Position, make_scorer
+
+
+def test_records_in_sequence_from_the_committed_offset_are_processed() -> None:
+    guard = OffsetGuard()
+    assert [guard.admit("p0", offset, committed=10) for offset in (10, 11, 12)] == ["process"] * 3
+
+
+def test_a_partition_never_committed_starts_at_its_first_record() -> None:
+    guard = OffsetGuard()
+    assert guard.admit("p0", 0, committed=None) == "process"
+    assert guard.admit("p0", 1, committed=None) == "process"
+
+
+def test_a_record_after_a_hole_asks_for_a_seek_back_and_is_not_processed() -> None:
+    guard = OffsetGuard()
+    guard.admit("p0", 10, committed=10)
+    assert guard.admit("p0", 35, committed=10) == "hole"
+    assert guard.expected["p0"] == 11  # where to seek: the first record not yet processed
+    assert guard.admit("p0", 36, committed=10) == "seek"  # stale fetched records keep asking, quietly
+    assert guard.holes == 1
+
+
+def test_the_records_fetched_again_are_processed() -> None:
+    guard = OffsetGuard()
+    guard.admit("p0", 10, committed=10)
+    guard.admit("p0", 35, committed=10)
+    assert [guard.admit("p0", offset, committed=10) for offset in range(11, 36)] == ["process"] * 25
+
+def test_a_partition_that_went_back_is_processed_from_where_it_now_is() -> None:
+    """After broker data loss the topic is recreated and offsets restart at 0: nothing may be dropped."""
+    guard = OffsetGuard()
+    for offset in range(10, 15):
+        guard.admit("p0", offset, committed=10)
+    assert guard.admit("p0", 0, committed=10) == "rewind"
+    assert [guard.admit("p0", offset, committed=10) for offset in (1, 2, 3)] == ["process"] * 3
+    assert guard.admit("p0", 9, committed=10) == "hole"  # and holes are still found after it
+
+
+def test_partitions_are_independent() -> None:
+    guard = OffsetGuard()
+    guard.admit("p0", 10, committed=10)
+    assert guard.admit("p1", 500, committed=500) == "process"
+    assert guard.admit("p0", 11, committed=10) == "process"
+
+
+def test_after_a_rebalance_it_starts_again_from_the_committed_offsets() -> None:
+    guard = OffsetGuard()
+    guard.admit("p0", 10, committed=10)
+    guard.reset()
+    assert guard.admit("p0", 40, committed=40) == "process"
+
+
+def test_a_second_hole_after_the_first_is_filled_is_reported_again() -> None:
+    guard = OffsetGuard()
+    guard.admit("p0", 10, committed=10)
+    guard.admit("p0", 12, committed=10)
+    guard.admit("p0", 11, committed=10)
+    guard.admit("p0", 12, committed=10)
+    assert guard.admit("p0", 20, committed=10) == "hole"
+    assert guard.holes == 2
+
+
+def test_a_partition_read_past_its_next_record_is_behind() -> None:
+    """The tail case: records after offset 11 were fetched and dropped, and nothing later reveals the hole."""
+    guard = OffsetGuard()
+    guard.admit("p0", 10, committed=10)
+    guard.admit("p1", 5, committed=5)
+    committed = {"p0": 10, "p1": 5, "p2": 7}.get
+    assert guard.behind({"p0": 15, "p1": 6, "p2": 7}, committed) == {"p0": 11}
+    # A partition with no record processed since the assignment is measured from its committed offset.
+    assert guard.behind({"p2": 9}, committed) == {"p2": 7}
+
+
+def test_the_scorer_seeks_back_a_stalled_tail_only_once_the_stream_is_quiet() -> None:
+    consumer = Position({"p0": 10})
+    scorer = make_scorer(consumer=consumer)
+    scorer.progress.guard.admit("p0", 10, committed=10)
+    positions = {"p0": 14}
+
+    async def checks(delivering: bool) -> list[int]:
+        found = []
+        for _ in range(QUIET_CHECKS):
+            if delivering:
+                scorer.progress.delivered += 1  # a record arrived since the last check: maybe the rest are on their way
+            found.append(await scorer.recover_tails(positions))
+        return found
+
+    assert asyncio.run(checks(delivering=True)) == [0] * QUIET_CHECKS and consumer.seeks == []
+    assert asyncio.run(checks(delivering=False))[-1] == 1
+    assert consumer.seeks == [("p0", 11)]
+    assert scorer.metrics.offset_holes._value.get() == 1
+
+
+def test_a_partition_read_to_its_end_with_no_record_arriving_and_nothing_committed_is_read_again() -> None:
+    """Seen after a kill -9 on the local broker: the restarted consumer read every partition to its end, no record
+    reached the agent, and nothing had been committed; the records must be fetched again from the first one."""
+    consumer = Position({}, first={"p0": 0, "p1": 5})
+    scorer = make_scorer(consumer=consumer)
+
+    async def quiet_checks() -> list[int]:
+        return [await scorer.recover_tails({"p0": 1270, "p1": 5}) for _ in range(QUIET_CHECKS)]
+
+    assert asyncio.run(quiet_checks())[-1] == 1
+    assert consumer.seeks == [("p0", 0)]  # p1 holds nothing past its first offset: nothing to fetch again
