@@ -15,7 +15,7 @@ Run from the repository root:
     python benchmarks/clv_vs_lifetimes.py
 
 It prints a Markdown table and writes it, with the run's context, to
-docs/clv_benchmark.md.
+docs/performance/clv-benchmark.md.
 """
 
 from __future__ import annotations
@@ -57,7 +57,7 @@ NOW = datetime(1997, 10, 1, tzinfo=timezone.utc)  # the moment healthscore is as
 UNIT_ORDER = 1000.0
 COMMAND = "python benchmarks/clv_vs_lifetimes.py"
 REPO_ROOT = Path(__file__).resolve().parent.parent
-REPORT = REPO_ROOT / "docs" / "clv_benchmark.md"
+REPORT = REPO_ROOT / "docs" / "performance" / "clv-benchmark.md"
 
 
 @dataclass(frozen=True)

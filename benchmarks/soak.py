@@ -29,7 +29,7 @@ Run from the repository root (after `make setup`):
 
     .venv/bin/python benchmarks/soak.py                      # 100 events/s for 5 minutes
     .venv/bin/python benchmarks/soak.py --rate 200 --minutes 1
-    .venv/bin/python benchmarks/soak.py --report docs/soak.md
+    .venv/bin/python benchmarks/soak.py --report docs/performance/soak.md
 
 `--report` also writes the table, with the run's context, as Markdown.
 """

@@ -22,7 +22,7 @@ Run from the repository root (after `make setup`); about 35 minutes for 1M on 2 
 
     .venv/bin/python benchmarks/state_at_scale.py                        # 1,000,000 customers
     .venv/bin/python benchmarks/state_at_scale.py --customers 20000 --interval 5
-    .venv/bin/python benchmarks/state_at_scale.py --report docs/state-at-scale.md
+    .venv/bin/python benchmarks/state_at_scale.py --report docs/performance/state-at-scale.md
 """
 
 from __future__ import annotations

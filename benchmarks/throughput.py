@@ -24,7 +24,7 @@ lines of one run. One run on the local stack (Tansu broker + Redis) measures:
 
 It asserts nothing; it prints a table, the issue's ratio lines and whether
 each goal was reached, and writes them with the machine, the versions and
-the load average next to each figure to docs/benchmarks.md. The machine may
+the load average next to each figure to docs/performance/benchmarks.md. The machine may
 be shared: a high load average means a figure is low.
 
 Run from the repository root (after `make setup`):
@@ -64,7 +64,7 @@ from streams.settings import Settings  # noqa: E402
 from streams.kafka.topics import ensure_topics  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
-REPORT = ROOT / "docs" / "benchmarks.md"
+REPORT = ROOT / "docs" / "performance" / "benchmarks.md"
 NAIVE_APP = Path(__file__).resolve().parent / "perf" / "naive_app.py"
 EMPTY_AGENT = Path(__file__).resolve().parent / "perf" / "empty_agent.py"
 LATENCY_SECONDS = 30.0  # how long the paced publisher runs in (d), unless --latency-seconds

@@ -29,7 +29,7 @@ MAX_MESSAGE = 240
 
 def _the_integer(value: object) -> object:
     # A Literal compares with ==, so even in strict mode it takes true and 1.0 for 1. The schema's
-    # `const` refuses true; 1.0 is refused as in every integer field (see docs/contracts.md).
+    # `const` refuses true; 1.0 is refused as in every integer field (see docs/reference/contracts.md).
     if type(value) is not int:
         raise ValueError("must be the integer 1")
     return value

@@ -1,8 +1,8 @@
 """The scoring-model file: weights, normalisers, tiers, alert triggers and segments, validated on load.
 
 Every number the scorer uses is here, so a model change is a reviewed file,
-not a code change. The defaults are customer-success practice (DESIGN.md);
-`models/default.toml` spells them out.
+not a code change. The defaults are customer-success practice (see
+docs/guides/scoring-model.md); `models/default.toml` spells them out.
 """
 
 from __future__ import annotations

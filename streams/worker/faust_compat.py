@@ -1,7 +1,7 @@
 """Every use of Faust's internals: the faster delivery loop, the fetch wait, and what the worker reads of the consumer.
 
 Faust's public API does not offer these, so they are kept here, in one
-place, and tests/unit/worker/test_faust_compat.py fails when the pinned
+place, and tests/unit/streams/worker/test_faust_compat.py fails when the pinned
 faust-streaming version changes or an attribute used here disappears. (The
 RocksDB store in streams/state/stores.py overrides Faust's store methods:
 that is Faust's extension interface for stores; the same test covers it.)

@@ -64,7 +64,8 @@ def test_a_worker_reconnects_after_the_broker_was_down_and_scores_on_from_its_st
             back = time.monotonic()
             ensure_topics(settings)  # the memory broker lost them; provisioning creates them again
             # The empty broker has no group: the worker joins again. Until it has, Faust drops records
-            # below the read offsets it had before (part of the memory broker's data loss; README).
+            # below the read offsets it had before (part of the memory broker's data loss; see
+            # docs/concepts/delivery-and-ordering.md).
             deadline = time.monotonic() + 60
             while log.read_text().count(ASSIGNED) == assignments:
                 assert time.monotonic() < deadline, "the worker never joined the group again"

@@ -20,8 +20,8 @@ from tests.integration.exactness import (
 
 CUSTOMERS = 3000
 # Faust commits offsets every 2.8 s; a worker killed before its group's first commit restarts with
-# no committed offset, and on Tansu its restart then skips records (see README, Delivery): the
-# crash here comes after the first commit, as it does in any worker that has been up for seconds.
+# no committed offset, and on Tansu its restart then skips records (docs/concepts/delivery-and-ordering.md):
+# the crash here comes after the first commit, as it does in any worker that has been up for seconds.
 FIRST_COMMIT_SECONDS = 4.0
 
 

@@ -1,7 +1,7 @@
 """The contracts other teams build on: JSON Schema files that match the models, and the AsyncAPI document.
 
 One contract: a message the JSON Schema of its topic takes is one the worker's decoder takes, and
-the other way round, but for the differences listed in BEYOND_THE_SCHEMA (and docs/contracts.md).
+the other way round, but for the differences listed in BEYOND_THE_SCHEMA (and docs/reference/contracts.md).
 """
 
 from __future__ import annotations
@@ -37,8 +37,8 @@ from tests.factories import purchase, survey, ticket, visit
 from tests.paths import ROOT
 
 SCHEMA_DIR = ROOT / "schemas" / "json"
-ASYNCAPI = ROOT / "docs" / "asyncapi.yaml"
-CONTRACTS_DOC = ROOT / "docs" / "contracts.md"
+ASYNCAPI = ROOT / "docs" / "reference" / "asyncapi.yaml"
+CONTRACTS_DOC = ROOT / "docs" / "reference" / "contracts.md"
 SAMPLE_EVENTS = ROOT / "data" / "sample_events.jsonl"
 
 
@@ -180,7 +180,7 @@ INTEGRAL_FLOAT = ("JSON Schema counts 2.0 as an integer (the same number as 2); 
 TWO_FIELDS = "no JSON Schema keyword compares two fields: expires_at must be after requested_at"
 
 # Every way the worker and a JSON Schema validator part, by DeadLetter error code or by message name, and
-# why no schema can say it. docs/contracts.md lists the same; the last test below holds the two together.
+# why no schema can say it. docs/reference/contracts.md lists the same; the last test below holds the two together.
 BEYOND_THE_SCHEMA: dict[str, str] = {
     "too_large": "a limit on the record's bytes: a schema sees the value, however much whitespace came with it",
     "invalid_encoding": ("a schema sees the value once read; JSON readers (Python's among them) read UTF-16 and a "

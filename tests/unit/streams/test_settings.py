@@ -1,15 +1,11 @@
-"""Settings: read from HEALTHSCORE_* variables, and every one documented in the README with its default."""
+"""Settings: read from HEALTHSCORE_* variables, checked at start-up (their docs page: tests/docs/test_reference.py)."""
 
-import re
 import socket
 
 import pytest
 from pydantic import ValidationError
 
 from streams.settings import Settings
-from tests.paths import ROOT
-
-README = (ROOT / "README.md").read_text()
 
 
 def test_environment_variables_override_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -29,14 +25,6 @@ def test_topics_map_to_their_event_kind_and_broker_urls_to_hosts() -> None:
     assert settings.input_topics()["customer.surveys"] == "survey"
     assert settings.topic_for("ticket") == "customer.tickets"
     assert settings.bootstrap_servers() == ["a:9092", "b:9093"]
-
-
-@pytest.mark.parametrize("name", list(Settings.model_fields))
-def test_every_setting_is_in_the_readme_table_with_its_default(name: str) -> None:
-    field = Settings.model_fields[name]
-    row = re.search(rf"^\| `HEALTHSCORE_{name.upper()}` \| `([^`]*)` \|", README, re.MULTILINE)
-    assert row, f"HEALTHSCORE_{name.upper()} is not documented in README.md"
-    assert row.group(1) == str(field.default)
 
 
 def test_the_api_token_is_secret_and_never_blank() -> None:
