@@ -11,7 +11,8 @@ from types import SimpleNamespace
 
 from schemas.model_config import ScoringModel
 from streams.metrics import Metrics
-from streams.worker.scorer import Outputs, Scorer, ScorerConfig
+from streams.worker.outputs import Outputs
+from streams.worker.scorer import Scorer, ScorerConfig
 
 MODEL = ScoringModel()
 TOPIC = "customer.purchases"

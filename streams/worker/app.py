@@ -21,11 +21,18 @@ from streams.snapshot.reader import RedisReader
 from streams.snapshot.writer import RedisSink
 from streams.state.stores import StateTable, StateWriter
 from streams.state.tables import ERASURES_TABLE, STATE_TABLE, customer_table, due_schedule
-from streams.worker.faust_compat import (App, FaustConsumerPosition, consumer_state, holding_back, owned_partitions,
-                                         tables_recovered)  # fmt: skip
+from streams.worker.faust_compat import (
+    App,
+    FaustConsumerPosition,
+    consumer_state,
+    holding_back,
+    owned_partitions,
+    tables_recovered,
+)
 from streams.worker.lag import LAG_INTERVAL_SECONDS, input_positions, sample_lag
 from streams.worker.model_file import load_model
-from streams.worker.scorer import RECORD_OVERHEAD_BYTES, Outputs, ProducerTopic, Scorer, ScorerConfig, hold
+from streams.worker.outputs import RECORD_OVERHEAD_BYTES, Outputs, ProducerTopic
+from streams.worker.scorer import Scorer, ScorerConfig, hold
 from streams.worker.timers import InactivityTimer
 
 logger = logging.getLogger(__name__)
@@ -89,6 +96,7 @@ def faust_app(settings: Settings) -> faust.App:
         web_port=settings.web_port,
         canonical_url=settings.canonical_url(),
         web_in_thread=False,
+        web_tables_enabled=False,  # Faust's /table pages would read the state table with no token
         autodiscover=False,
     )
     app.fetch_max_wait_ms = settings.fetch_max_wait_ms

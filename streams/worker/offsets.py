@@ -29,9 +29,21 @@ from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal, Protocol
 
 Verdict = Literal["process", "rewind", "hole", "seek"]
+
+
+class ConsumerPosition(Protocol):
+    """The consumer operations offset continuity needs (worker/faust_compat.py FaustConsumerPosition in the worker)."""
+
+    def committed_offset(self, tp: Any) -> int | None: ...
+
+    def assignment(self) -> set[Any]: ...
+
+    async def earliest(self, tps: list[Any]) -> dict[Any, int]: ...
+
+    async def seek(self, tp: Any, offset: int) -> None: ...
 
 
 @dataclass

@@ -34,7 +34,7 @@ from collections.abc import Iterator, Mapping, MutableMapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from typing import Any, Literal, Protocol
+from typing import Any, Literal
 
 import faust
 
@@ -46,11 +46,20 @@ from scoring.pipeline import Step, event_clock, next_review, scorable, step, ste
 from scoring.records import encode
 from scoring.schedule import DueQueue, Schedule
 from scoring.state import CustomerState, new_state
-from streams.kafka.codecs import DEAD_VALUE_BYTES, MAX_AGE, R, dead_letter, decode_event, decode_request, decode_state, encode_state
+from streams.kafka.codecs import (
+    DEAD_VALUE_BYTES,
+    MAX_AGE,
+    R,
+    dead_letter,
+    decode_event,
+    decode_request,
+    decode_state,
+    encode_state,
+)
 from streams.metrics import Metrics
-from streams.worker.offsets import OffsetGuard
-from streams.kafka.producer import OutputProducer
 from streams.snapshot.writer import RedisSink
+from streams.worker.offsets import ConsumerPosition, OffsetGuard
+from streams.worker.outputs import RECORD_OVERHEAD_BYTES, Outputs, OutputTooLarge, OutputTopic, StatesWriter, TableWrites
 
 logger = logging.getLogger(__name__)
 # Tail checks in a row without any record arriving before a partition read past its next record counts as stalled.
@@ -59,86 +68,6 @@ QUIET_CHECKS = 2
 # down is not hammered, and a fault that heals (a broker back) costs at most this long.
 RETRY_FIRST_SECONDS = 0.5
 RETRY_MAX_SECONDS = 30.0
-# Room left for a record's headers and framing under the producer's request limit.
-RECORD_OVERHEAD_BYTES = 1024
-
-
-class StatesWriter(Protocol):
-    """Where a batch's final states go (streams/state/stores.py StateWriter: the changelog, then the store)."""
-
-    async def write(self, records: dict[bytes, bytes | None]) -> None: ...
-
-
-@dataclass(frozen=True)
-class TableWrites:
-    """States written straight into a mapping: for tests and tools with a plain dict as the table."""
-
-    table: MutableMapping[bytes, bytes]
-
-    async def write(self, records: dict[bytes, bytes | None]) -> None:
-        for key, value in records.items():
-            if value is None:
-                self.table.pop(key, None)
-            else:
-                self.table[key] = value
-
-
-class Flushable(Protocol):
-    async def flush(self) -> Any: ...
-
-
-class OutputTopic(Protocol):
-    """Where records go; `send` queues one, and Outputs.flush sends every queued one and waits for the broker."""
-
-    async def send(self, *, key: bytes | None, value: bytes | None) -> None: ...
-
-
-@dataclass(frozen=True)
-class ProducerTopic:
-    """An output topic written straight through the worker's output producer (streams/kafka/producer.py).
-
-    Faust's `Topic.send` wraps every record in its channel machinery (a
-    FutureMessage, callbacks, sensors): profiled at 8% of the worker's main
-    thread at 590 events/s, for nothing a batch needs. The producer's own
-    `send` queues the record in aiokafka's batch (partitioned by key with
-    murmur2, as Faust's would be) and returns the acknowledgement.
-    """
-
-    producer: OutputProducer
-    name: str
-
-    async def send(self, *, key: bytes | None, value: bytes | None) -> None:
-        await self.producer.queue(self.name, key, value)
-
-
-@dataclass
-class Outputs:
-    scores: OutputTopic
-    alerts: OutputTopic
-    deadletter: OutputTopic
-    audit: OutputTopic | None = None  # where override changes are recorded
-    producer: Flushable | None = None  # sends what the topics queued (None: they send at once)
-
-    async def flush(self) -> None:
-        """Send every record queued and return once the broker has acknowledged them all."""
-        if self.producer is not None:
-            await self.producer.flush()
-
-
-class ConsumerPosition(Protocol):
-    """The consumer operations offset continuity needs (streams/worker/offsets.py)."""
-
-    def committed_offset(self, tp: Any) -> int | None: ...
-
-    def assignment(self) -> set[Any]: ...
-
-    async def earliest(self, tps: list[Any]) -> dict[Any, int]: ...
-
-    async def seek(self, tp: Any, offset: int) -> None: ...
-
-
-class OutputTooLarge(Exception):
-    """An output record that the producer would refuse; the input record that caused it is dead-lettered."""
 
 
 @dataclass

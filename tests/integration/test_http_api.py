@@ -44,6 +44,14 @@ def get(port: int, path: str, token: str | None = None) -> Answer:
         return Answer(failed.code, dict(failed.headers), json.loads(failed.read()))
 
 
+def status_of(port: int, path: str) -> int:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=10) as response:
+            return response.status
+    except urllib.error.HTTPError as failed:
+        return failed.code
+
+
 def ready(port: int) -> bool:
     try:
         return get(port, "/readyz").status == 200
@@ -181,6 +189,9 @@ def test_customer_data_needs_the_bearer_token_and_the_probes_do_not(deploy) -> N
     assert get(port, "/readyz").status == 200 and get(port, "/livez").status == 200
     assert "healthscore_events_total" in run.metrics()
     assert TOKEN not in run.log.read_text()
+    # Faust's own table pages would read the state table with no token: they are not served.
+    for path in ("/table/", f"/table/{STATE_TABLE}/", f"/table/{STATE_TABLE}/alice/"):
+        assert status_of(port, path) == 404, path
 
 
 def test_any_worker_answers_for_any_customer_by_forwarding_to_its_owner(deploy, stack) -> None:

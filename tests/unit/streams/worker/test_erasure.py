@@ -9,7 +9,7 @@ from schemas.model_config import ScoringModel
 from schemas.outputs import DeadLetter, ScoreUpdate
 from scoring.replay import replay
 from streams.kafka.codecs import decode_request, decode_state, encode_state
-from streams.worker.scorer import Outputs
+from streams.worker.outputs import Outputs
 from tests.factories import at, purchase, visit
 from tests.fakes import CountingTable, Sent, Snapshots, make_scorer, message
 
