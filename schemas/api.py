@@ -8,25 +8,30 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping
-from datetime import date
-from typing import Any
+from datetime import date, datetime, time, timedelta, timezone
+from typing import Annotated, Any, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from schemas.common import CustomerId, Instant
 from schemas.control import OverrideRequest
-from schemas.events import CustomerProfile
+from schemas.events import CustomerProfile, EventKind
 from schemas.outputs import TIERS, DimensionScore, Points, ScoreUpdate, Segment, Tier
 
 DEFAULT_PAGE = 50
 # One page is one Redis round trip of this many hashes; larger exports belong to the scores topic.
 MAX_PAGE = 500
 # Parameters that may list several values, comma-separated or repeated (`tier=at_risk,critical`).
-LIST_PARAMS = ("tier", "segment")
+LIST_PARAMS = ("tier", "segment", "model")
+# How a list is ordered: lowest score first, or the biggest 7-day drop first (ties by id either way).
+Sort = Literal["score", "change"]
 
 
 class _Body(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+QueryModel = TypeVar("QueryModel", bound=BaseModel)
 
 
 class CustomerListQuery(_Body):
@@ -34,10 +39,12 @@ class CustomerListQuery(_Body):
 
     tier: tuple[Tier, ...] = ()
     segment: tuple[Segment, ...] = ()
+    model: tuple[Annotated[str, Field(min_length=1, max_length=200)], ...] = ()
+    sort: Sort = "score"
     limit: int = Field(DEFAULT_PAGE, ge=1, le=MAX_PAGE)
     offset: int = Field(0, ge=0)
 
-    @field_validator("tier", "segment", mode="before")
+    @field_validator("tier", "segment", "model", mode="before")
     @classmethod
     def _deduplicate(cls, values: object) -> object:
         # `tier=critical,critical` is the same filter as `tier=critical`; order never matters.
@@ -50,31 +57,101 @@ class QueryError(ValueError):
 
 def parse_list_query(params: Iterable[tuple[str, str]]) -> CustomerListQuery:
     """A validated list query from the URL's (name, value) pairs, or QueryError naming what is wrong."""
+    return _parse(CustomerListQuery, params, LIST_PARAMS)
+
+
+def _parse(model: type[QueryModel], params: Iterable[tuple[str, str]], list_params: tuple[str, ...] = ()) -> QueryModel:
     lists: dict[str, list[str]] = {}
     singles: dict[str, str] = {}
     for name, value in params:
-        if name in LIST_PARAMS:
+        if name in list_params:
             lists.setdefault(name, []).extend(v.strip() for v in value.split(",") if v.strip())
         elif name in singles:
             raise QueryError(f"{name}: given more than once")
         else:
             singles[name] = value
     try:
-        return CustomerListQuery.model_validate(singles | lists)
+        return model.model_validate(singles | lists)
     except ValidationError as exc:
-        raise QueryError(describe_query_errors(exc)) from None
+        raise QueryError(describe_query_errors(exc, model)) from None
 
 
-def describe_query_errors(exc: ValidationError) -> str:
+def describe_query_errors(exc: ValidationError, model: type[BaseModel] = CustomerListQuery) -> str:
     """One line per bad parameter, quoting the value given."""
     parts = []
     for error in exc.errors(include_url=False):
+        if not error["loc"]:  # a rule between parameters
+            parts.append(error["msg"].removeprefix("Value error, "))
+            continue
         name = str(error["loc"][0])
         if error["type"] == "extra_forbidden":
-            parts.append(f"{name}: unknown parameter; use {', '.join(CustomerListQuery.model_fields)}")
+            parts.append(f"{name}: unknown parameter; use {', '.join(model.model_fields)}")
         else:
             parts.append(f"{name}={error['input']!r}: {error['msg']}")
     return "; ".join(parts)
+
+
+def _day_or_instant(value: object, end_of_day: bool) -> object:
+    """`2025-04-01` as the first (or, for `until`, the last) moment of that day in UTC; an instant as given."""
+    if isinstance(value, str) and len(value) == 10:
+        try:
+            day = date.fromisoformat(value)
+        except ValueError:
+            return value  # pydantic says what is wrong with it
+        start = datetime.combine(day, time(), tzinfo=timezone.utc)
+        return start + timedelta(days=1, microseconds=-1) if end_of_day else start
+    return value
+
+
+class HistoryQuery(_Body):
+    """`GET /customers/{id}/history` bounds: a day (`2025-04-01`) or an instant with its zone; both included, either open."""
+
+    since: Instant | None = None
+    until: Instant | None = None
+
+    @field_validator("since", mode="before")
+    @classmethod
+    def _since(cls, value: object) -> object:
+        return _day_or_instant(value, end_of_day=False)
+
+    @field_validator("until", mode="before")
+    @classmethod
+    def _until(cls, value: object) -> object:
+        return _day_or_instant(value, end_of_day=True)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> HistoryQuery:
+        if self.since is not None and self.until is not None and self.since > self.until:
+            raise ValueError("since must not be after until")
+        return self
+
+
+def parse_history_query(params: Iterable[tuple[str, str]]) -> HistoryQuery:
+    """A validated history query from the URL's (name, value) pairs, or QueryError naming what is wrong."""
+    return _parse(HistoryQuery, params)
+
+
+HistoryCause = EventKind | Literal["timer", "override"]
+
+
+class HistoryPoint(_Body):
+    """One change of a customer's score: when, to what, why, by which model, and whether an override was in force."""
+
+    at: Instant
+    score: Points
+    tier: Tier
+    cause: HistoryCause = Field(description="the event kind that caused it, `timer` (time passing) or `override`")
+    model: str = Field(description="the scoring model, `name@version`")
+    overridden: bool = Field(description="a manual override was in force")
+
+
+class CustomerHistory(_Body):
+    """`GET /customers/{id}/history`: the kept points between `since` and `until`, oldest first."""
+
+    customer_id: CustomerId
+    since: Instant | None
+    until: Instant | None
+    points: list[HistoryPoint]
 
 
 class HistoryDay(_Body):

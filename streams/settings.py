@@ -89,6 +89,10 @@ class Settings(BaseSettings):
         True, description="Fetch again input records the consumer skipped (streams/worker/offsets.py); off for transactional input topics."
     )
     redis_flush_seconds: float = Field(0.2, gt=0, description="How often pending scores are written to Redis.")
+    history_retention_days: int = Field(
+        400, ge=1, le=3650,
+        description="How long a customer's score history is kept in Redis after their newest score: every change of the last 30 days, one point per day before that (docs/reference/history.md).",
+    )  # fmt: skip
     producer_max_batch_bytes: int = Field(
         16384, ge=1, description="Batch size of the producer of the state changelog; the local stack uses 1 (one record per batch) for Tansu."
     )

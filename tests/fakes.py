@@ -44,7 +44,7 @@ class Snapshots:
         self.offered: list = []
         self.erased: list[str] = []
 
-    def offer(self, update, encoded=None) -> None:
+    def offer(self, update, encoded=None, cause=None, alerts=()) -> None:
         self.offered.append(update)
 
     def erase(self, customer_id: str) -> None:

@@ -1,4 +1,4 @@
-"""The HTTP API served by every worker: customer health, the ranked customer list, tier counts, probes, metrics.
+"""The HTTP API served by every worker: customer health and history, the ranked list, tier counts, probes, metrics.
 
 Every route is in one Faust Blueprint (`blueprint`), registered by the
 worker's app. Views are thin: parse (schemas/api.py), read (state table or Redis), score
@@ -25,12 +25,24 @@ from prometheus_client import CONTENT_TYPE_LATEST
 from pydantic import SecretStr
 from redis.exceptions import RedisError
 
-from schemas.api import ApiError, CustomerPage, QueryError, Readiness, TierCounts, parse_list_query
+from schemas.api import (
+    ApiError,
+    CustomerHealth,
+    CustomerHistory,
+    CustomerPage,
+    HistoryPoint,
+    QueryError,
+    Readiness,
+    TierCounts,
+    parse_history_query,
+    parse_list_query,
+)
 from schemas.model_config import Model
 from scoring.pipeline import scorable
 from scoring.health import current_health, query_time
 from streams.api.auth import SCHEME, bearer_allows
 from streams.kafka.codecs import decode_state
+from streams.snapshot.history import between
 from streams.snapshot.reader import RedisReader
 from streams.kafka.partitions import partition_of
 
@@ -58,6 +70,18 @@ class Api:
 
     def owns(self, customer_id: str) -> bool:
         return TP(self.source_topic, partition_of(customer_id.encode("utf-8"), self.partitions)) in self.owned()
+
+    def health(self, customer_id: str) -> CustomerHealth | None:
+        """The customer scored now from this worker's table (which must own them); None if never scored."""
+        raw = self.table.get(customer_id.encode("utf-8"))
+        state = decode_state(raw) if raw else None
+        now = query_time(self.clock(), state) if state else None
+        if state is None or now is None or not scorable(state):  # a profile alone is not scored
+            return None
+        return current_health(state, self.model, now)
+
+
+MOVING = "this customer's partition is moving between workers; retry shortly"
 
 
 def error(web: faust.web.View, status: int, message: str, headers: dict[str, str] | None = None) -> Response:
@@ -90,13 +114,30 @@ def blueprint(api: Api) -> faust.web.Blueprint:
         @app.table_route(table=api.table, match_info="customer_id")
         async def get(self, request: faust.web.Request, customer_id: str) -> Response:
             if not api.owns(customer_id):
-                return error(self, 503, "this customer's partition is moving between workers; retry shortly")
-            raw = api.table.get(customer_id.encode("utf-8"))
-            state = decode_state(raw) if raw else None
-            now = query_time(api.clock(), state) if state else None
-            if state is None or now is None or not scorable(state):  # a profile alone is not scored
+                return error(self, 503, MOVING)
+            health = api.health(customer_id)
+            if health is None:
                 return error(self, 404, f"unknown customer {customer_id!r}: no event of theirs has been scored")
-            return self.json(current_health(state, api.model, now).model_dump(mode="json"))
+            return self.json(health.model_dump(mode="json"))
+
+    @routes.route("/customers/{customer_id}/history", name="customer-history")
+    class HistoryView(faust.web.View):
+        @protected
+        async def get(self, request: faust.web.Request, customer_id: str) -> Response:
+            try:
+                query = parse_history_query(request.query.items())
+            except QueryError as exc:
+                return error(self, 400, str(exc))
+            try:
+                points = await api.reader.history(customer_id)
+            except (RedisError, OSError) as exc:
+                return redis_unavailable(self, exc)
+            if points is None:
+                return error(self, 404, f"unknown customer {customer_id!r}: no score of theirs is in Redis")
+            kept = [HistoryPoint(at=p.moment, score=p.score, tier=p.tier, cause=p.cause, model=p.model,
+                                 overridden=p.overridden) for p in between(points, query.since, query.until)]  # fmt: skip
+            body = CustomerHistory(customer_id=customer_id, since=query.since, until=query.until, points=kept)
+            return self.json(body.model_dump(mode="json"))
 
     @routes.route("/customers", name="customers")
     class CustomersView(faust.web.View):

@@ -115,6 +115,30 @@ def erase(customer_id: str, reason: str) -> None:
     click.echo(f"erasure request {request.request_id} sent to {settings.topic_erasures}")
 
 
+@main.command()
+@click.argument("customer_id", type=CustomerIdType())
+@click.option("--since", default=None, help="First day (YYYY-MM-DD) or instant with its zone (default: the oldest kept).")
+@click.option("--until", default=None, help="Last day (YYYY-MM-DD, included) or instant with its zone (default: now).")
+@click.option("--url", default=None,
+              help="A worker's HTTP API (default: http://HEALTHSCORE_WEB_HOST:HEALTHSCORE_WEB_PORT).")  # fmt: skip
+@click.option("--token", envvar="HEALTHSCORE_API_TOKEN", default=None, show_envvar=True,
+              help="Bearer token of the API, when it has one.")  # fmt: skip
+@click.option("--rows", type=click.IntRange(min=0), default=40, show_default=True,
+              help="Newest points listed under the chart (0: all).")  # fmt: skip
+def history(customer_id: str, since: str | None, until: str | None, url: str | None, token: str | None,
+            rows: int) -> None:  # fmt: skip
+    """Print a customer's score history (every change, then one point a day) with a small chart."""
+    from rich.console import Console
+
+    from streams.tools.history import fetch_history, show_history
+
+    if url is None:
+        settings = settings_from_env()
+        host = "127.0.0.1" if settings.web_host in ("0.0.0.0", "::", "") else settings.web_host
+        url = f"http://{host}:{settings.web_port}"
+    show_history(Console(), fetch_history(url, customer_id, since, until, token), rows)
+
+
 # The override's fields, by the option that sets them, for errors the model still finds.
 OVERRIDE_OPTIONS = {"customer_id": "CUSTOMER_ID", "score": "--pin-score", "tier": "--pin-tier",
                     "adjustment": "--adjust", "reason": "--reason", "author": "--author", "expires_at": "--days"}

@@ -1,4 +1,4 @@
-"""Builds a worker: the Faust app, its tables, the scoring agent, timers and web routes, one builder call each."""
+"""Builds a worker: the Faust app, its tables, the scoring agent, timers, the API and the console, one builder call each."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from faust.types import TP
 
 from schemas.model_config import Model
 from streams.api import routes
+from streams.console import routes as console
 from streams.api.routes import Api
 from streams.kafka.connections import faust_credentials
 from streams.kafka.producer import OutputProducer
@@ -62,7 +63,8 @@ def create_app(settings: Settings, model: Model | None = None) -> Service:
     app = faust_app(settings)
     producer = OutputProducer(settings)
     metrics = Metrics()
-    redis = RedisSink(settings.redis_url, settings.redis_prefix, metrics)
+    redis = RedisSink(settings.redis_url, settings.redis_prefix, metrics,
+                      history_retention_days=settings.history_retention_days)  # fmt: skip
     reader = RedisReader(settings.redis_url, settings.redis_prefix)
     table = customer_table(app, STATE_TABLE, settings)
     scorer = build_scorer(app, settings, model, table, producer, metrics, redis)
@@ -70,10 +72,12 @@ def create_app(settings: Settings, model: Model | None = None) -> Service:
     add_scoring_agent(app, settings, scorer)
     add_housekeeping(app, settings, scorer, metrics, redis)
     add_shutdown_flush(app, producer, redis, reader)
-    routes.register(Api(app=app, table=table, clock=scorer.now, reader=reader, metrics=metrics.exposition,
-                        backlog=lambda: redis.backlog, owned=lambda: owned_partitions(app),
-                        recovered=lambda: tables_recovered(app), model=model, partitions=settings.partitions,
-                        source_topic=settings.topic_purchases, token=settings.api_token))  # fmt: skip
+    api = Api(app=app, table=table, clock=scorer.now, reader=reader, metrics=metrics.exposition,
+              backlog=lambda: redis.backlog, owned=lambda: owned_partitions(app), recovered=lambda: tables_recovered(app),
+              model=model, partitions=settings.partitions, source_topic=settings.topic_purchases,
+              token=settings.api_token)  # fmt: skip
+    routes.register(api)
+    console.register(api)  # the pages people read, on the same server and token
     return Service(app=app, scorer=scorer, metrics=metrics, redis=redis, timer=timer)
 
 

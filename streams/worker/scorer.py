@@ -75,7 +75,8 @@ class Batch:
     """What one batch has done so far: states not yet stored, sends not yet acknowledged."""
 
     states: dict[bytes, CustomerState] = field(default_factory=dict)
-    scored: list[tuple[Step, bytes]] = field(default_factory=list)  # steps with an update, and its JSON as sent
+    # Steps with an update, its JSON as sent, and the event kind that caused it (None: a timer or an override).
+    scored: list[tuple[Step, bytes, str | None]] = field(default_factory=list)
     stamps: list[float] = field(default_factory=list)  # broker timestamps (s) of the records scored
     erased: dict[bytes, datetime] = field(default_factory=dict)  # customer key -> erased up to
 
@@ -353,7 +354,7 @@ class Scorer:
             if result.duplicate:
                 self.metrics.events.labels(decoded.kind, "duplicate").inc()
                 return
-            await self.publish(key, result, batch)
+            await self.publish(key, result, batch, cause=decoded.kind)
         self.metrics.events.labels(decoded.kind, "scored" if result.update is not None else "stored").inc()
         if message.timestamp:
             batch.stamps.append(message.timestamp)  # Faust gives seconds
@@ -366,7 +367,7 @@ class Scorer:
             return
         key = request.customer_id.encode("utf-8")
         batch.states.pop(key, None)
-        batch.scored = [(r, j) for r, j in batch.scored if r.state.customer_id != request.customer_id]
+        batch.scored = [scored for scored in batch.scored if scored[0].state.customer_id != request.customer_id]
         batch.erased[key] = max(request.requested_at, self.erased_until(key, batch) or request.requested_at)
         # A null value keyed by the customer: compacted copies of the scores topic drop them.
         await self.outputs.scores.send(key=key, value=None)
@@ -437,8 +438,10 @@ class Scorer:
         self.metrics.events.labels(kind or "unknown", "dead_letter").inc()
         logger.info("dead letter %s at %s[%d]@%d", letter.error, letter.topic, letter.partition, letter.offset)
 
-    async def publish(self, key: bytes, result: Step, batch: Batch) -> None:
+    async def publish(self, key: bytes, result: Step, batch: Batch, cause: str | None = None) -> None:
         """Send a step's ScoreUpdate, alerts and audit records and keep its state for the batch's write.
+
+        `cause` is the kind of the event scored, which the score history keeps.
 
         Every output is encoded and measured before the first is sent: an
         output the producer would refuse fails the record (OutputTooLarge)
@@ -460,7 +463,7 @@ class Scorer:
             await topic.send(key=key, value=value)
         batch.states[key] = result.state
         if update is not None:
-            batch.scored.append((result, update))
+            batch.scored.append((result, update, cause))
         for record in result.audits:
             self.metrics.overrides.labels(record.action).inc()
 
@@ -478,9 +481,9 @@ class Scorer:
         for key, state in batch.states.items():
             writes[key] = encode_state(state)
         await self.states.write(writes)
-        for result, encoded in batch.scored:  # each with its update
+        for result, encoded, cause in batch.scored:  # each with its update
             assert result.update is not None
-            self.redis.offer(result.update, encoded)
+            self.redis.offer(result.update, encoded, cause, result.alerts)
             self.metrics.scored(result.update, result.alerts)
         acknowledged = time.time()
         for stamp in batch.stamps:

@@ -41,6 +41,7 @@ def params(query: str) -> list[tuple[str, str]]:
         ("segment=dormant,high_value_at_risk&limit=10&offset=20",
          CustomerListQuery(segment=("dormant", "high_value_at_risk"), limit=10, offset=20)),
         (f"limit={MAX_PAGE}", CustomerListQuery(limit=MAX_PAGE)),
+        ("model=default@2,enterprise@1&sort=change", CustomerListQuery(model=("default@2", "enterprise@1"), sort="change")),
     ],
 )  # fmt: skip
 def test_list_queries_accepted(query: str, expected: CustomerListQuery) -> None:
@@ -57,7 +58,8 @@ def test_list_queries_accepted(query: str, expected: CustomerListQuery) -> None:
         ("limit=ten", "limit='ten': Input should be a valid integer"),
         ("offset=-1", "offset='-1': Input should be greater than or equal to 0"),
         ("limit=5&limit=6", "limit: given more than once"),
-        ("sort=score", "sort: unknown parameter; use tier, segment, limit, offset"),
+        ("order=score", "order: unknown parameter; use tier, segment, model, sort, limit, offset"),
+        ("sort=name", "sort='name': Input should be 'score' or 'change'"),
     ],
 )
 def test_bad_list_queries_say_which_parameter_and_why(query: str, message: str) -> None:

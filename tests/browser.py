@@ -1,0 +1,56 @@
+"""Headless Chromium from Debian, driven by selenium through Debian's chromium-driver; nothing downloaded.
+
+`make setup` installs both packages. Selenium is given the driver's and the
+browser's paths, so its manager never looks for (or fetches) either. The
+browser's console log is kept, so a test can say a page loaded without errors.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
+
+CHROMEDRIVER = Path("/usr/bin/chromedriver")
+# Debian's `chromium` is a shell wrapper; selenium needs the binary it runs.
+CHROMIUM_CANDIDATES = (Path("/usr/lib/chromium/chromium"), Path("/usr/bin/chromium"))
+
+
+def chromium_binary() -> Path:
+    for path in CHROMIUM_CANDIDATES:
+        if path.is_file():
+            return path
+    found = shutil.which("chromium")
+    if found is None:
+        raise RuntimeError("chromium is not installed; run `make setup` (Debian: apt-get install chromium chromium-driver)")
+    return Path(found)
+
+
+def chrome(width: int = 1280, height: int = 900) -> webdriver.Chrome:
+    """A headless Chromium of that window size that keeps the browser console's log."""
+    if not CHROMEDRIVER.is_file():
+        raise RuntimeError("chromedriver is not installed; run `make setup` (Debian: apt-get install chromium-driver)")
+    options = webdriver.ChromeOptions()
+    options.binary_location = str(chromium_binary())
+    for argument in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
+                     f"--window-size={width},{height}", "--hide-scrollbars", "--force-device-scale-factor=1",
+                     "--disable-extensions", "--no-first-run", "--disable-background-networking",
+                     "--disable-component-update", "--disable-sync", "--metrics-recording-only"):  # fmt: skip
+        options.add_argument(argument)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    return webdriver.Chrome(options=options, service=Service(executable_path=str(CHROMEDRIVER)))
+
+
+def console_errors(driver: webdriver.Chrome) -> list[str]:
+    """The browser console's warnings and errors since the last call (a failed load, a CSP violation, a script error)."""
+    return [entry["message"] for entry in driver.get_log("browser") if entry["level"] in ("SEVERE", "WARNING")]
+
+
+def full_page_png(driver: webdriver.Chrome, path: Path, width: int = 1280) -> None:
+    """A screenshot of the whole page, its height measured by the browser."""
+    height = driver.execute_script("return document.documentElement.scrollHeight")
+    driver.set_window_size(width, max(600, int(height)))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    driver.save_screenshot(str(path))
