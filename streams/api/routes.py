@@ -38,13 +38,13 @@ from schemas.api import (
     parse_list_query,
 )
 from schemas.model_config import Model
-from scoring.pipeline import scorable
 from scoring.health import current_health, query_time
+from scoring.pipeline import scorable
 from streams.api.auth import SCHEME, bearer_allows
 from streams.kafka.codecs import decode_state
+from streams.kafka.partitions import partition_of
 from streams.snapshot.history import between
 from streams.snapshot.reader import RedisReader
-from streams.kafka.partitions import partition_of
 
 logger = logging.getLogger(__name__)
 

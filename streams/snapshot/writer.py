@@ -27,7 +27,16 @@ from schemas.outputs import TIERS
 from scoring.records import AlertRecord, ScoreRecord, encode
 from streams.metrics import Metrics
 from streams.snapshot.failure_streak import FailureStreak
-from streams.snapshot.history import MAX_RECENT_POINTS, MS_PER_DAY, RECENT_DAYS, Point, add_point, encode_point, point_of, thin
+from streams.snapshot.history import (
+    MAX_RECENT_POINTS,
+    MS_PER_DAY,
+    RECENT_DAYS,
+    Point,
+    add_point,
+    encode_point,
+    point_of,
+    thin,
+)
 from streams.snapshot.keys import customer_keys, index_keys
 from streams.snapshot.recent_alerts import (
     ALERTS_PER_CUSTOMER,

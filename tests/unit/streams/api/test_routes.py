@@ -1,6 +1,7 @@
 """The HTTP API's pure parts: query parsing, pages, tier counts, the bearer check and a customer's health now."""
 
 from datetime import date
+from urllib.parse import parse_qsl
 
 import pytest
 from pydantic import SecretStr
@@ -12,6 +13,7 @@ from schemas.api import (
     CustomerSummary,
     QueryError,
     TierCounts,
+    parse_history_query,
     parse_list_query,
 )
 from schemas.model_config import ScoringModel
@@ -143,3 +145,35 @@ def test_the_query_time_is_the_clock_but_never_before_the_last_score() -> None:
     assert query_time(None, state) == at(5)  # event-time worker just restarted: no clock yet
     assert query_time(at(1), state) == at(5)
     assert query_time(None, new_state("c")) is None
+
+
+@pytest.mark.parametrize(
+    ("query", "since", "until"),
+    [
+        ("", None, None),
+        ("since=2025-04-01", "2025-04-01T00:00:00+00:00", None),
+        ("until=2025-04-01", None, "2025-04-01T23:59:59.999999+00:00"),  # a day given as `until` is included whole
+        ("since=2025-04-01T10:00:00Z&until=2025-04-01T10:00:00Z", "2025-04-01T10:00:00+00:00", "2025-04-01T10:00:00+00:00"),
+        ("since=2025-04-01T12:00:00%2B02:00", "2025-04-01T12:00:00+02:00", None),
+    ],
+)
+def test_history_bounds_accepted(query: str, since: str | None, until: str | None) -> None:
+    parsed = parse_history_query(parse_qsl(query))
+    assert (parsed.since and parsed.since.isoformat(), parsed.until and parsed.until.isoformat()) == (since, until)
+
+
+@pytest.mark.parametrize(
+    ("query", "message"),
+    [
+        ("since=2025-04-02&until=2025-04-01", "since must not be after until"),
+        ("since=2025-04-01T10:00:00", "since='2025-04-01T10:00:00': Input should have timezone info"),
+        ("until=yesterday", "until='yesterday': Input should be a valid datetime"),
+        ("since=2025-02-30", "since='2025-02-30'"),
+        ("from=2025-01-01", "from: unknown parameter; use since, until"),
+        ("since=2025-01-01&since=2025-01-02", "since: given more than once"),
+    ],
+)
+def test_bad_history_bounds_say_which_and_why(query: str, message: str) -> None:
+    with pytest.raises(QueryError) as raised:
+        parse_history_query(parse_qsl(query))
+    assert message in str(raised.value)

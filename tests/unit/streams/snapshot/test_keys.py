@@ -7,8 +7,16 @@ from schemas.outputs import SEGMENTS, TIERS
 from scoring.pipeline import rescore
 from scoring.records import ScoreRecord, encode
 from scoring.state import new_state
+from streams.snapshot import keys
 from streams.snapshot.keys import customer_keys, index_keys
-from streams.snapshot.writer import SNAPSHOT_FIELDS, SNAPSHOT_SCRIPT, snapshot_fields, snapshot_values
+from streams.snapshot.writer import (
+    ERASE_SCRIPT,
+    HEADER,
+    SNAPSHOT_FIELDS,
+    SNAPSHOT_SCRIPT,
+    snapshot_fields,
+    snapshot_values,
+)
 from tests.factories import at
 
 
@@ -18,13 +26,24 @@ def update(customer_id: str, score: float, tier: str, segment: str) -> ScoreReco
 
 
 def test_erasure_can_name_every_key_of_a_customer() -> None:
-    assert customer_keys("hs", "alice") == ["hs:customer:alice"]
+    assert customer_keys("hs", "alice") == ["hs:customer:alice", "hs:history:alice", "hs:history-daily:alice",
+                                            "hs:alerts:alice"]  # fmt: skip
     assert index_keys("hs") == [
         "hs:scores",
         *(f"hs:tier:{t}" for t in TIERS),
         *(f"hs:segment:{s}" for s in SEGMENTS),
+        "hs:change7d",
     ]
-    assert len(set(index_keys("hs"))) == 1 + 4 + 7
+    assert len(set(index_keys("hs"))) == 1 + 4 + 7 + 1
+
+
+def test_no_customer_id_can_name_another_customers_key_or_a_shared_one() -> None:
+    """Each per-customer key has a kind of its own before the id, so `x:daily` is never `x`'s daily history."""
+    kinds = {key.rsplit(":", 1)[0] for key in customer_keys("hs", "ID")}
+    assert len(kinds) == len(customer_keys("hs", "ID"))
+    shared = [keys.recent_alerts_key("hs"), keys.daily_tiers_key("hs"), keys.daily_alerts_key("hs"),
+              keys.models_key("hs"), *index_keys("hs")]  # fmt: skip
+    assert not any(key.startswith(f"{kind}:") for key in shared for kind in kinds)
 
 
 def test_the_snapshot_script_gets_each_customers_fields_in_its_order() -> None:
@@ -45,8 +64,30 @@ def test_the_snapshot_script_builds_the_keys_that_keys_py_names() -> None:
         "prefix .. ':scores'": index_keys("P")[0],
         "prefix .. ':tier:' .. tier": index_keys("P")[1].rsplit(":", 1)[0] + ":TIER",
         "prefix .. ':segment:' .. segment": index_keys("P")[len(TIERS) + 1].rsplit(":", 1)[0] + ":SEGMENT",
+        "prefix .. ':model:' .. model": keys.model_key("P", "MODEL"),
+        "prefix .. ':models'": keys.models_key("P"),
+        "prefix .. ':change7d'": keys.change_key("P"),
+        "prefix .. ':history:' .. id": keys.history_key("P", "ID"),
+        "prefix .. ':history-daily:' .. id": keys.daily_history_key("P", "ID"),
+        "prefix .. ':alerts:' .. id": keys.customer_alerts_key("P", "ID"),
+        "prefix .. ':alerts'": keys.recent_alerts_key("P"),
+        "prefix .. ':alerts-daily'": keys.daily_alerts_key("P"),
+        "prefix .. ':tiers-daily'": keys.daily_tiers_key("P"),
     }
     for lua, expected in built.items():
         assert lua in SNAPSHOT_SCRIPT, lua
         rendered = lua.replace("prefix .. ", "P").replace(" .. id", "ID").replace(" .. tier", "TIER")
+        rendered = rendered.replace(" .. model", "MODEL")
         assert rendered.replace(" .. segment", "SEGMENT").replace("'", "") == expected
+
+
+def test_the_erase_script_builds_the_customer_and_model_keys_that_keys_py_names() -> None:
+    for lua in ("prefix .. ':customer:' .. id", "prefix .. ':model:' .. model", "prefix .. ':alerts'"):
+        assert lua in ERASE_SCRIPT, lua
+
+
+def test_the_script_reads_its_header_where_the_writer_puts_it() -> None:
+    """Customers start after the header; the header's values are read by position."""
+    assert f"local i = {len(HEADER) + 1}" in SNAPSHOT_SCRIPT
+    for position, name in enumerate(HEADER, start=1):
+        assert f"ARGV[{position}]" in SNAPSHOT_SCRIPT, name

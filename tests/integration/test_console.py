@@ -1,0 +1,125 @@
+"""The console in a real browser (headless Chromium from Debian) against a worker fed with the sample events.
+
+The pages load with nothing in the browser's console, the login form lets in
+only the token's holder and sets an HttpOnly cookie, the at-risk list is
+what `GET /customers` answers for the same filters, and the customer page
+draws one point per point of `GET /customers/{id}/history`.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import urllib.request
+from urllib.parse import quote, urlencode
+
+import pytest
+from selenium.webdriver.common.by import By
+
+from streams.tools.publish import publish, read_lines
+from tests.browser import chrome, console_errors
+from tests.paths import ROOT
+
+TOKEN = "it-console-7d41a9"
+SAMPLE = ROOT / "data" / "sample_events.jsonl"
+CUSTOMERS = 300  # in the sample
+
+
+def api(run, path: str) -> dict:
+    request = urllib.request.Request(f"http://127.0.0.1:{run.settings.web_port}{path}",
+                                     headers={"Authorization": f"Bearer {TOKEN}"})  # fmt: skip
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return json.loads(response.read())
+
+
+def settled(run, timeout: float = 240.0) -> None:
+    """Every sample customer in Redis and nothing left to write for two seconds."""
+    deadline, quiet_since = time.monotonic() + timeout, None
+    while time.monotonic() < deadline:
+        assert run.process.poll() is None, run.log.read_text()[-3000:]
+        try:
+            done = api(run, "/tiers")["total"] == CUSTOMERS and api(run, "/livez")["redis_backlog"] == 0
+        except OSError:
+            done = False
+        quiet_since = (quiet_since or time.monotonic()) if done else None
+        if quiet_since is not None and time.monotonic() - quiet_since >= 2.0:
+            return
+        time.sleep(0.3)
+    pytest.fail("the worker did not score the sample events in time")
+
+
+@pytest.fixture
+def browser():
+    driver = chrome()
+    yield driver
+    driver.quit()
+
+
+def rows(driver) -> list[tuple[str, float]]:
+    return [(row.find_element(By.CSS_SELECTOR, "td.id a").text, float(row.find_elements(By.TAG_NAME, "td")[1].text))
+            for row in driver.find_elements(By.CSS_SELECTOR, "tr.customer-row")]  # fmt: skip
+
+
+def test_the_console_in_a_browser_logs_in_matches_the_api_and_draws_every_history_point(deploy, browser) -> None:
+    run = deploy(HEALTHSCORE_API_TOKEN=TOKEN)
+    base = f"http://127.0.0.1:{run.settings.web_port}"
+    publish(read_lines(SAMPLE), run.settings)
+    settled(run)
+
+    # Without the cookie every page leads to the login form, which refuses a wrong token.
+    browser.get(f"{base}/console/at-risk")
+    assert browser.current_url == f"{base}/console/login?next=%2Fconsole%2Fat-risk"
+    browser.find_element(By.NAME, "token").send_keys("not-the-token")
+    browser.find_element(By.CSS_SELECTOR, "form button").click()
+    assert "That is not the token." in browser.page_source
+    console_errors(browser)  # the refused login answers 401, which the browser logs: start the log afresh
+    browser.find_element(By.NAME, "token").send_keys(TOKEN)
+    browser.find_element(By.CSS_SELECTOR, "form button").click()
+    assert browser.current_url == f"{base}/console/at-risk"
+    cookie = browser.get_cookie("healthscore_console")
+    assert cookie["httpOnly"] and cookie["sameSite"] == "Strict" and TOKEN not in cookie["value"]
+    assert console_errors(browser) == []
+
+    # The at-risk list, as opened: what the API answers for the at-risk and critical tiers.
+    expected = api(run, "/customers?tier=at_risk,critical&limit=50")
+    assert rows(browser) == [(r["customer_id"], r["score"]) for r in expected["items"]]
+    assert f"of {expected['total']:,}" in browser.find_element(By.ID, "count").text
+    browser.find_element(By.CSS_SELECTOR, "a[rel=next]").click()
+    assert rows(browser) == [(r["customer_id"], r["score"])
+                             for r in api(run, "/customers?tier=at_risk,critical&limit=50&offset=50")["items"]]  # fmt: skip
+    # Filtered by the form: one segment, sorted by the 7-day change.
+    browser.get(f"{base}/console/at-risk")
+    for box in browser.find_elements(By.NAME, "tier"):
+        if box.get_attribute("value") == "watch":
+            box.click()
+    browser.find_element(By.CSS_SELECTOR, "select[name=segment] option[value=at_risk]").click()
+    browser.find_element(By.CSS_SELECTOR, "select[name=sort] option[value=change]").click()
+    browser.find_element(By.CSS_SELECTOR, "form.filters button").click()
+    query = urlencode({"tier": "watch,at_risk,critical", "segment": "at_risk", "sort": "change", "limit": 50})
+    filtered = api(run, f"/customers?{query}")["items"]
+    assert filtered and rows(browser) == [(r["customer_id"], r["score"]) for r in filtered]
+    assert console_errors(browser) == []
+
+    # The overview: today's counts are the API's.
+    browser.get(f"{base}/console")
+    tiers = api(run, "/tiers")["tiers"]
+    kpis = browser.find_elements(By.CSS_SELECTOR, ".kpi b")
+    assert [int(k.text.replace(",", "")) for k in kpis] == list(tiers.values())
+    assert browser.find_elements(By.CSS_SELECTOR, "svg.tier-days-chart g.day")
+    assert console_errors(browser) == []
+
+    # A customer's page: one circle per point the history API returns, the score the health API returns.
+    customer = expected["items"][0]["customer_id"]
+    browser.get(f"{base}/console/customers/{quote(customer, safe='')}?range=all")
+    points = api(run, f"/customers/{quote(customer, safe='')}/history")["points"]
+    assert len(points) > 1
+    assert len(browser.find_elements(By.CSS_SELECTOR, "svg.history-chart circle.point")) == len(points)
+    assert float(browser.find_element(By.ID, "score").text) == api(run, f"/customers/{quote(customer, safe='')}")["score"]
+    assert browser.find_elements(By.CSS_SELECTOR, "#reasons li")
+    assert console_errors(browser) == []
+
+    # Logging out ends it: the pages lead to the login form again.
+    browser.find_element(By.CSS_SELECTOR, "header form button").click()
+    browser.get(f"{base}/console")
+    assert browser.current_url.startswith(f"{base}/console/login")
+    assert console_errors(browser) == []
