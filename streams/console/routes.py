@@ -40,6 +40,7 @@ from streams.console.pages import (
     message_page,
     overview_page,
 )
+from streams.snapshot.history import epoch_ms
 
 logger = logging.getLogger(__name__)
 
@@ -102,7 +103,7 @@ def blueprint(api: Api) -> faust.web.Blueprint:
             today = _today(api.clock(), days)
             start = datetime.combine(today, time(), tzinfo=timezone.utc)
             drops, rises = await api.reader.movers(MOVERS)
-            alerts = await api.reader.recent_alerts(round(start.timestamp() * 1000), ALERTS_LISTED)
+            alerts = await api.reader.recent_alerts(epoch_ms(start), ALERTS_LISTED)
             counted = next((d.alerts for d in days if d.day == today), 0)
             data = Overview(tiers_now=dict(await api.reader.tier_counts()), days=days,
                             first=today - timedelta(days=TREND_DAYS - 1), last=today, drops=drops, rises=rises,

@@ -19,7 +19,7 @@ point before; a ScoreUpdate that moved none of them adds nothing.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import NamedTuple
 
 from scoring.records import ScoreRecord
@@ -30,6 +30,7 @@ RECENT_DAYS = 30
 # changes are thinned to one per day before they are 30 days old. 24 a day for 30 days.
 MAX_RECENT_POINTS = 720
 MS_PER_DAY = 86_400_000
+EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 
 class Point(NamedTuple):
@@ -56,10 +57,15 @@ class Point(NamedTuple):
                                                                        other.model)  # fmt: skip
 
 
+def epoch_ms(moment: datetime) -> int:
+    """Milliseconds since the epoch, rounded down (exactly: a point is never later than its score)."""
+    return (moment - EPOCH) // timedelta(milliseconds=1)
+
+
 def point_of(update: ScoreRecord, cause: str | None = None) -> Point:
     """The history point of a ScoreUpdate; `cause` names the event kind when an event caused it."""
     return Point(
-        at=round(update.scored_at.timestamp() * 1000),
+        at=epoch_ms(update.scored_at),
         score=round(update.score, 1),
         tier=update.tier,
         cause=cause if update.cause == "event" and cause else update.cause,

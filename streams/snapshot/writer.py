@@ -34,6 +34,7 @@ from streams.snapshot.history import (
     Point,
     add_point,
     encode_point,
+    epoch_ms,
     point_of,
     thin,
 )
@@ -254,7 +255,7 @@ class RedisSink:
         twice; `cause` is the event kind when an event caused the update.
         """
         entry = Pending(update, encoded, [point_of(update, cause)],
-                        [(round(a.raised_at.timestamp() * 1000), a.raised_at.date().isoformat(),
+                        [(epoch_ms(a.raised_at), a.raised_at.date().isoformat(),
                           encode_alert(recent_alert(a))) for a in alerts])  # fmt: skip
         queued = self._pending.get(update.customer_id)
         self._pending[update.customer_id] = entry if queued is None else queued.then(entry, self._retention_days)

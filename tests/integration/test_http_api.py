@@ -17,7 +17,7 @@ from schemas.model_config import ScoringModel
 from schemas.outputs import ScoreUpdate
 from scoring.health import current_health
 from scoring.replay import replay
-from streams.snapshot.keys import index_keys, ranking_key, segment_key, tier_key
+from streams.snapshot.keys import change_key, index_keys, ranking_key, segment_key, tier_key
 from streams.state.tables import STATE_TABLE
 from streams.tools.localstack import free_port, stop_process
 from tests.factories import purchase, survey, ticket, visit
@@ -168,10 +168,12 @@ def test_a_customer_moving_tier_leaves_the_old_tier_in_the_list_and_the_counts(d
     assert get(port, f"/customers?tier={before}").body == {
         "items": [], "total": 0, "limit": 50, "offset": 0, "next_offset": None}  # fmt: skip
     assert [r["customer_id"] for r in get(port, f"/customers?tier={after}").body["items"]] == ["mover"]
-    # In the snapshot, exactly one tier set and one segment set hold the customer, those of the newest score.
+    # In the snapshot, exactly one tier set and one segment set hold the customer, those of the newest score
+    # (and the ranking by 7-day change, which holds everyone).
     client, prefix = run.redis(), run.settings.redis_prefix
     member_of = [key for key in index_keys(prefix) if client.zscore(key, "mover") is not None]
-    assert member_of == [ranking_key(prefix), tier_key(prefix, after), segment_key(prefix, updates[-1].segment)]
+    assert member_of == [ranking_key(prefix), tier_key(prefix, after), segment_key(prefix, updates[-1].segment),
+                         change_key(prefix)]  # fmt: skip
 
 
 def test_customer_data_needs_the_bearer_token_and_the_probes_do_not(deploy) -> None:

@@ -80,3 +80,10 @@ def test_between_includes_both_ends_and_either_may_be_open() -> None:
     points = [point(d, 40.0 + d) for d in range(5)]
     assert between(points, at(1), at(3)) == points[1:4]
     assert between(points, None, at(0)) == points[:1] and between(points, at(4), None) == points[4:]
+
+
+def test_a_point_is_never_later_than_its_score_so_a_chart_ending_now_shows_it() -> None:
+    update = rescore(new_state("a"), ScoringModel(), at(0)).update
+    late = msgspec.structs.replace(update, scored_at=update.scored_at.replace(microsecond=999_999))
+    made = point_of(late)
+    assert made.moment <= late.scored_at and made.at % 1000 == 999  # rounded down, exactly
