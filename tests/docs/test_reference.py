@@ -15,6 +15,7 @@ from schemas.control import AuditRecord
 from schemas.events import EVENT_MODELS
 from schemas.outputs import ChurnRiskAlert, DeadLetter, DeadLetterError, ScoreUpdate
 from streams.api.routes import blueprint
+from streams.console.routes import blueprint as console_blueprint
 from streams.metrics import Metrics
 from streams.settings import Settings
 from streams.tools.cli import main
@@ -70,10 +71,11 @@ def test_the_metrics_table_is_every_metric_with_its_type_and_labels() -> None:
 
 
 def routes() -> set[str]:
-    """`METHOD /path` of every route of the API's Blueprint."""
+    """`METHOD /path` of every route of the API's and the console's Blueprints."""
     app = SimpleNamespace(table_route=lambda **kwargs: lambda handler: handler)
+    api = SimpleNamespace(app=app, table=None, token=None)
     found = set()
-    for route in blueprint(SimpleNamespace(app=app, table=None)).routes:
+    for route in [*blueprint(api).routes, *console_blueprint(api).routes]:
         for method in ("get", "post", "put", "patch", "delete"):
             if method in vars(route.handler):
                 found.add(f"{method.upper()} {route.uri}")

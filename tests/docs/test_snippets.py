@@ -11,7 +11,7 @@ import click
 import pytest
 from pydantic import TypeAdapter
 
-from schemas.api import CustomerHealth, CustomerPage, CustomerSummary, TierCounts
+from schemas.api import CustomerHealth, CustomerHistory, CustomerPage, CustomerSummary, TierCounts
 from schemas.control import AuditRecord, ErasureRequest, OverrideRequest
 from schemas.events import EVENT_ADAPTER
 from schemas.outputs import ChurnRiskAlert, DeadLetter, ScoreUpdate
@@ -22,7 +22,7 @@ MODELS: dict[str, TypeAdapter] = {
     "Event": EVENT_ADAPTER,
     **{model.__name__: TypeAdapter(model) for model in (ScoreUpdate, ChurnRiskAlert, DeadLetter, AuditRecord,
                                                          OverrideRequest, ErasureRequest, CustomerPage, CustomerSummary,
-                                                         TierCounts, CustomerHealth)},
+                                                         TierCounts, CustomerHealth, CustomerHistory)},
 }  # fmt: skip
 GLOBAL_OPTIONS = {"-v", "-vv", "--verbose", "--help"}
 # Example file names a command line may use without the file existing here.

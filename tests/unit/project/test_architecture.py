@@ -1,5 +1,5 @@
 """The one-way layering the design promises: streams -> scoring -> schemas, no I/O below streams, and inside
-streams tools -> worker -> api -> state, snapshot -> kafka -> settings (pyproject.toml, [tool.importlinter])."""
+streams tools -> worker -> console -> api -> state, snapshot -> kafka -> settings (pyproject.toml, [tool.importlinter])."""
 
 import subprocess
 import sys
