@@ -81,9 +81,12 @@ def worker(loglevel: str) -> None:
               help="At most this many events per second.")  # fmt: skip
 def produce(path: Path, topic: str | None, rate: float | None) -> None:
     """Publish events from a JSON-lines file, each to its kind's topic, keyed by customer_id."""
+    from streams.tools.progress import progress
     from streams.tools.publish import publish, read_lines
 
-    report = publish(read_lines(path), settings_from_env(), topic=topic, rate=rate)
+    settings = settings_from_env()
+    with progress("publishing", sum(1 for _ in read_lines(path))) as advance:  # counted first: a total to show
+        report = publish(read_lines(path), settings, topic=topic, rate=rate, advance=advance)
     for name, count in sorted(report.sent.items()):
         click.echo(f"{name}: {count}")
     for reason in report.skipped:
