@@ -76,8 +76,8 @@ def _parse(model: type[QueryModel], params: Iterable[tuple[str, str]], list_para
         raise QueryError(describe_query_errors(exc, model)) from None
 
 
-def describe_query_errors(exc: ValidationError, model: type[BaseModel] = CustomerListQuery) -> str:
-    """One line per bad parameter, quoting the value given."""
+def describe_query_errors(exc: ValidationError, query: type[BaseModel] = CustomerListQuery) -> str:
+    """One line per bad parameter of `query`, quoting the value given."""
     parts = []
     for error in exc.errors(include_url=False):
         if not error["loc"]:  # a rule between parameters
@@ -85,7 +85,7 @@ def describe_query_errors(exc: ValidationError, model: type[BaseModel] = Custome
             continue
         name = str(error["loc"][0])
         if error["type"] == "extra_forbidden":
-            parts.append(f"{name}: unknown parameter; use {', '.join(model.model_fields)}")
+            parts.append(f"{name}: unknown parameter; use {', '.join(query.model_fields)}")
         else:
             parts.append(f"{name}={error['input']!r}: {error['msg']}")
     return "; ".join(parts)
@@ -249,3 +249,47 @@ class ApiError(_Body):
     """Every error answer: a message a person can act on."""
 
     error: str
+
+
+# States per page of `GET /partitions/{partition}/states`: at about 1 KB a state (base64 of MessagePack), a
+# page stays about a megabyte, and one page of a memory table is one pass over the worker's keys.
+DEFAULT_STATES_PAGE = 500
+MAX_STATES_PAGE = 1000
+
+
+class StatesQuery(_Body):
+    """`GET /partitions/{partition}/states` parameters: the page after a customer id (exclusive), its size."""
+
+    after: CustomerId | None = None
+    limit: int = Field(DEFAULT_STATES_PAGE, ge=1, le=MAX_STATES_PAGE)
+
+
+def parse_states_query(params: Iterable[tuple[str, str]]) -> StatesQuery:
+    """A validated states query from the URL's (name, value) pairs, or QueryError naming what is wrong."""
+    given: dict[str, str] = {}
+    for name, value in params:
+        if name in given:
+            raise QueryError(f"{name}: given more than once")
+        given[name] = value
+    try:
+        return StatesQuery.model_validate(given)
+    except ValidationError as exc:
+        raise QueryError(describe_query_errors(exc, StatesQuery)) from None
+
+
+class StatesPage(_Body):
+    """`GET /partitions/{partition}/states`: customer states of one partition, in customer-id order (bytes).
+
+    Each state is the state codec's bytes as the table holds them
+    (scoring/state_codec.py), base64-encoded: `decode_state` reads them,
+    whatever format version the worker stored. `next_after` is the customer
+    id to ask for the next page after; None on the partition's last page.
+    """
+
+    partition: int
+    partitions: int = Field(description="the table's partition count: partitions are 0 to partitions - 1")
+    states: list[str] = Field(description="base64 of each state's stored bytes")
+    next_after: CustomerId | None
+    clock: Instant | None = Field(description="the answering worker's now: wall clock, or its event-time watermark")
+    model: str = Field(description="the model the workers score with, `name@version` (each of a model set)")
+    worker: str = Field(description="the URL of the worker that answered, the partition's owner")

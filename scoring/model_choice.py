@@ -38,3 +38,10 @@ def choose(models: ModelSet, profile: Profile | None) -> ScoringModel:
         if matches(rule, profile):
             return models.models[rule.model]
     return models.models[models.default]
+
+
+def label(model: Model) -> str:
+    """What scores customers, for a person to compare: `name@version`, or every model of a set, by name."""
+    if isinstance(model, ScoringModel):
+        return f"{model.name}@{model.version}"
+    return ", ".join(f"{m.name}@{m.version}" for _, m in sorted(model.models.items()))

@@ -64,10 +64,14 @@ def step(state: CustomerState, event: Event, model: Model, now: datetime) -> Ste
     known = recall(state.seen, event.event_id)
     if known is not None:
         return Step(state, None, duplicate=True, conflict=known not in (UNKNOWN_CONTENT, content))
+    # Only a profile can change which model scores the customer; a customer never scored had no model yet.
+    before = model_for(model, state.profile) if event.kind == "profile" and scorable(state) else None
     fold(state, event, content)
     if not scorable(state):
         return Step(state, None)  # a profile alone: kept, but there is nothing to score yet
-    return rescore(state, model_for(model, state.profile), now, cause="event", event_id=event.event_id)
+    chosen = model_for(model, state.profile)
+    return rescore(state, chosen, now, cause="event", event_id=event.event_id,
+                   model_before=before if before is not None and before.name != chosen.name else None)  # fmt: skip
 
 
 def step_override(state: CustomerState, request: OverrideRequest, model: Model, now: datetime) -> Step:
@@ -113,8 +117,14 @@ def rescore(
     now: datetime,
     cause: Literal["event", "timer", "override"] = "timer",
     event_id: str | None = None,
+    model_before: ScoringModel | None = None,
 ) -> Step:
-    """Score `state` at `now` (an override on top, ended if its time is up), remember it and build the outputs."""
+    """Score `state` at `now` (an override on top, ended if its time is up), remember it and build the outputs.
+
+    `model_before`: the model that scored the customer until now, when a new
+    profile moved them to `model`; named first among the changes, since it
+    can move the score more than any signal.
+    """
     at = to_us(now)
     today = at // US_PER_DAY
     ended = expire(state, at)
@@ -127,6 +137,8 @@ def rescore(
     changes = explain_change(state.last_signals, result)
     if ended is not None:
         changes.insert(0, f"manual override ended, expired: {describe(ended.override)}")
+    if model_before is not None:
+        changes.insert(0, model_change(model_before, model))
     reasons = result.reasons
     update = ScoreRecord(
         customer_id=state.customer_id,
@@ -168,6 +180,11 @@ def rescore(
     _remember(state, today, result.score)
     state.alert = memory
     return Step(state, update, alerts, audits=(ended,) if ended is not None else ())
+
+
+def model_change(before: ScoringModel, after: ScoringModel) -> str:
+    """A customer's move to another model of a model set, as the first of an update's changes."""
+    return f"model changed from {before.name} to {after.name}"
 
 
 def next_review(state: CustomerState, model: Model, now: datetime) -> datetime | None:

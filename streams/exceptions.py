@@ -13,6 +13,14 @@ class ModelFileError(HealthscoreError):
     """A scoring-model file that cannot be used; the message names the file and the field."""
 
 
+class TailError(HealthscoreError):
+    """An output topic cannot be followed: no broker answers, or the topic does not exist."""
+
+
+class LiveStatesError(HealthscoreError):
+    """The workers' states cannot be read through the HTTP API: no answer, a refused token, or an error answer."""
+
+
 class StopSignal(KeyboardInterrupt):
     """SIGTERM, SIGHUP or SIGINT asked a command to stop: raised like Ctrl-C's KeyboardInterrupt, so clean-ups run.
 

@@ -5,12 +5,16 @@ worker's app. Views are thin: parse (schemas/api.py), read (state table or Redis
 with the pure pipeline (scoring/health.py), answer JSON. A customer's
 request is answered by the worker holding that customer's partition:
 `app.table_route` forwards it there, hashing the id like the producers do.
+A partition's states are paged by the worker that owns it too: another
+worker forwards the request there once, found by Faust's router.
 Customer-data endpoints take a bearer token when one is configured; the
 probes and /metrics stay open for orchestrators and Prometheus.
 """
 
 from __future__ import annotations
 
+import asyncio
+import base64
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -18,6 +22,7 @@ from datetime import datetime
 from functools import wraps
 from typing import Any
 
+import aiohttp
 import faust
 from aiohttp.web import Response
 from faust.types import TP
@@ -33,22 +38,29 @@ from schemas.api import (
     HistoryPoint,
     QueryError,
     Readiness,
+    StatesPage,
     TierCounts,
     parse_history_query,
     parse_list_query,
+    parse_states_query,
 )
 from schemas.model_config import Model
 from scoring.health import current_health, query_time
+from scoring.model_choice import label
 from scoring.pipeline import scorable
 from streams.api.auth import SCHEME, bearer_allows
 from streams.kafka.codecs import decode_state
 from streams.kafka.partitions import partition_of
 from streams.snapshot.history import between
 from streams.snapshot.reader import RedisReader
+from streams.state.stores import StatesSlice
 
 logger = logging.getLogger(__name__)
 
 Handler = Callable[..., Awaitable[Response]]
+# Set on a request one worker passes to another, which answers it itself or not at all (no forwarding loops).
+FORWARDED_HEADER = "X-Healthscore-Forwarded"
+FORWARD_TIMEOUT_SECONDS = 30.0
 
 
 @dataclass(frozen=True)
@@ -67,9 +79,20 @@ class Api:
     partitions: int
     source_topic: str  # an input topic: its partitions are the table's partitions
     token: SecretStr | None
+    states: Callable[[int, bytes | None, int], StatesSlice]  # a page of one partition's states (streams/state/stores.py)
 
     def owns(self, customer_id: str) -> bool:
-        return TP(self.source_topic, partition_of(customer_id.encode("utf-8"), self.partitions)) in self.owned()
+        return self.owns_partition(partition_of(customer_id.encode("utf-8"), self.partitions))
+
+    def owns_partition(self, partition: int) -> bool:
+        return TP(self.source_topic, partition) in self.owned()
+
+    def owner_of(self, partition: int) -> str | None:
+        """The URL of the worker the last rebalance gave `partition` of the table, as Faust's router knows it."""
+        for url, topics in self.app.router.table_metadata(self.table.name).items():
+            if any(partition in partitions for partitions in topics.values()):
+                return url
+        return None
 
     def health(self, customer_id: str) -> CustomerHealth | None:
         """The customer scored now from this worker's table (which must own them); None if never scored."""
@@ -162,6 +185,46 @@ def blueprint(api: Api) -> faust.web.Blueprint:
             except (RedisError, OSError) as exc:
                 return redis_unavailable(self, exc)
             return self.json(TierCounts.of(counts).model_dump(mode="json"))
+
+    @routes.route("/partitions/{partition}/states", name="partition-states")
+    class PartitionStatesView(faust.web.View):
+        @protected
+        async def get(self, request: faust.web.Request, partition: str) -> Response:
+            """A page of one table partition's customer states, read-only, from the worker that owns it."""
+            if not partition.isdigit() or int(partition) >= api.partitions:
+                return error(self, 404, f"no partition {partition!r}: the table has partitions 0 to {api.partitions - 1}")
+            try:
+                query = parse_states_query(request.query.items())
+            except QueryError as exc:
+                return error(self, 400, str(exc))
+            number = int(partition)
+            if not api.owns_partition(number):
+                return await forward(self, request, number)
+            if not api.recovered():
+                return error(self, 503, "this worker is reading its table's changelog or rebalancing; retry shortly")
+            page = api.states(number, query.after.encode("utf-8") if query.after else None, query.limit)
+            return self.json(StatesPage(
+                partition=number, partitions=api.partitions,
+                states=[base64.b64encode(value).decode("ascii") for _, value in page.states],
+                next_after=page.next_after.decode("utf-8") if page.next_after is not None else None,
+                clock=api.clock(), model=label(api.model), worker=str(app.conf.canonical_url),
+            ).model_dump(mode="json"))  # fmt: skip
+
+    async def forward(web: faust.web.View, request: faust.web.Request, partition: int) -> Response:
+        """The answer of the partition's owner, asked once: a request forwarded already is not passed on again."""
+        owner = api.owner_of(partition)
+        if owner is None or request.headers.get(FORWARDED_HEADER):
+            return error(web, 503, f"partition {partition} is moving between workers; retry shortly")
+        headers = {FORWARDED_HEADER: "1"}
+        if "Authorization" in request.headers:
+            headers["Authorization"] = request.headers["Authorization"]
+        try:
+            async with app.http_client.get(f"{owner.rstrip('/')}{request.rel_url}", headers=headers,
+                                           timeout=aiohttp.ClientTimeout(total=FORWARD_TIMEOUT_SECONDS)) as answer:  # fmt: skip
+                return web.bytes(await answer.read(), content_type=answer.content_type, status=answer.status)
+        except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+            logger.warning("could not forward a request for partition %d to %s: %r", partition, owner, exc)
+            return error(web, 503, f"partition {partition}'s worker at {owner} does not answer; retry shortly")
 
     @routes.route("/livez", name="livez")
     class LivenessView(faust.web.View):

@@ -52,6 +52,16 @@ def topic_reader(bootstrap_servers: list[str], topics: list[str], timeout: float
     half the session timeout), and no offsets are committed for others.
     """
     consumer = KafkaConsumer(bootstrap_servers=bootstrap_servers, enable_auto_commit=False, group_id=None)
+    partitions = assign_every_partition(consumer, topics, timeout)
+    consumer.seek_to_beginning(*partitions)
+    return consumer
+
+
+def assign_every_partition(consumer: KafkaConsumer, topics: list[str], timeout: float = 10.0) -> list[TopicPartition]:
+    """Assign `consumer` every partition of `topics`, waiting up to `timeout` for them to be known.
+
+    Closes the consumer and raises KafkaError when a topic still has no partitions.
+    """
     deadline = time.monotonic() + timeout
     partitions: list[TopicPartition] = []
     for topic in topics:
@@ -64,5 +74,4 @@ def topic_reader(bootstrap_servers: list[str], topics: list[str], timeout: float
             raise KafkaError(f"topic {topic!r} has no partitions after {timeout:.0f}s")
         partitions += [TopicPartition(topic, p) for p in sorted(found)]
     consumer.assign(partitions)
-    consumer.seek_to_beginning(*partitions)
-    return consumer
+    return partitions

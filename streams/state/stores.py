@@ -28,8 +28,10 @@ Faust's ImproperlyConfigured; the memory store does not need it.
 
 from __future__ import annotations
 
+import heapq
 import logging
 from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
 from itertools import islice
 from typing import Any
 
@@ -113,6 +115,16 @@ class KeyPartitionedRocksDB(rocksdb.Store):
                 yield [k for k in read if k != self.offset_key and k not in self.unconfirmed]
         yield [key for key, value in list(self.unconfirmed.items()) if value is not None]
 
+    def partition_keys(self, partition: int, after: bytes | None, count: int) -> list[bytes]:
+        """Up to `count` keys of one partition after `after`, in key order: disk and writes not yet acknowledged."""
+        db = self._dbs.get(partition)
+        pending = self.unconfirmed
+        on_disk = () if db is None else (k for k in db.keys(from_key=after)
+                                          if k != after and k != self.offset_key and k not in pending)  # fmt: skip
+        written = sorted(k for k, v in list(pending.items()) if v is not None and self._partition(k) == partition
+                         and (after is None or k > after))  # fmt: skip
+        return list(islice(heapq.merge(on_disk, written), count))
+
     def revoke_partitions(self, table: Any, tps: set[TP]) -> None:
         # Their next owner restores them from the changelog; a write here that never got there is moot.
         gone = {tp.partition for tp in tps if tp.topic in table.changelog_topic.topics}
@@ -183,6 +195,39 @@ def key_chunks(table: Mapping[bytes, Any], size: int) -> Iterator[list[bytes]]:
     keys = list(table.keys())
     for first in range(0, len(keys), size):
         yield keys[first : first + size]
+
+
+@dataclass(frozen=True)
+class StatesSlice:
+    """States of one table partition in key order, and the key to read on after (None: the partition ends here)."""
+
+    states: list[tuple[bytes, bytes]]
+    next_after: bytes | None
+
+
+def partition_page(table: Mapping[bytes, Any], partition: int, after: bytes | None, limit: int,
+                   key_partitions: Mapping[bytes, int] | None) -> StatesSlice:  # fmt: skip
+    """Up to `limit` states of `partition` with keys after `after`, for paging through it by key (the HTTP API).
+
+    Keys come in byte order whatever the store, so a reader can go on after
+    the last key it got, from this worker or from the next owner of the
+    partition. A RocksDB table reads on from that key in the partition's
+    database; an in-memory one, which holds standby partitions' keys too,
+    picks the partition's keys from `key_partitions` (Faust's map of the
+    memory store, streams/worker/faust_compat.py): one pass over the worker's
+    keys per page, no sorting of them all. A key written between pages may
+    be missed or, if it sorts after the last key read, included.
+    """
+    store = getattr(table, "data", None)
+    if isinstance(store, KeyPartitionedRocksDB):
+        keys = store.partition_keys(partition, after, limit + 1)
+    else:
+        if key_partitions is None:  # not Faust's memory store: the murmur2 partition of each key, slower
+            key_partitions = {key: partition_of(key, table.partitions) for key in list(table.keys())}  # type: ignore[attr-defined]
+        keys = heapq.nsmallest(limit + 1, (k for k, p in key_partitions.items()
+                                           if p == partition and (after is None or k > after)))  # fmt: skip
+    states = [(key, value) for key in keys[:limit] if (value := table.get(key)) is not None]
+    return StatesSlice(states, keys[limit - 1] if len(keys) > limit else None)
 
 
 # The key of the record that ends each partition's share of a batch on the changelog, when end markers are on: a

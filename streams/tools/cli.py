@@ -81,9 +81,12 @@ def worker(loglevel: str) -> None:
               help="At most this many events per second.")  # fmt: skip
 def produce(path: Path, topic: str | None, rate: float | None) -> None:
     """Publish events from a JSON-lines file, each to its kind's topic, keyed by customer_id."""
+    from streams.tools.progress import progress
     from streams.tools.publish import publish, read_lines
 
-    report = publish(read_lines(path), settings_from_env(), topic=topic, rate=rate)
+    settings = settings_from_env()
+    with progress("publishing", sum(1 for _ in read_lines(path))) as advance:  # counted first: a total to show
+        report = publish(read_lines(path), settings, topic=topic, rate=rate, advance=advance)
     for name, count in sorted(report.sent.items()):
         click.echo(f"{name}: {count}")
     for reason in report.skipped:
@@ -290,28 +293,98 @@ def _inclusive(cutoff: str | None, holdout_end: str | None) -> tuple:
               help="Compare as of the end of this day (default: the end of the log).")  # fmt: skip
 @click.option("--holdout-end", type=Day(), default=None,
               help="With --cutoff: churn (no purchase) after the cutoff up to this day (inclusive), for both AUCs.")  # fmt: skip
+@click.option("--live", is_flag=True,
+              help="Compare on every customer state the running workers hold (read through their API), not a log.")  # fmt: skip
+@click.option("--url", default=None,
+              help="With --live: any worker's API (default: HEALTHSCORE_WEB_CANONICAL_URL, else WEB_HOST:WEB_PORT).")  # fmt: skip
+@click.option("--token", default=None, help="With --live: the API token (default: HEALTHSCORE_API_TOKEN).")
 @click.option("--plot", type=click.Path(dir_okay=False, path_type=Path), default=None, help="Write both distributions (PNG).")
 @click.option("--show", "shown", type=click.IntRange(min=0), default=15, show_default=True, help="Tier changes listed.")
-def preview(candidate: Path, current: Path | None, dataset: str, cutoff: str | None, holdout_end: str | None,
-            plot: Path | None, shown: int) -> None:  # fmt: skip
-    """Before go-live: a candidate model next to the current one on an event log (tiers, distribution, AUCs)."""
+@click.pass_context
+def preview(ctx: click.Context, candidate: Path, current: Path | None, dataset: str, cutoff: str | None,
+            holdout_end: str | None, live: bool, url: str | None, token: str | None, plot: Path | None,
+            shown: int) -> None:  # fmt: skip
+    """Before go-live: a candidate model next to the current one on an event log or the live states."""
     from rich.console import Console
 
     from streams.worker.model_file import load_model
     from streams.tools.preview import draw_preview, run_preview, show_preview
 
+    given = {name for name in ("dataset", "cutoff", "holdout_end", "url", "token")
+             if ctx.get_parameter_source(name) is not click.core.ParameterSource.DEFAULT}  # fmt: skip
+    if live and given & {"dataset", "cutoff", "holdout_end"}:
+        raise click.UsageError("--dataset, --cutoff and --holdout-end belong to the log preview, not --live")
+    if not live and given & {"url", "token"}:
+        raise click.UsageError("--url and --token need --live")
     if holdout_end and not cutoff:
         raise click.UsageError("--holdout-end needs --cutoff: churn is read from the days between them")
     if holdout_end and holdout_end <= cutoff:
         raise click.UsageError("--holdout-end must be after --cutoff: churn is read from the days between them")
     console = Console()
-    current_model = load_model(current or settings_from_env().model_path)
-    result = run_preview(events_of(dataset, skip_invalid=True), current_model, load_model(candidate),
-                         *_inclusive(cutoff, holdout_end), show=True)  # fmt: skip
+    settings = settings_from_env()
+    current_model = load_model(current or settings.model_path)
+    if live:
+        result = _live_preview(console, settings, current_model, load_model(candidate), url, token)
+    else:
+        result = run_preview(events_of(dataset, skip_invalid=True), current_model, load_model(candidate),
+                             *_inclusive(cutoff, holdout_end), show=True)  # fmt: skip
     show_preview(console, result, shown)
     if plot:
         draw_preview(plot, result)
         console.print(f"plot written to {plot}")
+
+
+def _live_preview(console, settings, current, candidate, url: str | None, token: str | None):  # noqa: ANN001, ANN202
+    """Read the workers' states, say what was read and at which moment, warn when they run another model."""
+    from pydantic import SecretStr
+
+    from scoring.model_choice import label
+    from streams.tools.live_states import default_url
+    from streams.tools.preview import run_live_preview
+
+    url = url or default_url(settings)
+    secret = SecretStr(token) if token else settings.api_token
+    result, live, now = run_live_preview(url, secret, current, candidate)
+    running = label(current)
+    if live.models and live.models != {running}:
+        click.echo(f"warning: the workers score with {', '.join(sorted(live.models))}, not {running} (--current): "
+                   "the comparison is against another model than the one running", err=True)  # fmt: skip
+    console.print(f"{len(live.states):,} customers read from {len(live.workers)} worker(s), {live.partitions} "
+                  f"partitions, through {url}; scored as of {now.isoformat()}", soft_wrap=True)  # fmt: skip
+    return result
+
+
+@main.command()
+@click.argument("kind", type=click.Choice(["scores", "alerts", "deadletter", "audit"]))
+@click.option("--customer", type=CustomerIdType(), default=None,
+              help="Only this customer's records (a dead letter's: the key of the record it kept).")  # fmt: skip
+@click.option("--from-beginning", is_flag=True, help="Start at the oldest record the topic keeps, not its end.")
+@click.option("--json", "as_json", is_flag=True, help="Print each record's value as it is, one JSON object per line.")
+@click.option("--limit", type=click.IntRange(min=1), default=None, help="Stop after this many records.")
+def tail(kind: str, customer: str | None, from_beginning: bool, as_json: bool, limit: int | None) -> None:
+    """Follow an output topic and print its records as they come (no consumer group), until Ctrl-C or --limit."""
+    from rich.console import Console
+
+    from streams.tools.localstack import StopOnSignals
+    from streams.tools.render import render
+    from streams.tools.tail import TailRequest, raw_json
+    from streams.tools.tail import tail as follow
+
+    console = Console(highlight=False, emoji=False, soft_wrap=True)
+    tones = {"good": "green", "warn": "yellow", "bad": "red", None: None}
+
+    def show(key: bytes | None, value: bytes | None) -> None:
+        if as_json:
+            click.echo(raw_json(value))  # click flushes each line: a pipe gets it as it comes
+            return
+        line = render(kind, key, value)
+        console.print(line.text, style=tones[line.tone], markup=False)
+
+    def ready(what: str) -> None:
+        click.echo(f"{what}; Ctrl-C to stop" if limit is None else f"{what}; up to {limit} records", err=True)
+
+    with StopOnSignals():  # SIGTERM and SIGHUP end it as Ctrl-C does: the consumer is closed, exit 128 + signal
+        follow(settings_from_env(), TailRequest(kind, customer, from_beginning, limit), show, ready)
 
 
 @main.command()

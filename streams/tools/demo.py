@@ -20,6 +20,7 @@ from rich.table import Table
 from schemas.events import EVENT_ADAPTER
 from schemas.outputs import ChurnRiskAlert, DeadLetter, ScoreUpdate
 from streams.tools.localstack import LocalStack, free_port, local_stack
+from streams.tools.progress import progress
 from streams.tools.publish import publish, read_lines
 from streams.snapshot.keys import customer_key, ranking_key
 from streams.settings import Settings
@@ -153,7 +154,8 @@ def run_demo(events: Path, workdir: Path, shown: int = 15, timeout: float = 300.
         settings, process = start_local_worker(stack, "healthscore-demo", clock="event")
         console.print(f"worker started; metrics at http://127.0.0.1:{settings.web_port}/metrics")
         started = time.monotonic()
-        report = publish(lines, settings, rate=rate)
+        with progress("publishing", len(lines)) as advance:
+            report = publish(lines, settings, rate=rate, advance=advance)
         console.print(f"published {report.total} events from {events} ({len(report.skipped)} lines skipped)")
         got = collect(settings, updates, invalid, timeout, alive=lambda: process.poll() is None)
         elapsed = time.monotonic() - started

@@ -1,18 +1,22 @@
-"""`healthscore preview`: a candidate model against the current one on an event log, before go-live."""
+"""`healthscore preview`: a candidate model against the current one, on an event log or the workers' live states."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
+from pydantic import SecretStr
 from rich.console import Console
 from rich.table import Table
 
 from schemas.events import Event
 from schemas.model_config import Model
 from scoring.backtest import Split, churn_labels
+from scoring.instants import from_us
 from scoring.preview import BUCKETS, Preview, compare
 from streams.tools.backtest import fold_with_progress
+from streams.tools.live_states import LiveStates, read_live_states
+from streams.tools.progress import progress
 
 
 def run_preview(events: list[Event], current: Model, candidate: Model, cutoff: datetime | None,
@@ -26,6 +30,20 @@ def run_preview(events: list[Event], current: Model, candidate: Model, cutoff: d
     states = fold_with_progress(events, at, show)
     churned = churn_labels(events, states, Split(at, holdout_end)) if holdout_end is not None else None
     return compare(states, current, candidate, at, churned)
+
+
+def run_live_preview(url: str, token: SecretStr | None, current: Model, candidate: Model) -> tuple[Preview, LiveStates, datetime]:
+    """Both models over every customer state the running workers hold, at the latest moment a worker has seen.
+
+    With the wall clock that is now; with the event-time clock, the newest
+    event time of the workers (a customer is never scored before their last
+    score). Nothing is changed on the workers: the states are read, not written.
+    """
+    with progress("customer states read", None) as advance:
+        live = read_live_states(url, token, read=advance)
+    scored = (from_us(s.last_scored_at) for s in live.states.values() if s.last_scored_at is not None)
+    now = max([*live.clocks, *scored], default=datetime.now(timezone.utc))
+    return compare(live.states, current, candidate, now), live, now
 
 
 def show_preview(console: Console, preview: Preview, shown: int) -> None:

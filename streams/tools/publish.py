@@ -6,7 +6,7 @@ import json
 import logging
 import time
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -55,12 +55,18 @@ def read_lines(path: Path) -> Iterable[bytes]:
 
 
 def publish(
-    lines: Iterable[bytes], settings: Settings, topic: str | None = None, rate: float | None = None
+    lines: Iterable[bytes],
+    settings: Settings,
+    topic: str | None = None,
+    rate: float | None = None,
+    advance: Callable[[int], None] | None = None,
 ) -> PublishReport:
     """Send every line; with `topic`, all go there unrouted. `rate` caps lines per second.
 
     Pacing matters for event-time replays: a worker that keeps up consumes
     the four topics in step, so a customer's clock does not run ahead on one.
+    `advance(1)` is called for each line handed to the producer or skipped
+    (streams/tools/progress.py).
     """
     report = PublishReport()
     producer = KafkaProducer(**kafka_options(settings), linger_ms=5, acks="all")
@@ -72,6 +78,8 @@ def publish(
                 if ahead > 0:
                     time.sleep(ahead)
             routed = route(line, settings)
+            if advance is not None:
+                advance(1)
             if isinstance(routed, str):
                 if topic is None:
                     report.skipped.append(f"line {number}: {routed}")

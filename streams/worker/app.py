@@ -20,13 +20,14 @@ from streams.metrics import Metrics
 from streams.settings import Settings
 from streams.snapshot.reader import RedisReader
 from streams.snapshot.writer import RedisSink
-from streams.state.stores import StateTable, StateWriter
+from streams.state.stores import StateTable, StateWriter, partition_page
 from streams.state.tables import ERASURES_TABLE, STATE_TABLE, customer_table, due_schedule
 from streams.worker.faust_compat import (
     App,
     FaustConsumerPosition,
     consumer_state,
     holding_back,
+    memory_key_partitions,
     owned_partitions,
     tables_recovered,
 )
@@ -75,7 +76,9 @@ def create_app(settings: Settings, model: Model | None = None) -> Service:
     api = Api(app=app, table=table, clock=scorer.now, reader=reader, metrics=metrics.exposition,
               backlog=lambda: redis.backlog, owned=lambda: owned_partitions(app), recovered=lambda: tables_recovered(app),
               model=model, partitions=settings.partitions, source_topic=settings.topic_purchases,
-              token=settings.api_token)  # fmt: skip
+              token=settings.api_token,
+              states=lambda partition, after, limit: partition_page(
+                  table, partition, after, limit, memory_key_partitions(table)))  # fmt: skip
     routes.register(api)
     console.register(api)  # the pages people read, on the same server and token
     return Service(app=app, scorer=scorer, metrics=metrics, redis=redis, timer=timer)

@@ -1,4 +1,5 @@
-"""Every use of Faust's internals: the faster delivery loop, the fetch wait, and what the worker reads of the consumer.
+"""Every use of Faust's internals: the faster delivery loop, the fetch wait, what the worker reads of the consumer
+and of the in-memory store.
 
 Faust's public API does not offer these, so they are kept here, in one
 place, and tests/unit/streams/worker/test_faust_compat.py fails when the pinned
@@ -32,12 +33,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import aiokafka
 import faust
+from faust.stores import memory as faust_memory
 from faust.transport.drivers import aiokafka as driver
 from faust.types import TP, TransportT
 
@@ -192,6 +194,17 @@ class FaustConsumerPosition:
 def owned_partitions(app: faust.App) -> set[TP]:
     """The partitions this worker is the active owner of (standbys excluded)."""
     return set(app.assignor.assigned_actives())
+
+
+def memory_key_partitions(table: faust.Table) -> Mapping[bytes, int] | None:
+    """The partition of every key Faust's in-memory store holds (standby partitions' keys too); None for other stores.
+
+    The store fills it as it applies changelog records, and StateWriter as it
+    stores states; a deleted key may stay in it, so a key found here is
+    looked up in the table before it is used.
+    """
+    store = table.data
+    return store._key_partition if isinstance(store, faust_memory.Store) else None
 
 
 def tables_recovered(app: faust.App) -> bool:

@@ -11,7 +11,7 @@ import click
 import pytest
 from pydantic import TypeAdapter
 
-from schemas.api import CustomerHealth, CustomerHistory, CustomerPage, CustomerSummary, TierCounts
+from schemas.api import CustomerHealth, CustomerHistory, CustomerPage, CustomerSummary, StatesPage, TierCounts
 from schemas.control import AuditRecord, ErasureRequest, OverrideRequest
 from schemas.events import EVENT_ADAPTER
 from schemas.outputs import ChurnRiskAlert, DeadLetter, ScoreUpdate
@@ -22,7 +22,7 @@ MODELS: dict[str, TypeAdapter] = {
     "Event": EVENT_ADAPTER,
     **{model.__name__: TypeAdapter(model) for model in (ScoreUpdate, ChurnRiskAlert, DeadLetter, AuditRecord,
                                                          OverrideRequest, ErasureRequest, CustomerPage, CustomerSummary,
-                                                         TierCounts, CustomerHealth, CustomerHistory)},
+                                                         TierCounts, CustomerHealth, CustomerHistory, StatesPage)},
 }  # fmt: skip
 GLOBAL_OPTIONS = {"-v", "-vv", "--verbose", "--help"}
 # Example file names a command line may use without the file existing here.
@@ -39,6 +39,7 @@ def command_lines() -> list[tuple[str, list[str]]]:
     for block in all_blocks("bash"):
         for line in block.text.replace("\\\n", " ").splitlines():
             words = shlex.split(line, comments=True)
+            words = words[: words.index("|")] if "|" in words else words  # what follows a pipe is another program
             if words and Path(words[0]).name == "healthscore":
                 found.append((f"{block.where}: {line.strip()}", words[1:]))
     return found

@@ -26,6 +26,9 @@ def test_the_demo_prints_scores_alerts_with_reasons_and_dead_letters(tmp_path: P
     for trigger in ("tier_entry", "detractor_nps", "purchase_overdue", "stale_ticket"):
         assert re.search(rf"{trigger} \d+", out), trigger
     assert out.rstrip().endswith("local stack stopped")
+    # Progress went to stderr (not a terminal here: plain lines), none of it into the output above.
+    assert re.search(r"^publishing: ([\d,]+)/\1 \(100%\), [\d,]+/s, [\d.]+ s done$", result.stderr, re.MULTILINE)
+    assert "publishing:" not in out
     # Broker, Redis and the worker's web server were all stopped: nothing listens on their ports.
     ports = [int(p) for p in re.findall(r"127\.0\.0\.1:(\d+)", out)]
     assert len(ports) == 3

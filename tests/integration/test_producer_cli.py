@@ -49,6 +49,7 @@ def test_the_producer_logs_warnings_only_unless_asked_with_v(stack, tmp_path: Pa
     quiet = run_cli("produce", str(path), "--topic", topic, env=env)
     assert quiet.returncode == 0, quiet.stderr
     assert quiet.stdout.splitlines() == [f"{topic}: 1", "published 1 events"]
+    assert re.search(r"^publishing: 1/1 \(100%\), .* done$", quiet.stderr, re.MULTILINE), quiet.stderr  # progress
     assert not re.search(r" (INFO|DEBUG) ", quiet.stderr), quiet.stderr
 
     verbose = run_cli("-v", "produce", str(path), "--topic", topic, env=env)

@@ -70,3 +70,19 @@ def test_the_timer_uses_the_customers_model_too() -> None:
     state = replay([profile("c", 0, plan="enterprise"), purchase("c", 0), purchase("c", 5)], MODELS).states["c"]
     later = rescore_if_changed(state, MODELS, at(200))
     assert later.update is not None and later.update.model_name == "enterprise"
+
+
+def test_a_profile_that_switches_the_model_says_so_first_among_the_changes() -> None:
+    events = [profile("c", 0, plan="pro"), purchase("c", 1), visit("c", 2), survey("c", 3, "csat", 2),
+              profile("c", 4, plan="enterprise"), profile("c", 5, plan="enterprise", industry="retail"),
+              profile("c", 6, plan="pro", lifecycle_stage="onboarding")]  # fmt: skip
+    run = replay(events, MODELS)
+    switched, same_model, onboarding = run.updates[-3:]
+    assert switched.changes[0] == "model changed from self-serve to enterprise"
+    # The enterprise model's stricter tiers put the customer at risk: the alert says why.
+    (alert,) = [a for a in run.alerts if a.event_id == events[4].event_id]
+    assert (alert.trigger, alert.tier, alert.changes[0]) == ("tier_entry", "at_risk", switched.changes[0])
+    assert not any(c.startswith("model changed") for c in same_model.changes)  # a new profile, the same model
+    assert onboarding.changes[0] == "model changed from enterprise to onboarding"
+    # Before any behaviour there is no model to change from: the first score names none.
+    assert not any(c.startswith("model changed") for u in run.updates[:3] for c in u.changes)

@@ -1,5 +1,6 @@
-"""The HTTP API's pure parts: query parsing, pages, tier counts, the bearer check and a customer's health now."""
+"""The HTTP API's pure parts: query parsing, pages, tier counts, the bearer check, a customer's health now, model labels."""
 
+import re
 from datetime import date
 from urllib.parse import parse_qsl
 
@@ -8,22 +9,28 @@ from pydantic import SecretStr
 
 from schemas.api import (
     MAX_PAGE,
+    MAX_STATES_PAGE,
     CustomerListQuery,
     CustomerPage,
     CustomerSummary,
     QueryError,
+    StatesQuery,
     TierCounts,
     parse_history_query,
     parse_list_query,
+    parse_states_query,
 )
 from schemas.model_config import ScoringModel
 from scoring.health import current_health, query_time
 from scoring.instants import from_us
+from scoring.model_choice import label
 from scoring.pipeline import rescore
 from scoring.replay import replay
 from scoring.state import new_state
 from streams.api.auth import bearer_allows
+from streams.worker.model_file import load_model
 from tests.factories import at, purchase, us, visit
+from tests.samples import SEGMENTED
 
 MODEL = ScoringModel()
 
@@ -177,3 +184,29 @@ def test_bad_history_bounds_say_which_and_why(query: str, message: str) -> None:
     with pytest.raises(QueryError) as raised:
         parse_history_query(parse_qsl(query))
     assert message in str(raised.value)
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("", StatesQuery()),
+        ("after=cust-0042&limit=10", StatesQuery(after="cust-0042", limit=10)),
+        (f"limit={MAX_STATES_PAGE}", StatesQuery(limit=MAX_STATES_PAGE)),
+        (f"limit={MAX_STATES_PAGE + 1}", f"limit='{MAX_STATES_PAGE + 1}': Input should be less than or equal to"),
+        ("limit=0", "limit='0': Input should be greater than or equal to 1"),
+        ("after=a b", "after='a b': "),
+        ("after=x&after=y", "after: given more than once"),
+        ("offset=5", "offset: unknown parameter; use after, limit"),
+    ],
+)
+def test_states_queries_accepted_or_refused_saying_which_parameter_and_why(query: str, expected) -> None:
+    if isinstance(expected, StatesQuery):
+        assert parse_states_query(params(query)) == expected
+    else:
+        with pytest.raises(QueryError, match=re.escape(expected)):
+            parse_states_query(params(query))
+
+
+def test_a_model_is_labelled_by_name_and_version_and_a_set_by_each_of_its_models() -> None:
+    assert label(MODEL) == f"{MODEL.name}@{MODEL.version}"
+    assert label(load_model(SEGMENTED)) == "enterprise@1, onboarding@1, self-serve@1"

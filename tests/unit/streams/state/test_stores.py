@@ -1,10 +1,11 @@
-"""The RocksDB table store hands out its keys in chunks that survive changes between them."""
+"""The table stores hand out their keys in chunks that survive changes between them, and a partition page by page."""
 
+from functools import partial
 from types import SimpleNamespace
 
 from rocksdict import Options, Rdict
 
-from streams.state.stores import KeyPartitionedRocksDB
+from streams.state.stores import KeyPartitionedRocksDB, partition_page
 
 OFFSET_KEY = b"__faust\0offset__"
 
@@ -50,3 +51,30 @@ def test_the_table_may_change_and_a_partition_go_between_chunks(tmp_path) -> Non
     assert b"a025x" in rest and b"a000x" not in rest
     assert not any(key.startswith(b"b") for key in rest)
     assert len(first) + len(rest) == 31  # partition 0: its 30 keys and the one written ahead of the position
+
+
+def test_a_partition_is_paged_in_key_order_from_disk_and_writes_not_yet_acknowledged(tmp_path) -> None:
+    store = store_with(tmp_path, {0: [b"a3", b"a1", b"a5"], 1: [b"b1"]}, {b"a1": b"newer", b"a5": None, b"a4": b"new"})
+    store._partition = lambda key: 0 if key.startswith(b"a") else 1
+    keys = partial(KeyPartitionedRocksDB.partition_keys, store, 0)
+    assert keys(None, 10) == [b"a1", b"a3", b"a4"]  # a5 deleted, a4 not yet on disk; Faust's offset key left out
+    assert keys(None, 2) == [b"a1", b"a3"]
+    assert keys(b"a1", 10) == [b"a3", b"a4"] and keys(b"a4", 10) == []
+    assert KeyPartitionedRocksDB.partition_keys(store, 1, None, 10) == [b"b1"]
+    assert KeyPartitionedRocksDB.partition_keys(store, 3, None, 10) == []  # not held here
+
+
+def test_a_memory_table_partition_is_paged_from_its_key_partition_map_each_key_once() -> None:
+    table = {f"c{n:02d}".encode(): f"state-{n}".encode() for n in range(20)}
+    key_partitions = {key: int(key[1:]) % 3 for key in table} | {b"gone": 0}  # an erased key the map still has
+    pages, after = [], None
+    while True:
+        page = partition_page(table, 0, after, 3, key_partitions)
+        pages.append(page.states)
+        if page.next_after is None:
+            break
+        after = page.next_after
+    got = [key for states in pages for key, _ in states]
+    assert got == sorted(key for key, p in key_partitions.items() if p == 0 and key in table)
+    assert all(len(states) <= 3 for states in pages) and pages[0][0] == (b"c00", b"state-0")
+    assert partition_page(table, 0, b"c18", 3, key_partitions).next_after is None  # the last page says so

@@ -79,6 +79,8 @@ def test_every_internal_attribute_read_exists_on_a_built_worker(tmp_path: Path) 
         missing += [] if callable(getattr(app.tables.recovery.completed, "is_set", None)) else ["recovery.completed"]
         missing += [n for n in ["rebalancing", "in_recovery", "flow_control"] if not hasattr(app, n)]
         missing += [] if callable(getattr(app.assignor, "assigned_actives", None)) else ["assignor.assigned_actives"]
+        table = app.tables["customer-state"]
+        missing += [] if isinstance(getattr(table.data, "_key_partition", None), dict) else ["memory store._key_partition"]
         return missing
 
     assert asyncio.run(built()) == []
