@@ -20,6 +20,7 @@ from kafka import KafkaProducer
 from streams.kafka.topics import topic_reader
 from streams.tools.localstack import local_stack
 from tests.paths import ROOT
+from tests.signals import as_in_a_terminal
 from tests.waiting import until
 
 # Generous: stopping gives each child 10 s to go before it is killed.
@@ -73,7 +74,7 @@ def run_until(args: list[str], out: Path, ready: str) -> tuple[subprocess.Popen,
     """Start `healthscore ARGS`, its stdout to `out`, and wait until it printed a line matching `ready`."""
     with out.open("w") as handle:
         command = subprocess.Popen([sys.executable, "-m", "streams.tools.cli", *args], cwd=ROOT, stdout=handle,
-                                   stderr=subprocess.PIPE, text=True)  # fmt: skip
+                                   stderr=subprocess.PIPE, text=True, preexec_fn=as_in_a_terminal)  # fmt: skip
     if not until(lambda: re.search(ready, out.read_text(), re.MULTILINE) or command.poll() is not None, timeout=60):
         command.kill()
         pytest.fail(f"no {ready!r} within 60 s: {out.read_text()}")

@@ -19,6 +19,7 @@ from streams.tools.render import render
 from tests.factories import at, purchase, survey, ticket, visit
 from tests.integration.workers import records
 from tests.paths import ROOT
+from tests.signals import as_in_a_terminal
 
 TIMEOUT = 60
 
@@ -27,7 +28,8 @@ def command(run, *args: str) -> subprocess.Popen:
     """`healthscore tail ARGS` against the deployment, started; its first stderr line says it is in place."""
     env = {**os.environ, **run.stack.env(), **run.env}
     return subprocess.Popen([sys.executable, "-m", "streams.tools.cli", "tail", *args], cwd=ROOT, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=as_in_a_terminal)  # fmt: skip
 
 
 def following(process: subprocess.Popen) -> str:

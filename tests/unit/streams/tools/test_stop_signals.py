@@ -9,12 +9,14 @@ import pytest
 
 from streams.exceptions import StopSignal
 from streams.tools.localstack import STOP_SIGNALS, StopOnSignals
+from tests.signals import as_in_a_terminal
 
 
 @pytest.fixture(autouse=True)
 def handlers_back() -> Iterator[None]:
-    """Whatever a test does, this process's own handlers are back afterwards."""
+    """Each test starts as from a terminal (not as the test run was started); this process's handlers come back."""
     before = {signum: signal.getsignal(signum) for signum in STOP_SIGNALS}
+    as_in_a_terminal()
     yield
     for signum, handler in before.items():
         signal.signal(signum, handler)
