@@ -12,6 +12,10 @@ from pathlib import Path
 
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.remote.webelement import WebElement
+from selenium.webdriver.support.expected_conditions import staleness_of
+from selenium.webdriver.support.wait import WebDriverWait
 
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
 # Debian's `chromium` is a shell wrapper; selenium needs the binary it runs.
@@ -41,6 +45,21 @@ def chrome(width: int = 1280, height: int = 900) -> webdriver.Chrome:
         options.add_argument(argument)
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     return webdriver.Chrome(options=options, service=Service(executable_path=str(CHROMEDRIVER)))
+
+
+def follow(driver: webdriver.Chrome, element: WebElement, timeout: float = 30.0) -> None:
+    """Click a link or a form's button and wait for the page it leads to.
+
+    A click returns once the browser has dispatched it, not when the answer
+    has loaded: read at once, `page_source` and `current_url` can still be
+    the page the click left (a login form posting back to its own URL looks
+    the same before and after). So wait until that page's document is gone
+    and the new one has loaded.
+    """
+    left = driver.find_element(By.TAG_NAME, "html")
+    element.click()
+    WebDriverWait(driver, timeout).until(staleness_of(left))
+    WebDriverWait(driver, timeout).until(lambda d: d.execute_script("return document.readyState") == "complete")
 
 
 def console_errors(driver: webdriver.Chrome) -> list[str]:

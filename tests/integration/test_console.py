@@ -17,7 +17,7 @@ import pytest
 from selenium.webdriver.common.by import By
 
 from streams.tools.publish import publish, read_lines
-from tests.browser import chrome, console_errors
+from tests.browser import chrome, console_errors, follow
 from tests.paths import ROOT
 
 TOKEN = "it-console-7d41a9"
@@ -70,11 +70,11 @@ def test_the_console_in_a_browser_logs_in_matches_the_api_and_draws_every_histor
     browser.get(f"{base}/console/at-risk")
     assert browser.current_url == f"{base}/console/login?next=%2Fconsole%2Fat-risk"
     browser.find_element(By.NAME, "token").send_keys("not-the-token")
-    browser.find_element(By.CSS_SELECTOR, "form button").click()
+    follow(browser, browser.find_element(By.CSS_SELECTOR, "form button"))
     assert "That is not the token." in browser.page_source
     console_errors(browser)  # the refused login answers 401, which the browser logs: start the log afresh
     browser.find_element(By.NAME, "token").send_keys(TOKEN)
-    browser.find_element(By.CSS_SELECTOR, "form button").click()
+    follow(browser, browser.find_element(By.CSS_SELECTOR, "form button"))
     assert browser.current_url == f"{base}/console/at-risk"
     cookie = browser.get_cookie("healthscore_console")
     assert cookie["httpOnly"] and cookie["sameSite"] == "Strict" and TOKEN not in cookie["value"]
@@ -84,7 +84,7 @@ def test_the_console_in_a_browser_logs_in_matches_the_api_and_draws_every_histor
     expected = api(run, "/customers?tier=at_risk,critical&limit=50")
     assert rows(browser) == [(r["customer_id"], r["score"]) for r in expected["items"]]
     assert f"of {expected['total']:,}" in browser.find_element(By.ID, "count").text
-    browser.find_element(By.CSS_SELECTOR, "a[rel=next]").click()
+    follow(browser, browser.find_element(By.CSS_SELECTOR, "a[rel=next]"))
     assert rows(browser) == [(r["customer_id"], r["score"])
                              for r in api(run, "/customers?tier=at_risk,critical&limit=50&offset=50")["items"]]  # fmt: skip
     # Filtered by the form: one segment, sorted by the 7-day change.
@@ -94,7 +94,7 @@ def test_the_console_in_a_browser_logs_in_matches_the_api_and_draws_every_histor
             box.click()
     browser.find_element(By.CSS_SELECTOR, "select[name=segment] option[value=at_risk]").click()
     browser.find_element(By.CSS_SELECTOR, "select[name=sort] option[value=change]").click()
-    browser.find_element(By.CSS_SELECTOR, "form.filters button").click()
+    follow(browser, browser.find_element(By.CSS_SELECTOR, "form.filters button"))
     query = urlencode({"tier": "watch,at_risk,critical", "segment": "at_risk", "sort": "change", "limit": 50})
     filtered = api(run, f"/customers?{query}")["items"]
     assert filtered and rows(browser) == [(r["customer_id"], r["score"]) for r in filtered]
@@ -119,7 +119,7 @@ def test_the_console_in_a_browser_logs_in_matches_the_api_and_draws_every_histor
     assert console_errors(browser) == []
 
     # Logging out ends it: the pages lead to the login form again.
-    browser.find_element(By.CSS_SELECTOR, "header form button").click()
+    follow(browser, browser.find_element(By.CSS_SELECTOR, "header form button"))
     browser.get(f"{base}/console")
     assert browser.current_url.startswith(f"{base}/console/login")
     assert console_errors(browser) == []
