@@ -18,6 +18,7 @@ from selenium.webdriver.common.by import By
 
 from streams.tools.publish import publish, read_lines
 from tests.browser import chrome, console_errors, follow
+from tests.integration.worker_metrics import metric_total
 from tests.paths import ROOT
 
 TOKEN = "it-console-7d41a9"
@@ -32,13 +33,21 @@ def api(run, path: str) -> dict:
         return json.loads(response.read())
 
 
-def settled(run, timeout: float = 240.0) -> None:
-    """Every sample customer in Redis and nothing left to write for two seconds."""
+def settled(run, published: int, timeout: float = 240.0) -> None:
+    """Every record published handled, every sample customer in Redis, and nothing written for two seconds.
+
+    The records first: a pause between two batches of a slow worker also
+    leaves Redis quiet for a while, and a page compared with the API while
+    scoring goes on could show another tier. Two quiet seconds are two ticks
+    of the inactivity timer (HEALTHSCORE_TIMER_SECONDS=1), which re-scores
+    the customers due by the last event's time.
+    """
     deadline, quiet_since = time.monotonic() + timeout, None
     while time.monotonic() < deadline:
         assert run.process.poll() is None, run.log.read_text()[-3000:]
         try:
-            done = api(run, "/tiers")["total"] == CUSTOMERS and api(run, "/livez")["redis_backlog"] == 0
+            done = (metric_total(run.settings.web_port, "healthscore_events_total") == published
+                    and api(run, "/tiers")["total"] == CUSTOMERS and api(run, "/livez")["redis_backlog"] == 0)  # fmt: skip
         except OSError:
             done = False
         quiet_since = (quiet_since or time.monotonic()) if done else None
@@ -63,8 +72,8 @@ def rows(driver) -> list[tuple[str, float]]:
 def test_the_console_in_a_browser_logs_in_matches_the_api_and_draws_every_history_point(deploy, browser) -> None:
     run = deploy(HEALTHSCORE_API_TOKEN=TOKEN)
     base = f"http://127.0.0.1:{run.settings.web_port}"
-    publish(read_lines(SAMPLE), run.settings)
-    settled(run)
+    report = publish(read_lines(SAMPLE), run.settings)
+    settled(run, report.total)
 
     # Without the cookie every page leads to the login form, which refuses a wrong token.
     browser.get(f"{base}/console/at-risk")
