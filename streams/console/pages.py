@@ -16,7 +16,7 @@ from urllib.parse import quote, urlencode
 from schemas.api import CustomerHealth, CustomerListQuery, CustomerSummary
 from schemas.outputs import SEGMENTS, TIERS
 from streams.console.svg import TIER_COLOURS, history_chart, tier_bar, tier_days_chart
-from streams.snapshot.history import Point
+from streams.snapshot.history import Point, between
 from streams.snapshot.reader import Day, Mover
 from streams.snapshot.recent_alerts import RecentAlert
 
@@ -208,7 +208,7 @@ def customer_page(data: Customer, session: bool = False) -> str:
     href = customer_href(h.customer_id)
     ranges = " ".join(f'<a href="{escape(href)}?range={name}"{" class=on" if name == data.range_name else ""}>'
                       f"{'all' if days is None else f'{days} days'}</a>" for name, days in RANGES.items())  # fmt: skip
-    shown = [p for p in data.points if data.start.timestamp() * 1000 <= p.at <= data.end.timestamp() * 1000]
+    shown = between(data.points, data.start, data.end)
     chart = (f'<section><h2>Score history <span class="muted">({len(shown)} changes kept; {ranges})</span></h2>'
              f"{history_chart(data.points, data.thresholds, data.start, data.end, data.alerts)}{_legend()}"
              f'<p class="muted">Bands: the tiers of model {escape(h.model_name)}@{escape(h.model_version)}. '

@@ -13,7 +13,7 @@ from datetime import date, datetime, timedelta, timezone
 from html import escape
 
 from schemas.outputs import TIERS
-from streams.snapshot.history import Point
+from streams.snapshot.history import Point, between
 from streams.snapshot.reader import Day
 from streams.snapshot.recent_alerts import RecentAlert
 
@@ -113,7 +113,7 @@ def history_chart(points: Sequence[Point], thresholds: Mapping[str, float], star
         body.append(f'<text class="tick" x="{frame.left - 6}" y="{frame.y(value) + 4}" text-anchor="end">'
                     f"{value:g}</text>")  # fmt: skip
     body += _time_axis(frame)
-    shown = [p for p in points if start.timestamp() <= p.at / 1000 <= end.timestamp()]
+    shown = between(points, start, end)
     if shown:
         path = [f"M{frame.x(shown[0].at / 1000)} {frame.y(shown[0].score)}"]
         for point in shown[1:]:
