@@ -15,7 +15,12 @@ from streams.tools.cli_options import CustomerIdType, Day, NonBlank, one_line, s
 from streams.exceptions import HealthscoreError, StopSignal
 
 if TYPE_CHECKING:
+    from rich.console import Console
+
     from schemas.events import Event
+    from schemas.model_config import Model
+    from scoring.preview import Preview
+    from streams.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]  # the checkout: data/ and schemas/json/ live there
 SAMPLE_EVENTS = ROOT / "data" / "sample_events.jsonl"
@@ -334,7 +339,8 @@ def preview(ctx: click.Context, candidate: Path, current: Path | None, dataset: 
         console.print(f"plot written to {plot}")
 
 
-def _live_preview(console, settings, current, candidate, url: str | None, token: str | None):  # noqa: ANN001, ANN202
+def _live_preview(console: Console, settings: Settings, current: Model, candidate: Model, url: str | None,
+                  token: str | None) -> Preview:  # fmt: skip
     """Read the workers' states, say what was read and at which moment, warn when they run another model."""
     from pydantic import SecretStr
 
