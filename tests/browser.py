@@ -11,10 +11,9 @@ import shutil
 from pathlib import Path
 
 from selenium import webdriver
+from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.chrome.service import Service
-from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webelement import WebElement
-from selenium.webdriver.support.expected_conditions import staleness_of
 from selenium.webdriver.support.wait import WebDriverWait
 
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
@@ -53,13 +52,21 @@ def follow(driver: webdriver.Chrome, element: WebElement, timeout: float = 30.0)
     A click returns once the browser has dispatched it, not when the answer
     has loaded: read at once, `page_source` and `current_url` can still be
     the page the click left (a login form posting back to its own URL looks
-    the same before and after). So wait until that page's document is gone
-    and the new one has loaded.
+    the same before and after). So mark the document being left and wait
+    until the browser's document is one without the mark, fully loaded.
+
+    The wait never touches an element of the page being left: chromedriver
+    may answer a question about such an element with "Node with given id does
+    not belong to the document" (an unknown error, not a stale reference;
+    SeleniumHQ/selenium#15401), which is how selenium's `staleness_of` failed
+    here once in CI. A script run while the page changes may fail the same
+    way, so the wait asks again until its timeout.
     """
-    left = driver.find_element(By.TAG_NAME, "html")
+    driver.execute_script("document.healthscoreLeft = true")
     element.click()
-    WebDriverWait(driver, timeout).until(staleness_of(left))
-    WebDriverWait(driver, timeout).until(lambda d: d.execute_script("return document.readyState") == "complete")
+    WebDriverWait(driver, timeout, ignored_exceptions=(WebDriverException,)).until(
+        lambda d: d.execute_script("return document.healthscoreLeft !== true && document.readyState === 'complete'")
+    )
 
 
 def console_errors(driver: webdriver.Chrome) -> list[str]:
