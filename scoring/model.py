@@ -15,7 +15,6 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any
 
 from schemas.model_config import Linear, Log, Normaliser, ScoringModel, TierThresholds
 from schemas.outputs import Tier
@@ -50,20 +49,65 @@ def compile_normaliser(normaliser: Normaliser) -> Callable[[float], float]:
     return normaliser.__call__
 
 
+class KnownSet:
+    """The weights of a model for one set of known signals: everything about a score but the signals' values.
+
+    Which signals a customer has changes rarely (a first survey, a first
+    purchase); their values change on every event. Shares, dimension shares
+    and confidence depend only on the set, so they are worked out once per
+    set and model, with the very arithmetic `assess` used when it computed
+    them for every score (the same operations in the same order), so no
+    score moves in its last digit.
+    """
+
+    __slots__ = ("dims", "in_dim", "dim_share", "shares", "concern_weight", "known_dims", "confidence")
+
+    def __init__(self, plan: Compiled, mask: int) -> None:
+        weights, dims = [], []
+        totals = [0, 0, 0, 0]
+        for i, (_, weight, _, dim) in enumerate(plan.signals):
+            if mask >> i & 1:
+                weights.append(weight)
+                dims.append(dim)
+                totals[dim] += weight
+        n = len(weights)
+        self.dims = dims
+        self.in_dim = in_dim = [weights[i] / totals[dims[i]] if totals[dims[i]] else 0.0 for i in range(n)]
+        # A dimension with weight in it has signals in it; one without is not known (and not zero).
+        self.known_dims = known_dims = tuple(d for d in range(4) if totals[d])
+        dim_weights = plan.dimension_weights
+        known = 0
+        for d in known_dims:
+            known += dim_weights[d]
+        self.dim_share = dim_share = [dim_weights[d] / known if known and totals[d] else 0.0 for d in range(4)]
+        self.shares = [100.0 * dim_share[dims[i]] * in_dim[i] for i in range(n)]
+        self.concern_weight = [dim_share[dims[i]] * in_dim[i] for i in range(n)]  # a concern's weight per unit of shortfall
+        self.confidence = round(known / plan.all_weight, 4) if plan.all_weight else 0.0
+
+
 class Compiled:
     """A scoring model made ready for the hot path: per signal its spec, weight, normaliser and dimension."""
 
-    __slots__ = ("model", "signals", "dimension_weights", "all_weight", "review_interval", "stale_after")
+    __slots__ = ("model", "signals", "readers", "dimension_weights", "all_weight", "review_interval", "stale_after",
+                 "known_sets")  # fmt: skip
 
     def __init__(self, model: ScoringModel) -> None:
         self.model = model
         config = model.signals
         self.signals = tuple((spec, getattr(config, spec.name).weight, compile_normaliser(getattr(config, spec.name).normaliser),
                               DIMENSIONS.index(spec.dimension)) for spec in SIGNALS)  # fmt: skip
+        self.readers = tuple((spec.raw, normalise) for spec, _, normalise, _ in self.signals)
         self.dimension_weights = tuple(getattr(model.weights, d) for d in DIMENSIONS)
         self.all_weight = sum(self.dimension_weights)
         self.review_interval = model.review.interval // MICROSECOND
         self.stale_after = round(model.alerts.triggers.stale_ticket.days * US_PER_DAY)
+        self.known_sets: dict[int, KnownSet] = {}  # by bit mask of the known signals, registry order
+
+    def known_set(self, mask: int) -> KnownSet:
+        found = self.known_sets.get(mask)
+        if found is None:
+            found = self.known_sets[mask] = KnownSet(self, mask)
+        return found
 
 
 _COMPILED: dict[int, Compiled] = {}
@@ -179,62 +223,46 @@ def assess(state: CustomerState, model: ScoringModel, now: int) -> Assessment:
 
     The float arithmetic is the published model's, operation for operation
     and in the same order (weights summed per dimension, shares, points in
-    registry order), so a score never differs in its last digit between versions.
+    registry order), so a score never differs in its last digit between
+    versions. What depends only on which signals are known comes from the
+    model's KnownSet; only the values are worked out per score.
     """
     plan = compiled(model)
     facts = Facts(state, model, now)
-    specs, raws, values, weights, dims = [], [], [], [], []
-    totals = [0, 0, 0, 0]
-    for spec, weight, normalise, dim in plan.signals:
-        raw = spec.raw(facts)
+    specs, raws, values = [], [], []
+    mask = 0
+    bit = 1
+    for spec, (read, normalise) in zip(SIGNALS, plan.readers):
+        raw = read(facts)
         if raw is not None:
             specs.append(spec)
             raws.append(raw)
             values.append(normalise(raw))
-            weights.append(weight)
-            dims.append(dim)
-            totals[dim] += weight
-    n = len(specs)
-    in_dim = [0.0] * n
+            mask |= bit
+        bit <<= 1
+    known = plan.known_set(mask)
+    dims, in_dim, shares, dim_share = known.dims, known.in_dim, known.shares, known.dim_share
+    n = len(values)
     weighted = [0, 0, 0, 0]
-    for i in range(n):
-        dim = dims[i]
-        total = totals[dim]
-        in_dim[i] = share = weights[i] / total if total else 0.0
-        weighted[dim] += share * values[i]
-    # A dimension with weight in it has signals in it; one without is not known (and not zero).
-    values_by_dim = [weighted[d] if totals[d] else None for d in range(4)]
-    dim_weights = plan.dimension_weights
-    known = 0
-    for d in range(4):
-        if values_by_dim[d] is not None:
-            known += dim_weights[d]
-    dim_share = [dim_weights[d] / known if known and values_by_dim[d] is not None else 0.0 for d in range(4)]
-    shares = [0.0] * n
-    points = [0.0] * n
     total_points = 0
     for i in range(n):
-        shares[i] = share = 100.0 * dim_share[dims[i]] * in_dim[i]
-        points[i] = p = share * values[i]
-        total_points += p
-    dimensions = []
-    for d in range(4):
-        value = values_by_dim[d]
-        if value is None:
-            dimensions.append(UNKNOWN_DIMENSIONS[d])
-        else:
-            share = dim_share[d]
-            dimensions.append(DimensionScore(DIMENSIONS[d], round(value, 4), round(share, 4),
-                                             round(100.0 * share * value, 2)))  # fmt: skip
+        value = values[i]
+        weighted[dims[i]] += in_dim[i] * value
+        total_points += shares[i] * value
+    dimensions = list(UNKNOWN_DIMENSIONS)
+    for d in known.known_dims:
+        value, share = weighted[d], dim_share[d]
+        dimensions[d] = DimensionScore(DIMENSIONS[d], round(value, 4), round(share, 4), round(100.0 * share * value, 2))
     final = round(min(100.0, max(0.0, total_points)), 1)
     concerns = [i for i in range(n) if values[i] < CONCERN_BELOW]
     if concerns:
-        concerns.sort(key=lambda i: dim_share[dims[i]] * in_dim[i] * (1.0 - values[i]), reverse=True)
+        weight = known.concern_weight
+        concerns.sort(key=lambda i: weight[i] * (1.0 - values[i]), reverse=True)
         named = concerns[:MAX_REASONS]
     else:
-        named = sorted(range(n), key=points.__getitem__, reverse=True)[:MAX_REASONS]
-    return Assessment(final, tier_for(final, model.tiers), round(known / plan.all_weight, 4) if plan.all_weight else 0.0,
-                      tuple(dimensions), specs, raws, values, shares, named, facts)  # fmt: skip
+        named = sorted(range(n), key=lambda i: shares[i] * values[i], reverse=True)[:MAX_REASONS]
+    return Assessment(final, tier_for(final, model.tiers), known.confidence, tuple(dimensions), specs, raws, values,
+                      shares, named, facts)  # fmt: skip
 
 
 def explain_change(previous: dict[str, float], current: Assessment) -> list[str]:
