@@ -63,6 +63,18 @@ def test_missing_dimensions_are_left_out_and_weights_renormalised() -> None:
     assert [(d.name, d.weight) for d in known] == [("satisfaction", 1.0)]
 
 
+def test_customers_known_by_different_signals_each_get_their_own_weights_whatever_was_scored_before() -> None:
+    # A model keeps the weights of each set of known signals once worked out (KnownSet); a customer must get
+    # the weights of their own set, whichever customers the same model scored before them.
+    customers = [fold(survey("c", 0, "nps", 3)), fold(visit("c", 0), visit("c", 5)), engaged_customer(),
+                 fold(purchase("c", 0, 40.0), ticket("c", 2, priority="high")), fold(survey("c", 0, "nps", 10))]  # fmt: skip
+    warm = ScoringModel()
+    in_turn = [score(state, warm, at(30)) for state in customers * 2]
+    alone = [score(state, ScoringModel(), at(30)) for state in customers]  # each with a model of its own
+    assert in_turn == alone * 2
+    assert len({(r.confidence, tuple(d.weight for d in r.dimensions)) for r in alone}) >= 4
+
+
 def test_weights_change_the_score() -> None:
     state = fold(survey("c", 0, "nps", 10), visit("c", -60))
     satisfied = score(state, ScoringModel(weights=Weights(satisfaction=90, loyalty=0, activity=10, financial=0)), at(0))
