@@ -7,15 +7,20 @@ clock, every output encoded to its wire JSON (and dropped), the customer
 scheduled for the inactivity timer as the worker does, and each touched
 state encoded once per batch back into a dict of bytes standing for the
 table. Its rate is the most a worker could reach if Kafka, Redis and Faust
-cost nothing: the issue's "scoring alone".
+cost nothing: the issue's "scoring alone". It runs with the garbage
+collector tuned as a started worker tunes it (streams/worker/process.py
+`tune_collector`); with Python's default collector the same loop is about
+15% slower, all of it in collections of the young generation.
 """
 
 from __future__ import annotations
 
+import gc
 import json
 import statistics
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from functools import partial
@@ -32,6 +37,7 @@ from scoring.state import CustomerState, new_state
 from scoring.state_codec import decode_state, encode_state
 from streams.kafka.codecs import decode_event
 from streams.settings import Settings
+from streams.worker.process import tune_collector
 
 from perf.events import Record
 
@@ -100,6 +106,24 @@ def scoring_alone(records: Sequence[Record], model: Model,
     sends them and dropped.
     """
     decoder, stored, due = _decoder(settings), {}, DueQueue()
+    with worker_collector():
+        return _scoring_alone(records, model, settings, decoder, stored, due)
+
+
+@contextmanager
+def worker_collector() -> Iterator[None]:
+    """The garbage collector as a started worker has it, and Python's own again afterwards."""
+    before = gc.get_threshold()
+    tune_collector()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
+        gc.set_threshold(*before)
+
+
+def _scoring_alone(records: Sequence[Record], model: Model, settings: Settings, decoder: Callable[[Record, int], object],
+                   stored: dict[bytes, bytes], due: DueQueue) -> tuple[LoopFigures, dict[bytes, bytes]]:  # fmt: skip
     counts = dict.fromkeys(("updates", "alerts", "dead_letters", "duplicates"), 0)
     clock = _Clock()
     started = clock.last
