@@ -71,17 +71,18 @@ class KnownSet:
                 dims.append(dim)
                 totals[dim] += weight
         n = len(weights)
-        self.dims = dims
-        self.in_dim = in_dim = [weights[i] / totals[dims[i]] if totals[dims[i]] else 0.0 for i in range(n)]
+        # Tuples: an Assessment hands `shares` to its callers, and a cached set is shared by every score of it.
+        self.dims = tuple(dims)
+        self.in_dim = in_dim = tuple(weights[i] / totals[dims[i]] if totals[dims[i]] else 0.0 for i in range(n))
         # A dimension with weight in it has signals in it; one without is not known (and not zero).
         self.known_dims = known_dims = tuple(d for d in range(4) if totals[d])
         dim_weights = plan.dimension_weights
         known = 0
         for d in known_dims:
             known += dim_weights[d]
-        self.dim_share = dim_share = [dim_weights[d] / known if known and totals[d] else 0.0 for d in range(4)]
-        self.shares = [100.0 * dim_share[dims[i]] * in_dim[i] for i in range(n)]
-        self.concern_weight = [dim_share[dims[i]] * in_dim[i] for i in range(n)]  # a concern's weight per unit of shortfall
+        self.dim_share = dim_share = tuple(dim_weights[d] / known if known and totals[d] else 0.0 for d in range(4))
+        self.shares = tuple(100.0 * dim_share[dims[i]] * in_dim[i] for i in range(n))
+        self.concern_weight = tuple(dim_share[dims[i]] * in_dim[i] for i in range(n))  # weight per unit of shortfall
         self.confidence = round(known / plan.all_weight, 4) if plan.all_weight else 0.0
 
 
@@ -153,7 +154,7 @@ class Assessment:
                  "_texts")  # fmt: skip
 
     def __init__(self, score: float, tier: Tier, confidence: float, dimensions: tuple[DimensionScore, ...],
-                 specs: list[SignalSpec], raws: list[float], values: list[float], shares: list[float],
+                 specs: list[SignalSpec], raws: list[float], values: list[float], shares: tuple[float, ...],
                  named: list[int], facts: Facts | None) -> None:  # fmt: skip
         self.score, self.tier, self.confidence, self.dimensions = score, tier, confidence, dimensions
         self.specs, self.raws, self.values, self.shares, self.named, self.facts = specs, raws, values, shares, named, facts
