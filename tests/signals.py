@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import signal
 
-STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
-
 
 def as_in_a_terminal() -> None:
     """This process's stop signals at their defaults: Ctrl-C raises KeyboardInterrupt, the others end it.
