@@ -97,19 +97,6 @@ def _decoder(settings: Settings) -> Callable[[Record, int], object]:
     return decoded
 
 
-def scoring_alone(records: Sequence[Record], model: Model,
-                  settings: Settings) -> tuple[LoopFigures, dict[bytes, bytes]]:  # fmt: skip
-    """Run the worker's per-batch work over `records` in batches of `settings.batch_max_events`; the stored states.
-
-    A batch keeps the states it has decoded, as the worker's Batch does, and
-    writes each back once at its end; outputs are encoded as the worker
-    sends them and dropped.
-    """
-    decoder, stored, due = _decoder(settings), {}, DueQueue()
-    with worker_collector():
-        return _scoring_alone(records, model, settings, decoder, stored, due)
-
-
 @contextmanager
 def worker_collector() -> Iterator[None]:
     """The garbage collector as a started worker has it, and Python's own again afterwards."""
@@ -122,8 +109,16 @@ def worker_collector() -> Iterator[None]:
         gc.set_threshold(*before)
 
 
-def _scoring_alone(records: Sequence[Record], model: Model, settings: Settings, decoder: Callable[[Record, int], object],
-                   stored: dict[bytes, bytes], due: DueQueue) -> tuple[LoopFigures, dict[bytes, bytes]]:  # fmt: skip
+@worker_collector()
+def scoring_alone(records: Sequence[Record], model: Model,
+                  settings: Settings) -> tuple[LoopFigures, dict[bytes, bytes]]:  # fmt: skip
+    """Run the worker's per-batch work over `records` in batches of `settings.batch_max_events`; the stored states.
+
+    A batch keeps the states it has decoded, as the worker's Batch does, and
+    writes each back once at its end; outputs are encoded as the worker
+    sends them and dropped.
+    """
+    decoder, stored, due = _decoder(settings), {}, DueQueue()
     counts = dict.fromkeys(("updates", "alerts", "dead_letters", "duplicates"), 0)
     clock = _Clock()
     started = clock.last
