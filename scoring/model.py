@@ -89,15 +89,13 @@ class KnownSet:
 class Compiled:
     """A scoring model made ready for the hot path: per signal its spec, weight, normaliser and dimension."""
 
-    __slots__ = ("model", "signals", "readers", "dimension_weights", "all_weight", "review_interval", "stale_after",
-                 "known_sets")  # fmt: skip
+    __slots__ = ("model", "signals", "dimension_weights", "all_weight", "review_interval", "stale_after", "known_sets")
 
     def __init__(self, model: ScoringModel) -> None:
         self.model = model
         config = model.signals
         self.signals = tuple((spec, getattr(config, spec.name).weight, compile_normaliser(getattr(config, spec.name).normaliser),
                               DIMENSIONS.index(spec.dimension)) for spec in SIGNALS)  # fmt: skip
-        self.readers = tuple((spec.raw, normalise) for spec, _, normalise, _ in self.signals)
         self.dimension_weights = tuple(getattr(model.weights, d) for d in DIMENSIONS)
         self.all_weight = sum(self.dimension_weights)
         self.review_interval = model.review.interval // MICROSECOND
@@ -233,8 +231,8 @@ def assess(state: CustomerState, model: ScoringModel, now: int) -> Assessment:
     specs, raws, values = [], [], []
     mask = 0
     bit = 1
-    for spec, (read, normalise) in zip(SIGNALS, plan.readers):
-        raw = read(facts)
+    for spec, _, normalise, _ in plan.signals:
+        raw = spec.raw(facts)
         if raw is not None:
             specs.append(spec)
             raws.append(raw)
