@@ -4,9 +4,13 @@ VENV ?= .venv
 STAMP := $(VENV)/.installed
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
+# The scoring hot path compiled by Cython from its source (scoring/accelerator.py); built again whenever
+# a scoring module changes, since a stale build is never used.
+COMPILED := scoring/_compiled/manifest.json
+
 .PHONY: setup demo test
 
-setup: $(STAMP)
+setup: $(STAMP) $(COMPILED)
 
 $(STAMP): pyproject.toml
 	@command -v redis-server >/dev/null || { $(SUDO) apt-get update -qq && \
@@ -24,8 +28,11 @@ $(STAMP): pyproject.toml
 	$(VENV)/bin/pip install -q -e '.[dev]'
 	touch $(STAMP)
 
-demo: $(STAMP)
+$(COMPILED): $(STAMP) $(wildcard scoring/*.py) scripts/build_compiled.py
+	$(VENV)/bin/python scripts/build_compiled.py
+
+demo: $(STAMP) $(COMPILED)
 	$(VENV)/bin/healthscore demo
 
-test: $(STAMP)
+test: $(STAMP) $(COMPILED)
 	$(VENV)/bin/pytest

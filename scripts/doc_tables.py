@@ -14,7 +14,7 @@ tests/docs/test_generated_tables.py runs the check.
 from __future__ import annotations
 
 import argparse
-import inspect
+import ast
 import re
 import sys
 from collections.abc import Callable
@@ -25,6 +25,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from schemas.model_config import Linear, Log, Logistic, Normaliser, ScoringModel  # noqa: E402
+from scoring import accelerator  # noqa: E402
 from scoring.alerts import DETRACTOR_MAX, TRIGGERS  # noqa: E402
 from scoring.signals import DIMENSIONS, SIGNALS  # noqa: E402
 
@@ -103,9 +104,18 @@ def signals_table(model: ScoringModel) -> str:
     return table(("signal", "dimension", "raw value", "weight in its dimension", "default normaliser"), rows)
 
 
+def source_of(function: Callable[..., object]) -> str:
+    """A scoring function's source, read from its module's .py file: it may be running compiled (scoring/accelerator.py)."""
+    module = Path(accelerator.SOURCE / f"{function.__module__.rpartition('.')[2]}.py").read_text()
+    found = [node for node in ast.walk(ast.parse(module))
+             if isinstance(node, ast.FunctionDef) and node.name == function.__name__]  # fmt: skip
+    assert len(found) == 1, f"{function.__name__}: {len(found)} definitions in {function.__module__}"
+    return ast.get_source_segment(module, found[0]) or ""
+
+
 def fired_by(trigger: Callable[..., object]) -> tuple[str, str]:
     """The trigger name a trigger function raises, and its severity, read from its `Fired(...)`."""
-    source = inspect.getsource(trigger)
+    source = source_of(trigger)
     fired = re.findall(r'Fired\(\s*"(\w+)"', source)
     assert len(set(fired)) == 1, f"{trigger.__name__} raises {fired}; the docs expect one trigger per function"
     return fired[0], "high" if re.search(r'Fired\([^\n]*"high"\)', source) else "normal"
