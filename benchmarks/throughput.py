@@ -462,6 +462,10 @@ def in_process(records: list[Record], args: argparse.Namespace, report: Report, 
                f"{loop.alerts:,} alerts, {loop.dead_letters:,} dead letters, "
                f"{loop.duplicates:,} duplicates)")  # fmt: skip
     report.add("(e) offline", "where scoring alone spends its time", loop.shares())
+    apart, _ = scoring_alone(sample, ScoringModel(), settings, interleaved=True)
+    report.add("(e) offline", "scoring alone with each record decoded just before it is folded, not in a pass "
+               "of its own per batch", f"{apart.rate:,.0f} events/s; decoding the batch first is "
+               f"{ratio(loop.rate, apart.rate)} times it")  # fmt: skip
     if FORM.name == "compiled":
         figures.loop_source = scoring_alone_as_source(args.events, args.customers, args.offline_share)
         report.add("(e) offline", "scoring alone running the scoring source (HEALTHSCORE_PURE_PYTHON=1), same sample",

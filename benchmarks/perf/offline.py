@@ -116,13 +116,16 @@ def worker_collector() -> Iterator[None]:
 
 
 @worker_collector()
-def scoring_alone(records: Sequence[Record], model: Model,
-                  settings: Settings) -> tuple[LoopFigures, dict[bytes, bytes]]:  # fmt: skip
+def scoring_alone(records: Sequence[Record], model: Model, settings: Settings,
+                  interleaved: bool = False) -> tuple[LoopFigures, dict[bytes, bytes]]:  # fmt: skip
     """Run the worker's per-batch work over `records` in batches of `settings.batch_max_events`; the stored states.
 
-    A batch keeps the states it has decoded, as the worker's Batch does, and
-    writes each back once at its end; outputs are encoded as the worker
-    sends them and dropped.
+    A batch's records are decoded first, then folded in order, as the
+    worker's Scorer does; it keeps the states it has decoded, as the
+    worker's Batch does, and writes each back once at its end; outputs are
+    encoded as the worker sends them and dropped. `interleaved` decodes each
+    record just before folding it instead (the worker before it decoded in
+    a pass of its own), for comparison.
     """
     decoder, stored, due = _decoder(settings), {}, DueQueue()
     counts = dict.fromkeys(("updates", "alerts", "dead_letters", "duplicates"), 0)
@@ -131,8 +134,15 @@ def scoring_alone(records: Sequence[Record], model: Model,
     size = settings.batch_max_events
     for first in range(0, len(records), size):
         states: dict[bytes, CustomerState] = {}
-        for offset, record in enumerate(records[first : first + size], start=first):
-            _one(decoder(record, offset), states, stored, model, due, counts, clock)
+        batch = enumerate(records[first : first + size], start=first)
+        if interleaved:
+            for offset, record in batch:
+                _one(decoder(record, offset), states, stored, model, due, counts, clock)
+        else:  # decoded in a pass of its own, then folded in order, as the worker's Scorer._decode_inputs does
+            decoded = [decoder(record, offset) for offset, record in batch]
+            clock.mark("decode")
+            for event in decoded:
+                _one(event, states, stored, model, due, counts, clock)
         clock.mark()
         for key, state in states.items():
             stored[key] = encode_state(state)

@@ -47,6 +47,28 @@ def test_a_record_the_scorer_fails_on_is_dead_lettered_alone_and_the_rest_of_the
     assert worker.metrics.batch_failures._value.get() == 0
 
 
+def test_a_record_the_decoder_fails_on_is_dead_lettered_in_its_turn_and_the_records_around_it_are_scored(
+        monkeypatch) -> None:  # fmt: skip
+    """The batch is decoded in a pass of its own before any record is scored; a failure there is still the record's."""
+    from streams.kafka import codecs
+
+    events = [purchase("a", 0), purchase("poison", 1), purchase("b", 2)]
+    worker = scorer()
+
+    def failing(**record):
+        if b"poison" in record["value"]:
+            raise MemoryError("the decoder ran out of memory")
+        return codecs.decode_event(**record)
+
+    monkeypatch.setattr("streams.worker.scorer.decode_event", failing)
+    asyncio.run(worker.handle(messages(events)))
+    assert [u.customer_id for u in map(ScoreUpdate.model_validate_json, worker.outputs.scores.values)] == ["a", "b"]
+    [letter] = [DeadLetter.model_validate_json(v) for v in worker.outputs.deadletter.values]
+    assert (letter.error, letter.offset) == ("processing_error", 1)
+    assert "MemoryError: the decoder ran out of memory" in letter.reason
+    assert worker.metrics.batch_failures._value.get() == 0
+
+
 def test_an_output_the_producer_would_refuse_dead_letters_its_record_with_nothing_of_it_sent() -> None:
     worker = scorer(max_output_bytes=200)  # every ScoreUpdate is larger
     asyncio.run(worker.handle(messages([purchase("a", 0)])))
