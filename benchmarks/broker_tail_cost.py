@@ -11,6 +11,7 @@ Run from the repository root (after `make setup`):
 
     .venv/bin/python benchmarks/broker_tail_cost.py                  # 300 batches/s, 50 s each
     .venv/bin/python benchmarks/broker_tail_cost.py --fetch-wait-ms 5
+    .venv/bin/python benchmarks/broker_tail_cost.py --linger-ms 50   # the same records in ~15-record batches
 """
 
 from __future__ import annotations
@@ -37,7 +38,8 @@ async def follow(consumer: AIOKafkaConsumer) -> None:
 async def steady_run(bootstrap: str, broker_pid: int, topic: str, args: argparse.Namespace,
                      tail_consumer: bool) -> list[float]:  # fmt: skip
     """Broker CPU share per interval while one-record batches go to `topic` at args.rate, optionally followed."""
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=0)  # one record per produce batch
+    # linger 0: one record per produce batch; a linger gathers the records sent meanwhile into one batch.
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=args.linger_ms)
     await producer.start()
     await producer.send_and_wait(topic, b"first", key=b"0")  # creates the topic before the consumer joins
     consumer, reader = None, None
@@ -73,6 +75,9 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=50.0, help="length of each of the two runs")
     parser.add_argument("--interval", type=float, default=10.0, help="seconds per CPU sample")
     parser.add_argument("--fetch-wait-ms", type=int, default=25, help="the tail consumer's fetch wait")
+    parser.add_argument("--linger-ms", type=int, default=0,
+                        help="the producer's linger: 0 sends each record as a batch of its own; 50 at 300/s "
+                        "gathers about 15 records per batch")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="healthscore-tail-") as tmp, local_stack(Path(tmp)) as stack:
         pid = stack.processes["broker"].pid

@@ -1,4 +1,4 @@
-"""The compiled form of the hot path: used only when built from this very source, and it computes what the source does."""
+"""The compiled form of the hot path: used only when built from this very source, computing what the source does."""
 
 from __future__ import annotations
 
@@ -61,7 +61,8 @@ def test_a_build_of_this_source_for_this_python_is_chosen(build: Path) -> None:
 
 @pytest.mark.parametrize("value", ["1", "true", "yes"])
 def test_the_environment_can_ask_for_the_source(build: Path, value: str) -> None:
-    assert accelerator.choose({accelerator.PURE_ENV: value}) == accelerator.Form("python", "HEALTHSCORE_PURE_PYTHON is set")
+    form = accelerator.choose({accelerator.PURE_ENV: value})
+    assert form == accelerator.Form("python", "HEALTHSCORE_PURE_PYTHON is set")
 
 
 def test_a_module_changed_since_the_build_runs_as_source(build: Path) -> None:
