@@ -6,7 +6,7 @@ uses the compiled form only while every module matches the source it was
 built from. Needs Cython, setuptools and a C compiler with the Python
 headers (`make setup` installs the first two with the dev extra).
 
-    .venv/bin/python scripts/build_compiled.py            # build (about 40 s on two cores)
+    .venv/bin/python scripts/build_compiled.py            # build (about 16 s on two cores)
     .venv/bin/python scripts/build_compiled.py --remove   # back to the source alone
 """
 

@@ -17,11 +17,9 @@ import json
 import sys
 from datetime import timedelta
 
-from pydantic import ValidationError
-
 from schemas.events import EVENT_ADAPTER
 from scoring import accelerator
-from scoring.pipeline import event_clock, next_review, rescore_if_changed, step
+from scoring.pipeline import Step, event_clock, next_review, rescore_if_changed, step
 from scoring.instants import from_us
 from scoring.records import encode
 from scoring.state import new_state
@@ -29,6 +27,7 @@ from scoring.state_codec import decode_state, encode_state
 from streams.tools.datasets import load_cdnow
 from streams.worker.model_file import load_model
 from tests.paths import MODELS, ROOT
+from tests.samples import sample_events
 
 sys.path.insert(0, str(ROOT / "benchmarks"))
 from perf.events import generate  # noqa: E402
@@ -38,15 +37,15 @@ SILENCE = (timedelta(days=10), timedelta(days=45), timedelta(days=200))  # when 
 
 
 def events() -> list:
-    found = []
-    for line in (ROOT / "data" / "sample_events.jsonl").read_bytes().splitlines():
-        try:
-            found.append(EVENT_ADAPTER.validate_json(line))
-        except ValidationError:
-            continue  # the sample's invalid lines, which the worker dead-letters
+    found = sample_events()
     found += [EVENT_ADAPTER.validate_json(r.value) for r in generate(20_000, 4_000, seed=18)]
     found += [e for e in load_cdnow() if int(e.customer_id.rpartition('-')[2]) % CDNOW_SHARE == 0]
     return found
+
+
+def published(result: Step) -> list:
+    """What the worker would publish for a step: its update, if any, then its alerts."""
+    return ([result.update] if result.update is not None else []) + list(result.alerts)
 
 
 def main() -> None:
@@ -61,7 +60,7 @@ def main() -> None:
             result = step(state, event, model, event_clock(state, event.occurred_at))
             states[event.customer_id] = result.state
             counts["duplicates"] += result.duplicate
-            for output in ([result.update] if result.update is not None else []) + list(result.alerts):
+            for output in published(result):
                 digest.update(encode(output))
             counts["updates"] += result.update is not None
             counts["alerts"] += len(result.alerts)
@@ -75,7 +74,7 @@ def main() -> None:
                 state = decode_state(stored)  # as the timer finds it in the table
                 now = latest + silence
                 result = rescore_if_changed(state, model, now)
-                for output in ([result.update] if result.update is not None else []) + list(result.alerts):
+                for output in published(result):
                     digest.update(encode(output))
                     counts["timer"] += 1
                 digest.update(str(next_review(result.state, model, now)).encode())

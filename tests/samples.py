@@ -4,15 +4,29 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from pydantic import ValidationError
+
+from schemas.events import EVENT_ADAPTER, Event
 from schemas.model_config import ScoringModel
 from scoring.replay import replay
 from streams.metrics import Metrics
 from tests.factories import T0, purchase, survey, ticket, visit
-from tests.paths import MODELS
+from tests.paths import MODELS, ROOT
 
 SEGMENTED = MODELS / "segmented.toml"  # per-segment models chosen by profile
 SMALL_DB = {"write_buffer_size": 1 << 20, "max_write_buffer_number": 2, "block_cache_size": 1 << 20}
 RENEWAL = (T0 + timedelta(days=130)).date()  # 30 days after the trouble below
+
+
+def sample_events() -> list[Event]:
+    """data/sample_events.jsonl without its deliberately invalid lines (the worker dead-letters those)."""
+    events = []
+    for line in (ROOT / "data" / "sample_events.jsonl").read_bytes().splitlines():
+        try:
+            events.append(EVENT_ADAPTER.validate_json(line))
+        except ValidationError:
+            continue
+    return events
 
 
 def troubled(customer: str) -> list:

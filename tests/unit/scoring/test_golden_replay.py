@@ -15,25 +15,17 @@ import hashlib
 import json
 import sys
 
-from pydantic import ValidationError
-
-from schemas.events import EVENT_ADAPTER
 from schemas.model_config import ScoringModel
 from scoring.records import encode
 from scoring.replay import replay
 from tests.paths import ROOT
+from tests.samples import sample_events
 
 GOLDEN = ROOT / "tests" / "data" / "golden" / "sample-replay.json"
 
 
 def digests() -> dict[str, str]:
-    events = []
-    for line in (ROOT / "data" / "sample_events.jsonl").read_bytes().splitlines():
-        try:
-            events.append(EVENT_ADAPTER.validate_json(line))
-        except ValidationError:
-            continue  # the four invalid lines: the worker dead-letters them
-    result = replay(events, ScoringModel())
+    result = replay(sample_events(), ScoringModel())
     per_customer: dict[str, hashlib._Hash] = {}
     for record in [*result.updates, *result.alerts]:
         body = json.dumps(json.loads(encode(record)), sort_keys=True)
