@@ -9,7 +9,7 @@ for each successive interval of both runs. No worker, no Redis.
 
 Run from the repository root (after `make setup`):
 
-    .venv/bin/python benchmarks/broker_tail_cost.py                  # 300 batches/s, 50 s each
+    .venv/bin/python benchmarks/broker_tail_cost.py                  # 300 records/s, a batch each, 50 s each
     .venv/bin/python benchmarks/broker_tail_cost.py --fetch-wait-ms 5
     .venv/bin/python benchmarks/broker_tail_cost.py --linger-ms 50   # the same records in ~15-record batches
 """
@@ -71,7 +71,8 @@ async def steady_run(bootstrap: str, broker_pid: int, topic: str, args: argparse
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--rate", type=float, default=300.0, help="one-record produce batches per second")
+    parser.add_argument("--rate", type=float, default=300.0,
+                        help="records sent per second (each a produce batch of its own unless --linger-ms)")
     parser.add_argument("--seconds", type=float, default=50.0, help="length of each of the two runs")
     parser.add_argument("--interval", type=float, default=10.0, help="seconds per CPU sample")
     parser.add_argument("--fetch-wait-ms", type=int, default=25, help="the tail consumer's fetch wait")
@@ -85,7 +86,7 @@ def main() -> None:
                                    (f"producer + tail consumer, fetch wait {args.fetch_wait_ms} ms", True)):  # fmt: skip
             topic = "tail-followed" if follow_tail else "tail-alone"
             shares = asyncio.run(steady_run(stack.bootstrap, pid, topic, args, follow_tail))
-            print(f"{label}, {args.rate:g} batches/s: broker CPU per {args.interval:g} s, share of one core: "
+            print(f"{label}, {args.rate:g} records/s, linger {args.linger_ms} ms: broker CPU per {args.interval:g} s, share of one core: "
                   + ", ".join(f"{share:.0%}" for share in shares), flush=True)  # fmt: skip
 
 
