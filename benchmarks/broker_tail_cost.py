@@ -86,8 +86,9 @@ def main() -> None:
                                    (f"producer + tail consumer, fetch wait {args.fetch_wait_ms} ms", True)):  # fmt: skip
             topic = "tail-followed" if follow_tail else "tail-alone"
             shares = asyncio.run(steady_run(stack.bootstrap, pid, topic, args, follow_tail))
-            print(f"{label}, {args.rate:g} records/s, linger {args.linger_ms} ms: broker CPU per {args.interval:g} s, share of one core: "
-                  + ", ".join(f"{share:.0%}" for share in shares), flush=True)  # fmt: skip
+            print(f"{label}, {args.rate:g} records/s, linger {args.linger_ms} ms: broker CPU per "
+                  f"{args.interval:g} s, share of one core: " + ", ".join(f"{share:.0%}" for share in shares),
+                  flush=True)  # fmt: skip
 
 
 if __name__ == "__main__":
