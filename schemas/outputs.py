@@ -103,6 +103,7 @@ DeadLetterError = Literal[
     "unknown_customer",
     "conflicting_duplicate",
     "processing_error",
+    "undecodable_batch",
 ]
 # Most bytes of a bad record's key kept in its dead letter; keys are ids, so this is generous.
 MAX_DEAD_KEY_BYTES = 1024
@@ -129,4 +130,9 @@ class DeadLetter(_Output):
     value_length: int = Field(0, ge=0, description="bytes in the whole value")
     value_sha256: str = Field("", description="SHA-256 of the whole value, hex")
     value_truncated: bool = Field(False, description="`value_base64` holds only the first bytes of the value")
+    last_offset: int | None = Field(
+        None, ge=0,
+        description="`undecodable_batch` only: the last offset of the record batch (`offset` is its first), whose raw "
+        "bytes, compressed as they were, are the value",
+    )  # fmt: skip
     received_at: Instant

@@ -8,6 +8,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, gene
 
 from schemas.events import EventKind
 from schemas.control import AuditAction
+from schemas.outputs import DeadLetterError
 from scoring.accelerator import FORM
 from scoring.records import AlertRecord, ScoreRecord
 
@@ -34,6 +35,8 @@ class Metrics:
         self.dead_letters = Counter(
             "healthscore_dead_letters", "Records sent to the dead-letter topic, by reason.", ["error"], registry=r
         )
+        for error in get_args(DeadLetterError):  # at 0 too: increase() misses a series that appears at 1
+            self.dead_letters.labels(error)
         self.alerts = Counter(
             "healthscore_alerts", "Churn-risk alerts published, by trigger and tier.", ["trigger", "tier"], registry=r
         )

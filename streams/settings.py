@@ -105,6 +105,10 @@ class Settings(BaseSettings):
     output_max_request_bytes: int = Field(
         1048576, ge=65536, description="Largest request that producer sends; an output larger than this dead-letters its input record (`processing_error`)."
     )
+    compression: Literal["none", "gzip", "snappy", "lz4", "zstd"] = Field(
+        "zstd",
+        description="How the project's producers compress their record batches (outputs, state changelog, `produce`, `override`, `erase`); every consumer reads all five whatever producers use (docs/operations/running.md#compression).",
+    )
     fetch_max_wait_ms: int = Field(
         1500, ge=1, le=60000,
         description="Longest a consumer fetch waits for records (Faust's 1500); lower cuts latency on brokers that do not answer early (Tansu).",

@@ -16,6 +16,7 @@ from schemas.events import EVENT_ADAPTER, Event, EventKind, describe_errors
 from schemas.outputs import MAX_DEAD_KEY_BYTES, DeadLetter, DeadLetterError
 from scoring import state_codec
 from scoring.state import CustomerState
+from streams.kafka.undecodable import UndecodableBatch
 
 T = TypeVar("T")
 R = TypeVar("R", ErasureRequest, OverrideRequest)
@@ -140,6 +141,7 @@ def dead_letter(
     value: bytes | None,
     received_at: datetime,
     keep: int = DEAD_VALUE_BYTES,
+    last_offset: int | None = None,
 ) -> DeadLetter:
     """A DeadLetter keeping the record's coordinates and its bytes as they arrived, the value's first `keep`.
 
@@ -162,7 +164,16 @@ def dead_letter(
         value_sha256=hashlib.sha256(raw).hexdigest(),
         value_truncated=len(raw) > keep,
         received_at=received_at,
+        last_offset=last_offset,
     )
+
+
+def undecodable(batch: UndecodableBatch, *, topic: str, partition: int, received_at: datetime, keep: int) -> DeadLetter:
+    """The dead letter of a record batch that could not be decoded: its offset range, why, and its raw bytes."""
+    reason = (f"the record batch at offsets {batch.first}..{batch.last} could not be decoded ({batch.reason}); "
+              "its records were skipped: the value is the batch as the broker holds it")  # fmt: skip
+    return dead_letter("undecodable_batch", reason, topic=topic, partition=partition, offset=batch.first, key=None,
+                       value=batch, received_at=received_at, keep=keep, last_offset=batch.last)  # fmt: skip
 
 
 def encode_state(state: CustomerState) -> bytes:

@@ -41,6 +41,12 @@ def faust_credentials(settings: Settings) -> faust.types.auth.CredentialsT | Non
     )
 
 
+def producer_options(settings: Settings) -> dict[str, Any]:
+    """kafka_options plus how record batches are compressed; the same keywords suit aiokafka's producer."""
+    compression = None if settings.compression == "none" else settings.compression
+    return {**kafka_options(settings), "compression_type": compression}
+
+
 def kafka_options(settings: Settings) -> dict[str, Any]:
     """Keyword arguments for kafka-python's KafkaProducer, KafkaConsumer and KafkaAdminClient."""
     options: dict[str, Any] = {"bootstrap_servers": settings.bootstrap_servers()}

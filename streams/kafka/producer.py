@@ -25,7 +25,7 @@ from typing import Any
 
 from aiokafka import AIOKafkaProducer
 
-from streams.kafka.connections import kafka_options
+from streams.kafka.connections import producer_options
 from streams.kafka.partitions import partition_of
 from streams.settings import Settings
 
@@ -39,7 +39,7 @@ class OutputProducer:
 
     def __init__(self, settings: Settings) -> None:
         self._options: dict[str, Any] = {
-            **kafka_options(settings),
+            **producer_options(settings),
             "client_id": f"{settings.app_id}-outputs",
             "acks": "all",
             "max_batch_size": settings.output_batch_bytes,

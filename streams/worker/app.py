@@ -31,6 +31,7 @@ from streams.worker.faust_compat import (
     memory_key_partitions,
     owned_partitions,
     tables_recovered,
+    tolerate_undecodable,
 )
 from streams.worker.lag import LAG_INTERVAL_SECONDS, input_positions, sample_lag
 from streams.worker.model_file import load_model
@@ -99,6 +100,7 @@ def faust_app(settings: Settings) -> faust.App:
         broker_session_timeout=settings.session_timeout,
         broker_heartbeat_interval=settings.heartbeat_interval,
         producer_max_batch_size=settings.producer_max_batch_bytes,
+        producer_compression_type=None if settings.compression == "none" else settings.compression,
         consumer_auto_offset_reset="earliest",
         web_host=settings.web_host,
         web_bind=settings.web_host,  # Faust would otherwise listen on every interface
@@ -190,6 +192,7 @@ def add_scoring_agent(app: faust.App, settings: Settings, scorer: Scorer) -> Non
     """The one agent: batches of input records, scored together."""
     inputs = app.topic(*settings.input_topics(), *settings.control_topics(), key_type=bytes, value_type=bytes,
                        key_serializer="raw", value_serializer="raw", partitions=settings.partitions)  # fmt: skip
+    tolerate_undecodable(inputs.topics)
 
     @app.agent(inputs, name="score-events")
     async def score_events(stream: faust.StreamT) -> None:

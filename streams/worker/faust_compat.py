@@ -18,6 +18,18 @@ the check and the delivery run without yielding to the event loop between
 them, so nothing can fill a queue in between. Measured: Faust's input path
 alone (benchmarks/perf/empty_agent.py) about twice as fast.
 
+Undecodable batches. aiokafka decodes (decompresses, checks the CRC of)
+each record batch in its fetcher, lazily, as records are handed out; a
+batch it cannot decode raises out of `getmany`, drops the records drained
+from other partitions in the same call, and Faust's fetch loop crashes:
+every partition of the worker stops, and a restarted worker meets the same
+batch again. `_TolerantPartitionRecords` decodes each batch of the worker's
+input topics before handing out its first record and puts a failure in the
+batch's place as one record whose value is an UndecodableBatch
+(streams/kafka/undecodable.py): the scorer dead-letters the range and the
+partition goes on. `_KeptMemoryRecords` keeps each batch's raw bytes for
+that dead letter. Other topics (the tables' changelogs) fail as before.
+
 Faust builds the worker's consumer with `fetch_max_wait_ms=1500`, hard-coded.
 A Kafka broker answers a fetch as soon as records arrive (long polling), so
 on Apache Kafka the wait only bounds an idle poll and costs no latency. The
@@ -38,15 +50,103 @@ from dataclasses import dataclass
 from typing import Any
 
 import aiokafka
+import aiokafka.errors
 import faust
+from aiokafka.consumer import fetcher as aiokafka_fetcher
+from aiokafka.record.memory_records import MemoryRecords
+from aiokafka.structs import ConsumerRecord
 from faust.stores import memory as faust_memory
 from faust.transport.drivers import aiokafka as driver
 from faust.types import TP, TransportT
+
+from streams.kafka.undecodable import UndecodableBatch
 
 logger = logging.getLogger(__name__)
 
 FAUST_FETCH_MAX_WAIT_MS = 1500
 SHUTDOWN_TIMEOUT_SECONDS = 30.0
+
+
+class _KeptMemoryRecords:
+    """aiokafka's MemoryRecords (one fetch response's bytes for a partition), keeping each batch's raw bytes."""
+
+    def __init__(self, raw: bytes) -> None:
+        self._view = memoryview(raw)
+        self._records = MemoryRecords(raw)
+        self._position = 0
+        self.last_raw = self._view[:0]  # the bytes of the batch `next_batch` returned last
+
+    def size_in_bytes(self) -> int:
+        return self._records.size_in_bytes()
+
+    def has_next(self) -> bool:
+        return self._records.has_next()
+
+    def next_batch(self) -> Any:
+        batch = self._records.next_batch()
+        if batch is not None:
+            # Every batch format starts with an int64 offset and an int32 length of what follows it.
+            start = self._position
+            self._position += 12 + int.from_bytes(self._view[start + 8 : start + 12], "big")
+            self.last_raw = self._view[start : self._position]
+        return batch
+
+
+class _TolerantPartitionRecords(aiokafka_fetcher.PartitionRecords):
+    """One partition's fetched records (aiokafka's PartitionRecords); a batch of `tolerant_topics` that cannot be
+    decoded becomes one UndecodableBatch record instead of an exception."""
+
+    tolerant_topics: set[str] = set()  # the input topics of every worker app built in this process
+
+    def _unpack_records(self) -> Any:  # pragma: no cover - run by every integration test
+        """aiokafka's `_unpack_records`, each batch decoded whole before its first record is handed out."""
+        tp = self._tp
+        records = self._records
+        tolerant = tp.topic in self.tolerant_topics
+        while records.has_next():
+            next_batch = records.next_batch()
+            try:
+                if self._check_crcs and not next_batch.validate_crc():
+                    raise aiokafka.errors.CorruptRecordException(f"Invalid CRC - {tp}")
+                if self._isolation_level == aiokafka_fetcher.READ_COMMITTED and next_batch.producer_id is not None:
+                    self._consume_aborted_up_to(next_batch.base_offset)
+                    if next_batch.is_control_batch and self._contains_abort_marker(next_batch):
+                        self._aborted_producers.discard(next_batch.producer_id)
+                    if next_batch.is_transactional and next_batch.producer_id in self._aborted_producers:
+                        self.next_fetch_offset = next_batch.next_offset
+                        continue
+                if next_batch.is_control_batch:
+                    self.next_fetch_offset = next_batch.next_offset
+                    continue
+                decoded = [self._consumer_record(tp, r) for r in next_batch if r.offset >= self.next_fetch_offset]
+            except Exception as exc:
+                if not tolerant or next_batch.next_offset <= self.next_fetch_offset:
+                    raise
+                yield self._undecodable(next_batch, exc)
+                self.next_fetch_offset = next_batch.next_offset
+                continue
+            for record in decoded:
+                self.next_fetch_offset = record.offset + 1
+                yield record
+            self.next_fetch_offset = next_batch.next_offset
+
+    def _undecodable(self, batch: Any, exc: Exception) -> ConsumerRecord:
+        """The record in an undecodable batch's place: offset its last, so a commit after it moves past all of it."""
+        first, last = max(batch.base_offset, self.next_fetch_offset), batch.next_offset - 1
+        raw = self._records.last_raw if isinstance(self._records, _KeptMemoryRecords) else b""
+        text = str(exc)  # aiokafka's errors name their class already
+        reason = text if text.startswith(type(exc).__name__) else f"{type(exc).__name__}: {text}"
+        value = UndecodableBatch(bytes(raw), first=first, last=last, reason=reason)
+        return ConsumerRecord(self._tp.topic, self._tp.partition, last, batch.max_timestamp, batch.timestamp_type,
+                              None, value, None, -1, len(value), [])  # fmt: skip
+
+
+def tolerate_undecodable(topics: Iterable[str]) -> None:
+    """Batches of `topics` that cannot be decoded reach this process's consumers as UndecodableBatch records."""
+    _TolerantPartitionRecords.tolerant_topics.update(topics)
+    # The fetcher builds both by their module-level names, for every consumer of the process.
+    aiokafka_fetcher.MemoryRecords = _KeptMemoryRecords  # type: ignore[misc]
+    aiokafka_fetcher.PartitionRecords = _TolerantPartitionRecords  # type: ignore[misc]
 
 
 class _ConsumerThread(driver.AIOKafkaConsumerThread):

@@ -74,8 +74,11 @@ class OffsetGuard:
         """Where a partition's processing must start again after the agent lost what it was doing, if known."""
         return self.done.get(tp, self.origin.get(tp))
 
-    def admit(self, tp: Hashable, offset: int, committed: int | None) -> Verdict:
+    def admit(self, tp: Hashable, offset: int, committed: int | None, through: int | None = None) -> Verdict:
         """`process` the next record; seek back over a `hole` (first seen) or `seek` (seen before).
+
+        `through` is the last offset a record stands for when it stands for
+        several (an undecodable batch, streams/kafka/undecodable.py).
 
         An offset below the expected one means the partition went back (a topic
         recreated after broker data loss, an offset reset): its records are
@@ -85,7 +88,7 @@ class OffsetGuard:
             self.expected[tp] = self.origin[tp] = offset if committed is None else committed
         expected = self.expected[tp]
         if offset < expected:
-            self.expected[tp] = offset + 1
+            self.expected[tp] = (offset if through is None else through) + 1
             self.reported.pop(tp, None)
             return "rewind"
         if offset > expected:
@@ -94,7 +97,7 @@ class OffsetGuard:
             self.reported[tp] = expected
             self.holes += 1
             return "hole"
-        self.expected[tp] = offset + 1
+        self.expected[tp] = (offset if through is None else through) + 1
         return "process"
 
     def behind(self, positions: Mapping[Hashable, int], start: Callable[[Hashable], int | None]) -> dict[Hashable, int]:

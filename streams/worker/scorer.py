@@ -55,7 +55,9 @@ from streams.kafka.codecs import (
     decode_request,
     decode_state,
     encode_state,
+    undecodable,
 )
+from streams.kafka.undecodable import UndecodableBatch
 from streams.metrics import Metrics
 from streams.snapshot.writer import RedisSink
 from streams.worker.offsets import ConsumerPosition, OffsetGuard
@@ -207,7 +209,8 @@ class Scorer:
             return
         first: dict[Any, int] = {}
         for message in messages:
-            first[message.tp] = min(message.offset, first.get(message.tp, message.offset))
+            offset = first_offset(message)
+            first[message.tp] = min(offset, first.get(message.tp, offset))
         for tp, offset in first.items():
             # A hole already pending before this batch is further back still: keep that one.
             self.progress.guard.expected[tp] = min(offset, self.progress.guard.expected.get(tp, offset))
@@ -231,7 +234,9 @@ class Scorer:
         """Whether `message` is the next record of its partition (see streams/worker/offsets.py); seeks back if not."""
         if self.consumer is None:
             return True
-        verdict = self.progress.guard.admit(message.tp, message.offset, self.consumer.committed_offset(message.tp))
+        through = message.offset if isinstance(message.value, UndecodableBatch) else None
+        committed = self.consumer.committed_offset(message.tp)
+        verdict = self.progress.guard.admit(message.tp, first_offset(message), committed, through)
         if verdict in ("hole", "seek"):
             hold([message])  # never acked from here: its offset must wait for the copy fetched again
             expected = self.progress.guard.expected[message.tp]
@@ -315,6 +320,10 @@ class Scorer:
         control = (self.config.erasure_topic, self.config.override_topic)
         for message in messages:
             wall = datetime.now(timezone.utc)
+            if isinstance(message.value, UndecodableBatch):
+                out.append(Decoded(wall, undecodable(message.value, topic=message.topic, partition=message.partition,
+                                                     received_at=wall, keep=self.config.dead_value_bytes)))  # fmt: skip
+                continue
             if message.topic in control:
                 out.append(Decoded(wall, None))
                 continue
@@ -347,6 +356,9 @@ class Scorer:
 
     async def _one(self, message: Any, batch: Batch, read: Decoded) -> None:
         wall, decoded = read.wall, read.value
+        if isinstance(decoded, DeadLetter) and decoded.last_offset is not None:  # a batch that could not be decoded
+            await self.reject(decoded, self.config.kinds.get(message.topic))
+            return
         if message.topic == self.config.erasure_topic:
             await self._erase(message, batch, wall)
             return
@@ -464,6 +476,9 @@ class Scorer:
         await self.outputs.deadletter.send(key=None, value=letter.model_dump_json().encode())
         self.metrics.dead_letters.labels(letter.error).inc()
         self.metrics.events.labels(kind or "unknown", "dead_letter").inc()
+        if letter.last_offset is not None:
+            logger.error("%s[%d]: %s", letter.topic, letter.partition, letter.reason)
+            return
         logger.info("dead letter %s at %s[%d]@%d", letter.error, letter.topic, letter.partition, letter.offset)
 
     async def publish(self, key: bytes, result: Step, batch: Batch, cause: str | None = None) -> None:
@@ -528,3 +543,8 @@ def hold(messages: Sequence[Any]) -> None:
     """
     for message in messages:
         message.incref()
+
+
+def first_offset(message: Any) -> int:
+    """The first offset a record stands for: its own, or an undecodable batch's first (its own is the batch's last)."""
+    return message.value.first if isinstance(message.value, UndecodableBatch) else message.offset

@@ -54,9 +54,10 @@ def test_the_alerts_fire_and_stay_quiet_on_synthetic_series() -> None:
     assert tested.returncode == 0, tested.stdout + tested.stderr
 
 
-def test_there_are_alerts_for_a_down_worker_growing_lag_dead_letters_and_silence_and_each_is_tested() -> None:
+def test_there_are_alerts_for_a_down_worker_lag_dead_letters_skipped_batches_and_silence_each_tested() -> None:
     names = {rule["alert"] for rule in alert_rules()}
-    assert names == {"HealthscoreWorkerDown", "HealthscoreLagGrowing", "HealthscoreDeadLetterRate", "HealthscoreNoEvents"}
+    assert names == {"HealthscoreWorkerDown", "HealthscoreLagGrowing", "HealthscoreDeadLetterRate",
+                     "HealthscoreUndecodableBatches", "HealthscoreNoEvents"}  # fmt: skip
     cases = yaml.safe_load((PROMETHEUS / "alerts.test.yml").read_text())["tests"]
     firing = {c["alertname"] for t in cases for c in t["alert_rule_test"] if c["exp_alerts"]}
     assert firing == names, f"alerts never shown to fire: {names - firing}"

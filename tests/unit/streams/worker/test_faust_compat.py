@@ -1,4 +1,4 @@
-"""Faust's internals the worker relies on are still there, in the pinned version.
+"""Faust's and aiokafka's internals the worker relies on are still there, in the pinned versions.
 
 streams/worker/faust_compat.py (and the store subclass in
 streams/state/stores.py) use attributes Faust does not promise to keep. A
@@ -21,12 +21,18 @@ from faust.transport.drivers import aiokafka as driver
 
 from streams.settings import Settings
 from streams.worker.app import create_app
+from streams.worker.faust_compat import _TolerantPartitionRecords
 from tests.paths import ROOT
 
-# Faust functions copied with changes (the fetch loop) or wrapped (the wait for acks): the source they were taken from.
+# aiokafka's, before tolerate_undecodable puts the subclass in its place.
+PARTITION_RECORDS = _TolerantPartitionRecords.__bases__[0]
+
+# Faust and aiokafka functions copied with changes (the fetch loop, batch decoding) or wrapped (the wait for acks):
+# the source they were taken from.
 COPIED_SOURCES = {
     faust_consumer.Consumer._drain_messages: "44a2500309e83c63",
     faust_consumer.Consumer.wait_empty: "e4662fe24f094819",
+    PARTITION_RECORDS._unpack_records: "b803e6d46480732c",
 }
 
 # Methods subclassed or called, by class.
@@ -38,7 +44,18 @@ METHODS = [
     (rocksdb.Store, ["__post_init__", "_set", "_del", "_get", "_contains", "_dbs_for_key", "_dbs_for_actives",
                      "_db_for_partition", "_iteritems", "_iterkeys", "_itervalues", "_size", "revoke_partitions"]),
     (faust.Worker, ["_schedule_shutdown"]),
+    (PARTITION_RECORDS, ["_consume_aborted_up_to", "_contains_abort_marker", "_consumer_record"]),
 ]
+
+
+def test_the_aiokafka_fetcher_builds_its_records_by_the_module_names_replaced() -> None:
+    from aiokafka.consumer import fetcher
+
+    source = inspect.getsource(fetcher.Fetcher)
+    assert "MemoryRecords(" in source and "PartitionRecords(" in source and fetcher.READ_COMMITTED == 1
+    init = inspect.signature(PARTITION_RECORDS.__init__).parameters
+    assert list(init)[1:] == ["tp", "records", "aborted_transactions", "fetch_offset", "key_deserializer",
+                              "value_deserializer", "check_crcs", "isolation_level"]  # fmt: skip
 
 # Attributes read on a built worker's objects.
 CONSUMER_ATTRIBUTES = ["_committed_offset", "_read_offset", "_active_partitions", "_paused_partitions", "_thread",
@@ -59,7 +76,7 @@ def test_the_installed_faust_and_aiokafka_are_the_pinned_versions(package: str) 
 @pytest.mark.parametrize("function", list(COPIED_SOURCES), ids=lambda f: f.__qualname__)
 def test_the_faust_code_copied_into_faust_compat_is_unchanged_upstream(function) -> None:
     digest = hashlib.sha256(inspect.getsource(function).encode()).hexdigest()[:16]
-    assert digest == COPIED_SOURCES[function], f"{function.__qualname__} changed in Faust: review faust_compat.py"
+    assert digest == COPIED_SOURCES[function], f"{function.__qualname__} changed upstream: review faust_compat.py"
 
 
 @pytest.mark.parametrize(("cls", "names"), METHODS, ids=lambda v: getattr(v, "__qualname__", ""))
