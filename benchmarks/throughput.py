@@ -114,6 +114,9 @@ class Report:
         return "\n".join([head, *(r.markdown() for r in self.rows)])
 
 
+# Faust's default producer batch size (HEALTHSCORE_PRODUCER_MAX_BATCH_BYTES), which the naive peer uses too.
+FAUST_PRODUCER_BATCH_BYTES = 16384
+
 def deployment_env(stack: LocalStack, name: str, workdir: Path, batch_bytes: int | None,
                    inputs_of: dict[str, str] | None = None) -> dict[str, str]:  # fmt: skip
     """A worker's HEALTHSCORE_* settings with topics, group and Redis prefix of its own.
@@ -235,7 +238,7 @@ def run_naive(stack: LocalStack, inputs: list[str], expected: int, budget: float
     """The naive Faust pipeline on the same input topics, its own group; counted on its output topic."""
     output = f"bench-naive-{uuid.uuid4().hex[:6]}-out"
     process, _, _ = start_peer(stack, NAIVE_APP, "naive", inputs, NAIVE_OUTPUT=output,
-                               NAIVE_PRODUCER_MAX_BATCH_BYTES=str(batch_bytes or 1))  # fmt: skip
+                               NAIVE_PRODUCER_MAX_BATCH_BYTES=str(batch_bytes or FAUST_PRODUCER_BATCH_BYTES))  # fmt: skip
     try:
         return asyncio.run(consume_count(stack.bootstrap, [output], expected, budget))
     finally:
@@ -344,7 +347,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--naive-seconds", type=float, default=90.0,
                         help="time budget of the naive pipeline (c) and of each empty agent (g)")
     parser.add_argument("--producer-batch-bytes", type=int, default=None,
-                        help="the workers' producer batch size; default: the local stack's (1 record per batch)")
+                        help="the workers' and the naive peer's Faust producer batch size; default: Faust's")
     parser.add_argument("--latency-fetch-wait-ms", type=int, nargs="+", default=[1500, 10],
                         help="(d) once per worker fetch wait (HEALTHSCORE_FETCH_MAX_WAIT_MS); 1500 is the default")
     parser.add_argument("--latency-load", type=float, nargs="+", default=[0.5],
@@ -549,7 +552,7 @@ def goal_lines(f: Figures) -> list[str]:
 
 
 def write(out: Path, report: Report, args: argparse.Namespace) -> None:
-    batch = args.producer_batch_bytes or "1 (the local stack's)"
+    batch = args.producer_batch_bytes or f"{FAUST_PRODUCER_BATCH_BYTES} (Faust's)"
     text = "\n".join([
         "# Throughput benchmark",
         "",

@@ -26,6 +26,11 @@ def encode(record: msgspec.Struct) -> bytes:
     return _encoder.encode(record)
 
 
+def decode_update(raw: bytes) -> ScoreRecord:
+    """A ScoreUpdate's JSON as `encode` wrote it, back into its record."""
+    return msgspec.json.decode(raw, type=ScoreRecord)
+
+
 class DimensionScore(msgspec.Struct):
     """schemas.outputs.DimensionScore: one dimension's part of the score."""
 

@@ -133,6 +133,9 @@ class CustomerState(msgspec.Struct, array_like=True):
     alert: AlertMemory = msgspec.field(default_factory=AlertMemory)
     profile: Profile | None = None  # the newest by occurred_at; not behaviour, so not in event_count
     override: Override | None = None  # a person's correction, until cleared or expired
+    # The customer's last ScoreUpdate as published (JSON), kept only while the snapshot store may lack it;
+    # the worker fills and empties it (streams/worker/scorer.py), scoring never reads it.
+    unconfirmed_update: bytes = b""
 
     @property
     def total_spend_amount(self) -> float:

@@ -30,3 +30,7 @@ class StopSignal(KeyboardInterrupt):
     def __init__(self, signum: int) -> None:
         super().__init__(signum)
         self.signum = signum
+
+
+class Fenced(HealthscoreError):
+    """This worker may no longer own its partitions (streams/fencing.py): it must write nothing until it rejoins."""

@@ -71,6 +71,11 @@ class Metrics:
             "Runs of input records the consumer skipped and the worker fetched again (streams/worker/offsets.py).",
             registry=r,
         )
+        self.fenced_batches = Counter(
+            "healthscore_fenced_batches",
+            "Batches dropped uncommitted because this worker may have lost its partitions (streams/fencing.py).",
+            registry=r,
+        )
         self.batch_failures = Counter(
             "healthscore_batch_failures",
             "Batches that failed as a whole (outputs not acknowledged, a store write failed) and were fetched again.",

@@ -96,8 +96,8 @@ class Settings(BaseSettings):
     producer_max_batch_bytes: int = Field(
         16384, ge=1, description="Batch size of the producer of the state changelog; the local stack uses 1 (one record per batch) for Tansu."
     )
-    changelog_end_markers: bool = Field(
-        False, description="End each partition's share of a batch on the state changelog with a one-record batch, for brokers that report a partition's end as the first offset of its last batch + 1 (the local stack's Tansu sets it); Apache Kafka needs none."
+    probe_changelog_ends: bool = Field(
+        False, description="Read the last record batch of each changelog partition before restoring it, for brokers that report a partition's end as the first offset of its last batch + 1 (the local stack's Tansu sets it); Apache Kafka needs none."
     )
     output_batch_bytes: int = Field(
         16384, ge=1, description="Batch size of the producer of scores, alerts, dead letters and audit records (streams/kafka/producer.py)."

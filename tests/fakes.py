@@ -50,6 +50,10 @@ class Snapshots:
     def erase(self, customer_id: str) -> None:
         self.erased.append(customer_id)
 
+    async def confirm(self, timeout: float) -> bool:
+        """Everything offered is written (a Redis that answers)."""
+        return True
+
 
 def make_scorer(**fields) -> Scorer:
     """A Scorer on in-memory stand-ins (table, topics, Redis), event-time clock; `fields` replace any part.
@@ -95,7 +99,8 @@ class Message(SimpleNamespace):
 
 
 def message(topic: str, key: bytes | None, value: bytes | None, offset: int, tp: object = "p0") -> Message:
-    return Message(topic=topic, partition=0, offset=offset, key=key, value=value, timestamp=None, tp=tp)
+    return Message(topic=topic, partition=0, offset=offset, key=key, value=value, timestamp=None, tp=tp,
+                   generation_id=0)
 
 
 def messages(events, tp: str = "p0", first: int = 0) -> list[Message]:

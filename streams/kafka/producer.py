@@ -1,10 +1,7 @@
 """The worker's output producer: scores, alerts, dead letters, audit records and state changelog records.
 
 A producer of its own, beside the one Faust writes its own tables' changelog
-with. On the local broker a changelog restore needs its last batch to hold
-one record (Tansu reports a partition's end as the first offset of its last
-batch + 1), and Faust's producer is set that way
-(HEALTHSCORE_PRODUCER_MAX_BATCH_BYTES=1). This one batches normally, up to
+with (HEALTHSCORE_PRODUCER_MAX_BATCH_BYTES); this one batches up to
 HEALTHSCORE_OUTPUT_BATCH_BYTES.
 
 A worker batch's records are queued here per topic and partition, in
@@ -14,6 +11,10 @@ aiokafka batches built directly (`create_batch`, `send_batch`), and sent by
 partitioned by key with murmur2, as Faust's producer and kafka-python
 producers do, so a customer's records keep one partition; records without a
 key go round the partitions.
+
+Nothing is handed to the network while the worker's fence is closed
+(streams/fencing.py): a worker that may have lost its partitions raises
+Fenced instead, and `discard` drops what it had queued.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from typing import Any
 
 from aiokafka import AIOKafkaProducer
 
+from streams.fencing import Fence, Unfenced, ensure_member
 from streams.kafka.connections import producer_options
 from streams.kafka.partitions import partition_of
 from streams.settings import Settings
@@ -37,7 +39,7 @@ Destination = tuple[str, int]  # topic, partition
 class OutputProducer:
     """An aiokafka producer started on first use and stopped (flushed) with the worker; records go out on `flush`."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, fence: Fence | None = None) -> None:
         self._options: dict[str, Any] = {
             **producer_options(settings),
             "client_id": f"{settings.app_id}-outputs",
@@ -52,6 +54,7 @@ class OutputProducer:
         self._open: dict[Destination, Any] = {}  # the batch being filled per destination
         self._sent: list[tuple[Destination, int, asyncio.Future[Any]]] = []  # destination, records, acknowledgement
         self._rotation = itertools.count()  # partitions of records without a key
+        self.fence: Fence = fence or Unfenced()
 
     @property
     def max_request_size(self) -> int:
@@ -88,6 +91,7 @@ class OutputProducer:
                 raise ValueError(f"a record of {len(value or b'')} bytes does not fit a batch to {topic}")
 
     async def _send(self, producer: AIOKafkaProducer, destination: Destination, batch: Any) -> None:
+        ensure_member(self.fence)  # the last moment a stale worker can still be stopped from writing
         count = batch.record_count()
         batch.close()
         future = await producer.send_batch(batch, destination[0], partition=destination[1])
@@ -107,6 +111,10 @@ class OutputProducer:
         for (destination, count, _), metadata in zip(sent, acknowledged, strict=True):
             last[destination] = max(last.get(destination, -1), metadata.offset + count - 1)
         return last
+
+    def discard(self) -> None:
+        """Forget every record queued and every acknowledgement awaited: a fenced worker's batch is not its own."""
+        self._open, self._sent = {}, []
 
     async def stop(self) -> None:
         """Send what is queued, then close; a worker stopping calls this after its last batch."""

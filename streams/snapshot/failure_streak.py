@@ -48,6 +48,11 @@ class FailureStreak:
         self._reported_at, self._unreported = now, 0
         return streak
 
+    @property
+    def failing(self) -> bool:
+        """A run of failures is going on: the last attempt failed."""
+        return self._started is not None
+
     def succeeded(self, now: float) -> Streak | None:
         """End the run: the streak that just ended, to log once, or None if nothing was failing."""
         if self._started is None:

@@ -1,11 +1,14 @@
 """The Redis snapshot: latest score, history and recent alerts per customer, written in batches off the stream's path.
 
-Scores are queued in memory and a timer flushes them, one script call per
-500 customers. Per customer the queue holds the newest update, the history
-points since the last flush (thinned as streams/snapshot/history.py says,
-so a customer's backlog stays bounded) and its newest alerts. A Redis
-outage therefore never blocks scoring: the queue is written when Redis is
-back, and a flush that failed midway is taken up from its first unwritten chunk.
+Scores are queued in memory and flushed in script calls of 500 customers:
+by each batch of the worker before it stores its states (`confirm`, a
+bounded wait; streams/worker/scorer.py says why), and by a timer that
+retries what a failed flush left. Per customer the queue holds the newest
+update, the history points since the last flush (thinned as
+streams/snapshot/history.py says, so a customer's backlog stays bounded) and
+its newest alerts. A Redis outage therefore never blocks scoring: while
+writes fail, batches do not wait for them, the queue is written when Redis
+is back, and a flush that failed midway is taken up from its first unwritten chunk.
 
 The keys are named in streams/snapshot/keys.py. A customer is a member of
 the ranking, of exactly one tier set, one segment set and one model set;
@@ -15,6 +18,7 @@ a flush moves it between them when its tier, segment or model changed
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Callable, Sequence
@@ -24,7 +28,9 @@ import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
 from schemas.outputs import TIERS
+from scoring.instants import to_us
 from scoring.records import AlertRecord, ScoreRecord, encode
+from streams.fencing import Fence, Unfenced
 from streams.metrics import Metrics
 from streams.snapshot.failure_streak import FailureStreak
 from streams.snapshot.history import (
@@ -51,7 +57,9 @@ logger = logging.getLogger(__name__)
 
 
 # Per customer, the script's arguments after the header: id, score, tier, segment, then the rest of the hash.
-SNAPSHOT_FIELDS = ("customer_id", "score", "tier", "segment", "confidence", "reasons", "model", "scored_at", "update")
+# `scored_us` (scored_at in microseconds) orders a customer's snapshots: Redis keeps the newest.
+SNAPSHOT_FIELDS = ("customer_id", "score", "tier", "segment", "confidence", "reasons", "model", "scored_at", "update",
+                   "scored_us")  # fmt: skip
 # The script's first arguments, once per call.
 HEADER = ("prefix", "retention_ms", "recent_ms", "max_recent", "alerts_per_customer", "recent_alerts", "day",
           "daily_keep", "tiers")  # fmt: skip
@@ -66,7 +74,9 @@ DAILY_KEEP = 120
 # same rule); adds its new alerts; and records today's customers per tier. Atomic per call: readers never
 # see a customer in two tiers. Keys are built from the prefix inside the script, so it runs on a single
 # Redis, not a cluster. A point older than the customer's newest, or equal to the last one kept (a retried
-# chunk), is skipped, and so is an alert already kept, so writing a chunk twice changes nothing.
+# chunk), is skipped, and so is an alert already kept, so writing a chunk twice changes nothing. A snapshot
+# scored before the one the hash holds is skipped whole (history and alerts too): a customer's scores only
+# move forward in time, so it can only come from a worker that no longer owns the customer (streams/fencing.py).
 SNAPSHOT_SCRIPT = """
 local prefix = ARGV[1]
 local retention, recent, max_recent = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
@@ -94,72 +104,78 @@ local i = 10
 while i <= #ARGV do
   local id, score, tier, segment, model = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], ARGV[i + 6]
   local key = prefix .. ':customer:' .. id
-  local old = redis.call('HMGET', key, 'tier', 'segment', 'model', 'history_at')
-  if old[1] and old[1] ~= tier then redis.call('ZREM', prefix .. ':tier:' .. old[1], id) end
-  if old[2] and old[2] ~= segment then redis.call('ZREM', prefix .. ':segment:' .. old[2], id) end
-  if old[3] and old[3] ~= model then redis.call('ZREM', prefix .. ':model:' .. old[3], id) end
-  redis.call('HSET', key, 'customer_id', id, 'score', score, 'tier', tier, 'segment', segment,
-             'confidence', ARGV[i + 4], 'reasons', ARGV[i + 5], 'model', model, 'scored_at', ARGV[i + 7],
-             'update', ARGV[i + 8])
-  redis.call('ZADD', prefix .. ':scores', score, id)
-  redis.call('ZADD', prefix .. ':tier:' .. tier, score, id)
-  redis.call('ZADD', prefix .. ':segment:' .. segment, score, id)
-  redis.call('ZADD', prefix .. ':model:' .. model, score, id)
-  redis.call('SADD', prefix .. ':models', model)
-  redis.call('ZADD', prefix .. ':change7d', ARGV[i + 9], id)
-  local history = prefix .. ':history:' .. id
-  local daily = prefix .. ':history-daily:' .. id
-  local newest = tonumber(old[4] or '0')
-  local before = newest
-  local last = redis.call('LINDEX', history, -1) or redis.call('LINDEX', daily, -1)
-  local points = tonumber(ARGV[i + 10])
-  for j = i + 11, i + 10 + points do
-    local point = ARGV[j]
-    local at = at_of(point)
-    if at >= newest then
-      if not last or not same(last, point) then
-        redis.call('RPUSH', history, point)
-        last = point
-      end
-      newest = at
-    end
-  end
-  i = i + 11 + points
-  if newest > before then
-    redis.call('HSET', key, 'history_at', newest)
-    local size = redis.call('LLEN', history)
-    while size > 0 do
-      local head = redis.call('LINDEX', history, 0)
-      local at = at_of(head)
-      if at >= newest - recent and size <= max_recent then break end
-      redis.call('LPOP', history)
-      size = size - 1
-      local tail = redis.call('LINDEX', daily, -1)
-      if tail and math.floor(at_of(tail) / MS_PER_DAY) == math.floor(at / MS_PER_DAY) then
-        redis.call('LSET', daily, -1, head)
-      else
-        redis.call('RPUSH', daily, head)
+  local old = redis.call('HMGET', key, 'tier', 'segment', 'model', 'history_at', 'scored_us')
+  local alerts_at = i + 12 + tonumber(ARGV[i + 11])
+  local after = alerts_at + 1 + 3 * tonumber(ARGV[alerts_at])
+  if old[5] and tonumber(old[5]) > tonumber(ARGV[i + 9]) then
+    i = after
+  else
+    if old[1] and old[1] ~= tier then redis.call('ZREM', prefix .. ':tier:' .. old[1], id) end
+    if old[2] and old[2] ~= segment then redis.call('ZREM', prefix .. ':segment:' .. old[2], id) end
+    if old[3] and old[3] ~= model then redis.call('ZREM', prefix .. ':model:' .. old[3], id) end
+    redis.call('HSET', key, 'customer_id', id, 'score', score, 'tier', tier, 'segment', segment,
+               'confidence', ARGV[i + 4], 'reasons', ARGV[i + 5], 'model', model, 'scored_at', ARGV[i + 7],
+               'update', ARGV[i + 8], 'scored_us', ARGV[i + 9])
+    redis.call('ZADD', prefix .. ':scores', score, id)
+    redis.call('ZADD', prefix .. ':tier:' .. tier, score, id)
+    redis.call('ZADD', prefix .. ':segment:' .. segment, score, id)
+    redis.call('ZADD', prefix .. ':model:' .. model, score, id)
+    redis.call('SADD', prefix .. ':models', model)
+    redis.call('ZADD', prefix .. ':change7d', ARGV[i + 10], id)
+    local history = prefix .. ':history:' .. id
+    local daily = prefix .. ':history-daily:' .. id
+    local newest = tonumber(old[4] or '0')
+    local before = newest
+    local last = redis.call('LINDEX', history, -1) or redis.call('LINDEX', daily, -1)
+    local points = tonumber(ARGV[i + 11])
+    for j = i + 12, i + 11 + points do
+      local point = ARGV[j]
+      local at = at_of(point)
+      if at >= newest then
+        if not last or not same(last, point) then
+          redis.call('RPUSH', history, point)
+          last = point
+        end
+        newest = at
       end
     end
-    while true do
-      local head = redis.call('LINDEX', daily, 0)
-      if not head or at_of(head) > newest - retention then break end
-      redis.call('LPOP', daily)
+    i = i + 12 + points
+    if newest > before then
+      redis.call('HSET', key, 'history_at', newest)
+      local size = redis.call('LLEN', history)
+      while size > 0 do
+        local head = redis.call('LINDEX', history, 0)
+        local at = at_of(head)
+        if at >= newest - recent and size <= max_recent then break end
+        redis.call('LPOP', history)
+        size = size - 1
+        local tail = redis.call('LINDEX', daily, -1)
+        if tail and math.floor(at_of(tail) / MS_PER_DAY) == math.floor(at / MS_PER_DAY) then
+          redis.call('LSET', daily, -1, head)
+        else
+          redis.call('RPUSH', daily, head)
+        end
+      end
+      while true do
+        local head = redis.call('LINDEX', daily, 0)
+        if not head or at_of(head) > newest - retention then break end
+        redis.call('LPOP', daily)
+      end
+      redis.call('PEXPIRE', history, retention)
+      redis.call('PEXPIRE', daily, retention)
     end
-    redis.call('PEXPIRE', history, retention)
-    redis.call('PEXPIRE', daily, retention)
-  end
-  local alerts = tonumber(ARGV[i])
-  local mine = prefix .. ':alerts:' .. id
-  for j = i + 1, i + 3 * alerts, 3 do
-    if redis.call('ZADD', mine, ARGV[j], ARGV[j + 2]) == 1 then
-      redis.call('ZADD', alerts_key, ARGV[j], ARGV[j + 2])
-      redis.call('HINCRBY', alerts_daily, ARGV[j + 1], 1)
+    local alerts = tonumber(ARGV[i])
+    local mine = prefix .. ':alerts:' .. id
+    for j = i + 1, i + 3 * alerts, 3 do
+      if redis.call('ZADD', mine, ARGV[j], ARGV[j + 2]) == 1 then
+        redis.call('ZADD', alerts_key, ARGV[j], ARGV[j + 2])
+        redis.call('HINCRBY', alerts_daily, ARGV[j + 1], 1)
+      end
     end
+    if alerts > 0 then redis.call('ZREMRANGEBYRANK', mine, 0, -(per_customer + 1)) end
+    i = i + 1 + 3 * alerts
+    written = written + 1
   end
-  if alerts > 0 then redis.call('ZREMRANGEBYRANK', mine, 0, -(per_customer + 1)) end
-  i = i + 1 + 3 * alerts
-  written = written + 1
 end
 redis.call('ZREMRANGEBYRANK', alerts_key, 0, -(overall + 1))
 local counts = {}
@@ -229,12 +245,13 @@ def snapshot_values(update: ScoreRecord, encoded: bytes | None = None) -> tuple[
         f"{update.model_name}@{update.model_version}",
         update.scored_at.isoformat(),
         encoded if encoded is not None else encode(update),
+        str(to_us(update.scored_at)),
     )
 
 
 class RedisSink:
     def __init__(self, url: str, prefix: str, metrics: Metrics, clock: Callable[[], float] = time.monotonic,
-                 history_retention_days: int = 400) -> None:  # fmt: skip
+                 history_retention_days: int = 400, fence: Fence | None = None) -> None:  # fmt: skip
         self._client = aioredis.Redis.from_url(url, socket_timeout=2.0, socket_connect_timeout=2.0)
         self._prefix = prefix
         self._metrics = metrics
@@ -245,6 +262,8 @@ class RedisSink:
         self._write = self._client.register_script(SNAPSHOT_SCRIPT)  # EVALSHA, loaded on first use
         self._forget = self._client.register_script(ERASE_SCRIPT)
         self._failures = FailureStreak()  # flushes retry every REDIS_FLUSH_SECONDS (0.2): log the first, then counts
+        self._fence: Fence = fence or Unfenced()
+        self._flushing = asyncio.Lock()  # one flush at a time: `confirm` must see the queue written, not in flight
 
     def offer(self, update: ScoreRecord, encoded: bytes | None = None, cause: str | None = None,
               alerts: Sequence[AlertRecord] = ()) -> None:  # fmt: skip
@@ -269,10 +288,34 @@ class RedisSink:
     def backlog(self) -> int:
         return len(self._pending) + len(self._erased)
 
+    async def confirm(self, timeout: float) -> bool:
+        """Flush, waiting at most `timeout` seconds; True only if everything queued so far is in Redis now.
+
+        Does not wait while writes are failing or the worker is fenced: the
+        timer's flushes retry meanwhile, and the caller keeps what Redis may lack.
+        """
+        if self._failures.failing or self._fence.lost() is not None:
+            return not self.backlog
+        try:
+            await asyncio.wait_for(self.flush(), timeout)
+        except asyncio.TimeoutError:
+            self._metrics.redis_errors.inc()
+            self._log_failure(TimeoutError(f"Redis did not answer within {timeout:g} s"))
+            return False
+        return not self.backlog
+
     async def flush(self) -> int:
-        """Write everything queued; on failure keep what was not written queued (unless superseded) and count the error."""
-        if not self._pending and not self._erased:
-            return 0
+        """Write everything queued; on failure keep what was not written queued (unless superseded) and count the error.
+
+        A fenced worker writes nothing (streams/fencing.py): what it queued stays queued, and Redis keeps
+        each customer's newest snapshot whoever offers an older one (SNAPSHOT_SCRIPT).
+        """
+        async with self._flushing:
+            if not self._pending and not self._erased or self._fence.lost() is not None:
+                return 0
+            return await self._flush()
+
+    async def _flush(self) -> int:
         batch, self._pending = list(self._pending.items()), {}
         erased, self._erased = self._erased, set()
         done = 0  # customers of `batch` written so far
@@ -284,17 +327,13 @@ class RedisSink:
                 chunk = batch[done : done + CUSTOMERS_PER_CALL]
                 await self._write(keys=[], args=self._write_args(chunk))
                 done += len(chunk)
-        except (RedisError, OSError) as exc:
-            self._metrics.redis_errors.inc()
-            # Erased while this write failed: their old snapshot must not come back.
-            unwritten = {c: p for c, p in batch[done:] if c not in self._erased}
-            for customer_id, later in self._pending.items():
-                earlier = unwritten.get(customer_id)
-                unwritten[customer_id] = later if earlier is None else earlier.then(later, self._retention_days)
-            self._pending = unwritten
-            self._erased |= erased
-            self._log_failure(exc)
+        except BaseException as exc:  # cancelled too (`confirm` gave up): nothing unwritten may be lost
+            self._requeue(batch[done:], erased)
             self._metrics.redis_writes.inc(done)
+            if not isinstance(exc, (RedisError, OSError)):
+                raise
+            self._metrics.redis_errors.inc()
+            self._log_failure(exc)
             return done
         self._metrics.redis_writes.inc(len(batch))
         ended = self._failures.succeeded(self._clock())
@@ -302,6 +341,16 @@ class RedisSink:
             logger.warning("Redis writes succeed again, after %d failed attempts over %.0fs", ended.failures,
                            ended.seconds)  # fmt: skip
         return len(batch)
+
+    def _requeue(self, unwritten: list[tuple[str, Pending]], erased: set[str]) -> None:
+        """Put back what a flush did not write, before anything queued since (which is newer)."""
+        # Erased while this write failed: their old snapshot must not come back.
+        queue = {c: p for c, p in unwritten if c not in self._erased}
+        for customer_id, later in self._pending.items():
+            earlier = queue.get(customer_id)
+            queue[customer_id] = later if earlier is None else earlier.then(later, self._retention_days)
+        self._pending = queue
+        self._erased |= erased
 
     def _write_args(self, chunk: list[tuple[str, Pending]]) -> list[str | bytes | int | float]:
         retention_ms = self._retention_days * MS_PER_DAY
@@ -333,8 +382,7 @@ class RedisSink:
         if streak is None:
             return
         if streak.first:
-            logger.warning("Redis write of %d snapshots failed, will retry (logged again at most once a minute): %s",
-                           self.backlog, exc)  # fmt: skip
+            logger.warning("Redis write failed, will retry (logged again at most once a minute): %s", exc)
         else:
             logger.warning("Redis writes still failing: %d failed attempts since the last report, %d over %.0fs; "
                            "%d snapshots waiting; latest: %s", streak.unreported, streak.failures, streak.seconds,

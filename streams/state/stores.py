@@ -136,6 +136,14 @@ class KeyPartitionedRocksDB(rocksdb.Store):
                         len(dropped))  # fmt: skip
         super().revoke_partitions(table, tps)
 
+    def forget_partition(self, partition: int) -> None:
+        """Delete every key of one partition and its offset, so the partition is restored from nothing."""
+        for key in [k for k in self.unconfirmed if self._partition(k) == partition]:
+            del self.unconfirmed[key]
+        db = self._db_for_partition(partition)
+        for key in list(db.keys()):
+            db.delete(key)
+
     def confirm(self, tp: TP, offset: int, key: bytes, value: bytes | None) -> None:
         """The changelog has (key, value) at `offset`: store both on disk in one atomic write."""
         self.confirm_many(tp.partition, [(key, value)], offset)
@@ -179,6 +187,18 @@ class StateTable(faust.Table):
             return super()._on_changelog_sent(fut)
         sent = fut.result()
         self.data.confirm(sent.topic_partition, sent.offset, fut.message.key, fut.message.value)
+
+
+def forget_partition(table: Any, partition: int) -> None:
+    """Drop a table partition's local copy (RocksDB, or Faust's memory store), before it is read again from its start."""
+    store = table.data
+    if isinstance(store, KeyPartitionedRocksDB):
+        store.forget_partition(partition)
+        return
+    partition_of_key = getattr(store, "_key_partition", {})
+    for key in [k for k, p in partition_of_key.items() if p == partition]:
+        store.data.pop(key, None)
+        del partition_of_key[key]
 
 
 def key_chunks(table: Mapping[bytes, Any], size: int) -> Iterator[list[bytes]]:
@@ -230,29 +250,18 @@ def partition_page(table: Mapping[bytes, Any], partition: int, after: bytes | No
     return StatesSlice(states, keys[limit - 1] if len(keys) > limit else None)
 
 
-# The key of the record that ends each partition's share of a batch on the changelog, when end markers are on: a
-# tombstone of a key no customer id can be (ids have no control characters), so applying it removes nothing.
-END_MARKER_KEY = b"\x00"
-
-
 class StateWriter:
     """Writes a batch's customer states: to the changelog, a batch of records per partition, then to the store.
 
     Faust's own path writes one changelog record per state through its
-    producer buffer, as a batch of its own on the local broker (which needs
-    that), one round trip each: profiled as the costliest part of a batch.
-    Here the states go through the output producer, batched, and the store
-    gets them once the changelog has acknowledged them, so the store (and a
-    RocksDB disk) never holds a state the changelog lacks.
-
-    `end_markers`: for a broker that reports a partition's end as the first
-    offset of its last batch + 1 (Tansu), each partition's batch is followed
-    by a one-record batch (END_MARKER_KEY, a tombstone), so a changelog
-    restore reads the whole of the last real batch. Apache Kafka needs none.
+    producer buffer, one round trip each: profiled as the costliest part of
+    a batch. Here the states go through the output producer, batched, and
+    the store gets them once the changelog has acknowledged them, so the
+    store (and a RocksDB disk) never holds a state the changelog lacks.
     """
 
-    def __init__(self, table: faust.Table, producer: Any, partitions: int, end_markers: bool) -> None:
-        self.table, self.producer, self.partitions, self.end_markers = table, producer, partitions, end_markers
+    def __init__(self, table: faust.Table, producer: Any, partitions: int) -> None:
+        self.table, self.producer, self.partitions = table, producer, partitions
         self.topic = table.changelog_topic.get_topic_name()
 
     async def write(self, records: dict[bytes, bytes | None]) -> None:
@@ -266,10 +275,6 @@ class StateWriter:
             for key, value in items:
                 await self.producer.queue(self.topic, key, value, p)
         offsets = await self.producer.flush()
-        if self.end_markers:  # sent once the states are acknowledged, so each marker is a batch of its own
-            for p in by_partition:
-                await self.producer.queue(self.topic, END_MARKER_KEY, None, p)
-            offsets = await self.producer.flush()
         last = {p: offsets[(self.topic, p)] for p in by_partition}
         store = self.table.data
         if isinstance(store, KeyPartitionedRocksDB):

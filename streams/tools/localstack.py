@@ -111,11 +111,9 @@ class LocalStack:
             "HEALTHSCORE_REDIS_URL": self.redis_url,
             "HEALTHSCORE_SESSION_TIMEOUT": "2.0",
             "HEALTHSCORE_HEARTBEAT_INTERVAL": "0.5",
-            # Tansu reports a partition's end as the first offset of its last batch + 1, so a
-            # changelog replay would stop short of a multi-record last batch: one record per batch for
-            # Faust's own changelog writes, and a one-record batch after each batch of states.
-            "HEALTHSCORE_PRODUCER_MAX_BATCH_BYTES": "1",
-            "HEALTHSCORE_CHANGELOG_END_MARKERS": "true",
+            # Tansu reports a partition's end as the first offset of its last batch + 1: a changelog
+            # restore reads that batch to find the true end (streams/kafka/partition_ends.py).
+            "HEALTHSCORE_PROBE_CHANGELOG_ENDS": "true",
         }
 
     def start_worker(self, name: str, extra_env: Mapping[str, str], module: str = "streams.tools.cli") -> subprocess.Popen:

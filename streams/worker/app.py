@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from functools import partial
 from datetime import timedelta
 from pathlib import Path
 
@@ -15,7 +16,9 @@ from scoring.accelerator import FORM
 from streams.api import routes
 from streams.console import routes as console
 from streams.api.routes import Api
-from streams.kafka.connections import faust_credentials
+from streams.fencing import Fence
+from streams.kafka.connections import faust_credentials, kafka_options
+from streams.kafka.partition_ends import true_ends
 from streams.kafka.producer import OutputProducer
 from streams.metrics import Metrics
 from streams.settings import Settings
@@ -26,12 +29,13 @@ from streams.state.tables import ERASURES_TABLE, STATE_TABLE, customer_table, du
 from streams.worker.faust_compat import (
     App,
     FaustConsumerPosition,
+    FaustMembership,
     consumer_state,
     holding_back,
     memory_key_partitions,
     owned_partitions,
     tables_recovered,
-    tolerate_undecodable,
+    prepare_aiokafka,
 )
 from streams.worker.lag import LAG_INTERVAL_SECONDS, input_positions, sample_lag
 from streams.worker.model_file import load_model
@@ -65,13 +69,14 @@ def create_app(settings: Settings, model: Model | None = None) -> Service:
     model = model or load_model(settings.model_path)
     logger.info("scoring runs as %s: %s", FORM.name, FORM.reason)
     app = faust_app(settings)
-    producer = OutputProducer(settings)
+    membership = FaustMembership(app, settings.session_timeout)
+    producer = OutputProducer(settings, membership)
     metrics = Metrics()
     redis = RedisSink(settings.redis_url, settings.redis_prefix, metrics,
-                      history_retention_days=settings.history_retention_days)  # fmt: skip
+                      history_retention_days=settings.history_retention_days, fence=membership)  # fmt: skip
     reader = RedisReader(settings.redis_url, settings.redis_prefix)
     table = customer_table(app, STATE_TABLE, settings)
-    scorer = build_scorer(app, settings, model, table, producer, metrics, redis)
+    scorer = build_scorer(app, settings, model, table, producer, metrics, redis, membership)
     timer = build_timer(app, settings, scorer, table)
     add_scoring_agent(app, settings, scorer)
     add_housekeeping(app, settings, scorer, metrics, redis)
@@ -112,6 +117,8 @@ def faust_app(settings: Settings) -> faust.App:
     )
     app.fetch_max_wait_ms = settings.fetch_max_wait_ms
     app.shutdown_timeout = settings.shutdown_timeout_seconds
+    if settings.probe_changelog_ends:
+        app.end_probe = partial(true_ends, kafka_options(settings))
     return app
 
 
@@ -142,7 +149,7 @@ def scorer_config(settings: Settings, producer: OutputProducer) -> ScorerConfig:
 
 
 def build_scorer(app: faust.App, settings: Settings, model: Model, table: faust.Table, producer: OutputProducer,
-                 metrics: Metrics, redis: RedisSink) -> Scorer:  # fmt: skip
+                 metrics: Metrics, redis: RedisSink, fence: Fence) -> Scorer:  # fmt: skip
     """The scorer of every batch, with offset checks restarted at each assignment."""
     scorer = Scorer(
         table=table,
@@ -154,7 +161,8 @@ def build_scorer(app: faust.App, settings: Settings, model: Model, table: faust.
         erasures=customer_table(app, ERASURES_TABLE, settings),
         consumer=FaustConsumerPosition(app) if settings.offset_checks else None,
         due=due_schedule(settings, Path(app.conf.tabledir)),
-        writer=StateWriter(table, producer, settings.partitions, settings.changelog_end_markers),
+        writer=StateWriter(table, producer, settings.partitions),
+        fence=fence,
     )
 
     @app.on_partitions_assigned.connect
@@ -192,7 +200,7 @@ def add_scoring_agent(app: faust.App, settings: Settings, scorer: Scorer) -> Non
     """The one agent: batches of input records, scored together."""
     inputs = app.topic(*settings.input_topics(), *settings.control_topics(), key_type=bytes, value_type=bytes,
                        key_serializer="raw", value_serializer="raw", partitions=settings.partitions)  # fmt: skip
-    tolerate_undecodable(inputs.topics)
+    prepare_aiokafka(inputs.topics)
 
     @app.agent(inputs, name="score-events")
     async def score_events(stream: faust.StreamT) -> None:

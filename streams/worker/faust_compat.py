@@ -30,6 +30,21 @@ batch's place as one record whose value is an UndecodableBatch
 partition goes on. `_KeptMemoryRecords` keeps each batch's raw bytes for
 that dead letter. Other topics (the tables' changelogs) fail as before.
 
+Membership. Fencing (streams/fencing.py) needs to know when the group last
+confirmed this member; aiokafka keeps that in a local variable of its
+heartbeat loop. `_ConfirmingCoordinator` records it: the monotonic time a
+heartbeat the coordinator accepted was sent, or a join completed.
+`FaustMembership` reads it, with the coordinator's member id and generation
+against the generation Faust assigned the partitions in.
+
+Recovery. Faust restores a table partition by reading its changelog from
+the offset the local copy has up to the end the broker reports, and stops
+the worker (ConsistencyError) when the local offset is past that end.
+`_Recovery` reads the ends as they are (`App.end_probe`,
+streams/kafka/partition_ends.py, for a broker that reports less), reads a
+partition whose local copy is past the end again from its start (a
+truncated log, a replaced broker), and never seeks below offset 0.
+
 Faust builds the worker's consumer with `fetch_max_wait_ms=1500`, hard-coded.
 A Kafka broker answers a fetch as soon as records arrive (long polling), so
 on Apache Kafka the wait only bounds an idle poll and costs no latency. The
@@ -45,21 +60,30 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterable, Mapping
+import math
+import time
+from collections import Counter
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import aiokafka
 import aiokafka.errors
 import faust
+from aiokafka.consumer import consumer as aiokafka_consumer
 from aiokafka.consumer import fetcher as aiokafka_fetcher
+from aiokafka.consumer.group_coordinator import GroupCoordinator
+from aiokafka.protocol.group import JoinGroupRequest
 from aiokafka.record.memory_records import MemoryRecords
 from aiokafka.structs import ConsumerRecord
 from faust.stores import memory as faust_memory
+from faust.tables import TableManager
+from faust.tables.recovery import Recovery
 from faust.transport.drivers import aiokafka as driver
 from faust.types import TP, TransportT
 
 from streams.kafka.undecodable import UndecodableBatch
+from streams.state.stores import forget_partition
 
 logger = logging.getLogger(__name__)
 
@@ -141,12 +165,60 @@ class _TolerantPartitionRecords(aiokafka_fetcher.PartitionRecords):
                               None, value, None, -1, len(value), [])  # fmt: skip
 
 
-def tolerate_undecodable(topics: Iterable[str]) -> None:
-    """Batches of `topics` that cannot be decoded reach this process's consumers as UndecodableBatch records."""
+class _ConfirmingCoordinator(GroupCoordinator):
+    """aiokafka's group coordinator, remembering when the group last confirmed this member (time.monotonic)."""
+
+    confirmed_at: float = -math.inf
+
+    async def _do_heartbeat(self) -> bool:
+        sent = time.monotonic()  # the broker's session clock restarted no later than this
+        accepted: bool = await super()._do_heartbeat()
+        if accepted:
+            self.confirmed_at = sent
+        return accepted
+
+    async def _on_join_complete(self, *args: Any) -> None:
+        self.confirmed_at = time.monotonic()
+        await super()._on_join_complete(*args)
+
+
+def prepare_aiokafka(topics: Iterable[str]) -> None:
+    """Install the worker's changes to aiokafka for every consumer of this process.
+
+    Batches of `topics` that cannot be decoded arrive as UndecodableBatch
+    records, and group coordinators record when the group confirmed them.
+    """
     _TolerantPartitionRecords.tolerant_topics.update(topics)
-    # The fetcher builds both by their module-level names, for every consumer of the process.
+    # The fetcher builds both, and the consumer its coordinator, by their module-level names.
     aiokafka_fetcher.MemoryRecords = _KeptMemoryRecords  # type: ignore[misc]
     aiokafka_fetcher.PartitionRecords = _TolerantPartitionRecords  # type: ignore[misc]
+    aiokafka_consumer.GroupCoordinator = _ConfirmingCoordinator  # type: ignore[misc]
+
+
+@dataclass
+class FaustMembership:
+    """The worker's fence (streams/fencing.py): may it still write for the partitions Faust assigned it?"""
+
+    app: faust.App
+    session_timeout: float
+
+    def lost(self) -> str | None:
+        consumer = getattr(self.app.consumer._thread, "_consumer", None)
+        coordinator = getattr(consumer, "_coordinator", None)
+        if not isinstance(coordinator, _ConfirmingCoordinator):
+            return "the consumer has not joined its group"
+        if coordinator.member_id == JoinGroupRequest.UNKNOWN_MEMBER_ID:
+            return "the group coordinator no longer knows this worker"
+        if coordinator.generation != self.app.consumer_generation_id:
+            return (f"the group is in generation {coordinator.generation}, the partitions were assigned in "
+                    f"{self.app.consumer_generation_id}")  # fmt: skip
+        silent = time.monotonic() - coordinator.confirmed_at
+        if silent > self.session_timeout:
+            return f"no heartbeat confirmed for {silent:.1f} s, longer than the session timeout ({self.session_timeout:g} s)"
+        return None
+
+    def current(self, generation: int | None) -> bool:
+        return generation == self.app.consumer_generation_id
 
 
 class _ConsumerThread(driver.AIOKafkaConsumerThread):
@@ -256,11 +328,76 @@ class _Transport(driver.Transport):
     Consumer = _Consumer
 
 
+EndProbe = Callable[[Mapping[TP, int]], Awaitable[Mapping[TP, int]]]
+
+
+class _Recovery(Recovery):
+    """Faust's changelog recovery, reading each partition to its true end and never stopping the worker on offsets."""
+
+    async def _build_highwaters(self, consumer: Any, tps: set[TP], destination: Any, title: str) -> None:
+        await super()._build_highwaters(consumer, tps, destination, title)
+        probe = getattr(self.app, "end_probe", None)
+        if probe is None or not tps:
+            return
+        ends = await probe({tp: destination[tp] + 1 for tp in tps})  # Faust keeps the last offset, not the end
+        later = {tp: end - 1 for tp, end in ends.items() if end - 1 > destination[tp]}
+        if later:
+            logger.info("%s changelog partitions end after what the broker reported: %s", title,
+                        {f"{tp.topic}[{tp.partition}]": (destination[tp], last) for tp, last in later.items()})  # fmt: skip
+            for tp, last in later.items():  # not Counter.update, which adds
+                destination[tp] = last
+
+    async def _build_offsets(self, consumer: Any, tps: set[TP], destination: Any, title: str) -> None:
+        await super()._build_offsets(consumer, tps, destination, title)
+        if title == "active":
+            last_offsets = self.active_highwaters
+        else:  # Faust reads standby ends only after it has sought to these offsets
+            last_offsets = Counter()
+            await self._build_highwaters(consumer, tps, last_offsets, title)
+        for tp in tps:
+            offset, last = destination[tp], last_offsets.get(tp)
+            if offset is not None and last is not None and offset > last:
+                logger.warning("%s: this worker's copy has read up to offset %d, past the last offset in the topic (%d): "
+                               "the changelog was truncated or replaced; reading it again from its start",
+                               tp, offset, last)  # fmt: skip
+                forget_partition(self.tp_to_table[tp], tp.partition)
+                earliest = (await consumer.earliest_offsets(tp)).get(tp)
+                destination[tp] = max(-1, (earliest or 0) - 1)
+            elif offset is not None and offset < -1:  # an empty partition's earliest reported as -1
+                destination[tp] = -1
+
+    async def _seek_offsets(self, consumer: Any, tps: set[TP], offsets: Any, title: str) -> None:
+        """Faust's seek to each partition's offset, but none while a newer rebalance is pending.
+
+        Faust goes on to its standby partitions after the actives are read
+        even when a rebalance came meanwhile: their offsets are then the new
+        assignment's, not built yet (None), and the seek crashed the worker
+        (ValueError). The new rebalance's recovery seeks them itself.
+        """
+        if self.signal_recovery_start.is_set():
+            return
+        await consumer.seek_wait({tp: max(0, offsets[tp]) for tp in tps if offsets.get(tp) is not None})
+
+
+class _TableManager(TableManager):
+    @property
+    def recovery(self) -> Recovery:
+        if self._recovery is None:
+            self._recovery = _Recovery(self.app, self, beacon=self.beacon, loop=self.loop)
+        return self._recovery
+
+
 class App(faust.App):
-    """A faust.App whose consumer waits at most `fetch_max_wait_ms` per fetch and `shutdown_timeout` for records under way."""
+    """A faust.App whose consumer waits at most `fetch_max_wait_ms` per fetch and `shutdown_timeout` for records under
+    way, and whose tables recover as `_Recovery` does."""
 
     fetch_max_wait_ms: int = FAUST_FETCH_MAX_WAIT_MS
     shutdown_timeout: float = SHUTDOWN_TIMEOUT_SECONDS
+    end_probe: EndProbe | None = None  # where the broker's reported ends fall short (streams/kafka/partition_ends.py)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        # Our own check of offsets against ends (_Recovery) replaces Faust's, which stops the worker.
+        super().__init__(*args, TableManager=_TableManager, recovery_consistency_check=False, **kwargs)
 
     def _new_transport(self) -> TransportT:
         return _Transport(self.conf.broker_consumer, self)

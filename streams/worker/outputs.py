@@ -35,6 +35,8 @@ class TableWrites:
 class Flushable(Protocol):
     async def flush(self) -> Any: ...
 
+    def discard(self) -> None: ...
+
 
 class OutputTopic(Protocol):
     """Where records go; `send` queues one, and Outputs.flush sends every queued one and waits for the broker."""
@@ -72,6 +74,11 @@ class Outputs:
         """Send every record queued and return once the broker has acknowledged them all."""
         if self.producer is not None:
             await self.producer.flush()
+
+    def discard(self) -> None:
+        """Drop every record queued and not yet sent (a fenced worker's, streams/fencing.py)."""
+        if self.producer is not None:
+            self.producer.discard()
 
 
 class OutputTooLarge(Exception):

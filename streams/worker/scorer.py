@@ -23,6 +23,12 @@ pause that grows while failures repeat. Faust acknowledges a batch's
 records when the agent moves past them, even when it moves past them with
 an exception: records of a batch that did not finish are therefore held
 (their reference count raised) so their offsets are never committed.
+
+Why a batch may be dropped: a worker that may have lost its partitions
+(streams/fencing.py) writes nothing. A batch that finds the fence closed,
+before it starts or at any write, is held uncommitted and its outputs are
+discarded, and so are records read in an earlier group generation than the
+one the partitions are now assigned in: their owner handles them.
 """
 
 from __future__ import annotations
@@ -46,6 +52,8 @@ from scoring.pipeline import Step, event_clock, next_review, scorable, step, ste
 from scoring.records import encode
 from scoring.schedule import DueQueue, Schedule
 from scoring.state import CustomerState, new_state
+from streams.exceptions import Fenced
+from streams.fencing import Fence, Unfenced
 from streams.kafka.codecs import (
     DEAD_VALUE_BYTES,
     MAX_AGE,
@@ -70,6 +78,8 @@ QUIET_CHECKS = 2
 # down is not hammered, and a fault that heals (a broker back) costs at most this long.
 RETRY_FIRST_SECONDS = 0.5
 RETRY_MAX_SECONDS = 30.0
+# Longest a batch waits for Redis to take its snapshots before it stores its states anyway (Scorer.commit).
+SNAPSHOT_WAIT_SECONDS = 1.0
 
 
 @dataclass
@@ -123,6 +133,7 @@ class Progress:
     quiet_checks: int = 0  # consecutive tail checks that saw no record arrive
     delivered_at_check: int = 0
     failures: int = 0  # batches failed in a row; sets the pause before the next try
+    fenced: str | None = None  # why the fence closed, while it is closed (logged once per closing)
     starts: int = 0  # times the agent started: after the first, it resumes from committed offsets
 
 
@@ -141,6 +152,7 @@ class Scorer:
     erasures: MutableMapping[bytes, bytes] = field(default_factory=dict)
     due: Schedule = field(default_factory=DueQueue)
     consumer: ConsumerPosition | None = None  # None (tests): every record counts as the next
+    fence: Fence = field(default_factory=Unfenced)
     writer: StatesWriter | None = None  # None: straight into `table` (TableWrites)
     progress: Progress = field(default_factory=lambda: Progress())
 
@@ -186,8 +198,18 @@ class Scorer:
 
         Never raises but for cancellation, so the agent never crashes on its input.
         """
+        reason = self.fence.lost()
+        if reason is not None:
+            self.drop(messages, reason)
+            return
+        stale = [m for m in messages if not self.fence.current(m.generation_id)]
+        if stale:  # read before the group's last rebalance: the partitions' current owner handles them
+            hold(stale)
+            messages = [m for m in messages if self.fence.current(m.generation_id)]
         try:
             await self.handle_batch(messages)
+        except Fenced as fenced:
+            self.drop(messages, str(fenced))
         except asyncio.CancelledError:
             hold(messages)  # stopped mid-batch: the next owner handles these records
             raise
@@ -202,16 +224,33 @@ class Scorer:
             await asyncio.sleep(pause)
         else:
             self.progress.failures = 0
+            if self.progress.fenced is not None:
+                logger.warning("this worker may write again: it rejoined its group (fenced because %s)",
+                               self.progress.fenced)  # fmt: skip
+                self.progress.fenced = None
+
+    def drop(self, messages: Sequence[Any], reason: str) -> None:
+        """Fenced: hold the batch uncommitted, discard what it queued, and expect its records again if they return.
+
+        No seek: the rebalance that follows seeks every partition to its
+        committed offset; if none follows, the next record of each partition
+        reveals the hole and the offset checks fetch these again.
+        """
+        hold(messages)
+        self.outputs.discard()
+        for tp, offset in first_offsets(messages).items():
+            self.progress.guard.expected[tp] = min(offset, self.progress.guard.expected.get(tp, offset))
+        self.metrics.fenced_batches.inc()
+        if self.progress.fenced is None:
+            logger.warning("this worker may have lost its partitions (%s): it writes nothing until it has rejoined; "
+                           "%d records dropped uncommitted", reason, len(messages))  # fmt: skip
+        self.progress.fenced = reason
 
     async def rewind(self, messages: Sequence[Any]) -> None:
         """Seek each partition of a failed batch back to its first record, so the batch is fetched again."""
         if self.consumer is None:
             return
-        first: dict[Any, int] = {}
-        for message in messages:
-            offset = first_offset(message)
-            first[message.tp] = min(offset, first.get(message.tp, offset))
-        for tp, offset in first.items():
+        for tp, offset in first_offsets(messages).items():
             # A hole already pending before this batch is further back still: keep that one.
             self.progress.guard.expected[tp] = min(offset, self.progress.guard.expected.get(tp, offset))
             await self.consumer.seek(tp, self.progress.guard.expected[tp])
@@ -511,7 +550,15 @@ class Scorer:
             self.metrics.overrides.labels(record.action).inc()
 
     async def commit(self, batch: Batch) -> None:
-        """Wait for the broker to acknowledge every output, then store each customer's final state once."""
+        """Outputs acknowledged, then the Redis snapshot offered, then each customer's final state stored once.
+
+        Redis comes before the states: once a state is stored, its events are
+        duplicates to whoever reads them again, so their updates would never
+        be offered again. While Redis is failing, batches do not wait for it;
+        a state stored then keeps its customer's last update
+        (`unconfirmed_update`), and whoever restores it offers it again
+        (streams/worker/timers.py).
+        """
         await self.outputs.flush()
         writes: dict[bytes, bytes | None] = {}
         for key, until in batch.erased.items():  # before states: a customer may be back after the erasure
@@ -521,13 +568,20 @@ class Scorer:
             self.redis.erase(customer_id)
             self.due.schedule(customer_id, None)
             self.metrics.erasures.inc()
-        for key, state in batch.states.items():
-            writes[key] = encode_state(state)
-        await self.states.write(writes)
+        latest: dict[bytes, bytes] = {}
         for result, encoded, cause in batch.scored:  # each with its update
             assert result.update is not None
             self.redis.offer(result.update, encoded, cause, result.alerts)
             self.metrics.scored(result.update, result.alerts)
+            latest[result.update.customer_id.encode("utf-8")] = encoded
+        confirmed = await self.redis.confirm(SNAPSHOT_WAIT_SECONDS) if batch.scored or batch.erased else False
+        for key, state in batch.states.items():
+            if confirmed:
+                state.unconfirmed_update = b""
+            elif key in latest:
+                state.unconfirmed_update = latest[key]
+            writes[key] = encode_state(state)
+        await self.states.write(writes)
         acknowledged = time.time()
         for stamp in batch.stamps:
             self.metrics.observe_latency(acknowledged - stamp)
@@ -543,6 +597,15 @@ def hold(messages: Sequence[Any]) -> None:
     """
     for message in messages:
         message.incref()
+
+
+def first_offsets(messages: Sequence[Any]) -> dict[Any, int]:
+    """Per partition, the first offset of these records."""
+    first: dict[Any, int] = {}
+    for message in messages:
+        offset = first_offset(message)
+        first[message.tp] = min(offset, first.get(message.tp, offset))
+    return first
 
 
 def first_offset(message: Any) -> int:

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from scoring.pipeline import next_review, rescore_if_changed
+from scoring.records import decode_update
 from scoring.instants import from_us
 from scoring.schedule import Schedule
 from streams.worker.scorer import Batch, Scorer
@@ -51,6 +52,9 @@ class InactivityTimer:
     async def rebuild(self, queue: Schedule) -> int:
         """Schedule every customer of the local table into `queue`, a chunk at a time; returns how many are in it.
 
+        Also offers Redis again the last update of every customer whose
+        state was stored while Redis was failing (Scorer.commit).
+
         O(customers) once per rebalance: decoding a million states took 85 s
         here, and done at once it held up the worker's recovery, and so all
         scoring, for that long. Chunked, events are scored meanwhile. Each
@@ -64,6 +68,9 @@ class InactivityTimer:
                 if raw is None:
                     continue  # erased since
                 state = decode_state(raw)
+                if state.unconfirmed_update and self.owned(partition_of(key, self.partitions)):
+                    # Stored while Redis was failing: its snapshot may never have arrived (Scorer.commit).
+                    self.scorer.redis.offer(decode_update(state.unconfirmed_update), state.unconfirmed_update)
                 if state.last_scored_at is not None:
                     queue.schedule(state.customer_id, next_review(state, self.scorer.model, from_us(state.last_scored_at)))
             await asyncio.sleep(0)  # let the stream and the web server run
@@ -73,23 +80,39 @@ class InactivityTimer:
     async def tick(self, now: datetime) -> int:
         """Re-score the customers due at `now`; returns how many were touched.
 
-        Like a batch of events: outputs are acknowledged before the states are stored.
+        Like a batch of events: outputs are acknowledged before the states are
+        stored. A tick that fails part-way (a fenced worker, a broker that does
+        not acknowledge) stored nothing: every customer it took from the queue
+        is due again at `now`, so the next tick of their owner looks again.
         """
+        if self.scorer.fence.lost() is not None:
+            return 0  # their owner, or this worker once it has rejoined, looks at them
         async with self.scorer.progress.lock:
             queue = self.scorer.due
             due = queue.pop_due(now, MAX_PER_TICK)
-            batch = Batch()
-            for customer_id in due:
-                key = customer_id.encode("utf-8")
-                if not self.owned(partition_of(key, self.partitions)):
-                    continue  # its partition moved to another worker, which has it scheduled
-                raw = self.scorer.table.get(key)
-                if raw is None:
-                    continue
-                result = rescore_if_changed(decode_state(raw), self.scorer.model, now)
-                await self.scorer.publish(key, result, batch)
-                queue.schedule(customer_id, next_review(result.state, self.scorer.model, now))
-            await self.scorer.commit(batch)
+            try:
+                await self._rescore(due, now)
+            except BaseException:
+                self.scorer.outputs.discard()
+                for customer_id in due:
+                    queue.schedule(customer_id, now)
+                raise
         self.touched += len(due)
         self.scorer.metrics.timer_rescored.inc(len(due))
         return len(due)
+
+    async def _rescore(self, due: list[str], now: datetime) -> None:
+        queue, batch, later = self.scorer.due, Batch(), []
+        for customer_id in due:
+            key = customer_id.encode("utf-8")
+            if not self.owned(partition_of(key, self.partitions)):
+                continue  # its partition moved to another worker, which has it scheduled
+            raw = self.scorer.table.get(key)
+            if raw is None:
+                continue
+            result = rescore_if_changed(decode_state(raw), self.scorer.model, now)
+            await self.scorer.publish(key, result, batch)
+            later.append((customer_id, next_review(result.state, self.scorer.model, now)))
+        await self.scorer.commit(batch)
+        for customer_id, when in later:  # once stored: a failure above leaves them all due at `now`
+            queue.schedule(customer_id, when)

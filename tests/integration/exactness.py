@@ -15,7 +15,6 @@ from schemas.outputs import ChurnRiskAlert, ScoreUpdate
 from scoring.replay import replay
 from streams.kafka.codecs import decode_state
 from streams.kafka.topics import topic_reader
-from streams.state.stores import END_MARKER_KEY
 from streams.state.tables import STATE_TABLE
 from streams.tools.datasets import load_cdnow
 from tests.factories import published
@@ -73,8 +72,7 @@ def assert_exactly_the_offline_result(run, events: list[Event], seen: list) -> i
     records: list = []
     drain(reader, records, 3.0)
     reader.close()
-    # The local stack ends each partition's batch of states with a marker (streams/state/stores.py END_MARKER_KEY).
-    streamed = {r.key.decode(): decode_state(r.value) for r in records if r.key != END_MARKER_KEY}
+    streamed = {r.key.decode(): decode_state(r.value) for r in records}
     assert set(streamed) == set(expected.states), (sorted(set(expected.states) - set(streamed))[:10],
                                                    sorted(set(streamed) - set(expected.states))[:10])  # fmt: skip
     for cid, state in expected.states.items():

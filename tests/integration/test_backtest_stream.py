@@ -8,7 +8,6 @@ from schemas.outputs import ScoreUpdate
 from scoring.backtest import Split, fold_until, score_at
 from streams.kafka.codecs import decode_state
 from streams.kafka.topics import topic_reader
-from streams.state.stores import END_MARKER_KEY
 from streams.state.tables import STATE_TABLE
 from streams.tools.backtest import day
 from streams.tools.datasets import load_cdnow
@@ -32,8 +31,7 @@ def test_scores_at_the_cutoff_from_the_workers_state_equal_the_offline_backtest(
     for _ in range(20):
         for batch in reader.poll(timeout_ms=500).values():
             for record in batch:
-                if record.key != END_MARKER_KEY:  # the local stack's end-of-batch markers
-                    streamed[record.key.decode()] = decode_state(record.value)
+                streamed[record.key.decode()] = decode_state(record.value)
     reader.close()
 
     offline = fold_until(events, SPLIT.cutoff)

@@ -51,5 +51,5 @@ def test_a_redis_outage_blocks_nothing_and_the_snapshot_catches_up(deploy) -> No
     assert client.zcard(ranking_key(prefix)) == 10
     # Seconds of failed flushes (five a second) are one line when they start and one when they end.
     log = run.log.read_text()
-    assert log.count("Redis write of ") == 1 and "Redis writes still failing" not in log, log[-3000:]
+    assert log.count("Redis write failed, will retry") == 1 and "Redis writes still failing" not in log, log[-3000:]
     assert len(re.findall(r"Redis writes succeed again, after \d+ failed attempts over \d+s", log)) == 1

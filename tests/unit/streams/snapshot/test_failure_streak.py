@@ -69,7 +69,7 @@ def test_a_sink_that_cannot_reach_redis_logs_twice_in_a_minute_of_flushes_and_co
         asyncio.run(flush_every_fifth_of_a_second(301))  # 0 to 60 s
     lines = [r.getMessage() for r in caplog.records if r.name == "streams.snapshot.writer"]
     assert len(lines) == 2, lines
-    assert lines[0].startswith("Redis write of 1 snapshots failed, will retry")
+    assert lines[0].startswith("Redis write failed, will retry")
     assert lines[1].startswith("Redis writes still failing: 300 failed attempts since the last report, 301 over 60s")
     assert metrics.registry.get_sample_value("healthscore_redis_write_errors_total") == 301
     assert sink.backlog == 1  # still queued for the next flush

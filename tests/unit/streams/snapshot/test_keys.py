@@ -7,6 +7,7 @@ from schemas.outputs import SEGMENTS, TIERS
 from scoring.pipeline import rescore
 from scoring.records import ScoreRecord, encode
 from scoring.state import new_state
+from scoring.instants import to_us
 from streams.snapshot import keys
 from streams.snapshot.keys import customer_keys, index_keys
 from streams.snapshot.writer import (
@@ -51,7 +52,8 @@ def test_the_snapshot_script_gets_each_customers_fields_in_its_order() -> None:
     record = update("a", 25.0, "critical", "at_risk")
     values = snapshot_values(record, b'{"the": "update"}')
     assert len(values) == len(SNAPSHOT_FIELDS) and SNAPSHOT_FIELDS[:4] == ("customer_id", "score", "tier", "segment")
-    assert values[:4] == ("a", "25.0", "critical", "at_risk") and values[-1] == b'{"the": "update"}'
+    assert values[:4] == ("a", "25.0", "critical", "at_risk") and values[-2] == b'{"the": "update"}'
+    assert values[-1] == str(to_us(record.scored_at))  # orders the customer's snapshots: Redis keeps the newest
     assert snapshot_fields(record)["update"] == encode(record)  # the whole update, encoded when not given
     for name in SNAPSHOT_FIELDS:
         assert f"'{name}'" in SNAPSHOT_SCRIPT, name

@@ -26,7 +26,7 @@ from schemas.outputs import DeadLetter, ScoreUpdate
 from streams.kafka.connections import producer_options
 from streams.kafka.producer import OutputProducer
 from streams.kafka.undecodable import UndecodableBatch
-from streams.worker.faust_compat import _KeptMemoryRecords, _TolerantPartitionRecords, tolerate_undecodable
+from streams.worker.faust_compat import _KeptMemoryRecords, _TolerantPartitionRecords, prepare_aiokafka
 from streams.settings import Settings
 from streams.worker.app import create_app
 from streams.worker.offsets import OffsetGuard
@@ -70,7 +70,7 @@ def records(n: int, tag: str) -> list[tuple[bytes, bytes]]:
 
 
 def fetched(raw: bytes, topic: str = INPUT, fetch_offset: int = 0) -> list:
-    tolerate_undecodable([INPUT])
+    prepare_aiokafka([INPUT])
     tp = TopicPartition(topic, 0)
     return list(_TolerantPartitionRecords(tp, _KeptMemoryRecords(raw), [], fetch_offset, None, None, True, 0))
 

@@ -17,6 +17,9 @@ import faust
 import pytest
 from faust.stores import rocksdb
 from faust.transport import consumer as faust_consumer
+from aiokafka.consumer.group_coordinator import GroupCoordinator
+from faust.tables import TableManager
+from faust.tables.recovery import Recovery
 from faust.transport.drivers import aiokafka as driver
 
 from streams.settings import Settings
@@ -24,7 +27,7 @@ from streams.worker.app import create_app
 from streams.worker.faust_compat import _TolerantPartitionRecords
 from tests.paths import ROOT
 
-# aiokafka's, before tolerate_undecodable puts the subclass in its place.
+# aiokafka's, before prepare_aiokafka puts the subclass in its place.
 PARTITION_RECORDS = _TolerantPartitionRecords.__bases__[0]
 
 # Faust and aiokafka functions copied with changes (the fetch loop, batch decoding) or wrapped (the wait for acks):
@@ -45,7 +48,19 @@ METHODS = [
                      "_db_for_partition", "_iteritems", "_iterkeys", "_itervalues", "_size", "revoke_partitions"]),
     (faust.Worker, ["_schedule_shutdown"]),
     (PARTITION_RECORDS, ["_consume_aborted_up_to", "_contains_abort_marker", "_consumer_record"]),
+    (GroupCoordinator, ["_do_heartbeat", "_on_join_complete", "reset_generation"]),
+    (Recovery, ["_build_highwaters", "_build_offsets", "_seek_offsets"]),
 ]
+
+
+def test_aiokafka_builds_its_group_coordinator_and_faust_its_recovery_where_the_worker_replaces_them() -> None:
+    from aiokafka.consumer import consumer
+
+    assert "GroupCoordinator(" in inspect.getsource(consumer.AIOKafkaConsumer.start)
+    assert "self._recovery = Recovery(" in inspect.getsource(TableManager.recovery.fget)
+    for name in ["signal_recovery_start", "tp_to_table", "active_highwaters"]:
+        assert name in inspect.getsource(Recovery), name
+    assert "member_id" in inspect.getsource(GroupCoordinator.reset_generation)
 
 
 def test_the_aiokafka_fetcher_builds_its_records_by_the_module_names_replaced() -> None:
