@@ -57,6 +57,9 @@ class OffsetGuard:
     # record whose batch was completed (outputs acknowledged, states stored): where to resume from.
     origin: dict[Hashable, int] = field(default_factory=dict)
     done: dict[Hashable, int] = field(default_factory=dict)
+    # Partitions whose first record read came with no committed offset: their origin is checked against the
+    # partition's first offset on the broker (Scorer._anchor_first_records), since nothing else says where it began.
+    unanchored: set[Hashable] = field(default_factory=set)
 
     def reset(self) -> None:
         """Forget everything: after a rebalance the consumer starts again from committed offsets."""
@@ -64,6 +67,7 @@ class OffsetGuard:
         self.reported.clear()
         self.origin.clear()
         self.done.clear()
+        self.unanchored.clear()
 
     def completed(self, positions: Mapping[Hashable, int]) -> None:
         """Records before these offsets had their batch completed: a restart need not fetch them again."""
@@ -86,6 +90,8 @@ class OffsetGuard:
         """
         if tp not in self.expected:
             self.expected[tp] = self.origin[tp] = offset if committed is None else committed
+            if committed is None:
+                self.unanchored.add(tp)
         expected = self.expected[tp]
         if offset < expected:
             self.expected[tp] = (offset if through is None else through) + 1

@@ -311,8 +311,11 @@ class Scorer:
         quiet = self.progress.delivered == self.progress.delivered_at_check and not self.progress.lock.locked()
         self.progress.delivered_at_check = self.progress.delivered
         self.progress.quiet_checks = self.progress.quiet_checks + 1 if quiet else 0
-        if self.consumer is None or self.progress.quiet_checks < QUIET_CHECKS:
+        if self.consumer is None:
             return 0
+        healed = await self._anchor_first_records()
+        if self.progress.quiet_checks < QUIET_CHECKS:
+            return healed
         consumer = self.consumer
         # Partitions none of whose records arrived and with nothing committed: the consumer started at their first
         # record (offsets reset to earliest). Seen on the local broker after a kill -9: a restarted worker's consumer
@@ -327,7 +330,29 @@ class Scorer:
             await self.consumer.seek(tp, expected)
         if stalled:
             self.progress.quiet_checks = 0
-        return len(stalled)
+        return healed + len(stalled)
+
+    async def _anchor_first_records(self) -> int:
+        """Seek back each partition whose first record read came after its first record on the broker; how many.
+
+        A partition with no committed offset is read from its first record; a
+        first record that arrives later than that (seen: the first ten records
+        of partitions published during the rebalance after a kill -9, never
+        delivered) means the ones before it were skipped. They are fetched
+        again, late but not lost; the dedup memory drops any already applied.
+        """
+        assert self.consumer is not None
+        guard = self.progress.guard
+        unanchored, guard.unanchored = sorted(guard.unanchored, key=str), set()
+        first = await self.consumer.earliest(unanchored) if unanchored else {}
+        skipped = {tp: offset for tp, offset in first.items() if offset < guard.origin.get(tp, offset)}
+        for tp, offset in skipped.items():
+            self.metrics.offset_holes.inc()
+            logger.warning("%s had no committed offset and its first record read was %d, but the partition starts at "
+                           "%d: fetching %d..%d again", tp, guard.origin[tp], offset, offset, guard.origin[tp] - 1)  # fmt: skip
+            guard.expected[tp] = offset
+            await self.consumer.seek(tp, offset)
+        return len(skipped)
 
     def state_of(self, key: bytes, batch: Batch) -> CustomerState | None:
         """The customer's newest state: this batch's, else the table's, else None."""

@@ -4,7 +4,8 @@ import asyncio
 
 from streams.worker.offsets import OffsetGuard
 from streams.worker.scorer import QUIET_CHECKS
-from tests.fakes import Position, make_scorer
+from tests.factories import purchase
+from tests.fakes import TOPIC, Position, make_scorer, messages
 
 
 def test_records_in_sequence_from_the_committed_offset_are_processed() -> None:
@@ -109,3 +110,15 @@ def test_a_partition_read_to_its_end_with_no_record_arriving_and_nothing_committ
 
     assert asyncio.run(quiet_checks())[-1] == 1
     assert consumer.seeks == [("p0", 0)]  # p1 holds nothing past its first offset: nothing to fetch again
+
+
+def test_a_first_record_read_after_the_partitions_first_with_nothing_committed_is_not_trusted(caplog) -> None:
+    """Issue 27: records 0-9 of partitions published during a rebalance after a kill -9 were never delivered."""
+    position = Position(committed={}, first={"p0": 0, "p1": 0})
+    worker = make_scorer(kinds={TOPIC: "purchase"}, consumer=position)
+    asyncio.run(worker.handle(messages([purchase("a", 1)], tp="p0", first=10) + messages([purchase("b", 1)], tp="p1")))
+    assert asyncio.run(worker.recover_tails({"p0": 11, "p1": 1})) == 1  # the next check, not only when quiet
+    assert position.seeks == [("p0", 0)]
+    assert worker.progress.guard.expected["p0"] == 0
+    assert "p0 had no committed offset and its first record read was 10, but the partition starts at 0" in caplog.text
+    assert asyncio.run(worker.recover_tails({"p0": 11, "p1": 1})) == 0  # checked once per assignment
