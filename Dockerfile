@@ -1,14 +1,5 @@
 # The healthscore worker. `docker compose up` runs it against Apache Kafka and Redis.
 
-# The scoring hot path compiled by Cython from its source (docs/operations/compiled-scoring.md);
-# the compiler stays in this stage, the image gets the extension modules and their manifest.
-FROM python:3.11-slim AS compiled
-RUN apt-get update && apt-get install -y --no-install-recommends gcc libc6-dev && rm -rf /var/lib/apt/lists/*
-WORKDIR /app
-COPY scoring ./scoring
-COPY scripts/build_compiled.py ./scripts/
-RUN pip install --no-cache-dir 'cython>=3.1' 'setuptools>=77' && python scripts/build_compiled.py
-
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -18,7 +9,6 @@ WORKDIR /app
 COPY pyproject.toml README.md ./
 COPY schemas ./schemas
 COPY scoring ./scoring
-COPY --from=compiled /app/scoring/_compiled ./scoring/_compiled
 COPY streams ./streams
 # Sample events, for `healthscore produce data/sample_events.jsonl`.
 COPY data ./data

@@ -4,13 +4,9 @@ VENV ?= .venv
 STAMP := $(VENV)/.installed
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-# The scoring hot path compiled by Cython from its source (scoring/accelerator.py); built again whenever
-# a scoring module changes, since a stale build is never used.
-COMPILED := scoring/_compiled/manifest.json
-
 .PHONY: setup demo test
 
-setup: $(STAMP) $(COMPILED)
+setup: $(STAMP)
 
 $(STAMP): pyproject.toml
 	@command -v redis-server >/dev/null || { $(SUDO) apt-get update -qq && \
@@ -28,11 +24,8 @@ $(STAMP): pyproject.toml
 	$(VENV)/bin/pip install -q -e '.[dev]'
 	touch $(STAMP)
 
-$(COMPILED): $(STAMP) $(wildcard scoring/*.py) scripts/build_compiled.py
-	$(VENV)/bin/python scripts/build_compiled.py
-
-demo: $(STAMP) $(COMPILED)
+demo: $(STAMP)
 	$(VENV)/bin/healthscore demo
 
-test: $(STAMP) $(COMPILED)
+test: $(STAMP)
 	$(VENV)/bin/pytest

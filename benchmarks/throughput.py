@@ -17,9 +17,7 @@ lines of one run. One run on the local stack (Tansu broker + Redis) measures:
       CPU the worker, the broker and the benchmark itself used, of the machine's shared cores;
   (e) in-process, no Kafka: scoring alone as the worker's loop does it (decode, state decoded once per
       customer per batch, step, outputs encoded and dropped, states encoded once per batch), where its
-      time goes, and the state codec's round trip and stored size per customer; when the scoring hot path
-      runs compiled (docs/operations/compiled-scoring.md), the same loop over the same sample again in a
-      second process running the scoring source, as the compiled form's reference;
+      time goes, and the state codec's round trip and stored size per customer;
   (f) the batch alternative: recomputing every score from the events with pandas;
   (g) the fetch loop alone: an agent that takes batches as the worker does and drops them, on the
       worker's own transport (streams.worker.faust_compat.App: what bounds (b)) and on stock Faust (what the
@@ -61,11 +59,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))  # the perf package nex
 
 from perf.broker import Latencies, consume_count, events_handled, paced_latency, publish_bulk  # noqa: E402
 from perf.events import Record, generate  # noqa: E402
-from perf.offline import (CodecFigures, LoopFigures, codec_round_trip, pandas_recompute, scoring_alone,  # noqa: E402
-                          scoring_alone_as_source)
+from perf.offline import CodecFigures, LoopFigures, codec_round_trip, pandas_recompute, scoring_alone  # noqa: E402
 from soak import cpu_seconds  # noqa: E402
 from schemas.model_config import ScoringModel  # noqa: E402
-from scoring.accelerator import FORM  # noqa: E402
 from streams.tools.localstack import LocalStack, free_port, local_stack, stop_process  # noqa: E402
 from streams.settings import Settings  # noqa: E402
 from streams.kafka.topics import ensure_topics  # noqa: E402
@@ -313,7 +309,6 @@ def machine() -> list[str]:
     return [
         f"- machine: {os.cpu_count()} cores ({cpu}), {int(memory) // 1024 // 1024} GB, {platform.platform()}",
         f"- Python {platform.python_version()}; {versions}; broker: Tansu (memory storage), 4 partitions",
-        f"- scoring hot path: {FORM.name} ({FORM.reason}); the worker and (e) run it, (e) also runs the source",
         f"- run: {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC",
     ]
 
@@ -330,7 +325,6 @@ class Figures:
     empty_stock: float = 0.0  # on stock Faust's
     paced: list[PacedRun] = field(default_factory=list)
     loop: LoopFigures | None = None
-    loop_source: float = 0.0  # scoring alone running the scoring source, when (e) ran the compiled form
     codec: CodecFigures | None = None
 
 
@@ -479,11 +473,6 @@ def in_process(records: list[Record], args: argparse.Namespace, report: Report, 
     report.add("(e) offline", "scoring alone with each record decoded just before it is folded, not in a pass "
                "of its own per batch", f"{apart.rate:,.0f} events/s; decoding the batch first is "
                f"{ratio(loop.rate, apart.rate)} times it")  # fmt: skip
-    if FORM.name == "compiled":
-        figures.loop_source = scoring_alone_as_source(args.events, args.customers, args.offline_share)
-        report.add("(e) offline", "scoring alone running the scoring source (HEALTHSCORE_PURE_PYTHON=1), same sample",
-                   f"{figures.loop_source:,.0f} events/s; the compiled form is {ratio(loop.rate, figures.loop_source)} "
-                   "times it")  # fmt: skip
     report.add("(e) offline", "decode alone (streams.kafka.codecs.decode_event, timed in that loop)",
                f"{loop.decode_rate:,.0f} events/s")
     report.add("(e) offline", "state codec round trip (decode_state + encode_state) per customer",
@@ -512,7 +501,6 @@ def ratio_lines(f: Figures) -> list[str]:
         f"scoring alone: {f.loop.rate:.0f} events/s",
         f"state codec round trip: {f.codec.mean_us:.1f} us",
         f"throughput ratio to raw consumer: {ratio(f.worker, f.raw, 4)}",
-        f"scoring alone, {FORM.name} form to the source: {ratio(f.loop.rate, f.loop_source or f.loop.rate)}",
         f"throughput ratio to scoring alone: {ratio(f.worker, f.loop.rate)}",
         f"empty agent, worker's fetch loop to stock Faust's: {ratio(f.empty, f.empty_stock)}",
     ]

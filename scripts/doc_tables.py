@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import ast
+import inspect
 import re
 import sys
 from collections.abc import Callable
@@ -25,7 +26,6 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from schemas.model_config import Linear, Log, Logistic, Normaliser, ScoringModel  # noqa: E402
-from scoring import accelerator  # noqa: E402
 from scoring.alerts import DETRACTOR_MAX, TRIGGERS  # noqa: E402
 from scoring.signals import DIMENSIONS, SIGNALS  # noqa: E402
 
@@ -105,8 +105,8 @@ def signals_table(model: ScoringModel) -> str:
 
 
 def source_of(function: Callable[..., object]) -> str:
-    """A scoring function's source, read from its module's .py file: it may be running compiled (scoring/accelerator.py)."""
-    module = Path(accelerator.SOURCE / f"{function.__module__.rpartition('.')[2]}.py").read_text()
+    """A scoring function's source, as its module's .py file has it."""
+    module = Path(inspect.getsourcefile(function) or "").read_text()
     found = [node for node in ast.walk(ast.parse(module))
              if isinstance(node, ast.FunctionDef) and node.name == function.__name__]  # fmt: skip
     assert len(found) == 1, f"{function.__name__}: {len(found)} definitions in {function.__module__}"

@@ -9,7 +9,6 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, gene
 from schemas.events import EventKind
 from schemas.control import AuditAction
 from schemas.outputs import DeadLetterError
-from scoring.accelerator import FORM
 from scoring.records import AlertRecord, ScoreRecord
 
 SCORE_BUCKETS = tuple(float(b) for b in range(10, 101, 10))
@@ -96,12 +95,6 @@ class Metrics:
             ["topic"],
             registry=r,
         )
-        self.scoring_compiled = Gauge(
-            "healthscore_scoring_compiled",
-            "1 when the scoring hot path runs compiled by Cython, 0 when it runs as Python (scoring/accelerator.py).",
-            registry=r,
-        )
-        self.scoring_compiled.set(FORM.name == "compiled")
 
     def scored(self, update: ScoreRecord, alerts: tuple[AlertRecord, ...]) -> None:
         self.score_updates.labels(update.tier).inc()

@@ -17,24 +17,19 @@ from __future__ import annotations
 
 import gc
 import json
-import os
 import statistics
-import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from functools import partial
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from schemas.model_config import Model
 from schemas.outputs import DeadLetter
-from scoring.accelerator import FORM, PURE_ENV
 from scoring.pipeline import event_clock, next_review, step
 from scoring.records import encode
 from scoring.schedule import DueQueue
@@ -46,7 +41,6 @@ from streams.worker.process import tune_collector
 
 from perf.events import Record
 
-ROOT = Path(__file__).resolve().parents[2]
 PARTS = ("decode", "state codec", "step", "schedule", "encode outputs")
 
 
@@ -285,30 +279,3 @@ def _pandas_scores(frame: pd.DataFrame) -> pd.Series:
     total = (dimensions.fillna(0) * weights).sum(axis=1) / (known * weights).sum(axis=1)
     return (100 * total).round(1)
 
-
-def scoring_alone_as_source(events: int, customers: int, share: int) -> float:
-    """Scoring alone's rate, in a process of its own running the scoring source (HEALTHSCORE_PURE_PYTHON=1).
-
-    The reference for the compiled form, over the same sample: which form
-    runs is fixed when `scoring` is imported, hence a second process.
-    """
-    env = {**os.environ, PURE_ENV: "1", "PYTHONPATH": os.pathsep.join((str(ROOT), str(ROOT / "benchmarks")))}
-    done = subprocess.run([sys.executable, "-m", "perf.offline", str(events), str(customers), str(share)],
-                          env=env, cwd=ROOT, capture_output=True, text=True, check=True)  # fmt: skip
-    answer = json.loads(done.stdout)
-    assert answer["form"] == "python", answer
-    return answer["rate"]
-
-
-def _main() -> None:
-    from perf.events import generate
-    from schemas.model_config import ScoringModel
-
-    events, customers, share = (int(a) for a in sys.argv[1:4])
-    sample = [r for r in generate(events, customers) if int(r.key.rsplit(b"-", 1)[1]) % share == 0]
-    loop, _ = scoring_alone(sample, ScoringModel(), Settings())
-    print(json.dumps({"form": FORM.name, "rate": loop.rate}))
-
-
-if __name__ == "__main__":
-    _main()

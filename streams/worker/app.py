@@ -12,7 +12,6 @@ import faust
 from faust.types import TP
 
 from schemas.model_config import Model
-from scoring.accelerator import FORM
 from streams.api import routes
 from streams.console import routes as console
 from streams.api.routes import Api
@@ -67,7 +66,6 @@ def create_app(settings: Settings, model: Model | None = None) -> Service:
     raises ModelFileError here, before anything starts.
     """
     model = model or load_model(settings.model_path)
-    logger.info("scoring runs as %s: %s", FORM.name, FORM.reason)
     app = faust_app(settings)
     membership = FaustMembership(app, settings.session_timeout)
     producer = OutputProducer(settings, membership)
