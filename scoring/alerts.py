@@ -14,6 +14,11 @@ returns what fired (or None) and what the alert memory must remember.
   at_risk or critical; severity high, once per renewal date.
 
 tier_entry and score_drop repeat at most once per `cooldown` unless more severe.
+
+Alerts see the score and tier as a person's override has them, like
+everything else: a pinned or adjusted score is the score, and a pinned tier
+is the customer's risk level whatever the score (docs/guides/overrides.md).
+So an alert's tier is always the tier its text names.
 """
 
 from __future__ import annotations
@@ -61,8 +66,14 @@ class Moment:
 Decision = tuple[Fired | None, dict[str, object]]  # what fired, and the alert memory's changed fields
 
 
-def risk_level(score: float, current: str | None, tiers: TierThresholds, hysteresis: float) -> Tier | None:
-    """The alerting level for `score`: entering a tier is immediate, leaving it takes `hysteresis` points more."""
+def risk_level(score: float, current: str | None, tiers: TierThresholds, hysteresis: float,
+               pinned: str | None = None) -> Tier | None:  # fmt: skip
+    """The alerting level for `score`: entering a tier is immediate, leaving it takes `hysteresis` points more.
+
+    A tier a person pinned is the level, whatever the score.
+    """
+    if pinned is not None:
+        return pinned if pinned in ("at_risk", "critical") else None  # type: ignore[return-value]
     if score < tiers.at_risk or (current == "critical" and score < tiers.at_risk + hysteresis):
         return "critical"
     if score < tiers.watch or (current in ("at_risk", "critical") and score < tiers.watch + hysteresis):
@@ -109,7 +120,9 @@ def tier_entry(m: Moment) -> Decision:
         return None, {}
     if cooling(memory, "tier_entry", SEVERITY[m.level], policy.cooldown, m.now):
         return None, {}
-    return Fired("tier_entry", f"entered {m.level} at score {m.result.score:.1f}"), {}
+    override = m.state.override
+    pinned = f" (tier pinned by {override.author})" if override is not None and override.action == "pin_tier" else ""
+    return Fired("tier_entry", f"entered {m.level} at score {m.result.score:.1f}{pinned}"), {}
 
 
 def score_fell(m: Moment) -> Decision:
@@ -188,7 +201,10 @@ def decide_alerts(state: CustomerState, result: Assessment, model: ScoringModel,
     memory = state.alert
     if state.event_count < policy.min_events:
         return memory, []  # one event says too little to alert on; the memory waits too
-    moment = Moment(state, result, model, now, risk_level(result.score, memory.level, model.tiers, policy.hysteresis))
+    override = state.override
+    pinned = override.tier if override is not None and override.action == "pin_tier" else None
+    level = risk_level(result.score, memory.level, model.tiers, policy.hysteresis, pinned)
+    moment = Moment(state, result, model, now, level)
     changes: dict[str, object] = {"level": moment.level} if moment.level != memory.level else {}
     fired: list[Fired] = []
     for trigger in TRIGGERS:

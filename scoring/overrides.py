@@ -49,6 +49,20 @@ def as_override(request: OverrideRequest) -> Override:
                     author=request.author, requested_at=request.requested_at, expires_at=request.expires_at)  # fmt: skip
 
 
+def on_clock(request: OverrideRequest, now: datetime) -> OverrideRequest:
+    """The request as of the customer's clock `now`: asked for then, ending as long after it as it was asked to.
+
+    On the event-time clock a customer's `now` is their own time, which can be
+    months from the wall clock a person stamped the request with; moved onto
+    it, the override expires by the clock it was applied on.
+    """
+    if request.requested_at == now:
+        return request
+    shift = now - request.requested_at
+    expires = None if request.expires_at is None else request.expires_at + shift
+    return request.model_copy(update={"requested_at": now, "expires_at": expires})
+
+
 def effective(result: Assessment, override: Override | None, tiers: TierThresholds) -> Assessment:
     """The assessment as the override has it; unchanged without one."""
     if override is None or override.action == "clear":

@@ -41,18 +41,39 @@ class Step:
         self.conflict = conflict  # a duplicate id whose content differs from the event applied under it
 
 
+def customer_clock(state: CustomerState | None) -> datetime | None:
+    """The customer's own time on the event-time clock: their newest behaviour event or score; None before either."""
+    if state is None:
+        return None
+    latest = max((t for t in (state.last_event_at, state.last_scored_at) if t is not None), default=None)
+    return None if latest is None else from_us(latest)
+
+
 def event_clock(state: CustomerState | None, occurred_at: datetime) -> datetime:
-    """The customer's `now` when scoring by event time: the event's time, never before what the customer has seen.
+    """The customer's `now` when scoring a behaviour event by event time: its time, never before the customer's clock.
 
     A late event (older than the customer's newest event, or than the timer's
     last score of them) folds into the aggregates without moving the
     customer's clock back, so it cannot re-publish a score as of an earlier moment.
     """
-    if state is None:
-        return occurred_at
-    at = to_us(occurred_at)
-    latest = max((t for t in (state.last_event_at, state.last_scored_at) if t is not None), default=at)
-    return occurred_at if at >= latest else from_us(latest)
+    clock = customer_clock(state)
+    return occurred_at if clock is None or occurred_at >= clock else clock
+
+
+def clock_for(state: CustomerState | None, event: Event) -> datetime:
+    """The `now` an event is scored at on the event-time clock: the one rule every record follows.
+
+    Only behaviour (a purchase, visit, ticket or survey) moves a customer's
+    clock, to its own time and never back. A profile describes the customer
+    and is scored at their clock as it stands, whatever date it carries; so
+    is a person's override (streams/worker/scorer.py), and the timer scores
+    at the event-time watermark of the worker, which customers' events
+    made. A score then moves because behaviour changed or behaviour's time
+    passed, never because a record was stamped with another clock.
+    """
+    if event.kind == "profile":
+        return customer_clock(state) or event.occurred_at  # a customer known by nothing else has no clock yet
+    return event_clock(state, event.occurred_at)
 
 
 def step(state: CustomerState, event: Event, model: Model, now: datetime) -> Step:

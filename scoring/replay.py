@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 from schemas.events import Event
 from schemas.model_config import Model
-from scoring.pipeline import event_clock, step
+from scoring.pipeline import clock_for, step
 from scoring.records import AlertRecord, ScoreRecord
 from scoring.state import CustomerState, new_state
 
@@ -29,7 +29,7 @@ def replay(events: Iterable[Event], model: Model) -> Replay:
     out = Replay()
     for event in events:
         state = out.states.get(event.customer_id) or new_state(event.customer_id)
-        result = step(state, event, model, event_clock(state, event.occurred_at))
+        result = step(state, event, model, clock_for(state, event))
         out.states[event.customer_id] = result.state
         if result.duplicate:
             out.duplicates += not result.conflict

@@ -30,7 +30,7 @@ import pandas as pd
 
 from schemas.model_config import Model
 from schemas.outputs import DeadLetter
-from scoring.pipeline import event_clock, next_review, step
+from scoring.pipeline import clock_for, next_review, step
 from scoring.records import encode
 from scoring.schedule import DueQueue
 from scoring.state import CustomerState, new_state
@@ -159,7 +159,7 @@ def _one(decoded: object, states: dict[bytes, CustomerState], stored: dict[bytes
     if state is None and key in stored:
         state = decode_state(stored[key])
         clock.mark("state codec")
-    now = event_clock(state, decoded.occurred_at)
+    now = clock_for(state, decoded)
     result = step(state or new_state(decoded.customer_id), decoded, model, now)
     clock.mark("step")
     if result.duplicate:

@@ -48,7 +48,8 @@ from schemas.control import ErasureRequest, OverrideRequest
 from schemas.events import Event, EventKind
 from schemas.model_config import Model
 from schemas.outputs import DeadLetter
-from scoring.pipeline import Step, event_clock, next_review, scorable, step, step_override
+from scoring.overrides import on_clock
+from scoring.pipeline import Step, clock_for, customer_clock, next_review, scorable, step, step_override
 from scoring.records import encode
 from scoring.schedule import DueQueue, Schedule
 from scoring.state import CustomerState, new_state
@@ -504,7 +505,11 @@ class Scorer:
                       "an override corrects a score, so there must be one")  # fmt: skip
             await self._unknown_customer(message, reason, None, batch, wall)
             return
-        now = wall if self.config.clock == "wall" else event_clock(state, request.requested_at)
+        if self.config.clock == "event":  # on the customer's clock, which a person's wall-clock stamp must not move
+            now = customer_clock(state) or request.requested_at
+            request = on_clock(request, now)
+        else:
+            now = wall
         with self._undoable(key, state, batch):
             result = step_override(state, request, self.model, now)
             if result.duplicate:
@@ -531,7 +536,7 @@ class Scorer:
     def _event_now(self, event: Event, state: CustomerState | None, wall: datetime) -> datetime:
         if self.config.clock == "wall":
             return wall
-        now = event_clock(state, event.occurred_at)
+        now = clock_for(state, event)
         self.progress.watermark = max(now, self.progress.watermark or now)
         return now
 

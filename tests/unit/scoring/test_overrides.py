@@ -82,3 +82,49 @@ def test_requests_must_be_complete_and_must_end() -> None:
     with pytest.raises(ValidationError, match="reason"):
         OverrideRequest(request_id="x", customer_id="c", action="pin_tier", tier="watch", reason="", author="a",
                         requested_at=at(0), expires_at=at(0) + timedelta(days=1))  # fmt: skip
+
+
+def healthy():
+    """A customer the model scores healthy, with history enough for alerts (the policy waits for min_events)."""
+    state = replay([purchase("c", d) for d in (0, 10, 20, 30)] + [visit("c", d) for d in (5, 15, 25)], MODEL).states["c"]
+    assert state.last_tier == "healthy"
+    return state
+
+
+@pytest.mark.parametrize(
+    ("request_fields", "tier"),
+    [
+        ({"action": "pin_score", "score": 20.0}, "critical"),
+        ({"action": "pin_tier", "tier": "critical"}, "critical"),
+        ({"action": "adjust", "adjustment": -30.0}, None),  # where the adjusted score lands decides
+        ({"action": "pin_tier", "tier": "at_risk"}, "at_risk"),
+    ],
+    ids=["pin-score", "pin-tier", "adjust", "pin-tier-at-risk"],
+)
+def test_an_override_into_a_risk_tier_raises_one_tier_entry_naming_that_tier(request_fields, tier) -> None:
+    """Issue 28: a pinned score of 20 alerted, a pinned critical tier did not; one rule for both."""
+    result = step_override(healthy(), override(day=31, **request_fields), MODEL, at(31))
+    entries = [a for a in result.alerts if a.trigger == "tier_entry"]
+    expected = tier or ("critical" if result.update.score < 30 else "at_risk" if result.update.score < 50 else None)
+    assert [a.tier for a in entries] == ([expected] if expected else [])
+    for alert in entries:
+        assert alert.tier == result.update.tier and f"entered {alert.tier} " in alert.detail
+
+
+def test_a_tier_pinned_out_of_risk_holds_the_level_whatever_the_score_falls_to() -> None:
+    """A person who pins `watch` has judged the customer: a falling model score raises no tier_entry meanwhile."""
+    state = step_override(healthy(), override("pin_tier", 31, days=200, tier="watch"), MODEL, at(31)).state
+    later = rescore(state, MODEL, at(150))  # months of silence: the model alone would say critical
+    assert later.update.computed_score < 30 and later.update.tier == "watch"
+    assert not [a for a in later.alerts if a.trigger == "tier_entry"]
+
+
+def test_every_tier_entry_names_the_tier_it_is_recorded_with() -> None:
+    state = healthy()
+    alerts = []
+    for day, request in [(31, override("pin_tier", 31, days=5, tier="watch")), (40, None),
+                         (41, override("pin_score", 41, days=5, score=10.0, request_id="o-2")), (60, None)]:  # fmt: skip
+        result = step_override(state, request, MODEL, at(day)) if request else rescore(state, MODEL, at(day))
+        state = result.state
+        alerts += [a for a in result.alerts if a.trigger == "tier_entry"]
+    assert alerts and all(f"entered {a.tier} " in a.detail for a in alerts)
