@@ -126,6 +126,25 @@ class Weights(_Config):
         return self
 
 
+Unit = Annotated[float, Field(ge=0.0, le=1.0)]
+
+
+class Priors(_Config):
+    """What each dimension counts as while its signals are unknown: the typical customer's value, 0..1.
+
+    A dimension counts its known signals' weight of its own value and the
+    rest of its weight as this prior (credibility weighting), so a customer
+    is scored with every dimension from the first event on and a newly known
+    signal moves the score by how it differs from the typical, not by
+    reweighting what was known (docs/guides/scoring-model.md#cold-start).
+    """
+
+    satisfaction: Unit = 0.6
+    loyalty: Unit = 0.6
+    activity: Unit = 0.6
+    financial: Unit = 0.6
+
+
 class TierThresholds(_Config):
     """Lowest score of each tier; below `at_risk` is critical."""
 
@@ -217,6 +236,7 @@ class ScoringModel(_Config):
     name: str = "default"
     version: str = "2"
     weights: Weights = Weights()
+    priors: Priors = Priors()
     signals: Signals = Signals()
     ticket_load: TicketLoad = TicketLoad()
     tiers: TierThresholds = TierThresholds()

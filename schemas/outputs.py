@@ -28,7 +28,7 @@ class _Output(BaseModel):
 
 
 class DimensionScore(BaseModel):
-    """One dimension's part of the score; `value` is None when nothing is known of it."""
+    """One dimension's part of the score; `value` is None when nothing is known of it (it counts at its prior)."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -41,8 +41,8 @@ class DimensionScore(BaseModel):
 class ScoreUpdate(_Output):
     """A customer's health at `scored_at`, published whenever it changes.
 
-    `weight` of each dimension is the share it had after renormalising over
-    the dimensions that are known, so contributions add up to `score`.
+    `weight` of each dimension is its share of the model; a dimension whose
+    `value` is null counts at the model's prior, and the contributions add up to `score`.
     """
 
     customer_id: CustomerId

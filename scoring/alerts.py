@@ -199,11 +199,13 @@ def decide_alerts(state: CustomerState, result: Assessment, model: ScoringModel,
     """The new alert memory and the alerts this score raises; `state.history` is before this score."""
     policy = model.alerts
     memory = state.alert
-    if state.event_count < policy.min_events:
-        return memory, []  # one event says too little to alert on; the memory waits too
     override = state.override
     pinned = override.tier if override is not None and override.action == "pin_tier" else None
     level = risk_level(result.score, memory.level, model.tiers, policy.hysteresis, pinned)
+    if state.event_count < policy.min_events:
+        # One event says too little to alert on, but the level is kept: a customer who slid into at_risk before
+        # their second event has not entered it at that event (a first purchase is no reason to alert).
+        return (msgspec.structs.replace(memory, level=level) if level != memory.level else memory), []
     moment = Moment(state, result, model, now, level)
     changes: dict[str, object] = {"level": moment.level} if moment.level != memory.level else {}
     fired: list[Fired] = []

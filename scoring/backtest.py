@@ -111,7 +111,8 @@ def score_at(states: dict[str, CustomerState], model: ScoringModel, now: datetim
     scores, tiers = {}, {}
     for cid, state in states.items():
         result = score(state, model, now)
-        scores[cid], tiers[cid] = result.score, result.tier
+        # Ranked by the unrounded score: the published one has one decimal, which ties customers apart in the data.
+        scores[cid], tiers[cid] = result.points, result.tier
     return scores, tiers
 
 

@@ -1,9 +1,14 @@
 """The weighted health model: signals -> dimensions -> a 0-100 score, tier and reasons.
 
 Each signal (scoring/signals.py) is a raw number mapped to 0..1 by its
-configured normaliser. A dimension is the weighted mean of its known
-signals; the score is the weighted mean of the known dimensions, so missing
-data is left out and the weights renormalised rather than read as zero.
+configured normaliser. A dimension's value is the weighted mean of its known
+signals; the score is the weighted mean of all four dimensions, each counting
+its known signals' share of its weight at its value and the rest at the
+model's prior for it (credibility weighting). Missing data is read as
+"typical", not as zero, and not by reweighting what is known: a customer
+known by one visit scores near the prior, and a first purchase moves the
+score by how that purchase compares with the typical customer's, never
+because a dimension started to count.
 
 A model file is compiled once (normalisers as plain functions, weights per
 signal in registry order), and a reason is worded only when it is shown:
@@ -24,8 +29,6 @@ from scoring.signals import DIMENSIONS, SIGNALS, Facts, SignalSpec, expected_cyc
 from scoring.state import HIGH_PRIORITIES, CustomerState
 from scoring.windows import HORIZON_DAYS
 
-# What a dimension nothing is known of contributes: no value, no weight, no points (shared, never changed).
-UNKNOWN_DIMENSIONS = tuple(DimensionScore(d, None, 0.0, 0.0) for d in DIMENSIONS)
 CONCERN_BELOW = 0.6  # a signal under this is worth naming as a reason
 MAX_REASONS = 3
 MIN_CHANGE_POINTS = 0.5  # smaller movements are not worth explaining
@@ -60,7 +63,8 @@ class KnownSet:
     score moves in its last digit.
     """
 
-    __slots__ = ("dims", "in_dim", "dim_share", "shares", "concern_weight", "known_dims", "confidence")
+    __slots__ = ("dims", "in_dim", "dim_share", "credibility", "shares", "prior_points", "concern_weight",
+                 "known_dims", "confidence")  # fmt: skip
 
     def __init__(self, plan: Compiled, mask: int) -> None:
         weights, dims = [], []
@@ -76,20 +80,25 @@ class KnownSet:
         self.in_dim = in_dim = tuple(weights[i] / totals[dims[i]] if totals[dims[i]] else 0.0 for i in range(n))
         # A dimension with weight in it has signals in it; one without is not known (and not zero).
         self.known_dims = known_dims = tuple(d for d in range(4) if totals[d])
-        dim_weights = plan.dimension_weights
+        dim_weights, all_weight = plan.dimension_weights, plan.all_weight
         known = 0
         for d in known_dims:
             known += dim_weights[d]
-        self.dim_share = dim_share = tuple(dim_weights[d] / known if known and totals[d] else 0.0 for d in range(4))
-        self.shares = tuple(100.0 * dim_share[dims[i]] * in_dim[i] for i in range(n))
-        self.concern_weight = tuple(dim_share[dims[i]] * in_dim[i] for i in range(n))  # weight per unit of shortfall
-        self.confidence = round(known / plan.all_weight, 4) if plan.all_weight else 0.0
+        # Every dimension counts with its weight, from the first event on; how much of it is the customer's own
+        # value is the share of its signal weight that is known (its credibility), the rest is its prior.
+        self.dim_share = dim_share = tuple(dim_weights[d] / all_weight if all_weight else 0.0 for d in range(4))
+        self.credibility = cred = tuple(1.0 if totals[d] else 0.0 for d in range(4))
+        self.shares = tuple(100.0 * dim_share[dims[i]] * cred[dims[i]] * in_dim[i] for i in range(n))
+        self.prior_points = sum(100.0 * dim_share[d] * (1.0 - cred[d]) * plan.priors[d] for d in range(4))
+        self.concern_weight = tuple(share / 100.0 for share in self.shares)  # score weight per unit of shortfall
+        self.confidence = round(known / all_weight, 4) if all_weight else 0.0
 
 
 class Compiled:
     """A scoring model made ready for the hot path: per signal its spec, weight, normaliser and dimension."""
 
-    __slots__ = ("model", "signals", "dimension_weights", "all_weight", "review_interval", "stale_after", "known_sets")
+    __slots__ = ("model", "signals", "dimension_weights", "all_weight", "signal_totals", "priors", "review_interval",
+                 "stale_after", "known_sets")  # fmt: skip
 
     def __init__(self, model: ScoringModel) -> None:
         self.model = model
@@ -98,6 +107,11 @@ class Compiled:
                               DIMENSIONS.index(spec.dimension)) for spec in SIGNALS)  # fmt: skip
         self.dimension_weights = tuple(getattr(model.weights, d) for d in DIMENSIONS)
         self.all_weight = sum(self.dimension_weights)
+        totals = [0.0, 0.0, 0.0, 0.0]
+        for _, weight, _, dim in self.signals:
+            totals[dim] += weight
+        self.signal_totals = tuple(totals)  # every signal's weight, per dimension
+        self.priors = tuple(getattr(model.priors, d) for d in DIMENSIONS)
         self.review_interval = model.review.interval // MICROSECOND
         self.stale_after = round(model.alerts.triggers.stale_ticket.days * US_PER_DAY)
         self.known_sets: dict[int, KnownSet] = {}  # by bit mask of the known signals, registry order
@@ -149,13 +163,14 @@ class Assessment:
     """
 
     __slots__ = ("score", "tier", "confidence", "dimensions", "specs", "raws", "values", "shares", "named", "facts",
-                 "_texts")  # fmt: skip
+                 "points", "_texts")  # fmt: skip
 
     def __init__(self, score: float, tier: Tier, confidence: float, dimensions: tuple[DimensionScore, ...],
                  specs: list[SignalSpec], raws: list[float], values: list[float], shares: tuple[float, ...],
                  named: list[int], facts: Facts | None) -> None:  # fmt: skip
         self.score, self.tier, self.confidence, self.dimensions = score, tier, confidence, dimensions
         self.specs, self.raws, self.values, self.shares, self.named, self.facts = specs, raws, values, shares, named, facts
+        self.points = score  # the score before rounding to one decimal, for ranking customers (scoring/backtest.py)
         self._texts: list[str | None] = [None] * len(specs)
 
     def __eq__(self, other: object) -> bool:
@@ -240,19 +255,26 @@ def assess(state: CustomerState, model: ScoringModel, now: int) -> Assessment:
             mask |= bit
         bit <<= 1
     known = plan.known_set(mask)
-    dims, in_dim, shares, dim_share = known.dims, known.in_dim, known.shares, known.dim_share
+    dims, in_dim, shares, dim_share, cred = known.dims, known.in_dim, known.shares, known.dim_share, known.credibility
     n = len(values)
     weighted = [0, 0, 0, 0]
-    total_points = 0
+    total_points = known.prior_points
     for i in range(n):
         value = values[i]
         weighted[dims[i]] += in_dim[i] * value
         total_points += shares[i] * value
-    dimensions = list(UNKNOWN_DIMENSIONS)
-    for d in known.known_dims:
-        value, share = weighted[d], dim_share[d]
-        dimensions[d] = DimensionScore(DIMENSIONS[d], round(value, 4), round(share, 4), round(100.0 * share * value, 2))
-    final = round(min(100.0, max(0.0, total_points)), 1)
+    priors = plan.priors
+    dimensions = []
+    for d in range(4):
+        share, prior = dim_share[d], priors[d]
+        if cred[d]:
+            value = weighted[d]
+            points = 100.0 * share * (cred[d] * value + (1.0 - cred[d]) * prior)
+            dimensions.append(DimensionScore(DIMENSIONS[d], round(value, 4), round(share, 4), round(points, 2)))
+        else:
+            dimensions.append(DimensionScore(DIMENSIONS[d], None, round(share, 4), round(100.0 * share * prior, 2)))
+    points = min(100.0, max(0.0, total_points))
+    final = round(points, 1)
     concerns = [i for i in range(n) if values[i] < CONCERN_BELOW]
     if concerns:
         weight = known.concern_weight
@@ -260,8 +282,10 @@ def assess(state: CustomerState, model: ScoringModel, now: int) -> Assessment:
         named = concerns[:MAX_REASONS]
     else:
         named = sorted(range(n), key=lambda i: shares[i] * values[i], reverse=True)[:MAX_REASONS]
-    return Assessment(final, tier_for(final, model.tiers), known.confidence, tuple(dimensions), specs, raws, values,
-                      shares, named, facts)  # fmt: skip
+    assessed = Assessment(final, tier_for(final, model.tiers), known.confidence, tuple(dimensions), specs, raws, values,
+                          shares, named, facts)  # fmt: skip
+    assessed.points = points
+    return assessed
 
 
 def explain_change(previous: dict[str, float], current: Assessment) -> list[str]:

@@ -1,4 +1,10 @@
-"""Offline replay: the same fold the worker runs, over a list of events, with the event-time clock."""
+"""Offline replay: the same fold the worker runs, over a list of events, with the event-time clock.
+
+`replay` scores each event as the worker does; `replay_with_timer` also
+re-scores every customer when they fall due, as the worker's inactivity
+timer does, so a customer going silent loses score (and alerts) in the
+replay when they would in production, not at their next event.
+"""
 
 from __future__ import annotations
 
@@ -6,8 +12,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from schemas.events import Event
+from datetime import datetime
+
 from schemas.model_config import Model
-from scoring.pipeline import clock_for, step
+from scoring.pipeline import clock_for, next_review, rescore_if_changed, step
+from scoring.schedule import DueQueue
 from scoring.records import AlertRecord, ScoreRecord
 from scoring.state import CustomerState, new_state
 
@@ -39,3 +48,49 @@ def replay(events: Iterable[Event], model: Model) -> Replay:
             out.updates.append(result.update)
         out.alerts.extend(result.alerts)
     return out
+
+
+def replay_with_timer(events: Iterable[Event], model: Model, start: datetime | None = None,
+                      until: datetime | None = None) -> Replay:  # fmt: skip
+    """`replay` with the worker's inactivity timer running from `start` (the first event) to `until` (the last).
+
+    Events must come in time order. Before each event, every customer due
+    by its time is re-scored at the moment they fell due, which is what a
+    worker does on the wall clock (within its tick) and on the event clock
+    once its watermark passes that moment; only a moved score or an alert
+    is published, as `rescore_if_changed` decides. Before `start` events
+    are scored without the timer (a backtest looks at alerts in a window).
+    """
+    out, due, last = Replay(), DueQueue(), None
+    for event in events:
+        if start is None or event.occurred_at >= start:
+            _tick(out, due, model, event.occurred_at)
+        state = out.states.get(event.customer_id) or new_state(event.customer_id)
+        now = clock_for(state, event)
+        result = step(state, event, model, now)
+        out.states[event.customer_id] = result.state
+        last = now
+        if result.duplicate:
+            out.duplicates += not result.conflict
+            out.conflicts += result.conflict
+            continue
+        if result.update is not None:
+            out.updates.append(result.update)
+        out.alerts.extend(result.alerts)
+        due.schedule(event.customer_id, next_review(result.state, model, now) if start is None or now >= start else start)
+    end = until or last
+    if end is not None:
+        _tick(out, due, model, end)
+    return out
+
+
+def _tick(out: Replay, due: DueQueue, model: Model, until: datetime) -> None:
+    """Re-score, in time order, every customer due at or before `until`, each at the moment they fell due."""
+    while (found := due.pop_next(until)) is not None:
+        at, customer_id = found
+        result = rescore_if_changed(out.states[customer_id], model, at)
+        if result.update is not None:
+            out.updates.append(result.update)
+        out.alerts.extend(result.alerts)
+        due.schedule(customer_id, next_review(result.state, model, at))
+

@@ -45,6 +45,15 @@ class DueQueue:
         self._due[customer_id] = at
         heapq.heappush(self._heap, (at, customer_id))
 
+    def pop_next(self, until: datetime) -> tuple[datetime, str] | None:
+        """Remove and return the earliest customer due at or before `until`, with the time they fell due."""
+        while self._heap and self._heap[0][0] <= until:
+            at, customer_id = heapq.heappop(self._heap)
+            if self._due.get(customer_id) == at:
+                del self._due[customer_id]
+                return at, customer_id
+        return None
+
     def pop_due(self, now: datetime, limit: int | None = None) -> list[str]:
         """Remove and return the customers due at or before `now`, earliest first, at most `limit`."""
         out: list[str] = []

@@ -4,6 +4,10 @@ Run `python scripts/generate_sample_events.py > data/sample_events.jsonl`;
 the same seed always writes the same file (a test checks it). Personas give
 the demo something to find: loyal buyers, casual ones, customers who drift
 away and then complain, unhappy ones with tickets and low NPS, newcomers.
+Every customer also has a CRM profile (plan, size, industry, lifecycle
+stage, contract value, renewal date), published with their first event and
+again when a newcomer leaves onboarding, so per-segment models
+(models/segmented.toml) and renewal-risk alerts have something to act on.
 A few duplicates and invalid lines show deduplication and dead letters.
 """
 
@@ -20,6 +24,9 @@ START = datetime(2025, 1, 1, tzinfo=timezone.utc)
 DAYS = 120
 CUSTOMERS = 300
 PERSONAS = [("loyal", 0.40), ("casual", 0.25), ("drifting", 0.15), ("unhappy", 0.10), ("new", 0.10)]
+PLANS = [("starter", 0.45, (1_000, 8_000)), ("pro", 0.40, (8_000, 30_000)), ("enterprise", 0.15, (30_000, 250_000))]
+SIZES = ["1-10", "11-50", "51-200", "201-1000", "1001-5000"]
+INDUSTRIES = ["retail", "software", "media", "finance", "education"]
 
 
 class Generator:
@@ -62,6 +69,33 @@ class Generator:
         if resolve_after is not None and day + resolve_after < DAYS:
             self.emit("ticket", customer, day + resolve_after, ticket_id=ticket_id, action="resolved",
                       priority=priority, category=category)  # fmt: skip
+
+    def profiles(self, rng: random.Random, customer: str, persona: str) -> None:
+        """The customer's CRM profile with their first event, and for a newcomer again when onboarding ends.
+
+        A random generator of its own, so adding profiles left every other event of the sample as it was.
+        """
+        mine = [e for e in self.events if e["customer_id"] == customer]
+        if not mine:
+            return
+        first = min(e["occurred_at"] for e in mine)
+        plan, _, (low, high) = rng.choices(PLANS, [w for _, w, _ in PLANS])[0]
+        start = datetime.fromisoformat(first.replace("Z", "+00:00"))
+        fields = {"plan": plan, "company_size": rng.choice(SIZES), "industry": rng.choice(INDUSTRIES),
+                  "contract_value": round(rng.uniform(low, high), 2),
+                  "renewal_date": (START + timedelta(days=rng.uniform(45, 200))).date().isoformat()}  # fmt: skip
+        stage = "onboarding" if persona == "new" else "active"
+
+        def emit(at: datetime, **extra: object) -> None:
+            self.events.append({"kind": "profile", "event_id": str(uuid.UUID(int=rng.getrandbits(128), version=4)),
+                                "customer_id": customer, "occurred_at": at.isoformat().replace("+00:00", "Z"),
+                                **fields, **extra})  # fmt: skip
+
+        emit(start, lifecycle_stage=stage)
+        if persona == "new":
+            ends = start + timedelta(days=rng.uniform(14, 30))
+            if ends < START + timedelta(days=DAYS):
+                emit(ends, lifecycle_stage="active")
 
     def customer(self, customer: str, persona: str) -> None:
         r = self.rng
@@ -114,8 +148,10 @@ def generate(seed: int = SEED, customers: int = CUSTOMERS) -> list[str]:
     """The sample file's lines, ordered by event time as upstream would publish them."""
     gen = Generator(seed)
     names, weights = zip(*PERSONAS)
+    personas = {}
     for n in range(1, customers + 1):
-        gen.customer(f"cust-{n:04d}", gen.rng.choices(names, weights)[0])
+        personas[f"cust-{n:04d}"] = persona = gen.rng.choices(names, weights)[0]
+        gen.customer(f"cust-{n:04d}", persona)
     events = sorted(gen.events, key=lambda e: e["occurred_at"])
     # Redeliveries: the same event twice, as an at-least-once producer may send it.
     for dup in gen.rng.sample(events, 5):
@@ -123,7 +159,27 @@ def generate(seed: int = SEED, customers: int = CUSTOMERS) -> list[str]:
     lines = [json.dumps(e, separators=(",", ":")) for e in events]
     for bad in gen.bad_lines():
         lines.insert(gen.rng.randrange(len(lines)), bad)
-    return lines
+    behaviour = len(gen.events)
+    crm = random.Random(seed + 1)
+    for customer, persona in personas.items():
+        gen.profiles(crm, customer, persona)
+    return with_profiles(lines, sorted(gen.events[behaviour:], key=lambda e: e["occurred_at"]))
+
+
+def with_profiles(lines: list[str], profiles: list[dict]) -> list[str]:
+    """`lines` with each profile before the first line stamped after it (every other line keeps its place)."""
+    out, waiting = [], iter(profiles)
+    pending = next(waiting, None)
+    for line in lines:
+        stamped = json.loads(line).get("occurred_at", "")
+        while pending is not None and pending["occurred_at"] <= stamped:
+            out.append(json.dumps(pending, separators=(",", ":")))
+            pending = next(waiting, None)
+        out.append(line)
+    while pending is not None:
+        out.append(json.dumps(pending, separators=(",", ":")))
+        pending = next(waiting, None)
+    return out
 
 
 if __name__ == "__main__":

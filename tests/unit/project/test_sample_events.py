@@ -8,7 +8,9 @@ from pydantic import ValidationError
 from schemas.events import EVENT_ADAPTER
 from schemas.model_config import ScoringModel
 from scoring.replay import replay
+from streams.worker.model_file import load_model
 from tests.paths import ROOT
+from tests.samples import sample_events
 
 SAMPLE = ROOT / "data" / "sample_events.jsonl"
 
@@ -36,7 +38,16 @@ def test_the_sample_has_hundreds_of_customers_over_months_with_bad_lines_and_dup
     assert len(customers) >= 200 and span.days >= 90
     assert invalid == 4
     assert len(events) - len({e.event_id for e in events}) == 5
-    assert set(Counter(e.kind for e in events)) == {"purchase", "visit", "ticket", "survey"}
+    assert set(Counter(e.kind for e in events)) == {"purchase", "visit", "ticket", "survey", "profile"}
+    assert {e.customer_id for e in events if e.kind == "profile"} == customers  # everyone has a CRM profile
+
+
+def test_the_samples_profiles_choose_per_segment_models_and_raise_renewal_alerts() -> None:
+    """What the demo shows with models/segmented.toml: each plan's model, and renewals at risk."""
+    result = replay(sample_events(), load_model(ROOT / "models" / "segmented.toml"))
+    assert set(Counter(u.model_name for u in result.updates)) == {"self-serve", "enterprise", "onboarding"}
+    renewals = [a for a in result.alerts if a.trigger == "renewal_risk"]
+    assert renewals and {a.tier for a in renewals} <= {"at_risk", "critical"} and all(a.severity == "high" for a in renewals)
 
 
 def test_replaying_the_sample_raises_alerts_for_quiet_complaining_and_detracting_customers() -> None:

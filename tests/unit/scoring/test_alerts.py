@@ -128,7 +128,19 @@ def test_a_brand_new_customer_is_not_alerted_on_the_first_event() -> None:
     first = step(new_state("c"), survey("c", 0, "nps", 0, event_id="first"), MODEL, at(0))
     assert first.update.tier in ("at_risk", "critical") and first.alerts == ()  # one event says too little
     second = step(first.state, survey("c", 1, "csat", 1), MODEL, at(1))
-    assert {a.trigger for a in second.alerts} >= {"tier_entry", "detractor_nps"}
+    # The detractor answer is alerted once there is enough to alert on; the level, reached at the first event
+    # and kept since, is no tier entry at the second (a first purchase or survey is no reason for one).
+    assert [a.trigger for a in second.alerts] == ["detractor_nps"]
+    third = step(second.state, survey("c", 2, "nps", 0), MODEL, at(2))
+    assert "tier_entry" not in {a.trigger for a in third.alerts} and third.update.tier == second.update.tier
+
+
+def test_a_level_reached_before_alerting_starts_is_entered_only_when_it_rises() -> None:
+    first = step(new_state("c"), visit("c", 0), MODEL, at(0))
+    silent = rescore(first.state, MODEL, at(60))  # sixty days without a visit: at_risk, still one event
+    assert silent.update.tier == "at_risk" and silent.alerts == ()
+    bought = step(silent.state, purchase("c", 60, 5.0), MODEL, at(60))
+    assert "tier_entry" not in {a.trigger for a in bought.alerts}
 
 
 def test_every_alert_names_its_trigger_detail_and_reasons() -> None:

@@ -2,7 +2,7 @@
 
 import pytest
 
-from schemas.model_config import ScoringModel, TierThresholds, Weights
+from schemas.model_config import Priors, ScoringModel, TierThresholds, Weights
 from scoring.model import score, tier_for
 from scoring.signals import expected_cycle_days
 from scoring.state import apply_event, new_state
@@ -54,13 +54,21 @@ def test_time_without_events_lowers_the_score() -> None:
     assert score(state, MODEL, at(200)).score < score(state, MODEL, at(90)).score
 
 
-def test_missing_dimensions_are_left_out_and_weights_renormalised() -> None:
+def test_a_dimension_nothing_is_known_of_counts_at_its_prior_not_as_zero_and_not_by_reweighting() -> None:
     only_surveys = fold(survey("c", 0, "nps", 10), survey("c", 1, "csat", 5))
     result = score(only_surveys, MODEL, at(1))
-    assert result.score == 100.0  # a perfect survey record, not dragged down by unknown purchases
-    assert result.confidence == 0.3
-    known = [d for d in result.dimensions if d.value is not None]
-    assert [(d.name, d.weight) for d in known] == [("satisfaction", 1.0)]
+    # A perfect survey record (satisfaction 1.0, 30% of the model), the other 70% at the typical customer's 0.6.
+    assert result.score == 72.0 and result.confidence == 0.3
+    assert [(d.name, d.value, d.weight, d.contribution) for d in result.dimensions] == [
+        ("satisfaction", 1.0, 0.3, 30.0), ("loyalty", None, 0.25, 15.0), ("activity", None, 0.2, 12.0),
+        ("financial", None, 0.25, 15.0)]  # fmt: skip
+    assert sum(d.contribution for d in result.dimensions) == result.score
+
+
+def test_the_priors_come_from_the_model_file() -> None:
+    state = fold(visit("c", 0))
+    low = MODEL.model_copy(update={"priors": Priors(satisfaction=0.1, loyalty=0.1, activity=0.1, financial=0.1)})
+    assert score(state, low, at(0)).score < score(state, MODEL, at(0)).score
 
 
 def test_customers_known_by_different_signals_each_get_their_own_weights_whatever_was_scored_before() -> None:
@@ -142,7 +150,7 @@ def test_a_customer_with_only_visits_is_scored_on_activity_with_low_confidence()
     result = score(fold(*(visit("c", d) for d in range(0, 30, 2))), MODEL, at(30))
     assert result.confidence == 0.2
     assert [d.name for d in result.dimensions if d.value is not None] == ["activity"]
-    assert result.tier == "healthy"
+    assert result.tier == "watch"  # a busy visitor, but the other 80% of the model is the typical customer's
 
 
 def test_windows_count_7_30_and_90_days_and_the_visit_trend() -> None:
