@@ -88,6 +88,9 @@ class Position:
     async def seek(self, tp, offset: int) -> None:
         self.seeks.append((tp, offset))
 
+    def release(self, messages) -> None:
+        self.released = [*getattr(self, "released", []), *messages]
+
 
 class Message(SimpleNamespace):
     """A stand-in for a Faust ConsumerMessage: coordinates, bytes and a reference count."""

@@ -39,7 +39,7 @@ from streams.worker.faust_compat import (
 from streams.worker.lag import LAG_INTERVAL_SECONDS, input_positions, sample_lag
 from streams.worker.model_file import load_model
 from streams.worker.outputs import RECORD_OVERHEAD_BYTES, Outputs, ProducerTopic
-from streams.worker.scorer import Scorer, ScorerConfig, hold
+from streams.worker.scorer import Scorer, ScorerConfig
 from streams.worker.timers import InactivityTimer
 
 logger = logging.getLogger(__name__)
@@ -209,7 +209,7 @@ def add_scoring_agent(app: faust.App, settings: Settings, scorer: Scorer) -> Non
                 await scorer.handle(messages)
             except BaseException:
                 # Faust acks the batch when the agent leaves it, even by an exception: keep it uncommitted.
-                hold(messages)
+                scorer.hold(messages)
                 raise
 
 

@@ -420,6 +420,12 @@ class FaustConsumerPosition:
     async def earliest(self, tps: list[TP]) -> dict[TP, int]:
         return dict(await self.app.consumer.earliest_offsets(*tps))
 
+    def release(self, messages: Iterable[Any]) -> None:
+        # Faust's set of records under way, which a rebalance and a stop wait to see acknowledged.
+        unacked = self.app.consumer._unacked_messages
+        for message in messages:
+            unacked.discard(message)
+
     async def seek(self, tp: TP, offset: int) -> None:
         # On the consumer's own thread: Faust's seek calls aiokafka directly from the caller's thread,
         # and aiokafka is not thread-safe. Measured in CI: a seek landing while the fetcher handed out

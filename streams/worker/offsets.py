@@ -27,7 +27,7 @@ topics must be written without transactions, or the check turned off
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable, Mapping
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
@@ -44,6 +44,8 @@ class ConsumerPosition(Protocol):
     async def earliest(self, tps: list[Any]) -> dict[Any, int]: ...
 
     async def seek(self, tp: Any, offset: int) -> None: ...
+
+    def release(self, messages: Sequence[Any]) -> None: ...
 
 
 @dataclass

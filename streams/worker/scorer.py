@@ -205,17 +205,17 @@ class Scorer:
             return
         stale = [m for m in messages if not self.fence.current(m.generation_id)]
         if stale:  # read before the group's last rebalance: the partitions' current owner handles them
-            hold(stale)
+            self.hold(stale)
             messages = [m for m in messages if self.fence.current(m.generation_id)]
         try:
             await self.handle_batch(messages)
         except Fenced as fenced:
             self.drop(messages, str(fenced))
         except asyncio.CancelledError:
-            hold(messages)  # stopped mid-batch: the next owner handles these records
+            self.hold(messages)  # stopped mid-batch: the next owner handles these records
             raise
         except Exception:
-            hold(messages)
+            self.hold(messages)
             self.progress.failures += 1
             self.metrics.batch_failures.inc()
             pause = min(RETRY_MAX_SECONDS, RETRY_FIRST_SECONDS * 2 ** (self.progress.failures - 1))
@@ -230,6 +230,20 @@ class Scorer:
                                self.progress.fenced)  # fmt: skip
                 self.progress.fenced = None
 
+    def hold(self, messages: Sequence[Any]) -> None:
+        """Keep records from ever being acknowledged, so their offsets are not committed and they are read again.
+
+        Faust acknowledges a batch's records once the agent moves past it, by
+        lowering each record's reference count; one more reference keeps it
+        unacknowledged. A rebalance waits for every record under way to be
+        acknowledged: held records are taken off that list (`release`), or a
+        worker whose batch was fenced would wait on them, and so would its group.
+        """
+        for message in messages:
+            message.incref()
+        if self.consumer is not None:
+            self.consumer.release(messages)
+
     def drop(self, messages: Sequence[Any], reason: str) -> None:
         """Fenced: hold the batch uncommitted, discard what it queued, and expect its records again if they return.
 
@@ -237,7 +251,7 @@ class Scorer:
         committed offset; if none follows, the next record of each partition
         reveals the hole and the offset checks fetch these again.
         """
-        hold(messages)
+        self.hold(messages)
         self.outputs.discard()
         for tp, offset in first_offsets(messages).items():
             self.progress.guard.expected[tp] = min(offset, self.progress.guard.expected.get(tp, offset))
@@ -278,7 +292,7 @@ class Scorer:
         committed = self.consumer.committed_offset(message.tp)
         verdict = self.progress.guard.admit(message.tp, first_offset(message), committed, through)
         if verdict in ("hole", "seek"):
-            hold([message])  # never acked from here: its offset must wait for the copy fetched again
+            self.hold([message])  # never acked from here: its offset must wait for the copy fetched again
             expected = self.progress.guard.expected[message.tp]
             if verdict == "hole":
                 self.metrics.offset_holes.inc()
@@ -407,6 +421,8 @@ class Scorer:
         """Handle one record; whatever goes wrong with it dead-letters it alone, and the batch goes on."""
         try:
             await self._one(message, batch, decoded)
+        except Fenced:
+            raise  # not this record's failure: the whole batch is dropped (Scorer.drop)
         except Exception as exc:  # noqa: BLE001 - one record's failure must not stop the others
             logger.exception("record %s[%d]@%d could not be handled: dead-lettered", message.topic,
                              message.partition, message.offset)  # fmt: skip
@@ -617,16 +633,6 @@ class Scorer:
             self.metrics.observe_latency(acknowledged - stamp)
 
 
-def hold(messages: Sequence[Any]) -> None:
-    """Keep records from ever being acknowledged, so their offsets are not committed and they are read again.
-
-    Faust acknowledges a batch's records once the agent moves past it, by
-    lowering each record's reference count; one more reference keeps it
-    unacknowledged. Faust's set of records under way holds them weakly, so
-    they leave it once nothing refers to them.
-    """
-    for message in messages:
-        message.incref()
 
 
 def first_offsets(messages: Sequence[Any]) -> dict[Any, int]:

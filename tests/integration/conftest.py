@@ -9,7 +9,6 @@ from __future__ import annotations
 import subprocess
 import time
 import urllib.request
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,7 +19,8 @@ from kafka import KafkaProducer
 
 from streams.kafka.topics import ensure_topics, topic_reader
 from streams.settings import Settings
-from streams.tools.localstack import LocalStack, free_port, local_stack, stop_process
+from streams.tools.localstack import LocalStack, local_stack, stop_process
+from tests.integration.workers import isolated_env
 
 
 @pytest.fixture(scope="session")
@@ -90,21 +90,10 @@ def deploy(stack: LocalStack, tmp_path: Path) -> Iterator:
     started: list[Deployment] = []
 
     def _deploy(module: str = "streams.tools.cli", **overrides: str) -> Deployment:
-        suffix = uuid.uuid4().hex[:8]
-        names = ["purchases", "visits", "tickets", "surveys", "profiles", "erasures", "overrides", "scores", "alerts",
-                 "deadletter", "audit"]
-        env = {
-            "HEALTHSCORE_APP_ID": f"it-{suffix}",
-            "HEALTHSCORE_CLOCK": "event",
-            "HEALTHSCORE_WEB_PORT": str(free_port()),
-            "HEALTHSCORE_DATADIR": str(tmp_path / f"data-{suffix}"),
-            "HEALTHSCORE_REDIS_PREFIX": f"it-{suffix}",
-            **{f"HEALTHSCORE_TOPIC_{n.upper()}": f"{n}-{suffix}" for n in names},
-            **overrides,
-        }
+        env = isolated_env(tmp_path, "it", **overrides)
         settings = Settings.from_env(stack.env() | env)
         ensure_topics(settings)
-        name = f"worker-{suffix}"
+        name = f"worker-{env['HEALTHSCORE_APP_ID'].removeprefix('it-')}"
         process = stack.start_worker(name, env, module)
         deployment = Deployment(stack, settings, process, stack.workdir / f"{name}.log", env, name)
         started.append(deployment)

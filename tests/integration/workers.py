@@ -4,6 +4,14 @@ from __future__ import annotations
 
 import re
 import time
+import uuid
+from pathlib import Path
+
+from streams.tools.localstack import free_port
+
+# Every topic a worker reads or writes: each deployment gets its own copy, suffixed.
+TOPIC_NAMES = ["purchases", "visits", "tickets", "surveys", "profiles", "erasures", "overrides", "scores", "alerts",
+               "deadletter", "audit"]  # fmt: skip
 
 
 def records(topics: dict[str, str], events) -> list[tuple[str, bytes, bytes]]:
@@ -30,3 +38,18 @@ def wait_for(condition, what: str, timeout: float = 60.0) -> None:
     while not condition():
         assert time.monotonic() < deadline, what
         time.sleep(0.2)
+
+
+def isolated_env(datadir_root: Path, prefix: str, **overrides: str) -> dict[str, str]:
+    """HEALTHSCORE_* settings of a worker with its own group, topics, Redis prefix, port and data (event clock)."""
+    suffix = uuid.uuid4().hex[:8]
+    return {
+        "HEALTHSCORE_APP_ID": f"{prefix}-{suffix}",
+        "HEALTHSCORE_CLOCK": "event",
+        "HEALTHSCORE_WEB_PORT": str(free_port()),
+        "HEALTHSCORE_DATADIR": str(datadir_root / f"data-{suffix}"),
+        "HEALTHSCORE_REDIS_PREFIX": f"{prefix}-{suffix}",
+        **{f"HEALTHSCORE_TOPIC_{n.upper()}": f"{n}-{suffix}" for n in TOPIC_NAMES},
+        **overrides,
+    }
+

@@ -74,7 +74,8 @@ def test_the_aiokafka_fetcher_builds_its_records_by_the_module_names_replaced() 
 
 # Attributes read on a built worker's objects.
 CONSUMER_ATTRIBUTES = ["_committed_offset", "_read_offset", "_active_partitions", "_paused_partitions", "_thread",
-                       "_stopped", "_commit_every", "_n_acked", "suspend_flow", "diag", "callback", "flow_active"]
+                       "_stopped", "_commit_every", "_n_acked", "suspend_flow", "diag", "callback", "flow_active",
+                       "_unacked_messages"]
 
 
 def pinned(package: str) -> str:

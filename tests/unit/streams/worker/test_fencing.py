@@ -175,3 +175,21 @@ def test_a_timer_tick_of_a_fenced_worker_takes_no_customer_from_the_schedule() -
     assert asyncio.run(timer.tick(at(100))) == 0
     assert worker.due.pop_due(at(100)) == ["a"]
 
+
+
+def test_a_held_batch_is_taken_off_the_records_a_rebalance_waits_for_and_no_record_is_blamed(caplog) -> None:
+    """The chaos run: a fenced zombie waited on its own held records and never rejoined; valid records were logged
+    as failures and dead-lettered when the fence closed while one was sent."""
+    fence = Fence()
+    worker = make_scorer(kinds={TOPIC: "purchase"}, consumer=Position({"p0": 0}), fence=fence)
+
+    async def send(*, key, value) -> None:
+        fence.reason = "the group coordinator no longer knows this worker"
+        raise Fenced(fence.reason)
+
+    worker.outputs.scores.send = send  # type: ignore[method-assign]
+    batch = messages([purchase("a", 0), purchase("b", 1)])
+    with caplog.at_level(logging.INFO, logger="streams.worker.scorer"):
+        asyncio.run(worker.handle(batch))
+    assert worker.consumer.released == batch  # Faust stops waiting for them; they stay unacknowledged
+    assert worker.outputs.deadletter.values == [] and "could not be handled" not in caplog.text
