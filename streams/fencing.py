@@ -12,8 +12,10 @@ the worker fences itself: it asks, right before every write to the outside
 it may still be the owner, and writes nothing while the answer is no.
 
 It may not when the group coordinator refused it (its member id or
-generation unknown), when a rebalance is under way (the coordinator's
-generation is not the one its partitions were assigned in), or when no
+generation unknown), when a rebalance is under way (the coordinator asked
+it to rejoin, or its generation is not the one its partitions were assigned
+in: the group may already have given them to another worker, which restores
+them from the changelog and must not be written after), or when no
 heartbeat has been confirmed for longer than the session timeout, measured
 on the monotonic clock: a worker that was stopped knows it at once on waking,
 before any heartbeat could tell it. The fence lifts when it has rejoined and

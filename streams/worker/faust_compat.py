@@ -166,9 +166,15 @@ class _TolerantPartitionRecords(aiokafka_fetcher.PartitionRecords):
 
 
 class _ConfirmingCoordinator(GroupCoordinator):
-    """aiokafka's group coordinator, remembering when the group last confirmed this member (time.monotonic)."""
+    """aiokafka's group coordinator, remembering when the group last confirmed this member (time.monotonic) and
+    whether it asked the member to rejoin (a rebalance under way, or the member forgotten)."""
 
     confirmed_at: float = -math.inf
+    rejoining: bool = False
+
+    def request_rejoin(self) -> None:
+        self.rejoining = True
+        super().request_rejoin()
 
     async def _do_heartbeat(self) -> bool:
         sent = time.monotonic()  # the broker's session clock restarted no later than this
@@ -178,7 +184,7 @@ class _ConfirmingCoordinator(GroupCoordinator):
         return accepted
 
     async def _on_join_complete(self, *args: Any) -> None:
-        self.confirmed_at = time.monotonic()
+        self.confirmed_at, self.rejoining = time.monotonic(), False
         await super()._on_join_complete(*args)
 
 
@@ -209,6 +215,8 @@ class FaustMembership:
             return "the consumer has not joined its group"
         if coordinator.member_id == JoinGroupRequest.UNKNOWN_MEMBER_ID:
             return "the group coordinator no longer knows this worker"
+        if coordinator.rejoining:  # the group may already have given these partitions to another worker
+            return "the group is rebalancing"
         if coordinator.generation != self.app.consumer_generation_id:
             return (f"the group is in generation {coordinator.generation}, the partitions were assigned in "
                     f"{self.app.consumer_generation_id}")  # fmt: skip

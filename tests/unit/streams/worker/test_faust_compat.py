@@ -48,7 +48,7 @@ METHODS = [
                      "_db_for_partition", "_iteritems", "_iterkeys", "_itervalues", "_size", "revoke_partitions"]),
     (faust.Worker, ["_schedule_shutdown"]),
     (PARTITION_RECORDS, ["_consume_aborted_up_to", "_contains_abort_marker", "_consumer_record"]),
-    (GroupCoordinator, ["_do_heartbeat", "_on_join_complete", "reset_generation"]),
+    (GroupCoordinator, ["_do_heartbeat", "_on_join_complete", "reset_generation", "request_rejoin"]),
     (Recovery, ["_build_highwaters", "_build_offsets", "_seek_offsets"]),
 ]
 

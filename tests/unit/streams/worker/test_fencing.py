@@ -48,6 +48,13 @@ def coordinator(member_id: str = "m-1", generation: int = 7, confirmed_ago: floa
     return c
 
 
+def rejoining(c: _ConfirmingCoordinator) -> _ConfirmingCoordinator:
+    """As aiokafka leaves it after a heartbeat answered 'rebalance in progress' (request_rejoin, no broker)."""
+    c._rejoin_needed_fut = asyncio.Future(loop=asyncio.new_event_loop())
+    c.request_rejoin()
+    return c
+
+
 def membership(coord: object, assigned_in: int = 7) -> FaustMembership:
     app = SimpleNamespace(consumer=SimpleNamespace(_thread=SimpleNamespace(_consumer=SimpleNamespace(_coordinator=coord))),
                           consumer_generation_id=assigned_in)  # fmt: skip
@@ -62,8 +69,9 @@ def membership(coord: object, assigned_in: int = 7) -> FaustMembership:
         (lambda: coordinator(generation=8), "the group is in generation 8, the partitions were assigned in 7"),
         (lambda: coordinator(generation=-1), "the group is in generation -1, the partitions were assigned in 7"),
         (lambda: coordinator(confirmed_ago=2.5), "no heartbeat confirmed for 2.5 s, longer than the session timeout (2 s)"),
+        (lambda: rejoining(coordinator()), "the group is rebalancing"),
     ],
-    ids=["not-joined", "member-unknown", "rebalancing", "generation-reset", "silent-past-session"],
+    ids=["not-joined", "member-unknown", "rebalancing", "generation-reset", "silent-past-session", "rejoin-asked"],
 )
 def test_the_fence_closes_when_the_group_may_have_moved_on_without_this_worker(coord, why) -> None:
     assert membership(coord()).lost() == why
