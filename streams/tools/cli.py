@@ -17,10 +17,10 @@ from streams.exceptions import HealthscoreError, StopSignal
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from schemas.events import Event
     from schemas.model_config import Model
     from scoring.preview import Preview
     from streams.settings import Settings
+    from streams.tools.datasets import EventLog
 
 ROOT = Path(__file__).resolve().parents[2]  # the checkout: data/ and schemas/json/ live there
 SAMPLE_EVENTS = ROOT / "data" / "sample_events.jsonl"
@@ -84,14 +84,22 @@ def worker(loglevel: str) -> None:
 @click.option("--topic", default=None, help="Send every line to this topic instead of routing by its kind.")
 @click.option("--rate", type=click.FloatRange(min=0, min_open=True), default=None,
               help="At most this many events per second.")  # fmt: skip
-def produce(path: Path, topic: str | None, rate: float | None) -> None:
+@click.option("--shift-to-now", "shift", is_flag=True,
+              help="Move event times by one constant, gaps kept, so the newest is a minute before now.")  # fmt: skip
+def produce(path: Path, topic: str | None, rate: float | None, shift: bool) -> None:
     """Publish events from a JSON-lines file, each to its kind's topic, keyed by customer_id."""
+    from datetime import datetime, timezone
+
     from streams.tools.progress import progress
     from streams.tools.publish import publish, read_lines
+    from streams.tools.timeshift import shift_to_now
 
     settings = settings_from_env()
+    by = shift_to_now(read_lines(path), datetime.now(timezone.utc)) if shift else None
+    if by is not None:
+        click.echo(f"event times shifted by {by}: the newest is just before now")
     with progress("publishing", sum(1 for _ in read_lines(path))) as advance:  # counted first: a total to show
-        report = publish(read_lines(path), settings, topic=topic, rate=rate, advance=advance)
+        report = publish(read_lines(path, by), settings, topic=topic, rate=rate, advance=advance)
     for name, count in sorted(report.sent.items()):
         click.echo(f"{name}: {count}")
     for reason in report.skipped:
@@ -234,14 +242,23 @@ def schemas(out: Path, check: bool) -> None:
 DATASET_HELP = "`cdnow` (the CDNOW purchase log shipped in the lifetimes wheel) or a JSON-lines file of events."
 
 
-def events_of(dataset: str, skip_invalid: bool = False) -> list[Event]:
-    """The --dataset's events, or a one-line error: a missing file or (unless skipped) an invalid line."""
+def events_of(dataset: str) -> EventLog:
+    """The --dataset's valid events, saying on stderr how many invalid lines were skipped.
+
+    A missing file, or one without a single valid event, is a one-line error.
+    """
     from streams.tools.datasets import load_events
 
     try:
-        return load_events(dataset, skip_invalid=skip_invalid)
-    except (OSError, ValueError) as exc:
+        log = load_events(dataset)
+    except OSError as exc:
         raise click.ClickException(f"--dataset: {exc}") from exc
+    note = log.skipped_note()
+    if not log.events:
+        raise click.ClickException(f"--dataset: {dataset} has no valid event" + (f"; {note}" if note else ""))
+    if note:
+        click.echo(f"{dataset}: {note}, as the worker would dead-letter them", err=True)
+    return log
 
 
 @main.command()
@@ -267,9 +284,10 @@ def backtest(dataset: str, cutoff: str, holdout_end: str, model_path: Path | Non
     if holdout_end <= cutoff:
         raise click.UsageError("--holdout-end must be after --cutoff: churn is read from the days between them")
     console = Console(stderr=as_json)
-    report = run_backtest(events_of(dataset), split_of(cutoff, holdout_end), load_model(model_path), plot,
-                          show=not as_json)  # fmt: skip
-    report["dataset"] = dataset
+    model = load_model(model_path)  # before the dataset: a bad file is found without reading a large log
+    log = events_of(dataset)
+    report = run_backtest(log.events, split_of(cutoff, holdout_end), model, plot, show=not as_json)
+    report["dataset"], report["skipped_lines"] = dataset, log.skipped
     if as_json:
         click.echo(json.dumps(report))
     else:
@@ -331,7 +349,7 @@ def preview(ctx: click.Context, candidate: Path, current: Path | None, dataset: 
     if live:
         result = _live_preview(console, settings, current_model, load_model(candidate), url, token)
     else:
-        result = run_preview(events_of(dataset, skip_invalid=True), current_model, load_model(candidate),
+        result = run_preview(events_of(dataset).events, current_model, load_model(candidate),
                              *_inclusive(cutoff, holdout_end), show=True)  # fmt: skip
     show_preview(console, result, shown)
     if plot:
@@ -410,8 +428,9 @@ def calibrate(dataset: str, label_cutoff: str, cutoff: str, model_path: Path | N
 
     if cutoff <= label_cutoff:
         raise click.UsageError("--cutoff must be after --label-cutoff: churn is read from the days between them")
-    model, auc, customers = run_calibration(events_of(dataset), split_of(label_cutoff, cutoff),
-                                            load_model(model_path), name, show=True)  # fmt: skip
+    base = load_model(model_path)  # before the dataset: a bad file is found without reading a large log
+    model, auc, customers = run_calibration(events_of(dataset).events, split_of(label_cutoff, cutoff), base, name,
+                                            show=True)  # fmt: skip
     write_model(model, out)
     click.echo(f"fitted on {customers:,} customers at {label_cutoff}, churn up to {cutoff}: training AUC {auc:.4f}")
     click.echo(f"wrote {out} ({model.name}@{model.version})")
@@ -421,11 +440,12 @@ def calibrate(dataset: str, label_cutoff: str, cutoff: str, model_path: Path | N
 @click.option("--workdir", type=click.Path(file_okay=False, path_type=Path), default=None)
 def stack(workdir: Path | None) -> None:
     """Run a local broker and Redis until Ctrl-C (or SIGTERM, SIGHUP), printing the settings that point at them."""
+    from streams.tools.demo import SEGMENTED
     from streams.tools.localstack import local_stack
 
     workdir = workdir or Path(tempfile.mkdtemp(prefix="healthscore-stack-"))
     with local_stack(workdir) as running:
-        for key, value in running.env().items():
+        for key, value in running.shell_env(SEGMENTED).items():  # the demo's model: the walk-through shows the same
             click.echo(f"export {key}={value}")
         while all(p.poll() is None for p in running.processes.values()):
             time.sleep(0.5)

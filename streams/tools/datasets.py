@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import logging
-
 import importlib.resources
 from collections import defaultdict
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -14,8 +13,6 @@ from pydantic import ValidationError
 from schemas.events import EVENT_ADAPTER, Event, PurchaseEvent
 
 CDNOW = "cdnow"
-
-logger = logging.getLogger(__name__)
 
 
 def load_cdnow() -> list[PurchaseEvent]:
@@ -48,20 +45,38 @@ def load_cdnow() -> list[PurchaseEvent]:
     return sorted(events, key=lambda e: (e.occurred_at, e.customer_id))
 
 
-def load_events(dataset: str, skip_invalid: bool = False) -> list[Event]:
-    """`cdnow`, or a path to a JSON-lines file of events; an invalid line is an error unless `skip_invalid`."""
+@dataclass(frozen=True)
+class EventLog:
+    """A dataset's valid events in time order, and what was left out of it."""
+
+    events: list[Event]
+    skipped: int = 0  # invalid lines: the worker would dead-letter them
+    first_skipped: str = ""  # `line N: why`, to find what is wrong when many are
+
+    def skipped_note(self) -> str:
+        """`4 invalid lines skipped (the first, line 4341: why)`, or "" when none were."""
+        if not self.skipped:
+            return ""
+        lines = "line" if self.skipped == 1 else "lines"
+        return f"{self.skipped:,} invalid {lines} skipped (the first, {self.first_skipped})"
+
+
+def load_events(dataset: str) -> EventLog:
+    """`cdnow`, or a path to a JSON-lines file of events; invalid lines are skipped and counted.
+
+    Skipped rather than fatal because the worker dead-letters them and goes
+    on: a log the worker took (the sample file has invalid lines on purpose)
+    is one backtest, calibrate and preview take, all three read here.
+    """
     if dataset == CDNOW:
-        return list(load_cdnow())
-    events, skipped = [], 0
+        return EventLog(list(load_cdnow()))
+    events, skipped, first = [], 0, ""
     with Path(dataset).open("rb") as handle:
         for number, line in enumerate(handle, start=1):
             if line.strip():
                 try:
                     events.append(EVENT_ADAPTER.validate_json(line))
                 except ValidationError as exc:
-                    if not skip_invalid:
-                        raise ValueError(f"{dataset}:{number}: {exc.errors(include_url=False)[0]['msg']}") from exc
                     skipped += 1
-    if skipped:
-        logger.warning("%s: %d invalid lines skipped (the worker would dead-letter them)", dataset, skipped)
-    return sorted(events, key=lambda e: e.occurred_at)
+                    first = first or f"line {number}: {exc.errors(include_url=False)[0]['msg']}"
+    return EventLog(sorted(events, key=lambda e: e.occurred_at), skipped, first)

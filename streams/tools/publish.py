@@ -8,6 +8,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 
 from kafka import KafkaProducer
@@ -15,6 +16,7 @@ from kafka import KafkaProducer
 from schemas.control import ErasureRequest, OverrideRequest
 from streams.kafka.connections import producer_options
 from streams.settings import Settings
+from streams.tools.timeshift import shift_line
 
 logger = logging.getLogger(__name__)
 
@@ -46,12 +48,13 @@ def route(line: bytes, settings: Settings) -> tuple[str, bytes | None] | str:
     return settings.topic_for(body["kind"]), key
 
 
-def read_lines(path: Path) -> Iterable[bytes]:
+def read_lines(path: Path, shift: timedelta | None = None) -> Iterable[bytes]:
+    """The non-blank lines of `path`; with `shift`, each valid event's times moved by it (`--shift-to-now`)."""
     with path.open("rb") as f:
         for raw in f:
             line = raw.rstrip(b"\r\n")
             if line.strip():
-                yield line
+                yield line if shift is None else shift_line(line, shift)
 
 
 def publish(

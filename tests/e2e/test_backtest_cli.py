@@ -7,23 +7,9 @@ from pathlib import Path
 
 from tests.paths import ROOT
 
-
-def good_events(tmp_path: Path) -> Path:
-    """The sample file minus its deliberately invalid lines (the backtest refuses a bad log)."""
-    from pydantic import ValidationError
-
-    from schemas.events import EVENT_ADAPTER
-
-    lines = []
-    for line in (ROOT / "data" / "sample_events.jsonl").read_text().splitlines():
-        try:
-            EVENT_ADAPTER.validate_json(line)
-            lines.append(line)
-        except ValidationError:
-            pass
-    path = tmp_path / "events.jsonl"
-    path.write_text("\n".join(lines) + "\n")
-    return path
+SAMPLE = ROOT / "data" / "sample_events.jsonl"
+# The sample's deliberately invalid lines: skipped and counted, as `preview` does and the worker dead-letters them.
+SKIPPED = f"{SAMPLE}: 4 invalid lines skipped (the first, line "
 
 
 def healthscore(*args: str) -> subprocess.CompletedProcess:
@@ -32,11 +18,12 @@ def healthscore(*args: str) -> subprocess.CompletedProcess:
 
 
 def test_backtest_prints_json_metrics_for_the_score_and_each_reference_and_draws_a_plot(tmp_path: Path) -> None:
-    events, plot = good_events(tmp_path), tmp_path / "roc.png"
-    run = healthscore("backtest", "--dataset", str(events), "--cutoff", "2025-02-28", "--holdout-end", "2025-04-30",
+    plot = tmp_path / "roc.png"
+    run = healthscore("backtest", "--dataset", str(SAMPLE), "--cutoff", "2025-02-28", "--holdout-end", "2025-04-30",
                       "--json", "--plot", str(plot))  # fmt: skip
     assert run.returncode == 0, run.stderr
     report = json.loads(run.stdout)
+    assert SKIPPED in run.stderr and report["skipped_lines"] == 4
     assert report["customers"] > 200 and 0 < report["churn_rate"] < 1
     assert 0.5 < report["auc"] <= 1.0
     assert set(report["references"]) == {"bgnbd_expected_purchases", "rfm_rank"}
@@ -46,14 +33,14 @@ def test_backtest_prints_json_metrics_for_the_score_and_each_reference_and_draws
 
 
 def test_calibrate_writes_a_model_file_the_backtest_and_the_worker_accept(tmp_path: Path) -> None:
-    events, out = good_events(tmp_path), tmp_path / "fitted.toml"
-    run = healthscore("calibrate", "--dataset", str(events), "--label-cutoff", "2025-01-31", "--cutoff", "2025-02-28",
+    out = tmp_path / "fitted.toml"
+    run = healthscore("calibrate", "--dataset", str(SAMPLE), "--label-cutoff", "2025-01-31", "--cutoff", "2025-02-28",
                       "--name", "sample-fit", "--out", str(out))  # fmt: skip
     assert run.returncode == 0, run.stderr
-    assert "training AUC" in run.stdout and out.exists()
+    assert "training AUC" in run.stdout and out.exists() and SKIPPED in run.stderr
     from streams.worker.model_file import load_model
 
     assert load_model(out).name == "sample-fit"
-    scored = healthscore("backtest", "--dataset", str(events), "--cutoff", "2025-02-28", "--holdout-end",
+    scored = healthscore("backtest", "--dataset", str(SAMPLE), "--cutoff", "2025-02-28", "--holdout-end",
                          "2025-04-30", "--model", str(out), "--json")  # fmt: skip
     assert json.loads(scored.stdout)["model"] == {"name": "sample-fit", "version": "2-calibrated"}

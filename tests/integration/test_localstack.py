@@ -100,11 +100,22 @@ def stopped_by(command: subprocess.Popen, signum: int, started: dict[int, str], 
     assert [port for port in ports if listening(port)] == []
 
 
+# What docs/operations/local-stack.md's walk-through needs in the shells it starts a worker and commands in: the
+# stack's address and Tansu timings, the event clock for the replay, the demo's models, a free port for the API.
+WALKTHROUGH = {"HEALTHSCORE_BROKER_URL", "HEALTHSCORE_REDIS_URL", "HEALTHSCORE_SESSION_TIMEOUT",
+               "HEALTHSCORE_HEARTBEAT_INTERVAL", "HEALTHSCORE_PROBE_CHANGELOG_ENDS", "HEALTHSCORE_CLOCK",
+               "HEALTHSCORE_MODEL_PATH", "HEALTHSCORE_WEB_PORT"}  # fmt: skip
+
+
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT, signal.SIGHUP], ids=lambda s: s.name)
 def test_the_stack_command_stops_broker_and_redis_on_a_signal(signum: int, tmp_path: Path) -> None:
     command, out = run_until(["stack", "--workdir", str(tmp_path / "stack")], tmp_path / "out.txt",
-                             r"^export HEALTHSCORE_REDIS_URL=")  # fmt: skip
+                             r"^export HEALTHSCORE_WEB_PORT=")  # fmt: skip
     ports = [int(p) for p in re.findall(r"^export HEALTHSCORE_\w+_URL=\w+://127\.0\.0\.1:(\d+)", out, re.MULTILINE)]
+    exports = dict(re.findall(r"^export (HEALTHSCORE_\w+)=(\S+)$", out, re.MULTILINE))
+    assert exports.keys() == WALKTHROUGH and exports["HEALTHSCORE_CLOCK"] == "event", out
+    assert exports["HEALTHSCORE_MODEL_PATH"] == str(ROOT / "models" / "segmented.toml")  # from any folder
+    assert int(exports["HEALTHSCORE_WEB_PORT"]) not in ports and not listening(int(exports["HEALTHSCORE_WEB_PORT"]))
     started = children_of(command.pid)
     assert len(ports) == 2 and all(listening(port) for port in ports), out
     assert len(started) == 2  # tansu and redis-server

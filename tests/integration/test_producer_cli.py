@@ -5,10 +5,11 @@ import re
 import subprocess
 import sys
 import uuid
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from schemas.events import ProfileEvent
-from schemas.outputs import ScoreUpdate
+from schemas.events import EVENT_ADAPTER, ProfileEvent
+from schemas.outputs import DeadLetter, ScoreUpdate
 from tests.factories import profile, purchase, survey, visit
 from tests.paths import ROOT
 
@@ -56,3 +57,33 @@ def test_the_producer_logs_warnings_only_unless_asked_with_v(stack, tmp_path: Pa
     assert verbose.returncode == 0, verbose.stderr
     assert re.search(r" INFO kafka\.", verbose.stderr), verbose.stderr
     assert " DEBUG " not in verbose.stderr
+
+
+def test_shift_to_now_dates_the_events_up_to_now_and_sends_invalid_lines_as_they_are(deploy, tmp_path: Path) -> None:
+    # The wall clock, and no allowance for the future at all: the newest event must land before now.
+    run = deploy(HEALTHSCORE_CLOCK="wall", HEALTHSCORE_MAX_FUTURE_SECONDS="0")
+    events = [purchase("gus", 0, 40.0), visit("gus", 30), survey("hal", 59.5, "nps", 9)]  # dated 2025
+    naive = (b'{"kind": "visit", "event_id": "e-naive", "customer_id": "gus", "occurred_at": "2025-03-01T10:00:00", '
+             b'"duration_seconds": 60}')  # fmt: skip
+    path = tmp_path / "events.jsonl"
+    path.write_bytes(b"\n".join([*(e.model_dump_json().encode() for e in events), naive]) + b"\n")
+    env = {f"HEALTHSCORE_{k.upper()}": str(v) for k, v in run.settings.model_dump().items()}
+    started = datetime.now(timezone.utc)
+    result = run_cli("produce", str(path), "--shift-to-now", env=env)
+    assert result.returncode == 0, result.stderr
+    first = result.stdout.splitlines()[0]
+    assert re.fullmatch(r"event times shifted by \d+ days, [\d:]+: the newest is just before now", first), first
+    assert "published 4 events" in result.stdout
+
+    sent = [r.value for r in run.read(run.settings.topic_visits, 2)]
+    assert sent[1] == naive  # byte for byte: the worker dead-letters it as it would have
+    (moved,) = [EVENT_ADAPTER.validate_json(v) for v in sent[:1]]
+    by = moved.occurred_at - events[1].occurred_at
+    assert started - timedelta(days=29.5, minutes=2) < moved.occurred_at < started  # the survey is the newest
+
+    updates = [ScoreUpdate.model_validate_json(r.value) for r in run.read(run.settings.topic_scores, 3)]
+    assert sorted(u.event_id for u in updates) == sorted(e.event_id for e in events)
+    hal = next(u for u in updates if u.customer_id == "hal")
+    assert timedelta(0) < hal.scored_at - (events[2].occurred_at + by) < timedelta(minutes=5)  # scored now: recent
+    (letter,) = [DeadLetter.model_validate_json(r.value) for r in run.read(run.settings.topic_deadletter, 1)]
+    assert letter.error == "validation"  # and nothing as future_timestamp

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -89,13 +90,21 @@ def test_a_bad_setting_names_the_variable_without_echoing_its_value(sent, monkey
     assert "four" not in line and sent == []
 
 
-def test_a_missing_or_invalid_dataset_is_one_error_line(tmp_path: Path) -> None:
+def test_a_missing_dataset_or_one_without_a_valid_event_is_one_error_line(tmp_path: Path) -> None:
     missing = run("backtest", "--dataset", str(tmp_path / "nope.jsonl"))
     assert missing.exit_code == 1 and "--dataset: " in error_line(missing) and "nope.jsonl" in error_line(missing)
     broken = tmp_path / "broken.jsonl"
-    broken.write_text("not json\n")
+    broken.write_text("not json\n\n")
     invalid = run("backtest", "--dataset", str(broken))
-    assert invalid.exit_code == 1 and f"--dataset: {broken}:1: Invalid JSON" in error_line(invalid)
+    assert invalid.exit_code == 1
+    assert error_line(invalid).startswith(f"Error: --dataset: {broken} has no valid event; 1 invalid line skipped "
+                                          "(the first, line 1: Invalid JSON")  # fmt: skip
+    empty = tmp_path / "empty.jsonl"
+    empty.write_text("\n")
+    required = {"backtest": [], "calibrate": ["--out", "m.toml"], "preview": ["--candidate", DEFAULT_MODEL]}
+    for command, args in required.items():
+        nothing = run(command, "--dataset", str(empty), *args)
+        assert nothing.exit_code == 1 and error_line(nothing) == f"Error: --dataset: {empty} has no valid event"
 
 
 def test_a_bad_model_file_is_one_error_line_naming_file_and_field(tmp_path: Path) -> None:
@@ -106,3 +115,46 @@ def test_a_bad_model_file_is_one_error_line_naming_file_and_field(tmp_path: Path
     result = run("backtest", "--dataset", str(events), "--model", str(model))
     assert result.exit_code == 1
     assert error_line(result).startswith(f"Error: {model}: invalid scoring model: weights: ")
+
+
+SAMPLE = str(ROOT / "data" / "sample_events.jsonl")
+# The sample's deliberately invalid lines, which the worker dead-letters: a file-reading command skips them.
+SAMPLE_INVALID = 4
+
+
+@pytest.mark.parametrize(
+    ("args", "runner"),
+    [
+        (["backtest", "--dataset", SAMPLE, "--cutoff", "2025-02-28", "--holdout-end", "2025-04-30", "--json"],
+         "streams.tools.backtest.run_backtest"),
+        (["calibrate", "--dataset", SAMPLE, "--label-cutoff", "2025-01-31", "--cutoff", "2025-02-28"],
+         "streams.tools.backtest.run_calibration"),
+        (["preview", "--candidate", DEFAULT_MODEL, "--dataset", SAMPLE], "streams.tools.preview.run_preview"),
+    ],
+    ids=["backtest", "calibrate", "preview"],
+)  # fmt: skip
+def test_every_command_reading_a_file_skips_invalid_lines_and_says_how_many(
+    args: list[str], runner: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One reader for all three: the same valid events reach each, and each names the count on stderr."""
+    from streams.tools.datasets import load_events
+    from streams.worker.model_file import load_model
+
+    received: list = []
+
+    def run(events: list, *rest: object, **options: object) -> object:
+        received.extend(events)
+        return {"runner": runner} if "backtest" in args else (load_model(None), 0.5, 300)
+
+    monkeypatch.setattr(runner, run)
+    monkeypatch.setattr("streams.tools.preview.show_preview", lambda *a: None)
+    out = ["--out", str(tmp_path / "m.toml")] if args[0] == "calibrate" else []
+    result = CliRunner().invoke(main, [*args, *out])
+    assert result.exit_code == 0, result.output
+    skipped = f"{SAMPLE}: {SAMPLE_INVALID} invalid lines skipped (the first, line "
+    assert result.stderr.startswith(skipped), result.stderr
+    assert "as the worker would dead-letter them" in result.stderr and "Traceback" not in result.output
+    lines = [line for line in Path(SAMPLE).read_bytes().splitlines() if line.strip()]
+    assert received == load_events(SAMPLE).events and len(received) == len(lines) - SAMPLE_INVALID
+    if args[0] == "backtest":
+        assert json.loads(result.stdout)["skipped_lines"] == SAMPLE_INVALID  # --json: stdout is the JSON alone
