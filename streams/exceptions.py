@@ -34,3 +34,7 @@ class StopSignal(KeyboardInterrupt):
 
 class Fenced(HealthscoreError):
     """This worker may no longer own its partitions (streams/fencing.py): it must write nothing until it rejoins."""
+
+
+class OffsetWentBack(HealthscoreError):
+    """A batch would complete an offset below one already completed: refused, as nothing could then be trusted."""

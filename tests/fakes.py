@@ -11,8 +11,12 @@ from types import SimpleNamespace
 
 from schemas.model_config import ScoringModel
 from streams.metrics import Metrics
-from streams.worker.outputs import Outputs
-from streams.worker.scorer import Scorer, ScorerConfig
+from scoring.schedule import DueQueue
+from streams.worker.checkpoint import Checkpoint
+from streams.worker.continuity import Continuity
+from streams.worker.handling import Handler, ScorerConfig
+from streams.worker.outputs import Outputs, TableWrites
+from streams.worker.scorer import Scorer
 
 MODEL = ScoringModel()
 TOPIC = "customer.purchases"
@@ -59,21 +63,33 @@ def make_scorer(**fields) -> Scorer:
     """A Scorer on in-memory stand-ins (table, topics, Redis), event-time clock; `fields` replace any part.
 
     Fields of ScorerConfig (kinds, max_output_bytes, ...) go into its config.
+    With a `consumer` (a Position), offsets are checked; without, every record counts as the next.
     """
     settings = {name: fields.pop(name) for name in list(fields) if name in ScorerConfig.__dataclass_fields__}
     config = ScorerConfig(**({"kinds": {}, "max_message_bytes": 1024, "max_future": timedelta(days=1),
                               "clock": "event"} | settings))  # fmt: skip
-    defaults = dict(table=CountingTable(), outputs=Outputs(scores=Sent(), alerts=Sent(), deadletter=Sent()),
-                    model=MODEL, metrics=Metrics(), redis=Snapshots(), config=config)  # fmt: skip
-    return Scorer(**(defaults | fields))
+    table = fields.pop("table", None)
+    table = CountingTable() if table is None else table
+    outputs = fields.pop("outputs", None) or Outputs(scores=Sent(), alerts=Sent(), deadletter=Sent())
+    metrics = fields.pop("metrics", None) or Metrics()
+    erasures = fields.pop("erasures", {})
+    consumer = fields.pop("consumer", None)
+    continuity = Continuity(consumer or Position({}), metrics, checks=consumer is not None)
+    handler = Handler(config=config, model=fields.pop("model", MODEL), table=table, outputs=outputs, metrics=metrics,
+                      erasures=erasures)  # fmt: skip
+    checkpoint = Checkpoint(outputs=outputs, states=fields.pop("writer", None) or TableWrites(table),
+                            redis=fields.pop("redis", None) or Snapshots(), erasures=erasures,
+                            due=fields.pop("due", None) or DueQueue(), metrics=metrics, continuity=continuity)  # fmt: skip
+    return Scorer(handler=handler, continuity=continuity, checkpoint=checkpoint, **fields)
 
 
 class Position:
     """The consumer as offset continuity sees it: committed offsets and the seeks asked for."""
 
-    def __init__(self, committed: dict, first: dict | None = None) -> None:
-        self.committed = committed
+    def __init__(self, committed: dict, first: dict | None = None, group: dict | None = None) -> None:
+        self.committed = committed  # as Faust's copy has them
         self.first = first or {}  # each partition's first offset on the broker
+        self.group = {**committed, **(group or {})}  # as the group coordinator has them, which Faust's copy may lag
         self.seeks: list[tuple[str, int]] = []
 
     def committed_offset(self, tp):
@@ -84,6 +100,9 @@ class Position:
 
     async def earliest(self, tps: list) -> dict:
         return {tp: self.first.get(tp, 0) for tp in tps}
+
+    async def fetch_committed(self, tps: list) -> dict:
+        return {tp: self.group.get(tp) for tp in tps}
 
     async def seek(self, tp, offset: int) -> None:
         self.seeks.append((tp, offset))

@@ -132,7 +132,7 @@ def scoring_alone(records: Sequence[Record], model: Model, settings: Settings,
         if interleaved:
             for offset, record in batch:
                 _one(decoder(record, offset), states, stored, model, due, counts, clock)
-        else:  # decoded in a pass of its own, then folded in order, as the worker's Scorer._decode_inputs does
+        else:  # decoded in a pass of its own, then folded in order, as the worker's Handler.decode does
             decoded = [decoder(record, offset) for offset, record in batch]
             clock.mark("decode")
             for event in decoded:
@@ -147,7 +147,7 @@ def scoring_alone(records: Sequence[Record], model: Model, settings: Settings,
 
 def _one(decoded: object, states: dict[bytes, CustomerState], stored: dict[bytes, bytes], model: Model,
          due: DueQueue, counts: dict[str, int], clock: _Clock) -> None:  # fmt: skip
-    """One record as streams/worker/scorer.py `Scorer._one` handles an event, with the clock marking each part."""
+    """One record as streams/worker/handling.py `Handler._event` handles it, with the clock marking each part."""
     clock.mark("decode")
     if isinstance(decoded, DeadLetter):
         decoded.model_dump_json()

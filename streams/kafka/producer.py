@@ -71,7 +71,7 @@ class OutputProducer:
     async def _partition_count(self, producer: AIOKafkaProducer, topic: str) -> int:
         count = self._partitions.get(topic)
         if count is None:
-            count = self._partitions[topic] = len(await producer.client._wait_on_metadata(topic))
+            count = self._partitions[topic] = len(await producer.partitions_for(topic))
         return count
 
     async def queue(self, topic: str, key: bytes | None, value: bytes | None, partition: int | None = None) -> None:

@@ -2,7 +2,7 @@
 
 Scores are queued in memory and flushed in script calls of 500 customers:
 by each batch of the worker before it stores its states (`confirm`, a
-bounded wait; streams/worker/scorer.py says why), and by a timer that
+bounded wait; streams/worker/checkpoint.py says why), and by a timer that
 retries what a failed flush left. Per customer the queue holds the newest
 update, the history points since the last flush (thinned as
 streams/snapshot/history.py says, so a customer's backlog stays bounded) and

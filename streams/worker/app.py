@@ -39,7 +39,10 @@ from streams.worker.faust_compat import (
 from streams.worker.lag import LAG_INTERVAL_SECONDS, input_positions, sample_lag
 from streams.worker.model_file import load_model
 from streams.worker.outputs import RECORD_OVERHEAD_BYTES, Outputs, ProducerTopic
-from streams.worker.scorer import Scorer, ScorerConfig
+from streams.worker.checkpoint import Checkpoint
+from streams.worker.continuity import Continuity
+from streams.worker.handling import Handler, ScorerConfig
+from streams.worker.scorer import Scorer
 from streams.worker.timers import InactivityTimer
 
 logger = logging.getLogger(__name__)
@@ -149,23 +152,19 @@ def scorer_config(settings: Settings, producer: OutputProducer) -> ScorerConfig:
 def build_scorer(app: faust.App, settings: Settings, model: Model, table: faust.Table, producer: OutputProducer,
                  metrics: Metrics, redis: RedisSink, fence: Fence) -> Scorer:  # fmt: skip
     """The scorer of every batch, with offset checks restarted at each assignment."""
-    scorer = Scorer(
-        table=table,
-        outputs=outputs(producer, settings),
-        model=model,
-        metrics=metrics,
-        redis=redis,
-        config=scorer_config(settings, producer),
-        erasures=customer_table(app, ERASURES_TABLE, settings),
-        consumer=FaustConsumerPosition(app) if settings.offset_checks else None,
-        due=due_schedule(settings, Path(app.conf.tabledir)),
-        writer=StateWriter(table, producer, settings.partitions),
-        fence=fence,
-    )
+    sent = outputs(producer, settings)
+    erasures = customer_table(app, ERASURES_TABLE, settings)
+    continuity = Continuity(FaustConsumerPosition(app), metrics, checks=settings.offset_checks)
+    handler = Handler(config=scorer_config(settings, producer), model=model, table=table, outputs=sent,
+                      metrics=metrics, erasures=erasures)  # fmt: skip
+    checkpoint = Checkpoint(outputs=sent, states=StateWriter(table, producer, settings.partitions), redis=redis,
+                            erasures=erasures, due=due_schedule(settings, Path(app.conf.tabledir)), metrics=metrics,
+                            continuity=continuity)  # fmt: skip
+    scorer = Scorer(handler=handler, continuity=continuity, checkpoint=checkpoint, fence=fence)
 
     @app.on_partitions_assigned.connect
     async def restart_offset_checks(sender: faust.App, assigned: set[TP], **kwargs: object) -> None:
-        scorer.partitions_assigned()
+        continuity.partitions_assigned()
 
     return scorer
 
@@ -202,14 +201,14 @@ def add_scoring_agent(app: faust.App, settings: Settings, scorer: Scorer) -> Non
 
     @app.agent(inputs, name="score-events")
     async def score_events(stream: faust.StreamT) -> None:
-        await scorer.start()
+        await scorer.continuity.resume()
         async for events in stream.take_events(settings.batch_max_events, within=settings.batch_seconds):
             messages = [event.message for event in events]
             try:
                 await scorer.handle(messages)
             except BaseException:
                 # Faust acks the batch when the agent leaves it, even by an exception: keep it uncommitted.
-                scorer.hold(messages)
+                scorer.continuity.hold(messages)
                 raise
 
 
@@ -224,15 +223,15 @@ def add_housekeeping(app: faust.App, settings: Settings, scorer: Scorer, metrics
     async def consumer_positions() -> None:
         # One read of the consumer's positions serves the lag gauge and the check for stalled tails.
         positions = await input_positions(app, [*settings.input_topics(), *settings.control_topics()])
-        unscored = None if positions is None else scorer.unscored(positions)
+        unscored = None if positions is None else scorer.continuity.unscored(positions)
         lag = await sample_lag(app, settings.input_topics(), metrics, unscored)
         if not settings.offset_checks:
             return
         if holding_back(app):  # records held back on purpose: no verdict then
-            scorer.rebalancing()
+            scorer.continuity.rebalancing()
             return
         await scorer.recover_tails(positions or {})
-        if lag and sum(lag.values()) and scorer.progress.quiet_checks == STALL_CHECKS:
+        if lag and sum(lag.values()) and scorer.continuity.quiet_checks == STALL_CHECKS:
             logger.warning("%d input records wait and none arrived for %.0f s; positions %s; consumer %s",
                            sum(lag.values()), STALL_CHECKS * LAG_INTERVAL_SECONDS,
                            {f"{tp.topic}[{tp.partition}]": p for tp, p in (positions or {}).items()},

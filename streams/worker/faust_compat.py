@@ -411,6 +411,21 @@ class App(faust.App):
         return _Transport(self.conf.broker_consumer, self)
 
 
+class SignalledWorker(faust.Worker):
+    """faust.Worker that calls `on_stop_signal` when the first stop signal arrives, before Faust's shutdown starts.
+
+    Faust offers no hook there; `_schedule_shutdown` is where its signal handlers go.
+    """
+
+    def on_stop_signal(self) -> None:
+        """Called once, on the first SIGTERM or SIGINT."""
+
+    def _schedule_shutdown(self, signal: Any) -> None:
+        if not self._signal_stop_time:
+            self.on_stop_signal()
+        super()._schedule_shutdown(signal)
+
+
 @dataclass
 class FaustConsumerPosition:
     """Offset continuity's view of the Faust consumer (streams/worker/offsets.py)."""
@@ -427,6 +442,11 @@ class FaustConsumerPosition:
 
     async def earliest(self, tps: list[TP]) -> dict[TP, int]:
         return dict(await self.app.consumer.earliest_offsets(*tps))
+
+    async def fetch_committed(self, tps: list[TP]) -> dict[TP, int | None]:
+        # The group's committed offsets as the coordinator has them now, not Faust's copy of the last seek.
+        client = self.app.consumer._thread._ensure_consumer()
+        return {tp: await self.app.consumer._thread.call_thread(client.committed, tp) for tp in tps}
 
     def release(self, messages: Iterable[Any]) -> None:
         # Faust's set of records under way, which a rebalance and a stop wait to see acknowledged.

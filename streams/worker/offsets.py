@@ -43,6 +43,8 @@ class ConsumerPosition(Protocol):
 
     async def earliest(self, tps: list[Any]) -> dict[Any, int]: ...
 
+    async def fetch_committed(self, tps: list[Any]) -> dict[Any, int | None]: ...
+
     async def seek(self, tp: Any, offset: int) -> None: ...
 
     def release(self, messages: Sequence[Any]) -> None: ...
@@ -60,7 +62,7 @@ class OffsetGuard:
     origin: dict[Hashable, int] = field(default_factory=dict)
     done: dict[Hashable, int] = field(default_factory=dict)
     # Partitions whose first record read came with no committed offset: their origin is checked against the
-    # partition's first offset on the broker (Scorer._anchor_first_records), since nothing else says where it began.
+    # partition's first offset on the broker (Continuity._anchor_first_records), since nothing else says where it began.
     unanchored: set[Hashable] = field(default_factory=set)
 
     def reset(self) -> None:
@@ -75,6 +77,10 @@ class OffsetGuard:
         """Records before these offsets had their batch completed: a restart need not fetch them again."""
         for tp, offset in positions.items():
             self.done[tp] = max(offset, self.done.get(tp, offset))
+
+    def backwards(self, positions: Mapping[Hashable, int]) -> dict[Hashable, int]:
+        """The partitions whose offset here is below one already completed, each with the completed one."""
+        return {tp: self.done[tp] for tp, offset in positions.items() if offset < self.done.get(tp, offset)}
 
     def resume_point(self, tp: Hashable) -> int | None:
         """Where a partition's processing must start again after the agent lost what it was doing, if known."""
@@ -98,6 +104,7 @@ class OffsetGuard:
         if offset < expected:
             self.expected[tp] = (offset if through is None else through) + 1
             self.reported.pop(tp, None)
+            self.done.pop(tp, None)  # what completed was of the partition's former offsets
             return "rewind"
         if offset > expected:
             if self.reported.get(tp) == expected:

@@ -25,10 +25,9 @@ from __future__ import annotations
 import gc
 import logging
 import os
-import signal
 import threading
 
-import faust
+from streams.worker.faust_compat import SignalledWorker
 
 logger = logging.getLogger(__name__)
 
@@ -38,7 +37,7 @@ HARD_EXIT_CODE = 70  # EX_SOFTWARE: the stop was not clean, though nothing was c
 GC_YOUNG_THRESHOLD = 20_000  # allocations between young collections (Python's default is 700)
 
 
-class Worker(faust.Worker):
+class Worker(SignalledWorker):
     """faust.Worker with the collector tuned once started, whose stop on a signal takes at most the app's shutdown
     timeout plus a grace period."""
 
@@ -46,13 +45,11 @@ class Worker(faust.Worker):
         await super().on_startup_finished()
         tune_collector()
 
-    def _schedule_shutdown(self, signal: signal.Signals) -> None:
-        if not self._signal_stop_time:
-            bound = self.app.shutdown_timeout + HARD_EXIT_GRACE_SECONDS
-            watchdog = threading.Timer(bound, _exit_now, args=(bound,))
-            watchdog.daemon = True  # a clean stop ends the process without waiting for it
-            watchdog.start()
-        super()._schedule_shutdown(signal)
+    def on_stop_signal(self) -> None:
+        bound = self.app.shutdown_timeout + HARD_EXIT_GRACE_SECONDS
+        watchdog = threading.Timer(bound, _exit_now, args=(bound,))
+        watchdog.daemon = True  # a clean stop ends the process without waiting for it
+        watchdog.start()
 
 
 def _exit_now(bound: float) -> None:

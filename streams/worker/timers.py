@@ -18,8 +18,9 @@ from scoring.pipeline import next_review, rescore_if_changed
 from scoring.records import decode_update
 from scoring.instants import from_us
 from scoring.schedule import Schedule
-from streams.worker.scorer import Batch, Scorer
-from streams.kafka.codecs import decode_state
+from streams.exceptions import Fenced
+from streams.worker.handling import Batch
+from streams.worker.scorer import Scorer
 from streams.kafka.partitions import partition_of
 from streams.state.stores import key_chunks
 
@@ -53,7 +54,7 @@ class InactivityTimer:
         """Schedule every customer of the local table into `queue`, a chunk at a time; returns how many are in it.
 
         Also offers Redis again the last update of every customer whose
-        state was stored while Redis was failing (Scorer.commit).
+        state was stored while Redis was failing (Checkpoint.commit).
 
         O(customers) once per rebalance: decoding a million states took 85 s
         here, and done at once it held up the worker's recovery, and so all
@@ -62,17 +63,17 @@ class InactivityTimer:
         the stream or the timer scheduled from; customers written since the
         rebuild began are rescheduled from their newest state, as they would be anyway.
         """
-        for chunk in key_chunks(self.scorer.table, REBUILD_CHUNK):
+        scorer = self.scorer
+        for chunk in key_chunks(scorer.table, REBUILD_CHUNK):
             for key in chunk:
-                raw = self.scorer.table.get(key)
-                if raw is None:
+                state = scorer.state(key)
+                if state is None:
                     continue  # erased since
-                state = decode_state(raw)
                 if state.unconfirmed_update and self.owned(partition_of(key, self.partitions)):
-                    # Stored while Redis was failing: its snapshot may never have arrived (Scorer.commit).
-                    self.scorer.redis.offer(decode_update(state.unconfirmed_update), state.unconfirmed_update)
+                    # Stored while Redis was failing: its snapshot may never have arrived (Checkpoint.commit).
+                    scorer.snapshots.offer(decode_update(state.unconfirmed_update), state.unconfirmed_update)
                 if state.last_scored_at is not None:
-                    queue.schedule(state.customer_id, next_review(state, self.scorer.model, from_us(state.last_scored_at)))
+                    queue.schedule(state.customer_id, next_review(state, scorer.model, from_us(state.last_scored_at)))
             await asyncio.sleep(0)  # let the stream and the web server run
         logger.info("inactivity timer: %d customers scheduled after recovery", len(queue))
         return len(queue)
@@ -80,39 +81,46 @@ class InactivityTimer:
     async def tick(self, now: datetime) -> int:
         """Re-score the customers due at `now`; returns how many were touched.
 
-        Like a batch of events: outputs are acknowledged before the states are
-        stored. A tick that fails part-way (a fenced worker, a broker that does
-        not acknowledge) stored nothing: every customer it took from the queue
-        is due again at `now`, so the next tick of their owner looks again.
+        Like a batch of events, through the checkpoint: outputs acknowledged
+        before states are stored. A tick that fails part-way (a fenced worker,
+        a broker that does not acknowledge) stores nothing, and every customer
+        it took from the queue is due again at `now`, so the next tick of their
+        owner looks again. Never raises but for cancellation: a timer that
+        raised would stop the worker (mode crashes the service of a failed task).
         """
-        if self.scorer.fence.lost() is not None:
+        due: list[str] = []
+        try:
+            async with self.scorer.work() as batch:
+                due = self.scorer.due.pop_due(now, MAX_PER_TICK)
+                await self._rescore(due, now, batch)
+        except Fenced:
+            self._again(due, now)
             return 0  # their owner, or this worker once it has rejoined, looks at them
-        async with self.scorer.progress.lock:
-            queue = self.scorer.due
-            due = queue.pop_due(now, MAX_PER_TICK)
-            try:
-                await self._rescore(due, now)
-            except BaseException:
-                self.scorer.outputs.discard()
-                for customer_id in due:
-                    queue.schedule(customer_id, now)
-                raise
+        except Exception:
+            self._again(due, now)
+            logger.exception("inactivity timer: a tick failed; its %d customers are due again", len(due))
+            return 0
+        except asyncio.CancelledError:
+            self._again(due, now)
+            raise
         self.touched += len(due)
         self.scorer.metrics.timer_rescored.inc(len(due))
         return len(due)
 
-    async def _rescore(self, due: list[str], now: datetime) -> None:
-        queue, batch, later = self.scorer.due, Batch(), []
+    def _again(self, due: list[str], now: datetime) -> None:
+        for customer_id in due:
+            self.scorer.due.schedule(customer_id, now)
+
+    async def _rescore(self, due: list[str], now: datetime, batch: Batch) -> None:
+        """Re-score each customer of `due` this worker owns into `batch`, with their next look."""
+        model = self.scorer.model
         for customer_id in due:
             key = customer_id.encode("utf-8")
             if not self.owned(partition_of(key, self.partitions)):
                 continue  # its partition moved to another worker, which has it scheduled
-            raw = self.scorer.table.get(key)
-            if raw is None:
+            state = self.scorer.state(key)
+            if state is None:
                 continue
-            result = rescore_if_changed(decode_state(raw), self.scorer.model, now)
+            result = rescore_if_changed(state, model, now)
             await self.scorer.publish(key, result, batch)
-            later.append((customer_id, next_review(result.state, self.scorer.model, now)))
-        await self.scorer.commit(batch)
-        for customer_id, when in later:  # once stored: a failure above leaves them all due at `now`
-            queue.schedule(customer_id, when)
+            batch.reviews[customer_id] = next_review(result.state, model, now)

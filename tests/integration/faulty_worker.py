@@ -14,7 +14,9 @@ import asyncio
 import os
 
 from streams.tools.cli import main
-from streams.worker.scorer import Batch, Scorer
+from streams.worker.checkpoint import Checkpoint
+from streams.worker.handling import Batch
+from streams.worker.scorer import Scorer
 
 FAULT = os.environ["HEALTHSCORE_TEST_FAULT"]
 AT_BATCH = int(os.environ.get("HEALTHSCORE_TEST_FAULT_BATCH", "3"))
@@ -29,11 +31,11 @@ class InjectedCrash(BaseException):
     """A crash the worker's handlers do not catch (as `except Exception` would not): the agent dies of it."""
 
 
-original_commit = Scorer.commit
+original_commit = Checkpoint.commit
 original_handle = Scorer.handle
 
 
-async def commit(self: Scorer, batch: Batch) -> None:
+async def commit(self: Checkpoint, batch: Batch, handled) -> None:
     if batches == AT_BATCH and FAULT in ("batch", "agent"):
         await self.outputs.flush()  # the outputs went out; the states never get stored
         if FAULT == "agent":
@@ -41,7 +43,7 @@ async def commit(self: Scorer, batch: Batch) -> None:
         raise InjectedFault("the batch's states could not be stored")
     if batches == AT_BATCH and FAULT == "hang":
         await asyncio.Event().wait()
-    await original_commit(self, batch)
+    await original_commit(self, batch, handled)
 
 
 async def handle(self: Scorer, messages) -> None:
@@ -50,7 +52,7 @@ async def handle(self: Scorer, messages) -> None:
     await original_handle(self, messages)
 
 
-Scorer.commit = commit
+Checkpoint.commit = commit
 Scorer.handle = handle
 
 if __name__ == "__main__":

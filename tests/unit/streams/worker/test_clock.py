@@ -103,7 +103,7 @@ def test_a_profile_stamped_today_rescores_an_event_time_customer_at_their_own_ti
     asyncio.run(w.handle(messages(history("c"))))
     asyncio.run(w.handle(messages([profile("c", 600, plan="enterprise")], first=4)))
     assert {u.scored_at for u in updates(w)[-2:]} == {at(40)}
-    assert w.progress.watermark == at(40)  # nor the worker's clock, which the timer scores everyone at
+    assert w.handler.watermark == at(40)  # nor the worker's clock, which the timer scores everyone at
 
 
 def test_on_the_wall_clock_an_override_is_scored_and_expires_as_stamped() -> None:

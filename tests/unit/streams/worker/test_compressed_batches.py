@@ -139,12 +139,12 @@ def test_the_scorer_dead_letters_an_undecodable_batch_as_its_range_and_scores_th
     assert "offsets 1..3" in letter.reason and "Unknown compression codec 0x06" in letter.reason
     assert base64.b64decode(letter.value_base64) == raw and letter.key_base64 is None
     assert worker.metrics.dead_letters.labels("undecodable_batch")._value.get() == 1
-    assert worker.consumer.seeks == []  # the range is no hole: nothing fetched again
-    assert worker.progress.guard.expected["p0"] == 6
+    assert worker.continuity.consumer.seeks == []  # the range is no hole: nothing fetched again
+    assert worker.continuity.guard.expected["p0"] == 6
 
 
 def test_a_failed_batch_holding_an_undecodable_range_is_fetched_again_from_the_ranges_first_offset() -> None:
     worker = make_scorer(kinds={TOPIC: "purchase"}, consumer=Position({"p0": 5}))
-    worker.progress.guard = OffsetGuard()
-    asyncio.run(worker.rewind([stand_in_message(5, 9, b"raw")]))
-    assert worker.consumer.seeks == [("p0", 5)]
+    worker.continuity.guard = OffsetGuard()
+    asyncio.run(worker.continuity.rewind([stand_in_message(5, 9, b"raw")]))
+    assert worker.continuity.consumer.seeks == [("p0", 5)]

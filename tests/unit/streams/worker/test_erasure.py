@@ -68,3 +68,14 @@ def test_in_one_batch_events_before_an_erasure_are_forgotten_and_later_ones_star
     sent = outputs.scores.values
     assert sent[2] is None  # the tombstone, after the update that came before the request
     assert [ScoreUpdate.model_validate_json(v).customer_id for v in sent if v is not None] == ["c-1", "c-2", "c-1"]
+    assert sorted(scorer.due.pop_due(at(10_000))) == ["c-1", "c-2"]  # back after the erasure: the timer looks again
+
+
+def test_an_erased_customer_is_taken_off_the_timers_schedule() -> None:
+    scorer = make_scorer(kinds={"customer.purchases": "purchase"}, max_message_bytes=4096,
+                         erasure_topic="customer.erasures")  # fmt: skip
+    request = ErasureRequest(request_id="dsr-1", customer_id="c-1", requested_at=at(10))
+    asyncio.run(scorer.handle_batch([message("customer.purchases", b"c-1", purchase("c-1", 1).model_dump_json().encode(), 0)]))
+    assert len(scorer.due) == 1
+    asyncio.run(scorer.handle_batch([message("customer.erasures", b"c-1", request.model_dump_json().encode(), 0)]))
+    assert scorer.due.pop_due(at(10_000)) == []

@@ -16,8 +16,9 @@ from schemas.outputs import DeadLetter, ScoreUpdate
 from scoring.pipeline import event_clock, step
 from scoring.replay import replay
 from scoring.state import new_state
-from streams.kafka.codecs import dead_letter
+from streams.kafka.codecs import dead_letter, decode_state
 from streams.worker.offsets import OffsetGuard
+from streams.worker.checkpoint import Checkpoint
 from streams.worker.scorer import Scorer
 from tests.factories import at, purchase, us, visit
 from tests.fakes import MODEL, TOPIC, Position, make_scorer, messages
@@ -37,7 +38,7 @@ def test_a_record_the_scorer_fails_on_is_dead_lettered_alone_and_the_rest_of_the
             raise ZeroDivisionError("division by zero")
         return real_step(state, event, model, now)
 
-    monkeypatch.setattr("streams.worker.scorer.step", failing)
+    monkeypatch.setattr("streams.worker.handling.step", failing)
     asyncio.run(worker.handle(messages(events)))
     updates = [ScoreUpdate.model_validate_json(v) for v in worker.outputs.scores.values]
     assert [u.customer_id for u in updates] == ["a", "b"]
@@ -45,6 +46,26 @@ def test_a_record_the_scorer_fails_on_is_dead_lettered_alone_and_the_rest_of_the
     assert (letter.error, letter.offset) == ("processing_error", 1)
     assert "ZeroDivisionError: division by zero" in letter.reason
     assert worker.metrics.batch_failures._value.get() == 0
+
+
+def test_a_record_that_fails_after_changing_its_customers_state_leaves_the_batch_state_as_it_was(monkeypatch) -> None:
+    """A step changes the state in place; the batch's copy holds the customer's earlier events, whose outputs
+    are already sent. A later record of the same customer that fails midway must leave no half-made change."""
+    real_step = step
+
+    def failing_after_the_change(state, event, model, now):
+        result = real_step(state, event, model, now)
+        if event.event_id == "poison":
+            raise ZeroDivisionError("division by zero")
+        return result
+
+    monkeypatch.setattr("streams.worker.handling.step", failing_after_the_change)
+    worker = scorer()
+    events = [purchase("a", 0, amount=10.0), purchase("a", 1, amount=1000.0, event_id="poison")]
+    asyncio.run(worker.handle(messages(events)))
+    state = decode_state(worker.table[b"a"])
+    assert (state.purchase_count, state.total_spend_amount) == (1, 10.0)
+    assert len(worker.outputs.deadletter.values) == 1
 
 
 def test_a_record_the_decoder_fails_on_is_dead_lettered_in_its_turn_and_the_records_around_it_are_scored(
@@ -60,7 +81,7 @@ def test_a_record_the_decoder_fails_on_is_dead_lettered_in_its_turn_and_the_reco
             raise MemoryError("the decoder ran out of memory")
         return codecs.decode_event(**record)
 
-    monkeypatch.setattr("streams.worker.scorer.decode_event", failing)
+    monkeypatch.setattr("streams.worker.handling.decode_event", failing)
     asyncio.run(worker.handle(messages(events)))
     assert [u.customer_id for u in map(ScoreUpdate.model_validate_json, worker.outputs.scores.values)] == ["a", "b"]
     [letter] = [DeadLetter.model_validate_json(v) for v in worker.outputs.deadletter.values]
@@ -82,28 +103,28 @@ def test_a_failed_batch_is_held_uncommitted_and_its_partitions_sought_back_to_it
     worker = scorer(consumer=consumer)
     batch = messages([purchase("a", 0), purchase("b", 1)], "p0", 5) + messages([purchase("c", 2)], "p1", 7)
 
-    async def broken(self, batch) -> None:
+    async def broken(self, batch, handled) -> None:
         raise ConnectionError("the broker did not acknowledge")
 
-    monkeypatch.setattr(Scorer, "commit", broken)
+    monkeypatch.setattr(Checkpoint, "commit", broken)
     monkeypatch.setattr("streams.worker.scorer.RETRY_FIRST_SECONDS", 0.0)
     asyncio.run(worker.handle(batch))  # does not raise: the agent goes on
     assert all(m.refcount == 2 for m in batch)  # Faust's ack after the batch leaves them unacknowledged
     assert sorted(consumer.seeks) == [("p0", 5), ("p1", 7)]
-    assert worker.progress.guard.expected == {"p0": 5, "p1": 7}
-    assert (worker.progress.failures, worker.metrics.batch_failures._value.get()) == (1, 1)
+    assert worker.continuity.guard.expected == {"p0": 5, "p1": 7}
+    assert (worker.failures, worker.metrics.batch_failures._value.get()) == (1, 1)
 
 
 def test_a_restarted_agent_resumes_each_partition_after_its_last_completed_batch() -> None:
     consumer = Position({"p0": 0})
     worker = scorer(consumer=consumer)
     consumer.assignment = lambda: {"p0", "p1"}
-    asyncio.run(worker.start())  # the first start: Faust has just sought to the committed offsets
+    asyncio.run(worker.continuity.resume())  # the first start: Faust has just sought to the committed offsets
     asyncio.run(worker.handle(messages([purchase("a", 0), purchase("b", 1)], "p0", 0)))
     assert consumer.seeks == []
-    asyncio.run(worker.start())  # a restart after a crash
+    asyncio.run(worker.continuity.resume())  # a restart after a crash
     assert consumer.seeks == [("p0", 2)]  # p1 was never read nor committed: nothing to resume
-    assert worker.progress.guard.admit("p0", 5, committed=0) == "hole"  # records fetched for the dead agent
+    assert worker.continuity.guard.admit("p0", 5, committed=0) == "hole"  # records fetched for the dead agent
 
 
 def test_the_guard_resumes_from_the_first_record_read_until_a_batch_completes() -> None:
@@ -161,7 +182,7 @@ def test_the_worker_dead_letters_a_conflicting_duplicate_and_counts_a_redelivery
 def test_lag_counts_from_the_first_record_not_scored_not_from_what_was_fetched() -> None:
     worker = scorer(consumer=Position({"p0": 0}))
     asyncio.run(worker.handle(messages([purchase("a", 0), purchase("b", 1)], "p0", 0)))
-    worker.progress.guard.admit("p0", 2, committed=0)  # fetched and under way, not scored yet
+    worker.continuity.guard.admit("p0", 2, committed=0)  # fetched and under way, not scored yet
     # The consumer has read 500 records ahead; 2 are scored; nothing was read of p1 yet.
-    assert worker.unscored({"p0": 500, "p1": 40}) == {"p0": 2, "p1": 40}
-    assert scorer().unscored({"p0": 500}) == {"p0": 500}  # without offset checks only the fetch position is known
+    assert worker.continuity.unscored({"p0": 500, "p1": 40}) == {"p0": 2, "p1": 40}
+    assert scorer().continuity.unscored({"p0": 500}) == {"p0": 500}  # without offset checks only the fetch position is known

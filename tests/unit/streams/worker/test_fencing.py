@@ -106,7 +106,7 @@ def test_a_batch_that_finds_the_fence_closed_writes_nothing_and_is_held_uncommit
     with caplog.at_level(logging.WARNING, logger="streams.worker.scorer"):
         asyncio.run(worker.handle(batch))
         asyncio.run(worker.handle(messages([purchase("c", 2)], first=2)))
-    assert worker.outputs.scores.values == [] and worker.table == {} and worker.redis.offered == []
+    assert worker.outputs.scores.values == [] and worker.table == {} and worker.snapshots.offered == []
     assert all(m.refcount == 2 for m in batch)  # held: Faust never acknowledges them, so they are read again
     assert worker.metrics.fenced_batches._value.get() == 2
     assert [r.getMessage() for r in caplog.records].count(
@@ -128,7 +128,7 @@ def test_a_fence_that_closes_mid_batch_discards_its_outputs_and_the_records_are_
     batch = messages([purchase("a", 0), purchase("b", 1)])
     asyncio.run(worker.handle(batch))
     assert worker.table == {} and discarded == [True]
-    assert worker.progress.guard.expected["p0"] == 0  # a later record of p0 reveals the hole; nothing is lost
+    assert worker.continuity.guard.expected["p0"] == 0  # a later record of p0 reveals the hole; nothing is lost
     assert worker.metrics.batch_failures._value.get() == 0 and worker.metrics.fenced_batches._value.get() == 1
 
 
@@ -199,5 +199,5 @@ def test_a_held_batch_is_taken_off_the_records_a_rebalance_waits_for_and_no_reco
     batch = messages([purchase("a", 0), purchase("b", 1)])
     with caplog.at_level(logging.INFO, logger="streams.worker.scorer"):
         asyncio.run(worker.handle(batch))
-    assert worker.consumer.released == batch  # Faust stops waiting for them; they stay unacknowledged
+    assert worker.continuity.consumer.released == batch  # Faust stops waiting for them; they stay unacknowledged
     assert worker.outputs.deadletter.values == [] and "could not be handled" not in caplog.text

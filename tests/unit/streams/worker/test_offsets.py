@@ -3,7 +3,7 @@
 import asyncio
 
 from streams.worker.offsets import OffsetGuard
-from streams.worker.scorer import QUIET_CHECKS
+from streams.worker.continuity import QUIET_CHECKS
 from tests.factories import purchase
 from tests.fakes import TOPIC, Position, make_scorer, messages
 
@@ -82,14 +82,14 @@ def test_a_partition_read_past_its_next_record_is_behind() -> None:
 def test_the_scorer_seeks_back_a_stalled_tail_only_once_the_stream_is_quiet() -> None:
     consumer = Position({"p0": 10})
     scorer = make_scorer(consumer=consumer)
-    scorer.progress.guard.admit("p0", 10, committed=10)
+    scorer.continuity.guard.admit("p0", 10, committed=10)
     positions = {"p0": 14}
 
     async def checks(delivering: bool) -> list[int]:
         found = []
         for _ in range(QUIET_CHECKS):
             if delivering:
-                scorer.progress.delivered += 1  # a record arrived since the last check: maybe the rest are on their way
+                scorer.delivered += 1  # a record arrived since the last check: maybe the rest are on their way
             found.append(await scorer.recover_tails(positions))
         return found
 
@@ -119,6 +119,17 @@ def test_a_first_record_read_after_the_partitions_first_with_nothing_committed_i
     asyncio.run(worker.handle(messages([purchase("a", 1)], tp="p0", first=10) + messages([purchase("b", 1)], tp="p1")))
     assert asyncio.run(worker.recover_tails({"p0": 11, "p1": 1})) == 1  # the next check, not only when quiet
     assert position.seeks == [("p0", 0)]
-    assert worker.progress.guard.expected["p0"] == 0
-    assert "p0 had no committed offset and its first record read was 10, but the partition starts at 0" in caplog.text
+    assert worker.continuity.guard.expected["p0"] == 0
+    assert "p0: its first record read was 10, but the partition's next record to process is 0" in caplog.text
     assert asyncio.run(worker.recover_tails({"p0": 11, "p1": 1})) == 0  # checked once per assignment
+
+
+def test_a_first_record_is_anchored_at_the_groups_commit_when_faust_has_not_seen_it_yet() -> None:
+    """Faust's copy of the committed offsets can lag a rebalance; reading from the partition's start would then
+    apply again events the dedup memory may have forgotten, so the group's commit decides where it starts."""
+    position = Position(committed={}, first={"p0": 0}, group={"p0": 6})
+    worker = make_scorer(kinds={TOPIC: "purchase"}, consumer=position)
+    asyncio.run(worker.handle(messages([purchase("a", 1)], tp="p0", first=10)))
+    assert asyncio.run(worker.recover_tails({"p0": 11})) == 1
+    assert position.seeks == [("p0", 6)]  # records 6-9 fetched again, not 0-9
+    assert worker.continuity.guard.expected["p0"] == 6

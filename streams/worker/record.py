@@ -1,0 +1,23 @@
+"""An input record as the worker reads it: the shape of Faust's ConsumerMessage that the worker relies on."""
+
+from __future__ import annotations
+
+from collections.abc import Hashable
+from typing import Protocol
+
+
+class Record(Protocol):
+    """One record of an input or control topic, with its coordinates, bytes and Faust's acknowledgement count."""
+
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes | None
+    timestamp: float | None  # broker timestamp, seconds
+    tp: Hashable  # (topic, partition)
+    generation_id: int | None  # the group generation the record was fetched in
+
+    def incref(self) -> None:
+        """One more reference: Faust acknowledges the record only when every reference is released."""
+        ...
