@@ -38,7 +38,7 @@ def clv_12m(state: CustomerState, model: ScoringModel, now: int) -> float:
 
 
 def segment_for(state: CustomerState, tier: Tier, clv: float, model: ScoringModel, now: int) -> Segment:
-    """One segment per customer, first match wins: dormant, new, (high_value_)at_risk, loyal, high_potential, steady."""
+    """One segment per customer, first match wins: dormant, (high_value_)at_risk, new, loyal, high_potential, steady."""
     rules = model.segments
     last = state.last_event_at if state.last_event_at is not None else now
     if now - last >= rules.dormant_days * US_PER_DAY:
