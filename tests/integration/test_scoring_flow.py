@@ -108,7 +108,12 @@ def test_events_become_exact_scores_alerts_dead_letters_and_redis_snapshots(depl
     assert {"bob", "carol"} <= set(alerted)
     assert any("detractor" in r or "complaint" in r for r in alerted["bob"].reasons)
     assert any(re.match(r"no purchase for 9\d days, \d\.\dx the usual 10-day cycle", r) for r in last["carol"].reasons)
-    assert {a.trigger for a in alerts if a.customer_id == "bob"} >= {"detractor_nps", "tier_entry"}
+    assert "detractor_nps" in {a.trigger for a in alerts if a.customer_id == "bob"}
+    assert last["bob"].tier in {"at_risk", "critical"}
+    # Whether bob *enters* a worse tier depends on the order the worker took the four
+    # topics (a first event that is already a detractor survey starts him there); in
+    # time order he does, and the worker's alerts equal the replay of its own order above.
+    assert "tier_entry" in {a.trigger for a in in_time_order.alerts if a.customer_id == "bob"}
 
     # Dead letters: each bad record once, with its reason and its original bytes.
     assert len(letters) == len(bad)
