@@ -86,7 +86,7 @@ class Settings(BaseSettings):
         0.02, gt=0, description="Longest a record waits for its batch to fill before it is scored."
     )
     offset_checks: bool = Field(
-        True, description="Fetch again input records the consumer skipped (streams/worker/offsets.py); off for transactional input topics."
+        True, description="Fetch again input records the consumer skipped and never commit past them (streams/worker/offsets.py); off for transactional input topics, whose markers leave gaps in the offsets."
     )
     redis_flush_seconds: float = Field(0.2, gt=0, description="How often pending scores are written to Redis.")
     history_retention_days: int = Field(

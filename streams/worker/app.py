@@ -118,6 +118,7 @@ def faust_app(settings: Settings) -> faust.App:
     )
     app.fetch_max_wait_ms = settings.fetch_max_wait_ms
     app.shutdown_timeout = settings.shutdown_timeout_seconds
+    app.commit_over_gaps = not settings.offset_checks
     if settings.probe_changelog_ends:
         app.end_probe = partial(true_ends, kafka_options(settings))
     return app

@@ -5,7 +5,7 @@ meet the consumer: records that arrive after a hole are held and their
 partition sought back, a restarted agent resumes after its last completed
 batch, a partition read past records that never arrived is read again, and
 a partition whose first record came later than its start is read from its
-start. With HEALTHSCORE_OFFSET_CHECKS=false (transactional input topics)
+start (settled before any of its records is handled). With HEALTHSCORE_OFFSET_CHECKS=false (transactional input topics)
 every record counts as the next, and only holding is left.
 """
 
@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Hashable, Mapping, Sequence
+from collections.abc import Collection, Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from streams.exceptions import OffsetWentBack
@@ -95,6 +95,36 @@ class Continuity:
                 await self.consumer.seek(tp, resume)
         logger.warning("scoring agent restarted: assigned partitions resume after their last completed batch")
 
+    async def anchor(self, records: Sequence[Record]) -> None:
+        """Settle where each partition with no commit starts, before any of its records is handled.
+
+        Without a commit the consumer reads a partition from its first record;
+        a first record that arrives later than that (seen: the first records
+        of partitions published during the rebalance after a kill -9, never
+        delivered) makes the ones before it a hole, fetched again. Settled
+        afterwards, the group would answer with this worker's own first commit,
+        past them, and they would be lost. Faust's copy of the commits can lag
+        a rebalance, so the group's word decides. Raises if the broker does not
+        say: the batch is then fetched again.
+        """
+        guard, consumer = self.guard, self.consumer
+        new = {r.tp for r in records if r.tp not in guard.expected and consumer.committed_offset(r.tp) is None}
+        if not self.checks or not new:
+            return
+        starts = await self._starts(new)
+        for tp in new:
+            if tp not in starts:
+                raise LookupError(f"the broker did not say where {tp} starts")
+            guard.start(tp, starts[tp])
+
+    async def _starts(self, tps: Collection[Hashable]) -> dict[Hashable, int]:
+        """Where each partition's processing starts: the group's committed offset, or else its first on the broker."""
+        ordered = sorted(tps, key=str)
+        starts = {tp: offset for tp, offset in (await self.consumer.fetch_committed(ordered)).items() if offset is not None}
+        if never := [tp for tp in ordered if tp not in starts]:
+            starts.update(await self.consumer.earliest(never))
+        return starts
+
     def admit(self, record: Record) -> bool:
         """Whether `record` is the next of its partition (OffsetGuard.admit); if not, hold it and seek back."""
         if not self.checks:
@@ -118,17 +148,23 @@ class Continuity:
         return verdict in ("process", "rewind")
 
     def expect_again(self, records: Sequence[Record]) -> None:
-        """These records were dropped uncommitted: a later record of their partition is a hole, and they are fetched again."""
+        """These records were dropped uncommitted: a later record of their partition is a hole, and they are fetched again.
+
+        A partition whose start is not settled yet (`anchor`) is left so: its
+        start is settled when its records come again.
+        """
+        expected = self.guard.expected
         for tp, offset in first_offsets(records).items():
-            self.guard.expected[tp] = min(offset, self.guard.expected.get(tp, offset))
+            if tp in expected:
+                expected[tp] = min(offset, expected[tp])
 
     async def rewind(self, records: Sequence[Record]) -> None:
         """Seek each partition of a failed batch back to its first record, so the batch is fetched again."""
         if not self.checks:
             return
         self.expect_again(records)  # a hole already pending before this batch is further back still: kept
-        for tp in first_offsets(records):
-            await self.consumer.seek(tp, self.guard.expected[tp])
+        for tp, offset in first_offsets(records).items():
+            await self.consumer.seek(tp, self.guard.expected.get(tp, offset))
 
     def forward(self, handled: Mapping[Hashable, int]) -> None:
         """Refuse a batch that would complete offsets below ones already completed (OffsetWentBack).
@@ -169,17 +205,15 @@ class Continuity:
         quiet = delivered == self.delivered_at_check and not busy
         self.delivered_at_check = delivered
         self.quiet_checks = self.quiet_checks + 1 if quiet else 0
-        if not self.checks:
+        if not self.checks or self.quiet_checks < QUIET_CHECKS:
             return 0
-        healed = await self._anchor_first_records()
-        if self.quiet_checks < QUIET_CHECKS:
-            return healed
         consumer = self.consumer
-        # Partitions none of whose records arrived and with nothing committed: the consumer started at their first
-        # record (offsets reset to earliest). Seen on the local broker after a kill -9: a restarted worker's consumer
-        # read every partition to its end while none of the records reached the agent, and waited there forever.
+        # Partitions none of whose records arrived and with nothing committed in Faust's copy: the consumer started at
+        # the group's commit or, with none, at their first record. Seen on the local broker after a kill -9: a restarted
+        # worker's consumer read every partition to its end while none of the records reached the agent, and waited
+        # there forever.
         unknown = [tp for tp in positions if tp not in self.guard.expected and consumer.committed_offset(tp) is None]
-        first = await consumer.earliest(unknown) if unknown else {}
+        first = await self._starts(unknown) if unknown else {}
         stalled = self.guard.behind(positions, lambda tp: first.get(tp, consumer.committed_offset(tp)))
         for tp, expected in stalled.items():
             self.metrics.offset_holes.inc()
@@ -188,34 +222,4 @@ class Continuity:
             await consumer.seek(tp, expected)
         if stalled:
             self.quiet_checks = 0
-        return healed + len(stalled)
-
-    async def _anchor_first_records(self) -> int:
-        """Seek back each partition whose first record read came after its first record on the broker; how many.
-
-        A partition with no committed offset is read from its first record; a
-        first record that arrives later than that (seen: the first ten records
-        of partitions published during the rebalance after a kill -9, never
-        delivered) means the ones before it were skipped. They are fetched
-        again, late but not lost; the dedup memory drops any already applied.
-        """
-        guard = self.guard
-        unanchored, guard.unanchored = sorted(guard.unanchored, key=str), set()
-        if not unanchored:
-            return 0
-        # Faust's copy of the committed offsets can lag a rebalance: the group's word decides. Where it has a commit,
-        # the records before it were applied: read from there, not from the start, or a customer with more events
-        # since than the dedup memory keeps would have some counted twice.
-        committed = await self.consumer.fetch_committed(unanchored)
-        never = [tp for tp in unanchored if committed.get(tp) is None]
-        first = await self.consumer.earliest(never) if never else {}
-        starts = {tp: committed[tp] if committed.get(tp) is not None else first[tp] for tp in unanchored
-                  if committed.get(tp) is not None or tp in first}  # fmt: skip
-        skipped = {tp: offset for tp, offset in starts.items() if offset < guard.origin.get(tp, offset)}
-        for tp, offset in skipped.items():
-            self.metrics.offset_holes.inc()
-            logger.warning("%s: its first record read was %d, but the partition's next record to process is %d: "
-                           "fetching %d..%d again", tp, guard.origin[tp], offset, offset, guard.origin[tp] - 1)  # fmt: skip
-            guard.expected[tp] = offset
-            await self.consumer.seek(tp, offset)
-        return len(skipped)
+        return len(stalled)

@@ -293,6 +293,19 @@ class _Consumer(driver.Consumer):
         finally:
             self.diag.unset_flag(_FETCHING)
 
+    async def _add_gap(self, tp: TP, offset_from: int, offset_to: int) -> None:
+        """Faust counts the offsets a fetch jumped over as acknowledged, so its next commit passes them.
+
+        With the offset checks on, a jump is records the consumer dropped
+        (streams/worker/offsets.py), held and fetched again; counted as done,
+        the first of them handled again let the commit pass all the rest, and
+        a kill or a rebalance before they were handled lost them. So only
+        without the checks, where a jump is offsets the broker does not have
+        (transaction markers), are they counted.
+        """
+        if self.app.commit_over_gaps:
+            await super()._add_gap(tp, offset_from, offset_to)
+
     async def wait_empty(self) -> None:
         """Faust's wait for records under way to be acknowledged, at most the app's shutdown timeout.
 
@@ -402,6 +415,7 @@ class App(faust.App):
     fetch_max_wait_ms: int = FAUST_FETCH_MAX_WAIT_MS
     shutdown_timeout: float = SHUTDOWN_TIMEOUT_SECONDS
     end_probe: EndProbe | None = None  # where the broker's reported ends fall short (streams/kafka/partition_ends.py)
+    commit_over_gaps: bool = False  # whether offsets a fetch jumped over are committed (_Consumer._add_gap)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         # Our own check of offsets against ends (_Recovery) replaces Faust's, which stops the worker.

@@ -61,9 +61,6 @@ class OffsetGuard:
     # record whose batch was completed (outputs acknowledged, states stored): where to resume from.
     origin: dict[Hashable, int] = field(default_factory=dict)
     done: dict[Hashable, int] = field(default_factory=dict)
-    # Partitions whose first record read came with no committed offset: their origin is checked against the
-    # partition's first offset on the broker (Continuity._anchor_first_records), since nothing else says where it began.
-    unanchored: set[Hashable] = field(default_factory=set)
 
     def reset(self) -> None:
         """Forget everything: after a rebalance the consumer starts again from committed offsets."""
@@ -71,7 +68,10 @@ class OffsetGuard:
         self.reported.clear()
         self.origin.clear()
         self.done.clear()
-        self.unanchored.clear()
+
+    def start(self, tp: Hashable, offset: int) -> None:
+        """The partition's processing starts at `offset` (the group's commit, or its first offset on the broker)."""
+        self.expected[tp] = self.origin[tp] = offset
 
     def completed(self, positions: Mapping[Hashable, int]) -> None:
         """Records before these offsets had their batch completed: a restart need not fetch them again."""
@@ -95,11 +95,11 @@ class OffsetGuard:
         An offset below the expected one means the partition went back (a topic
         recreated after broker data loss, an offset reset): its records are
         processed as they come, a `rewind`, and duplicates are caught by event id.
+        A partition not `start`ed yet starts at `committed` (Continuity.anchor
+        starts those with no commit before their first record comes here).
         """
         if tp not in self.expected:
-            self.expected[tp] = self.origin[tp] = offset if committed is None else committed
-            if committed is None:
-                self.unanchored.add(tp)
+            self.start(tp, offset if committed is None else committed)
         expected = self.expected[tp]
         if offset < expected:
             self.expected[tp] = (offset if through is None else through) + 1

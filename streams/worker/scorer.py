@@ -139,6 +139,7 @@ class Scorer:
         self.delivered += len(records)
         handled: dict[Hashable, int]  # per partition, the offset after the last record handled
         async with self.lock:
+            await self.continuity.anchor(records)
             self.metrics.batch_size.observe(len(records))
             batch, handled = Batch(), {}
             for record, decoded in zip(records, self.handler.decode(records), strict=True):

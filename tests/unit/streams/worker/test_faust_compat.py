@@ -117,3 +117,28 @@ def test_every_internal_attribute_read_exists_on_a_built_worker(tmp_path: Path) 
         return missing
 
     assert asyncio.run(built()) == []
+
+
+def test_offsets_a_fetch_jumped_over_are_never_committed_while_the_offset_checks_fetch_them_again(tmp_path: Path) -> None:
+    """A fetch jumped from offset 11 to 23 (the consumer dropped 12-22); 23 is held, 12-13 handled after the seek back.
+
+    Only 11-13 are done: every commit must stop at 14, or a kill before 14-22 are handled loses them (Faust
+    counts a jump as acknowledged; its successive commits then reached 24). Without the checks (transactional
+    inputs) a jump is offsets the broker does not have, and a commit passes them, as Faust's does.
+    """
+
+    async def commits(checks: bool, acked: list[int]) -> list[int]:
+        env = {"HEALTHSCORE_DATADIR": str(tmp_path), "HEALTHSCORE_OFFSET_CHECKS": str(checks).lower()}
+        consumer = create_app(Settings.from_env(env)).app.consumer
+        tp = faust.types.TP("customer.purchases", 0)
+        consumer._committed_offset[tp] = 11
+        await consumer._add_gap(tp, 12, 23)  # as the fetch loop notes a jump: from the last read + 1 to the new
+        consumer._acked[tp].extend(acked)
+        made = []
+        while (offset := consumer._new_offset(tp)) is not None:
+            made.append(offset)
+            consumer._committed_offset[tp] = offset  # as Faust's commit records it
+        return made
+
+    assert max(asyncio.run(commits(True, [11, 12, 13]))) == 14
+    assert max(asyncio.run(commits(False, [11, 23]))) == 24

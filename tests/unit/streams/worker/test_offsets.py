@@ -2,6 +2,7 @@
 
 import asyncio
 
+from schemas.outputs import ScoreUpdate
 from streams.worker.offsets import OffsetGuard
 from streams.worker.continuity import QUIET_CHECKS
 from tests.factories import purchase
@@ -112,16 +113,33 @@ def test_a_partition_read_to_its_end_with_no_record_arriving_and_nothing_committ
     assert consumer.seeks == [("p0", 0)]  # p1 holds nothing past its first offset: nothing to fetch again
 
 
+def scored(worker) -> list[str]:
+    return [ScoreUpdate.model_validate_json(v).customer_id for v in worker.outputs.scores.values]
+
+
+async def handled(worker, records) -> None:
+    """Handle a batch and let the seeks it started in the background run."""
+    await worker.handle(records)
+    await asyncio.gather(*worker.continuity.seeks)
+
+
 def test_a_first_record_read_after_the_partitions_first_with_nothing_committed_is_not_trusted(caplog) -> None:
-    """Issue 27: records 0-9 of partitions published during a rebalance after a kill -9 were never delivered."""
+    """Issue 27: records 0-9 of partitions published during a rebalance after a kill -9 were never delivered.
+
+    The partition's start is settled before its first record is handled: had record 10 been handled, this
+    worker's own commit would have said the partition starts at 11, and records 0-9 were lost.
+    """
     position = Position(committed={}, first={"p0": 0, "p1": 0})
     worker = make_scorer(kinds={TOPIC: "purchase"}, consumer=position)
-    asyncio.run(worker.handle(messages([purchase("a", 1)], tp="p0", first=10) + messages([purchase("b", 1)], tp="p1")))
-    assert asyncio.run(worker.recover_tails({"p0": 11, "p1": 1})) == 1  # the next check, not only when quiet
+    late = messages([purchase("a", 1)], tp="p0", first=10)
+    asyncio.run(handled(worker, late + messages([purchase("b", 1)], tp="p1")))
+    assert scored(worker) == ["b"]  # record 10 waits for records 0-9
+    assert late[0].refcount == 2  # held: never acknowledged, so never committed
+    assert worker.continuity.done("p0") is None and worker.continuity.done("p1") == 1
     assert position.seeks == [("p0", 0)]
-    assert worker.continuity.guard.expected["p0"] == 0
-    assert "p0: its first record read was 10, but the partition's next record to process is 0" in caplog.text
-    assert asyncio.run(worker.recover_tails({"p0": 11, "p1": 1})) == 0  # checked once per assignment
+    assert "offset 10 of p0 arrived before 0..9: fetching those again" in caplog.text
+    asyncio.run(handled(worker, messages([purchase("z", 1)], tp="p0", first=0)))
+    assert scored(worker) == ["b", "z"]  # fetched again from the start, in order
 
 
 def test_a_first_record_is_anchored_at_the_groups_commit_when_faust_has_not_seen_it_yet() -> None:
@@ -129,7 +147,22 @@ def test_a_first_record_is_anchored_at_the_groups_commit_when_faust_has_not_seen
     apply again events the dedup memory may have forgotten, so the group's commit decides where it starts."""
     position = Position(committed={}, first={"p0": 0}, group={"p0": 6})
     worker = make_scorer(kinds={TOPIC: "purchase"}, consumer=position)
-    asyncio.run(worker.handle(messages([purchase("a", 1)], tp="p0", first=10)))
-    assert asyncio.run(worker.recover_tails({"p0": 11})) == 1
+    asyncio.run(handled(worker, messages([purchase("a", 1)], tp="p0", first=10)))
     assert position.seeks == [("p0", 6)]  # records 6-9 fetched again, not 0-9
     assert worker.continuity.guard.expected["p0"] == 6
+
+
+def test_a_partition_whose_start_the_broker_does_not_say_is_fetched_again_unsettled() -> None:
+    """No answer from the broker: the batch fails and is fetched again, and the start is asked again then."""
+
+    class Silent(Position):
+        async def earliest(self, tps: list) -> dict:
+            return {}
+
+    position = Silent(committed={})
+    worker = make_scorer(kinds={TOPIC: "purchase"}, consumer=position)
+    records = messages([purchase("a", 1)], tp="p0", first=10)
+    asyncio.run(handled(worker, records))
+    assert scored(worker) == [] and records[0].refcount == 2
+    assert position.seeks == [("p0", 10)]  # the batch again, with nothing settled from it
+    assert "p0" not in worker.continuity.guard.expected
