@@ -5,8 +5,20 @@ class HealthscoreError(Exception):
     """Base of every deliberate healthscore error."""
 
 
+class BrokerUnavailable(HealthscoreError):
+    """No Kafka broker answers at HEALTHSCORE_BROKER_URL within HEALTHSCORE_CONNECT_TIMEOUT_SECONDS."""
+
+
+class RedisUnavailable(HealthscoreError):
+    """Redis does not answer at HEALTHSCORE_REDIS_URL within HEALTHSCORE_CONNECT_TIMEOUT_SECONDS."""
+
+
+class ApiUnreachable(HealthscoreError):
+    """No worker's HTTP API answers at the URL a command was given."""
+
+
 class LocalStackError(HealthscoreError):
-    """The local broker or Redis could not be started."""
+    """The local broker or Redis could not be started, or one of them stopped by itself."""
 
 
 class ModelFileError(HealthscoreError):
@@ -14,11 +26,11 @@ class ModelFileError(HealthscoreError):
 
 
 class TailError(HealthscoreError):
-    """An output topic cannot be followed: no broker answers, or the topic does not exist."""
+    """An output topic cannot be followed: it does not exist (yet)."""
 
 
 class LiveStatesError(HealthscoreError):
-    """The workers' states cannot be read through the HTTP API: no answer, a refused token, or an error answer."""
+    """The workers' states cannot be read through the HTTP API: a refused token, or an error answer."""
 
 
 class StopSignal(KeyboardInterrupt):

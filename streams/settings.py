@@ -33,6 +33,12 @@ class Settings(BaseSettings):
         repr=False,  # it may hold a password
     )
     redis_prefix: str = Field("healthscore", description="Prefix of every Redis key written.")
+    connect_timeout_seconds: float = Field(
+        5.0,
+        gt=0,
+        description="How long a command waits for the broker or Redis to answer before it stops with one `Error:` "
+        "line (the worker checks both before it starts).",
+    )
     partitions: int = Field(4, ge=1, description="Partitions of input topics and of the state table.")
     store: str = Field(
         "memory://",

@@ -9,11 +9,16 @@ code here: its password and TLS go in HEALTHSCORE_REDIS_URL
 from __future__ import annotations
 
 import ssl
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import faust
+from kafka.errors import KafkaTimeoutError
 
+from streams.exceptions import BrokerUnavailable
 from streams.settings import Settings
+
+Client = TypeVar("Client")
 
 
 def ssl_context(settings: Settings) -> ssl.SSLContext:
@@ -62,3 +67,16 @@ def kafka_options(settings: Settings) -> dict[str, Any]:
         if settings.kafka_sasl_password:
             options["sasl_plain_password"] = settings.kafka_sasl_password.get_secret_value()
     return options
+
+
+def connect(client: Callable[..., Client], settings: Settings, **options: Any) -> Client:
+    """`client(**options)`, a kafka-python KafkaProducer, KafkaConsumer or KafkaAdminClient, that reached a broker.
+
+    BrokerUnavailable, naming HEALTHSCORE_BROKER_URL, when none answers within
+    HEALTHSCORE_CONNECT_TIMEOUT_SECONDS (kafka-python would wait 30 s).
+    """
+    try:
+        return client(**options, bootstrap_timeout_ms=int(settings.connect_timeout_seconds * 1000))
+    except KafkaTimeoutError as exc:
+        where = f"{settings.broker_url} (HEALTHSCORE_BROKER_URL) within {settings.connect_timeout_seconds:g} s"
+        raise BrokerUnavailable(f"no Kafka broker answers at {where}") from exc

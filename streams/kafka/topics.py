@@ -9,27 +9,20 @@ from kafka import KafkaConsumer, TopicPartition
 from kafka.admin import KafkaAdminClient, NewTopic
 from kafka.errors import KafkaError, TopicAlreadyExistsError
 
-from streams.kafka.connections import kafka_options
+from streams.kafka.connections import connect, kafka_options
 from streams.settings import Settings
 
 logger = logging.getLogger(__name__)
 
 
-def ensure_topics(settings: Settings, timeout: float = 30.0) -> None:
+def ensure_topics(settings: Settings) -> None:
     """Create the input and output topics with `settings.partitions`; existing ones are left alone.
 
     Inputs must have as many partitions as the state table, because each
-    table partition lives where its input partition is consumed.
+    table partition lives where its input partition is consumed. No broker
+    within HEALTHSCORE_CONNECT_TIMEOUT_SECONDS is BrokerUnavailable.
     """
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            admin = KafkaAdminClient(**kafka_options(settings), client_id=f"{settings.app_id}-admin")
-            break
-        except KafkaError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.5)
+    admin = connect(KafkaAdminClient, settings, **kafka_options(settings), client_id=f"{settings.app_id}-admin")
     try:
         existing = set(admin.list_topics())
         names = [*settings.input_topics(), *settings.control_topics(), *settings.output_topics()]

@@ -4,15 +4,24 @@ from __future__ import annotations
 
 import logging
 import signal
+import sys
 import tempfile
 import time
+import traceback
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
 
 from streams.tools.cli_options import CustomerIdType, Day, NonBlank, one_line, settings_from_env
-from streams.exceptions import HealthscoreError, StopSignal
+from streams.exceptions import (
+    ApiUnreachable,
+    BrokerUnavailable,
+    HealthscoreError,
+    LocalStackError,
+    RedisUnavailable,
+    StopSignal,
+)
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -30,23 +39,45 @@ SCHEMA_DIR = ROOT / "schemas" / "json"
 # -v count -> root log level. A command's own output is its answer; the Kafka client's
 # connection chatter (about 20 INFO lines per `produce`) is for debugging, so it waits for -v.
 LOG_LEVELS = {0: logging.WARNING, 1: logging.INFO}
+# kafka-python logs each failed bootstrap attempt and then its timeout; a command reports that itself,
+# on one line (BrokerUnavailable), so the client speaks only with -v.
+KAFKA_LOG_LEVELS = {0: logging.CRITICAL + 1, 1: logging.INFO}
+
+# One exit code per cause of failure, as docs/reference/cli.md#exit-codes lists them (a test keeps both equal).
+# 1 is every other deliberate error (a bad setting, model file or dataset, an answer refused), 2 a usage error.
+EXIT_CODES: dict[type[HealthscoreError], int] = {
+    BrokerUnavailable: 3,
+    RedisUnavailable: 4,
+    ApiUnreachable: 5,
+    LocalStackError: 6,
+}
+
+
+def exit_code(error: HealthscoreError) -> int:
+    """The exit code of `error`'s cause; 1 for a cause without one of its own."""
+    return next((code for cause, code in EXIT_CODES.items() if isinstance(error, cause)), 1)
 
 
 class HealthscoreGroup(click.Group):
     """How every command ends when it does not finish its work.
 
-    A deliberate healthscore error (a bad model file, a stack that cannot
-    start) is one `Error:` line, exit code 1. Ctrl-C, and SIGTERM or SIGHUP
-    while a local stack runs (StopSignal), end with 128 + the signal number,
-    as a shell reports a process a signal ended: 130, 143, 129. By then
-    whatever the command started has been stopped.
+    A deliberate healthscore error (a bad model file, no broker at the
+    configured address) is one `Error:` line and its cause's exit code
+    (EXIT_CODES); with -v its traceback comes first. Ctrl-C, and SIGTERM or
+    SIGHUP while a local stack runs (StopSignal), end with 128 + the signal
+    number, as a shell reports a process a signal ended: 130, 143, 129. By
+    then whatever the command started has been stopped.
     """
 
     def invoke(self, ctx: click.Context) -> object:
         try:
             return super().invoke(ctx)
         except HealthscoreError as exc:
-            raise click.ClickException(str(exc)) from exc
+            if ctx.params.get("verbose"):
+                traceback.print_exception(exc, file=sys.stderr)
+            error = click.ClickException(str(exc))
+            error.exit_code = exit_code(exc)
+            raise error from exc
         except KeyboardInterrupt as exc:
             signum = exc.signum if isinstance(exc, StopSignal) else signal.SIGINT
             click.echo(f"stopped by {signal.Signals(signum).name}", err=True)
@@ -60,6 +91,7 @@ def main(verbose: int) -> None:
     """healthscore: event-driven customer health scores and churn-risk alerts."""
     logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger().setLevel(LOG_LEVELS.get(verbose, logging.DEBUG))
+    logging.getLogger("kafka").setLevel(KAFKA_LOG_LEVELS.get(verbose, logging.DEBUG))
 
 
 @main.command()
@@ -69,12 +101,16 @@ def worker(loglevel: str) -> None:
     """Run a scoring worker with HEALTHSCORE_* settings."""
     from streams.worker.app import create_app
     from streams.kafka.topics import ensure_topics
+    from streams.snapshot.connections import check_redis
 
     from streams.worker.process import Worker
 
     logging.getLogger().setLevel(loglevel.upper())  # start-up (topics created) logs as the worker will
     settings = settings_from_env()
     service = create_app(settings)  # loads the model file first: a bad one stops here, on one line
+    # Both within HEALTHSCORE_CONNECT_TIMEOUT_SECONDS, before Faust starts: a worker started against a wrong
+    # address says so on one line instead of retrying in its log. (Once running, it rides out outages.)
+    check_redis(settings)
     ensure_topics(settings)
     Worker(service.app, loglevel=loglevel).execute_from_commandline()
 
@@ -451,7 +487,7 @@ def stack(workdir: Path | None) -> None:
             time.sleep(0.5)
         exited = ", ".join(f"{name} (exit code {p.returncode})" for name, p in running.processes.items()
                            if p.poll() is not None)  # fmt: skip
-        raise click.ClickException(f"{exited} stopped by itself; its log is in {workdir}")
+        raise LocalStackError(f"{exited} stopped by itself; its log is in {workdir}")
 
 
 if __name__ == "__main__":

@@ -18,7 +18,7 @@ from rich.console import Console
 from rich.table import Table
 
 from schemas.api import CustomerHistory, HistoryPoint
-from streams.exceptions import HealthscoreError
+from streams.exceptions import ApiUnreachable, HealthscoreError, RedisUnavailable
 
 BARS = "▁▂▃▄▅▆▇█"
 TIER_STYLES = {"healthy": "green", "watch": "yellow", "at_risk": "dark_orange", "critical": "red"}
@@ -27,7 +27,7 @@ TIMEOUT_SECONDS = 10.0
 
 
 class HistoryUnavailable(HealthscoreError):
-    """The worker could not be asked, or refused; the message says why."""
+    """The worker refused (an unknown customer, a bad bound, a wrong token); the message says why."""
 
 
 def bar(score: float) -> str:
@@ -68,9 +68,12 @@ def fetch_history(url: str, customer_id: str, since: str | None, until: str | No
             message = json.loads(body)["error"]
         except (ValueError, KeyError, TypeError):
             message = body.decode(errors="replace")[:200]
+        if failed.code == 503:  # the only 503 of this route: the worker cannot read Redis
+            raise RedisUnavailable(f"the worker at {url} cannot read Redis now ({failed.code}): {message}") from None
         raise HistoryUnavailable(f"{failed.code} from {url}: {message}") from None
     except (urllib.error.URLError, OSError) as failed:
-        raise HistoryUnavailable(f"cannot reach the worker's API at {url}: {failed}") from None
+        reason = failed.reason if isinstance(failed, urllib.error.URLError) else failed
+        raise ApiUnreachable(f"no worker's API answers at {url}: {reason}") from None
 
 
 def show_history(console: Console, history: CustomerHistory, rows: int) -> None:

@@ -25,7 +25,7 @@ from pydantic import SecretStr, ValidationError
 from schemas.api import MAX_STATES_PAGE, StatesPage
 from scoring.state import CustomerState
 from scoring.state_codec import decode_state
-from streams.exceptions import LiveStatesError
+from streams.exceptions import ApiUnreachable, LiveStatesError
 from streams.settings import WILDCARD_HOSTS, Settings
 
 # How long a partition may stay unanswerable (moving between workers, a worker restoring its table).
@@ -73,7 +73,7 @@ def page(url: str, partition: int, after: str | None, limit: int, token: SecretS
             if failed.code != 503 or time.monotonic() > deadline:
                 raise LiveStatesError(f"{url}: partition {partition}: {failed.code} {message}") from None
         except urllib.error.URLError as failed:
-            raise LiveStatesError(f"no worker answers at {url}: {failed.reason}") from None
+            raise ApiUnreachable(f"no worker's API answers at {url}: {failed.reason}") from None
         except ValidationError as exc:
             raise LiveStatesError(f"{url} answered something that is not a page of states: {exc}") from None
         time.sleep(RETRY_PAUSE_SECONDS)

@@ -55,22 +55,37 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def wait_for_port(port: int, process: subprocess.Popen, log: Path, timeout: float = START_TIMEOUT) -> None:
+def claim(port: int, name: str) -> None:
+    """LocalStackError when something listens on 127.0.0.1:`port` already: `name` could not, and the wait for it
+    would be answered by whatever holds the port. Closed connections (TIME_WAIT) do not count, as for `name`."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError as exc:
+            raise LocalStackError(f"{name} cannot listen on 127.0.0.1:{port}: {exc.strerror}") from None
+
+
+def wait_for_port(port: int, process: subprocess.Popen, log: Path, timeout: float = START_TIMEOUT,
+                  name: str = "the process") -> None:
+    """Wait until `name` listens on `port`; if it does not, LocalStackError on one line with its log's last line."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise LocalStackError(f"process exited with {process.returncode}: {_tail(log)}")
+            raise LocalStackError(f"{name} exited with {process.returncode} at start ({last_line(log)}); log: {log}")
         with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.5):
             return
         time.sleep(0.1)
-    raise LocalStackError(f"nothing listened on 127.0.0.1:{port} within {timeout:.0f}s: {_tail(log)}")
+    waited = f"within {timeout:.0f} s ({last_line(log)}); log: {log}"
+    raise LocalStackError(f"{name} did not listen on 127.0.0.1:{port} {waited}")
 
 
-def _tail(log: Path, lines: int = 20) -> str:
+def last_line(log: Path) -> str:
     try:
-        return "\n".join(log.read_text(errors="replace").splitlines()[-lines:])
+        lines = [line.strip() for line in log.read_text(errors="replace").splitlines() if line.strip()]
     except OSError:
-        return "(no log)"
+        return "no log"
+    return lines[-1] if lines else "nothing logged"
 
 
 def stop_process(process: subprocess.Popen, timeout: float = 10.0) -> None:
@@ -147,13 +162,14 @@ class LocalStack:
         """Start (or, after stop_broker, restart) Tansu on this stack's port; it keeps topics in memory only."""
         url = f"tcp://127.0.0.1:{self.broker_port}"
         log = self.workdir / "broker.log"
+        claim(self.broker_port, "the broker")
         with log.open("ab") as out:
             self.processes["broker"] = subprocess.Popen(
                 [str(tansu_binary()), "broker", "--listener-url", url, "--advertised-listener-url", url,
                  "--storage-engine", "memory://tansu/"],
                 stdout=out, stderr=subprocess.STDOUT,
             )  # fmt: skip
-        wait_for_port(self.broker_port, self.processes["broker"], log)
+        wait_for_port(self.broker_port, self.processes["broker"], log, name="the broker")
 
     def stop_broker(self) -> None:
         """Stop the broker, for outage tests; every topic, offset and group goes with it."""
@@ -162,12 +178,13 @@ class LocalStack:
     def start_redis(self) -> None:
         """Start (or, after stop_redis, restart) Redis on this stack's port; it keeps nothing on disk."""
         log = self.workdir / "redis.log"
+        claim(self.redis_port, "redis-server")
         self.processes["redis"] = subprocess.Popen(
             [redis_binary(), "--port", str(self.redis_port), "--bind", "127.0.0.1", "--save", "",
              "--appendonly", "no", "--dir", str(self.workdir), "--logfile", str(log)],
             stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT,
         )  # fmt: skip
-        wait_for_port(self.redis_port, self.processes["redis"], log)
+        wait_for_port(self.redis_port, self.processes["redis"], log, name="redis-server")
 
     def stop_redis(self) -> None:
         """Stop Redis, for outage tests; its data is gone with it."""
@@ -237,7 +254,10 @@ def local_stack(workdir: Path) -> Iterator[LocalStack]:
     Exit includes SIGTERM, SIGHUP and SIGINT, which raise StopSignal while the
     stack runs (`StopOnSignals`); no signal interrupts the stopping itself.
     """
-    workdir.mkdir(parents=True, exist_ok=True)
+    try:
+        workdir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise LocalStackError(f"cannot create the work folder {workdir}: {exc.strerror}") from None
     stack = LocalStack(workdir=workdir, broker_port=free_port(), redis_port=free_port())
     with StopOnSignals() as signals:
         try:

@@ -14,7 +14,7 @@ from pathlib import Path
 from kafka import KafkaProducer
 
 from schemas.control import ErasureRequest, OverrideRequest
-from streams.kafka.connections import producer_options
+from streams.kafka.connections import connect, producer_options
 from streams.settings import Settings
 from streams.tools.timeshift import shift_line
 
@@ -72,7 +72,7 @@ def publish(
     (streams/tools/progress.py).
     """
     report = PublishReport()
-    producer = KafkaProducer(**producer_options(settings), linger_ms=5, acks="all")
+    producer = connect(KafkaProducer, settings, **producer_options(settings), linger_ms=5, acks="all")
     started = time.monotonic()
     try:
         for number, line in enumerate(lines, start=1):
@@ -100,7 +100,7 @@ def publish(
 
 def send_request(topic: str, request: ErasureRequest | OverrideRequest, settings: Settings) -> None:
     """Publish a control request keyed by its customer, and wait until the broker has it."""
-    producer = KafkaProducer(**producer_options(settings), acks="all")
+    producer = connect(KafkaProducer, settings, **producer_options(settings), acks="all")
     try:
         key = request.customer_id.encode("utf-8")
         producer.send(topic, key=key, value=request.model_dump_json().encode()).get(timeout=30)

@@ -24,7 +24,7 @@ from kafka import KafkaConsumer, TopicPartition
 from kafka.errors import KafkaError
 
 from streams.exceptions import TailError
-from streams.kafka.connections import kafka_options
+from streams.kafka.connections import connect, kafka_options
 from streams.kafka.topics import assign_every_partition
 from streams.settings import Settings
 from streams.tools.render import customer_of
@@ -65,10 +65,7 @@ class TailRequest:
 
 def open_reader(settings: Settings, topic: str, from_beginning: bool) -> tuple[KafkaConsumer, WrittenSince | None]:
     """A consumer of every partition of `topic`, at its beginning or its end, and the filter of records from before."""
-    try:
-        consumer = KafkaConsumer(**kafka_options(settings), group_id=None, enable_auto_commit=False)
-    except KafkaError as exc:
-        raise TailError(f"no broker answers at {settings.broker_url}: {exc}") from exc
+    consumer = connect(KafkaConsumer, settings, **kafka_options(settings), group_id=None, enable_auto_commit=False)
     try:
         partitions = assign_every_partition(consumer, [topic], TOPIC_WAIT_SECONDS)
     except KafkaError as exc:

@@ -18,7 +18,7 @@ from streams.api.routes import blueprint
 from streams.console.routes import blueprint as console_blueprint
 from streams.metrics import Metrics
 from streams.settings import Settings
-from streams.tools.cli import main
+from streams.tools.cli import EXIT_CODES, main
 from tests.docs.pages import DOCS, quoted, section, table_rows
 
 REFERENCE = DOCS / "reference"
@@ -127,3 +127,11 @@ def test_each_output_table_lists_exactly_the_fields_of_its_model(model: type) ->
     rows = table_rows(section(EVENTS_PAGE, model.__name__))
     documented = [name for row in rows for name in quoted(row[0])]
     assert sorted(documented) == sorted(model.model_fields)
+
+
+def test_the_exit_codes_table_is_one_row_per_cause_the_command_line_maps() -> None:
+    rows = [quoted(cells[0])[0] for cells in table_rows(section(CLI_PAGE, "Exit codes"))]
+    causes = {str(code) for code in EXIT_CODES.values()}
+    assert len(causes) == len(EXIT_CODES), "two causes share an exit code"
+    # 0 done, 1 any other error, 2 usage (click), 70 a hung stop (the worker), 128 + n a signal.
+    assert sorted(rows) == sorted({"0", "1", "2", "70", "128 + n"} | causes)

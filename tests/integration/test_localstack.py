@@ -145,6 +145,6 @@ def test_the_stack_command_fails_and_stops_the_broker_when_redis_dies(tmp_path: 
     finally:
         if command.poll() is None:
             command.terminate()  # it stops the broker on SIGTERM
-    assert command.returncode == 1
+    assert command.returncode == 6  # the local stack's exit code (docs/reference/cli.md#exit-codes)
     assert f"Error: redis (exit code -9) stopped by itself; its log is in {tmp_path / 'stack'}" in err
     assert not listening(broker_port) and not any(alive(pid, at) for pid, at in started.items())

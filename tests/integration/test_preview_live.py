@@ -23,7 +23,7 @@ from schemas.outputs import ScoreUpdate
 from scoring.preview import compare
 from scoring.replay import replay
 from scoring.state_codec import decode_state
-from streams.exceptions import LiveStatesError
+from streams.exceptions import ApiUnreachable, LiveStatesError
 from streams.tools.live_states import page as one_page
 from streams.tools.live_states import pages, read_live_states
 from streams.tools.localstack import free_port, stop_process
@@ -59,7 +59,7 @@ def answering(url: str) -> set[str]:
     """The workers whose pages came back in a whole read through `url`; none while it does not answer yet."""
     try:
         return {got.worker for got in pages(url, SecretStr(TOKEN))}
-    except LiveStatesError:
+    except (ApiUnreachable, LiveStatesError):
         return set()
 
 

@@ -19,7 +19,7 @@ from pydantic import SecretStr
 import streams.tools.live_states
 from scoring.state import new_state
 from scoring.state_codec import encode_state
-from streams.exceptions import LiveStatesError
+from streams.exceptions import ApiUnreachable, LiveStatesError
 from streams.settings import Settings
 from streams.tools.live_states import default_url, read_live_states
 from streams.tools.localstack import free_port
@@ -92,7 +92,7 @@ def test_a_refused_token_and_no_worker_are_one_line_errors(api: str) -> None:
     with pytest.raises(LiveStatesError, match="refused the token"):
         read_live_states(api, None)
     nobody = f"http://127.0.0.1:{free_port()}"
-    with pytest.raises(LiveStatesError, match=f"no worker answers at {nobody}"):
+    with pytest.raises(ApiUnreachable, match=f"no worker's API answers at {nobody}"):
         read_live_states(nobody, None)
 
 
