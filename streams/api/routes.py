@@ -112,8 +112,30 @@ def error(web: faust.web.View, status: int, message: str, headers: dict[str, str
 
 
 def register(api: Api) -> None:
-    """Serve the API's routes on `api.app`'s web server."""
+    """Serve the API's routes on `api.app`'s web server, whose own refusals (no such route, a method a route
+    does not take) answer JSON like the routes' errors."""
     blueprint(api).register(api.app, url_prefix="")
+    # Faust's aiohttp driver (the `web` default) exposes its aiohttp Application; middlewares can be added
+    # until the server starts. Faust's `web_application_options` setting would be the alternative.
+    api.app.web.web_app.middlewares.append(json_refusals)
+
+
+@aiohttp.web.middleware
+async def json_refusals(request: aiohttp.web.Request, handler: Callable[[aiohttp.web.Request], Awaitable[Any]]) -> Any:
+    """aiohttp's plain-text 404 (no route) and 405 (a method the route does not take) as the API's JSON errors."""
+    try:
+        return await handler(request)
+    except aiohttp.web.HTTPException as refused:
+        if refused.status < 400:
+            raise
+        message = f"{request.method} {request.path}: {refused.reason}"
+        if isinstance(refused, aiohttp.web.HTTPMethodNotAllowed):
+            message += f"; this route answers {', '.join(sorted(refused.allowed_methods))}"
+        elif isinstance(refused, aiohttp.web.HTTPNotFound):
+            message += "; the routes are listed in docs/reference/http-api.md"
+        kept = {k: v for k, v in refused.headers.items() if k.lower() not in ("content-type", "content-length")}
+        body = ApiError(error=message).model_dump()
+        return aiohttp.web.json_response(body, status=refused.status, reason=refused.reason, headers=kept)
 
 
 def blueprint(api: Api) -> faust.web.Blueprint:

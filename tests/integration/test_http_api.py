@@ -33,8 +33,8 @@ class Answer:
     body: dict
 
 
-def get(port: int, path: str, token: str | None = None) -> Answer:
-    request = urllib.request.Request(f"http://127.0.0.1:{port}{path}")
+def get(port: int, path: str, token: str | None = None, method: str = "GET") -> Answer:
+    request = urllib.request.Request(f"http://127.0.0.1:{port}{path}", method=method)
     if token is not None:
         request.add_header("Authorization", f"Bearer {token}")
     try:
@@ -194,6 +194,22 @@ def test_customer_data_needs_the_bearer_token_and_the_probes_do_not(deploy) -> N
     # Faust's own table pages would read the state table with no token: they are not served.
     for path in ("/table/", f"/table/{STATE_TABLE}/", f"/table/{STATE_TABLE}/alice/"):
         assert status_of(port, path) == 404, path
+
+
+def test_a_method_a_route_does_not_take_and_an_unknown_route_answer_json_errors_too(deploy) -> None:
+    run = deploy(HEALTHSCORE_API_TOKEN=TOKEN, HEALTHSCORE_INACTIVITY_TIMER="false")
+    port = run.settings.web_port
+    assert until(lambda: ready(port), timeout=60)
+    for method in ("POST", "PUT", "DELETE", "PATCH"):
+        refused = get(port, "/tiers", TOKEN, method=method)
+        assert refused.status == 405, method
+        assert refused.headers["Content-Type"].startswith("application/json")
+        assert refused.body == {"error": f"{method} /tiers: Method Not Allowed; this route answers GET, HEAD"}
+        assert set(refused.headers["Allow"].split(",")) == {"GET", "HEAD"}
+    unknown = get(port, "/customer/alice", TOKEN)
+    assert unknown.status == 404 and unknown.headers["Content-Type"].startswith("application/json")
+    assert unknown.body["error"].startswith("GET /customer/alice: Not Found")
+    assert get(port, "/livez").status == 200  # the routes themselves are untouched
 
 
 def test_any_worker_answers_for_any_customer_by_forwarding_to_its_owner(deploy, stack) -> None:
