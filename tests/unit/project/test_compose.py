@@ -4,7 +4,7 @@ import json
 import re
 import subprocess
 import sys
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 import yaml
@@ -139,8 +139,9 @@ def test_prometheus_runs_the_checked_config_and_alert_rules() -> None:
     config_path = next(arg.split("=", 1)[1] for arg in prometheus["command"] if arg.startswith("--config.file="))
     assert files[config_path] == (ROOT / "ops/prometheus/prometheus.yml").resolve()
     config = yaml.safe_load(files[config_path].read_text())
-    for rule_file in config["rule_files"]:
-        assert files[rule_file] == (ROOT / "ops/prometheus/alerts.yml").resolve()
+    for rule_file in config["rule_files"]:  # relative to the config file, as Prometheus reads them
+        in_container = str(PurePosixPath(config_path).parent / rule_file)
+        assert files[in_container] == (ROOT / "ops/prometheus/alerts.yml").resolve()
 
 
 def test_prometheus_finds_every_worker_replica_on_the_web_port() -> None:
