@@ -2,11 +2,12 @@
 # Both install what is missing first (Redis from Debian, Python packages into .venv).
 VENV ?= .venv
 STAMP := $(VENV)/.installed
+KCAT := $(VENV)/bin/kcat
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: setup demo test
 
-setup: $(STAMP)
+setup: $(STAMP) $(KCAT)
 
 $(STAMP): pyproject.toml
 	@command -v redis-server >/dev/null || { $(SUDO) apt-get update -qq && \
@@ -24,8 +25,13 @@ $(STAMP): pyproject.toml
 	$(VENV)/bin/pip install -q -e '.[dev]'
 	touch $(STAMP)
 
+# kcat that talks to the local broker: Debian's kcat with the confluent-kafka wheel's librdkafka
+# (scripts/kcat says why Debian's own cannot).
+$(KCAT): scripts/kcat $(STAMP)
+	install -m 755 scripts/kcat $@
+
 demo: $(STAMP)
 	$(VENV)/bin/healthscore demo
 
-test: $(STAMP)
+test: $(STAMP) $(KCAT)
 	$(VENV)/bin/pytest

@@ -6,11 +6,11 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import shutil
 import subprocess
 import sys
 import uuid
-from pathlib import Path
 
 import pytest
 
@@ -40,52 +40,59 @@ def events():
 
 
 @pytest.fixture(scope="module")
-def kcat_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
-    """An environment in which Debian's kcat loads a librdkafka that speaks to the local broker.
+def kcat(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, dict[str, str]]:
+    """The kcat `make setup` installs (scripts/kcat), installed by the Makefile's own rule into a virtualenv
+    folder whose python is this one, and the environment of a shell with that virtualenv activated.
 
-    Debian 12's kcat 1.7.1 links librdkafka 2.0.2, which cannot parse Tansu's ApiVersions v3
-    response ("Read underflow"); older protocol versions are refused by Tansu. The confluent-kafka
-    wheel bundles librdkafka 2.x (2.16 here); kcat runs unchanged against it. Apache Kafka needs none of this.
+    Debian 12's kcat on its own cannot read the local broker's ApiVersions answer (scripts/kcat says why).
     """
-    import confluent_kafka
+    tool("kcat")  # Debian's, which the wrapper runs
+    venv = tmp_path_factory.mktemp("venv")
+    (venv / "bin").mkdir()
+    python = venv / "bin" / "python"
+    python.write_text(f'#!/bin/sh\nexec {shlex.quote(sys.executable)} "$@"\n')
+    python.chmod(0o755)
+    stamp = venv / ".installed"  # `setup` proper (apt, pip) is not run: -o keeps it from being remade
+    installed = subprocess.run(["make", "-s", "-o", str(stamp), f"VENV={venv}", str(venv / "bin" / "kcat")],
+                               cwd=ROOT, capture_output=True, text=True, timeout=60, check=False)
+    assert installed.returncode == 0, installed.stdout + installed.stderr
+    env = {**os.environ, "PATH": f"{venv / 'bin'}:{os.environ['PATH']}",
+           "XDG_CACHE_HOME": str(tmp_path_factory.mktemp("cache"))}
+    return str(venv / "bin" / "kcat"), env
 
-    bundled = sorted((Path(confluent_kafka.__file__).parent.parent / "confluent_kafka.libs").glob("librdkafka*.so*"))
-    assert bundled, "confluent-kafka's bundled librdkafka is missing; run `make setup`"
-    lib = tmp_path_factory.mktemp("librdkafka")
-    (lib / "librdkafka.so.1").symlink_to(bundled[0])
-    return {**os.environ, "LD_LIBRARY_PATH": str(lib)}
 
-
-def kcat_publish(bootstrap: str, topic: str, lines: list[str], env: dict[str, str]) -> None:
+def kcat_publish(kcat: tuple[str, dict[str, str]], bootstrap: str, topic: str, lines: list[str]) -> None:
     """kcat as a producer: one `key<TAB>value` record per line, partitioned like Java clients (murmur2)."""
-    subprocess.run([tool("kcat"), "-P", "-b", bootstrap, "-t", topic, "-K", "\t", "-X", "partitioner=murmur2_random"],
+    program, env = kcat
+    subprocess.run([program, "-P", "-b", bootstrap, "-t", topic, "-K", "\t", "-X", "partitioner=murmur2_random"],
                    input="\n".join(lines) + "\n", text=True, check=True, timeout=60, env=env)  # fmt: skip
 
 
-def kcat_read(bootstrap: str, topic: str, env: dict[str, str]) -> list[dict]:
+def kcat_read(kcat: tuple[str, dict[str, str]], bootstrap: str, topic: str) -> list[dict]:
     """kcat as a consumer: every record of `topic` from the beginning, as kcat's JSON envelopes."""
-    out = subprocess.run([tool("kcat"), "-C", "-b", bootstrap, "-t", topic, "-o", "beginning", "-e", "-J", "-q"],
+    program, env = kcat
+    out = subprocess.run([program, "-C", "-b", bootstrap, "-t", topic, "-o", "beginning", "-e", "-J", "-q"],
                          capture_output=True, text=True, check=True, timeout=60, env=env)  # fmt: skip
     return [json.loads(line) for line in out.stdout.splitlines() if line.strip()]
 
 
-def test_kcat_publishes_events_and_reads_the_alerts(deploy, kcat_env) -> None:
+def test_kcat_publishes_events_and_reads_the_alerts(deploy, kcat) -> None:
     run = deploy(HEALTHSCORE_INACTIVITY_TIMER="false")
     sent, detractors = events()
     bootstrap = run.stack.bootstrap
     for topic, kind in run.settings.input_topics().items():
         lines = [f"{e.customer_id}\t{e.model_dump_json()}" for e in sent if e.kind == kind]
         if lines:
-            kcat_publish(bootstrap, topic, lines, kcat_env)
+            kcat_publish(kcat, bootstrap, topic, lines)
 
     # Wait for the worker with the project's reader, then read what it published with kcat.
     run.read(run.settings.topic_scores, len(sent))
-    score_records = kcat_read(bootstrap, run.settings.topic_scores, kcat_env)
+    score_records = kcat_read(kcat, bootstrap, run.settings.topic_scores)
     updates = [ScoreUpdate.model_validate_json(r["payload"]) for r in score_records]
     assert sorted(u.event_id for u in updates) == sorted(e.event_id for e in sent)
     assert all(r["key"] == ScoreUpdate.model_validate_json(r["payload"]).customer_id for r in score_records)
 
-    alert_records = kcat_read(bootstrap, run.settings.topic_alerts, kcat_env)
+    alert_records = kcat_read(kcat, bootstrap, run.settings.topic_alerts)
     alerts = [ChurnRiskAlert.model_validate_json(r["payload"]) for r in alert_records]
     assert {a.customer_id for a in alerts if a.trigger == "detractor_nps"} == detractors
     assert sum(a.trigger == "detractor_nps" for a in alerts) == len(detractors)
