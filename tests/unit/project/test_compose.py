@@ -59,12 +59,53 @@ def test_the_worker_reaches_the_kafka_and_redis_services() -> None:
     assert re.fullmatch(r"redis://redis:\d+(/\d+)?", env["HEALTHSCORE_REDIS_URL"])
 
 
+def published(service: dict[str, Any]) -> list[tuple[str, str, str]]:
+    """(host IP, host port, container port) of each port a service publishes, short syntax
+    `[HOST_IP:][HOST_PORT:]CONTAINER_PORT`; an empty host IP is every interface, an empty host port Docker's pick."""
+    found = []
+    for entry in service.get("ports", []):
+        parts = str(entry).split(":")
+        host_ip = parts[0] if len(parts) == 3 else ""
+        host_port = parts[-2] if len(parts) >= 2 else ""
+        found.append((host_ip, host_port, parts[-1]))
+    return found
+
+
 def test_the_worker_has_no_fixed_host_port_so_it_can_scale() -> None:
-    for port in services()["worker"].get("ports", []):
-        if isinstance(port, dict):
-            assert "published" not in port, f"worker publishes a fixed host port: {port}"
-        else:
-            assert ":" not in str(port), f"worker publishes a fixed host port: {port}"
+    ports = published(services()["worker"])
+    assert ports and all(host_port == "" for _, host_port, _ in ports), ports
+
+
+def test_every_published_port_is_bound_to_the_loopback_interface() -> None:
+    for name, service in services().items():
+        for host_ip, host_port, container_port in published(service):
+            assert host_ip == "127.0.0.1", f"{name} publishes {container_port} on every interface of the host"
+
+
+def documented_ports() -> dict[str, set[str]]:
+    """Service -> the container ports docs/operations/docker-compose.md#ports says it publishes."""
+    page = (ROOT / "docs/operations/docker-compose.md").read_text()
+    rows = re.findall(r"^\| `([\w-]+)` \| ([^|]*) \| ([^|]*) \|", page, re.MULTILINE)
+    return {service: set(re.findall(r"`(\d+)`", ports)) for service, ports, host in rows if "not published" not in host}
+
+
+def test_the_docs_list_every_published_port_and_no_other() -> None:
+    actual = {name: {port for _, _, port in published(service)} for name, service in services().items()}
+    assert documented_ports() == {name: ports for name, ports in actual.items() if ports}
+
+
+def test_the_worker_reads_its_api_token_from_the_env_file_and_the_example_shows_it() -> None:
+    worker = services()["worker"]
+    assert worker["env_file"] == [{"path": ".env", "required": True}]
+    assert "HEALTHSCORE_API_TOKEN" not in environment(worker), "a token written in docker-compose.yml is no secret"
+    example = (ROOT / ".env.example").read_text()
+    variables = re.findall(r"^(\w+)=", example, re.MULTILINE)
+    assert "HEALTHSCORE_API_TOKEN" in variables
+    prefix = Settings.model_config["env_prefix"]
+    assert all(v.startswith(prefix) and v.removeprefix(prefix).lower() in Settings.model_fields for v in variables)
+    # The real file holds the secret: never committed, never copied into the image.
+    assert ".env" in (ROOT / ".gitignore").read_text().splitlines()
+    assert ".env" in (ROOT / ".dockerignore").read_text().splitlines()
 
 
 def test_every_dependency_is_a_defined_service() -> None:
