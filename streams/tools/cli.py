@@ -180,10 +180,16 @@ def erase(customer_id: str, reason: str) -> None:
 def history(customer_id: str, since: str | None, until: str | None, url: str | None, token: str | None,
             rows: int) -> None:  # fmt: skip
     """Print a customer's score history (every change, then one point a day) with a small chart."""
+    from pydantic import ValidationError
     from rich.console import Console
 
+    from schemas.api import HistoryQuery
     from streams.tools.history import fetch_history, show_history
 
+    try:  # a bad bound is a usage error, found before anything connects
+        HistoryQuery(since=since, until=until)
+    except ValidationError as exc:
+        raise click.UsageError(one_line(exc, {"since": "--since", "until": "--until"})) from exc
     if url is None:
         settings = settings_from_env()
         host = "127.0.0.1" if settings.web_host in ("0.0.0.0", "::", "") else settings.web_host

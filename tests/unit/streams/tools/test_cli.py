@@ -62,6 +62,9 @@ def error_line(result: Result) -> str:
         (["preview", "--candidate", DEFAULT_MODEL, "--holdout-end", "1998-01-01"], "--holdout-end needs --cutoff"),
         (["preview", "--candidate", DEFAULT_MODEL, "--cutoff", "soon"], "'--cutoff'"),
         (["worker", "--loglevel", "loud"], "'--loglevel'"),
+        (["history", "cust-1", "--since", "2025/04/01", "--url", "http://127.0.0.1:1"], "--since: Input should be"),
+        (["history", "cust-1", "--since", "2025-04-02", "--until", "2025-04-01", "--url", "http://127.0.0.1:1"],
+         "since must not be after until"),
     ],
 )
 def test_a_bad_option_value_is_one_usage_error_naming_it_and_nothing_is_sent(args, names, sent) -> None:
