@@ -12,6 +12,7 @@ record's failure and fails the batch.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Iterator, Mapping, MutableMapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -39,6 +40,7 @@ from streams.kafka.codecs import (
 )
 from streams.kafka.undecodable import UndecodableBatch
 from streams.metrics import Metrics
+from streams.worker.watermark import Watermark
 from streams.worker.outputs import RECORD_OVERHEAD_BYTES, Outputs, OutputTooLarge, OutputTopic
 from streams.worker.record import Record
 
@@ -89,7 +91,7 @@ class Handler:
     # Customer key -> ISO instant up to which their events are erased: a suppression list, so a
     # redelivered or still-queued event cannot bring an erased customer back (a Faust table in the app).
     erasures: MutableMapping[bytes, bytes] = field(default_factory=dict)
-    watermark: datetime | None = None  # the event-time watermark: the newest time behaviour moved a clock to
+    event_time: Watermark = field(default_factory=Watermark)  # the timer's and the API's `now` on the event clock
 
     def decode(self, records: Sequence[Record]) -> list[Decoded]:
         """Every record of a batch decoded, in one pass before any is handled.
@@ -167,6 +169,8 @@ class Handler:
             await self.reject(self._dead(record, "unknown_customer", reason, wall), event.kind)
             return
         now = self._clock(event, state, wall)
+        if self.config.clock == "event" and event.kind != "profile":  # a profile moves no clock
+            self.event_time.saw(record.tp, event.occurred_at, time.monotonic())
         with undoable(key, state, batch):
             result = step(state or new_state(event.customer_id), event, self.model, now)
             if result.conflict:
@@ -218,9 +222,7 @@ class Handler:
     def _clock(self, event: Event, state: CustomerState | None, wall: datetime) -> datetime:
         if self.config.clock == "wall":
             return wall
-        now = clock_for(state, event)
-        self.watermark = max(now, self.watermark or now)
-        return now
+        return clock_for(state, event)
 
     def state_of(self, key: bytes, batch: Batch) -> CustomerState | None:
         """The customer's newest state: this batch's, else the table's, else None."""

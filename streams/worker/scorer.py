@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import AsyncIterator, Hashable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -96,10 +97,11 @@ class Scorer:
         return self.checkpoint.due
 
     def now(self) -> datetime | None:
-        """The timer's `now`: the wall clock, or in event-time mode the watermark (None before any event)."""
+        """The timer's `now`: the wall clock, or in event-time mode the watermark of the partitions still being read
+        (streams/worker/watermark.py; None before any event)."""
         if self.handler.config.clock == "wall":
             return datetime.now(timezone.utc)
-        return self.handler.watermark
+        return self.handler.event_time.now(time.monotonic())
 
     def state(self, key: bytes) -> CustomerState | None:
         """The customer's stored state, if any."""

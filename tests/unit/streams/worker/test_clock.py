@@ -18,7 +18,7 @@ from scoring.overrides import on_clock
 from scoring.pipeline import clock_for, customer_clock
 from scoring.replay import replay
 from streams.kafka.codecs import decode_state
-from tests.factories import at, profile, purchase, survey, visit
+from tests.factories import at, profile, purchase, survey, ticket, visit
 from streams.worker.outputs import Outputs
 from tests.fakes import MODEL, Sent, make_scorer, message
 
@@ -103,7 +103,7 @@ def test_a_profile_stamped_today_rescores_an_event_time_customer_at_their_own_ti
     asyncio.run(w.handle(messages(history("c"))))
     asyncio.run(w.handle(messages([profile("c", 600, plan="enterprise")], first=4)))
     assert {u.scored_at for u in updates(w)[-2:]} == {at(40)}
-    assert w.handler.watermark == at(40)  # nor the worker's clock, which the timer scores everyone at
+    assert w.now() == at(40)  # nor the worker's clock, which the timer scores everyone at
 
 
 def test_on_the_wall_clock_an_override_is_scored_and_expires_as_stamped() -> None:
@@ -114,3 +114,20 @@ def test_on_the_wall_clock_an_override_is_scored_and_expires_as_stamped() -> Non
     asyncio.run(w.handle([message(OVERRIDES, b"c", record.model_dump_json().encode(), 4)]))
     assert decode_state(w.table[b"c"]).override.expires_at == now + timedelta(days=14)
     assert updates(w)[-1].scored_at >= now
+
+
+def test_one_event_dated_weeks_ahead_does_not_move_the_timers_clock_for_everyone() -> None:
+    """The sample's visit of cust-0001 dated seven weeks ahead of the stream: taken as the worker's `now`, the timer
+    re-scored every customer due at that date, and their own next events were scored weeks after they happened."""
+    w = make_scorer(kinds=KINDS, clock="event")
+
+    def on(tp: str, events: list, first: int = 0) -> list:
+        return [message(f"customer.{e.kind}s", e.customer_id.encode(), e.model_dump_json().encode(), first + n, tp)
+                for n, e in enumerate(events)]  # fmt: skip
+
+    asyncio.run(w.handle(on("visits-0", [visit("a", 1), visit("a", 20), visit("odd", 70)])))
+    asyncio.run(w.handle(on("tickets-1", [ticket("c", 5, "T-1"), ticket("c", 21, "T-2")])))
+    assert w.now() == at(21)  # the oldest of the partitions' newest: tickets-1 has got to day 21
+    asyncio.run(w.handle(on("tickets-1", [ticket("c", 30, "T-3")], first=2)))
+    assert w.now() == at(30)
+    assert updates(w)[-1].scored_at == at(30)  # and the customer's own events are scored when they happened
