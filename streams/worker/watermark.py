@@ -9,10 +9,12 @@ after it were scored a week or more after they happened. Records fetched
 from one partition are also handled before the next partition's, so the
 newest time can run days ahead of a partition still being read.
 
-So `now` is the oldest of the partitions' newest event times, as in Kafka
-Streams and Flink, over the partitions that delivered a record within
-IDLE_SECONDS (a partition with nothing to read must not stop the clock),
-and it never goes back. With every partition idle it holds where it was.
+So while records flow, `now` is the oldest of the partitions' newest event
+times, as in Kafka Streams and Flink, over the partitions that delivered a
+record within IDLE_SECONDS (a partition with nothing to read must not stop
+the clock). Once every partition has been quiet that long, all that was sent
+has been read, and `now` is the newest event time seen: a replay's last
+scores are as of its end. It never goes back.
 """
 
 from __future__ import annotations
@@ -44,6 +46,10 @@ class Watermark:
         """The event-time `now` at monotonic time `at`; None before any event."""
         active = [self.newest[tp] for tp, seen in self.read_at.items() if at - seen <= self.idle_seconds]
         if active:
-            oldest = min(active)
-            self.low = oldest if self.low is None else max(self.low, oldest)
+            candidate = min(active)
+        elif self.newest:
+            candidate = max(self.newest.values())  # every partition quiet
+        else:
+            return None
+        self.low = candidate if self.low is None else max(self.low, candidate)
         return self.low
