@@ -7,7 +7,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 from datetime import datetime
@@ -17,6 +16,7 @@ from schemas.control import OverrideRequest
 from schemas.outputs import ChurnRiskAlert, ScoreUpdate
 from streams.snapshot.keys import customer_keys, recent_alerts_key
 from tests.factories import at, purchase, survey, ticket, visit
+from tests.integration.worker_metrics import metric_total
 from tests.waiting import until
 
 TOKEN = "it-history-5b1e"
@@ -124,7 +124,8 @@ def test_changes_scored_while_redis_is_down_reach_the_history_once_it_is_back(de
         send(run, during)
         updates = [ScoreUpdate.model_validate_json(r.value) for r in run.read(run.settings.topic_scores,
                                                                               len(first) + len(during))]  # fmt: skip
-        time.sleep(1.5)  # a few failed flushes
+        # The changes wait in the worker: their writes failed and will be retried.
+        assert until(lambda: metric_total(run.settings.web_port, "healthscore_redis_write_errors_total") >= 1)
     finally:
         run.stack.start_redis()
     expected = changes(updates[len(first) :])
