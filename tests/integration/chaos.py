@@ -61,7 +61,7 @@ from pathlib import Path
 
 import msgspec
 import redis
-from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
+from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
 from schemas.events import Event
 from schemas.model_config import ScoringModel
@@ -76,8 +76,9 @@ from streams.state.tables import STATE_TABLE
 from streams.tools.localstack import LocalStack, free_port, stop_process
 from tests.factories import published, purchase, survey, ticket, visit
 from tests.integration.conftest import Deployment
-from tests.integration.workers import assigned, isolated_env
+from tests.integration.workers import assigned, committed_offsets, isolated_env, read_all
 from tests.paths import ROOT
+from tests.waiting import until, watch
 
 # Each customer's events are all of one kind, so all on one topic (the replay is then exact).
 KINDS = ("purchase", "visit", "ticket", "survey")
@@ -388,14 +389,7 @@ class Cluster:
 
     def wait(self, condition: Callable[[], bool], timeout: float) -> bool:
         """True once `condition()` holds, False after `timeout` seconds; supervising meanwhile."""
-        deadline = time.monotonic() + timeout
-        while True:
-            self.supervise()
-            if condition():
-                return True
-            if time.monotonic() >= deadline:
-                return False
-            time.sleep(0.2)
+        return until(lambda: self.supervise() or condition(), timeout, interval=0.2)
 
     def pause(self, seconds: float) -> None:
         """Let `seconds` pass (a fault's own duration, not a synchronisation), supervising meanwhile."""
@@ -605,41 +599,6 @@ class Publisher(threading.Thread):
         self.failures.append(f"{event_id}: {exc!r}")
 
 
-def read_all(bootstrap: str, topics: list[str], timeout: float = 30.0) -> list:
-    """Every record on `topics` as of now (bounded by `timeout`).
-
-    Tansu reports a partition's end as the first offset of its last batch
-    + 1, and a poll hands out at most `max_poll_records`, so reaching the
-    reported ends can leave the rest of a last batch unread: reading goes on
-    until a poll past the ends brings nothing.
-    """
-    consumer = topic_reader([bootstrap], topics)
-    try:
-        ends = consumer.end_offsets(list(consumer.assignment()))
-        records: list = []
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            at_ends = all(consumer.position(tp) >= end for tp, end in ends.items())
-            batches = consumer.poll(timeout_ms=500 if at_ends else 200).values()
-            for batch in batches:
-                records.extend(batch)
-            if at_ends and not batches:
-                break
-        return records
-    finally:
-        consumer.close()
-
-
-def committed_offsets(bootstrap: str, group: str, partitions: Iterable[TopicPartition]) -> dict[TopicPartition, int]:
-    """The group's committed offsets of `partitions` (-1: none), as their next owner would resume from them."""
-    admin = KafkaAdminClient(bootstrap_servers=bootstrap)
-    try:
-        found = admin.list_group_offsets({group: list(partitions)}).get(group, {})
-        return {tp: meta.offset for tp, meta in found.items()}
-    finally:
-        admin.close()
-
-
 @dataclass
 class Placed:
     topic: str
@@ -670,13 +629,13 @@ class Scores:
         self.last_arrival = time.monotonic()
 
     def poll(self, seconds: float = 0.5) -> None:
-        deadline = time.monotonic() + seconds
-        while True:
-            for batch in self.reader.poll(timeout_ms=200).values():
-                for record in batch:
-                    self._take(ScoreUpdate.model_validate_json(record.value), record.timestamp / 1000.0)
-            if time.monotonic() >= deadline:
-                return
+        """Take what comes in the next `seconds` (one poll at least)."""
+        watch(self._poll_once, seconds, interval=0)
+
+    def _poll_once(self) -> None:
+        for batch in self.reader.poll(timeout_ms=200).values():
+            for record in batch:
+                self._take(ScoreUpdate.model_validate_json(record.value), record.timestamp / 1000.0)
 
     def _take(self, update: ScoreUpdate, at: float) -> None:
         versions = self.by_event[update.event_id]

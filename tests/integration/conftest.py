@@ -7,7 +7,6 @@ prefix, so tests never see each other's messages or group state.
 from __future__ import annotations
 
 import subprocess
-import time
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -20,7 +19,8 @@ from kafka import KafkaProducer
 from streams.kafka.topics import ensure_topics, topic_reader
 from streams.settings import Settings
 from streams.tools.localstack import LocalStack, local_stack, stop_process
-from tests.integration.workers import isolated_env
+from tests.integration.workers import isolated_env, take
+from tests.waiting import until, watch
 
 
 @pytest.fixture(scope="session")
@@ -55,19 +55,18 @@ class Deployment:
         producer.close()
 
     def read(self, topic: str, count: int, timeout: float = 60.0, settle: float = 1.0) -> list:
-        """Every record on `topic` once `count` have arrived and nothing more came for `settle` seconds."""
+        """Every record on `topic` once `count` have arrived, and any that come in the `settle` seconds after
+        (one too many, a duplicate): what a caller then counts is all there is."""
         consumer = topic_reader([self.stack.bootstrap], [topic])
         records: list = []
-        deadline, enough_at = time.monotonic() + timeout, None
+
+        def read_more() -> int:
+            assert self.process.poll() is None, f"worker died: {self.log.read_text()[-3000:]}"
+            return take(consumer, records)
+
         try:
-            while time.monotonic() < deadline:
-                assert self.process.poll() is None, f"worker died: {self.log.read_text()[-3000:]}"
-                for batch in consumer.poll(timeout_ms=200).values():
-                    records.extend(batch)
-                if enough_at is None and len(records) >= count:
-                    enough_at = time.monotonic()
-                if enough_at is not None and time.monotonic() - enough_at >= settle:
-                    break
+            if until(lambda: read_more() >= count, timeout, interval=0):
+                watch(read_more, settle, interval=0)
         finally:
             consumer.close()
         return records

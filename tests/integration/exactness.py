@@ -7,17 +7,16 @@ state, scores and alerts, however often records were redelivered.
 
 from __future__ import annotations
 
-import time
-
 from schemas.events import Event
 from schemas.model_config import ScoringModel
 from schemas.outputs import ChurnRiskAlert, ScoreUpdate
 from scoring.replay import replay
 from streams.kafka.codecs import decode_state
-from streams.kafka.topics import topic_reader
 from streams.state.tables import STATE_TABLE
 from streams.tools.datasets import load_cdnow
 from tests.factories import published
+from tests.integration.workers import read_all, read_to_end, take, uncommitted
+from tests.waiting import eventually, until
 
 # The CDNOW log dates from 1997-98, older than the worker's default horizon for old events.
 CDNOW_ENV = {"HEALTHSCORE_MAX_EVENT_AGE_DAYS": "36500"}
@@ -29,22 +28,28 @@ def cdnow_purchases(customers: int) -> list[Event]:
     return [e for e in load_cdnow() if e.customer_id in sample]
 
 
-def drain(reader, into: list, seconds: float) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        for batch in reader.poll(timeout_ms=200).values():
-            into.extend(batch)
+def wait_until_all_scored(run, reader, seen: list, events: list[Event], timeout: float = 60.0,
+                          committed: bool = True) -> None:  # fmt: skip
+    """Read the scores topic into `seen` until every event has a ScoreUpdate and (`committed`) the group is past
+    every input record: then all it will send for them, re-sends after a restart too, is in `seen`."""
+    inputs = sorted(run.settings.input_topics())
+    missing = {e.event_id for e in events}
+    read = 0
 
-
-def wait_until_all_scored(run, reader, seen: list, events: list[Event], timeout: float = 60.0) -> None:
-    """Poll the scores topic until every event has a ScoreUpdate; then a little longer for stragglers."""
-    wanted = {e.event_id for e in events}
-    deadline = time.monotonic() + timeout
-    while missing := wanted - {ScoreUpdate.model_validate_json(r.value).event_id for r in seen}:
-        assert time.monotonic() < deadline, lost_report(run, missing, events, seen)
+    def all_scored() -> bool:
+        nonlocal read
         assert run.process.poll() is None, run.log.read_text()[-2000:]
-        drain(reader, seen, 1.0)
-    drain(reader, seen, 2.0)
+        take(reader, seen)
+        missing.difference_update(ScoreUpdate.model_validate_json(r.value).event_id for r in seen[read:])
+        read = len(seen)
+        return not missing
+
+    assert until(all_scored, timeout, interval=0), lost_report(run, missing, events, seen)
+    if committed:
+        group = run.settings.app_id
+        behind = eventually(lambda: uncommitted(run.stack.bootstrap, group, inputs), lambda b: not b, timeout)
+        assert not behind, f"the group has not committed every input record, (committed, end): {behind}"
+    read_to_end(reader, seen)
 
 
 def lost_report(run, missing: set[str], events: list[Event], seen: list) -> str:
@@ -68,10 +73,7 @@ def assert_exactly_the_offline_result(run, events: list[Event], seen: list) -> i
     assert not differing, f"{len(differing)} updates differ from the offline replay; the first:\n{differing[0][0]}\n{differing[0][1]}"
 
     # State: the newest changelog record per customer equals the offline fold, counters and all.
-    reader = topic_reader([run.stack.bootstrap], [f"{run.settings.app_id}-{STATE_TABLE}-changelog"])
-    records: list = []
-    drain(reader, records, 3.0)
-    reader.close()
+    records = read_all(run.stack.bootstrap, [f"{run.settings.app_id}-{STATE_TABLE}-changelog"])
     streamed = {r.key.decode(): decode_state(r.value) for r in records}
     assert set(streamed) == set(expected.states), (sorted(set(expected.states) - set(streamed))[:10],
                                                    sorted(set(streamed) - set(expected.states))[:10])  # fmt: skip
@@ -79,10 +81,7 @@ def assert_exactly_the_offline_result(run, events: list[Event], seen: list) -> i
         assert streamed[cid] == state, cid
 
     # Alerts: every expected alert arrived; repeats carry the same id and content; nothing unexpected.
-    alerts_reader = topic_reader([run.stack.bootstrap], [run.settings.topic_alerts])
-    alert_records: list = []
-    drain(alerts_reader, alert_records, 3.0)
-    alerts_reader.close()
+    alert_records = read_all(run.stack.bootstrap, [run.settings.topic_alerts])
     alerts = [ChurnRiskAlert.model_validate_json(r.value) for r in alert_records]
     expected_alerts = {a.alert_id: a for a in published(expected.alerts)}
     assert {a.alert_id for a in alerts} == set(expected_alerts)

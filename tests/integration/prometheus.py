@@ -11,7 +11,6 @@ import contextlib
 import json
 import shutil
 import subprocess
-import time
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator, Sequence
@@ -21,6 +20,7 @@ from pathlib import Path
 import yaml
 
 from streams.tools.localstack import free_port, stop_process, wait_for_port
+from tests.waiting import eventually, until
 
 # Scrape often so a test sees a count within a few seconds.
 SCRAPE_INTERVAL = "1s"
@@ -45,15 +45,9 @@ class PrometheusServer:
         assert len(result) <= 1, result
         return float(result[0]["value"][1]) if result else None
 
-    def wait_for(self, promql: str, expected: float, timeout: float = 60.0) -> float | None:
-        """Poll `promql` until it equals `expected` or `timeout` passes; returns the last value seen."""
-        deadline, value = time.monotonic() + timeout, None
-        while time.monotonic() < deadline:
-            value = self.scalar(promql)
-            if value == expected:
-                break
-            time.sleep(0.5)
-        return value
+    def scalar_when(self, promql: str, expected: float, timeout: float = 60.0) -> float | None:
+        """The value of `promql` once it is `expected`; after `timeout` seconds the last value seen, to report."""
+        return eventually(lambda: self.scalar(promql), lambda value: value == expected, timeout, interval=0.5)
 
 
 def prometheus_binary() -> str:
@@ -62,19 +56,14 @@ def prometheus_binary() -> str:
     return found
 
 
-def wait_until_ready(port: int, process: subprocess.Popen, log: Path, timeout: float = 60.0) -> None:
-    """Wait for /-/ready: Prometheus listens before its TSDB is open and answers queries 503 until then."""
-    deadline = time.monotonic() + timeout
-    while True:
-        assert process.poll() is None, f"prometheus exited: {log.read_text()[-2000:]}"
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/-/ready", timeout=5) as response:
-                if response.status == 200:
-                    return
-        except OSError:  # URLError and HTTPError (503 while starting) are both OSErrors
-            pass
-        assert time.monotonic() < deadline, f"prometheus not ready after {timeout:.0f} s: {log.read_text()[-2000:]}"
-        time.sleep(0.2)
+def ready(port: int, process: subprocess.Popen, log: Path) -> bool:
+    """Whether /-/ready answers 200: Prometheus listens before its TSDB is open and answers queries 503 until then."""
+    assert process.poll() is None, f"prometheus exited: {log.read_text()[-2000:]}"
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/-/ready", timeout=5) as response:
+            return response.status == 200
+    except OSError:  # URLError and HTTPError (503 while starting) are both OSErrors
+        return False
 
 
 @contextlib.contextmanager
@@ -96,7 +85,7 @@ def prometheus_server(workdir: Path, targets: Sequence[str], job: str = "healths
         )  # fmt: skip
     try:
         wait_for_port(port, process, log)
-        wait_until_ready(port, process, log)
+        assert until(lambda: ready(port, process, log), timeout=60), f"prometheus not ready: {log.read_text()[-2000:]}"
         yield PrometheusServer(port, process)
     finally:
         stop_process(process)

@@ -18,7 +18,8 @@ from streams.kafka.topics import ensure_topics, topic_reader
 from streams.settings import Settings
 from streams.tools.localstack import free_port, local_stack, stop_process
 from tests.factories import purchase
-from tests.integration.exactness import drain
+from tests.integration.workers import take
+from tests.waiting import until
 
 OUTAGE_SECONDS = 15
 ASSIGNED = "Setting newly assigned partitions"  # Faust's INFO line after each group join
@@ -35,9 +36,7 @@ def publish(bootstrap: str, topic: str, events) -> None:
 def scores_of(bootstrap: str, topic: str, count: int, timeout: float = 60.0) -> list[ScoreUpdate]:
     reader = topic_reader([bootstrap], [topic])
     seen: list = []
-    deadline = time.monotonic() + timeout
-    while len(seen) < count and time.monotonic() < deadline:
-        drain(reader, seen, 0.5)
+    until(lambda: take(reader, seen) >= count, timeout, interval=0)
     reader.close()
     return [ScoreUpdate.model_validate_json(r.value) for r in seen]
 
@@ -58,7 +57,7 @@ def test_a_worker_reconnects_after_the_broker_was_down_and_scores_on_from_its_st
 
             assignments = log.read_text().count(ASSIGNED)
             stack.stop_broker()
-            time.sleep(OUTAGE_SECONDS)
+            time.sleep(OUTAGE_SECONDS)  # the outage itself: time passing is what the test is about
             assert worker.poll() is None, log.read_text()[-3000:]
             stack.start_broker()
             back = time.monotonic()
@@ -66,10 +65,8 @@ def test_a_worker_reconnects_after_the_broker_was_down_and_scores_on_from_its_st
             # The empty broker has no group: the worker joins again. Until it has, Faust drops records
             # below the read offsets it had before (part of the memory broker's data loss; see
             # docs/concepts/delivery-and-ordering.md).
-            deadline = time.monotonic() + 60
-            while log.read_text().count(ASSIGNED) == assignments:
-                assert time.monotonic() < deadline, "the worker never joined the group again"
-                time.sleep(0.5)
+            assert until(lambda: log.read_text().count(ASSIGNED) > assignments, timeout=60), (
+                "the worker never joined the group again")  # fmt: skip
             rejoined = time.monotonic() - back
 
             # The same customers again, and new ones: every event is scored by the same process.

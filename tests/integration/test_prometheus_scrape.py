@@ -18,20 +18,20 @@ def test_prometheus_counts_the_events_scored_and_sees_lag_rise_and_drain(deploy,
     events += [visit(f"c{n}", 1 + d / 10) for d in range(VISITS_EACH) for n in range(CUSTOMERS)]
 
     with prometheus_server(tmp_path / "prometheus", [f"127.0.0.1:{run.settings.web_port}"]) as prometheus:
-        assert prometheus.wait_for('up{job="healthscore"}', 1.0) == 1.0
+        assert prometheus.scalar_when('up{job="healthscore"}', 1.0) == 1.0
         # Once the worker has its partitions, every input topic has a lag series.
-        assert prometheus.wait_for("count(healthscore_consumer_lag_records)", float(len(topics))) == len(topics)
+        assert prometheus.scalar_when("count(healthscore_consumer_lag_records)", float(len(topics))) == len(topics)
         lag_series = prometheus.query("healthscore_consumer_lag_records")
         assert {s["metric"]["topic"] for s in lag_series} == set(topics.values())
 
         run.publish([(topics[e.kind], e.customer_id.encode(), e.model_dump_json().encode()) for e in events])
 
         scored = 'sum(healthscore_events_total{outcome="scored"})'
-        assert prometheus.wait_for(scored, float(len(events)), timeout=120) == len(events)
+        assert prometheus.scalar_when(scored, float(len(events)), timeout=120) == len(events)
         by_kind = {s["metric"]["kind"]: float(s["value"][1]) for s in
                    prometheus.query('sum by (kind) (healthscore_events_total{outcome="scored"})')}  # fmt: skip
         assert by_kind == {"purchase": CUSTOMERS, "visit": CUSTOMERS * VISITS_EACH, "ticket": 0, "survey": 0, "profile": 0}
         # The visits topic was behind while the burst was worked off, and the backlog drained.
         peak = prometheus.scalar(f'max_over_time(healthscore_consumer_lag_records{{topic="{topics["visit"]}"}}[5m])')
         assert peak is not None and peak > 0
-        assert prometheus.wait_for("sum(healthscore_consumer_lag_records)", 0.0) == 0.0
+        assert prometheus.scalar_when("sum(healthscore_consumer_lag_records)", 0.0) == 0.0

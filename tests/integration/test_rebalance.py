@@ -17,7 +17,8 @@ from tests.integration.exactness import (
     wait_until_all_scored,
 )
 from tests.integration.worker_metrics import metric_total
-from tests.integration.workers import assigned, wait_for
+from tests.integration.workers import assigned
+from tests.waiting import until
 
 CUSTOMERS = 1000
 
@@ -45,9 +46,9 @@ def test_the_survivor_of_two_workers_takes_over_and_ends_exactly_at_the_offline_
     other_log = run.stack.workdir / f"{other_name}.log"
     topic = run.settings.topic_purchases
     try:
-        wait_for(lambda: assigned(run.log.read_text(), topic) and assigned(other_log.read_text(), topic)
-                 and assigned(run.log.read_text(), topic) | assigned(other_log.read_text(), topic) == {0, 1, 2, 3},
-                 "the two workers never shared the four partitions")  # fmt: skip
+        assert until(lambda: assigned(run.log.read_text(), topic) and assigned(other_log.read_text(), topic)
+                     and assigned(run.log.read_text(), topic) | assigned(other_log.read_text(), topic) == {0, 1, 2, 3},
+                     timeout=60), "the two workers never shared the four partitions"  # fmt: skip
         shares = sorted(assigned(run.log.read_text(), topic)), sorted(assigned(other_log.read_text(), topic))
 
         run.publish([(topic, e.customer_id.encode(), e.model_dump_json().encode()) for e in first])
@@ -60,8 +61,8 @@ def test_the_survivor_of_two_workers_takes_over_and_ends_exactly_at_the_offline_
 
         os.kill(other.pid, how)
         other.wait(timeout=30)
-        wait_for(lambda: assigned(run.log.read_text(), topic) == {0, 1, 2, 3},
-                 "the survivor never took over every partition")  # fmt: skip
+        assert until(lambda: assigned(run.log.read_text(), topic) == {0, 1, 2, 3}, timeout=60), (
+            "the survivor never took over every partition")  # fmt: skip
         run.publish([(topic, e.customer_id.encode(), e.model_dump_json().encode()) for e in rest])
         wait_until_all_scored(run, scores, seen, events)
         scores.close()

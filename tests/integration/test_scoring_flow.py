@@ -17,7 +17,7 @@ from schemas.outputs import ChurnRiskAlert, DeadLetter, ScoreUpdate
 from scoring.replay import replay
 from streams.snapshot.keys import customer_key, ranking_key
 from tests.factories import published, purchase, survey, ticket, visit
-from tests.waiting import until as _wait
+from tests.waiting import until
 
 MAX_BYTES = 4096
 
@@ -128,8 +128,7 @@ def test_events_become_exact_scores_alerts_dead_letters_and_redis_snapshots(depl
     # Redis: the latest score per customer, ranked lowest first.
     client = run.redis()
     prefix = run.settings.redis_prefix
-    deadline_ok = _wait(lambda: client.zcard(ranking_key(prefix)) == 3)
-    assert deadline_ok
+    assert until(lambda: client.zcard(ranking_key(prefix)) == 3)
     ranking = client.zrange(ranking_key(prefix), 0, -1, withscores=True)
     assert ranking == sorted(((cid, u.score) for cid, u in last.items()), key=lambda x: x[1])
     for cid, update in last.items():

@@ -19,9 +19,10 @@ from streams.kafka.partitions import partition_of
 from streams.kafka.topics import topic_reader
 from streams.tools.localstack import free_port, stop_process
 from tests.factories import published, purchase, visit
-from tests.integration.exactness import drain, wait_until_all_scored
+from tests.integration.exactness import wait_until_all_scored
 from tests.integration.worker_metrics import metric_total
-from tests.integration.workers import assigned, records, wait_for
+from tests.integration.workers import assigned, records, take
+from tests.waiting import until, watch
 
 PARTITIONS = 4
 PER_PARTITION = 3
@@ -80,16 +81,18 @@ def test_each_worker_times_its_own_customers_and_the_survivor_times_the_ones_it_
 
     def until_timed(count: int) -> None:
         def done() -> bool:
-            drain(scores, seen, 0.5)
+            take(scores, seen)
             return all(len(updates) >= count for updates in timed().values())
 
-        wait_for(done, f"not every silent customer was re-scored {count} time(s) by a timer")
-        drain(scores, seen, 2.0)  # a second worker re-scoring the same customers would show by now
+        assert until(done, timeout=60, interval=0), f"not every silent customer re-scored {count} time(s) by a timer"
+        # Nothing to wait for: watching that no second worker re-scores the same customers (the test's own check).
+        watch(lambda: take(scores, seen), 2.0, interval=0)
 
     try:
-        wait_for(lambda: assigned(run.log.read_text(), purchases) and assigned(other_log.read_text(), purchases)
-                 and assigned(run.log.read_text(), purchases) | assigned(other_log.read_text(), purchases)
-                 == set(range(PARTITIONS)), "the two workers never shared the four partitions")  # fmt: skip
+        assert until(lambda: assigned(run.log.read_text(), purchases) and assigned(other_log.read_text(), purchases)
+                     and assigned(run.log.read_text(), purchases) | assigned(other_log.read_text(), purchases)
+                     == set(range(PARTITIONS)), timeout=60), (
+            "the two workers never shared the four partitions")  # fmt: skip
         run.publish(records(topics, history))
         wait_until_all_scored(run, scores, seen, history)
         assert not any(timed().values()), "a customer was re-scored before any time passed"
@@ -103,8 +106,8 @@ def test_each_worker_times_its_own_customers_and_the_survivor_times_the_ones_it_
 
         # The second worker stops; the survivor takes its partitions and their customers' state.
         stop_process(other)
-        wait_for(lambda: assigned(run.log.read_text(), purchases) == set(range(PARTITIONS)),
-                 "the survivor never took over every partition")  # fmt: skip
+        assert until(lambda: assigned(run.log.read_text(), purchases) == set(range(PARTITIONS)), timeout=60), (
+            "the survivor never took over every partition")  # fmt: skip
         run.publish(records(topics, beacons(100)))
         until_timed(2)
         scores.close()
