@@ -28,10 +28,9 @@ def cdnow_purchases(customers: int) -> list[Event]:
     return [e for e in load_cdnow() if e.customer_id in sample]
 
 
-def wait_until_all_scored(run, reader, seen: list, events: list[Event], timeout: float = 60.0,
-                          committed: bool = True) -> None:  # fmt: skip
-    """Read the scores topic into `seen` until every event has a ScoreUpdate and (`committed`) the group is past
-    every input record: then all it will send for them, re-sends after a restart too, is in `seen`."""
+def wait_until_all_scored(run, reader, seen: list, events: list[Event], timeout: float = 60.0) -> None:
+    """Read the scores topic into `seen` until every event has a ScoreUpdate and the group is past every input
+    record: then all it will send for them, re-sends after a restart too, is in `seen`."""
     inputs = sorted(run.settings.input_topics())
     missing = {e.event_id for e in events}
     read = 0
@@ -45,10 +44,9 @@ def wait_until_all_scored(run, reader, seen: list, events: list[Event], timeout:
         return not missing
 
     assert until(all_scored, timeout, interval=0), lost_report(run, missing, events, seen)
-    if committed:
-        group = run.settings.app_id
-        behind = eventually(lambda: uncommitted(run.stack.bootstrap, group, inputs), lambda b: not b, timeout)
-        assert not behind, f"the group has not committed every input record, (committed, end): {behind}"
+    group = run.settings.app_id
+    behind = eventually(lambda: uncommitted(run.stack.bootstrap, group, inputs), lambda b: not b, timeout)
+    assert not behind, f"the group has not committed every input record, (committed, end): {behind}"
     read_to_end(reader, seen)
 
 

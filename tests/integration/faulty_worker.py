@@ -11,6 +11,7 @@ HEALTHSCORE_TEST_FAULT_BATCH the batch it strikes (counted from 1, across the ag
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 
 from streams.tools.cli import main
@@ -42,6 +43,7 @@ async def commit(self: Checkpoint, batch: Batch, handled) -> None:
             raise InjectedCrash("the scoring agent crashed (InjectedFault)")
         raise InjectedFault("the batch's states could not be stored")
     if batches == AT_BATCH and FAULT == "hang":
+        logging.getLogger(__name__).warning("batch %d hangs (injected fault)", batches)
         await asyncio.Event().wait()
     await original_commit(self, batch, handled)
 
