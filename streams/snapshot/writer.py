@@ -32,7 +32,7 @@ from scoring.instants import to_us
 from scoring.records import AlertRecord, ScoreRecord, encode
 from streams.fencing import Fence, Unfenced
 from streams.metrics import Metrics
-from streams.snapshot.failure_streak import FailureStreak
+from streams.failure_streak import FailureStreak
 from streams.snapshot.history import (
     MAX_RECENT_POINTS,
     MS_PER_DAY,

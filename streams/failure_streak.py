@@ -1,8 +1,9 @@
 """When to log a failure that repeats on every retry: the first at once, then a count at most once per interval.
 
 A write retried every 0.2 s against a Redis that refuses it (a wrong
-password, an outage) would otherwise log five lines a second. Time is an
-argument (`now`, monotonic seconds), so the rule is tested without a clock.
+password, an outage) would otherwise log five lines a second, and a Kafka
+client that lost its broker about a hundred (streams/worker/broker_log.py).
+Time is an argument (`now`, monotonic seconds), so the rule is tested without a clock.
 """
 
 from __future__ import annotations
