@@ -18,6 +18,7 @@ from streams.api.routes import Api
 from streams.fencing import Fence
 from streams.kafka.connections import faust_credentials, kafka_options
 from streams.kafka.partition_ends import true_ends
+from streams.kafka.partition_offsets import PartitionOffsets
 from streams.kafka.producer import OutputProducer
 from streams.metrics import Metrics
 from streams.settings import Settings
@@ -76,12 +77,13 @@ def create_app(settings: Settings, model: Model | None = None) -> Service:
     redis = RedisSink(settings.redis_url, settings.redis_prefix, metrics,
                       history_retention_days=settings.history_retention_days, fence=membership)  # fmt: skip
     reader = RedisReader(settings.redis_url, settings.redis_prefix)
+    offsets = PartitionOffsets(kafka_options(settings))  # the consumer's own client queues behind its fetch
     table = customer_table(app, STATE_TABLE, settings)
-    scorer = build_scorer(app, settings, model, table, producer, metrics, redis, membership)
+    scorer = build_scorer(app, settings, model, table, producer, metrics, redis, membership, offsets)
     timer = build_timer(app, settings, scorer, table)
     add_scoring_agent(app, settings, scorer)
-    add_housekeeping(app, settings, scorer, metrics, redis)
-    add_shutdown_flush(app, producer, redis, reader)
+    add_housekeeping(app, settings, scorer, metrics, redis, offsets)
+    add_shutdown_flush(app, producer, redis, reader, offsets)
     api = Api(app=app, table=table, clock=scorer.now, reader=reader, metrics=metrics.exposition,
               backlog=lambda: redis.backlog, owned=lambda: owned_partitions(app), recovered=lambda: tables_recovered(app),
               model=model, partitions=settings.partitions, source_topic=settings.topic_purchases,
@@ -151,11 +153,11 @@ def scorer_config(settings: Settings, producer: OutputProducer) -> ScorerConfig:
 
 
 def build_scorer(app: faust.App, settings: Settings, model: Model, table: faust.Table, producer: OutputProducer,
-                 metrics: Metrics, redis: RedisSink, fence: Fence) -> Scorer:  # fmt: skip
+                 metrics: Metrics, redis: RedisSink, fence: Fence, offsets: PartitionOffsets) -> Scorer:  # fmt: skip
     """The scorer of every batch, with offset checks restarted at each assignment."""
     sent = outputs(producer, settings)
     erasures = customer_table(app, ERASURES_TABLE, settings)
-    continuity = Continuity(FaustConsumerPosition(app), metrics, checks=settings.offset_checks)
+    continuity = Continuity(FaustConsumerPosition(app, offsets), metrics, checks=settings.offset_checks)
     handler = Handler(config=scorer_config(settings, producer), model=model, table=table, outputs=sent,
                       metrics=metrics, erasures=erasures)  # fmt: skip
     checkpoint = Checkpoint(outputs=sent, states=StateWriter(table, producer, settings.partitions), redis=redis,
@@ -213,7 +215,8 @@ def add_scoring_agent(app: faust.App, settings: Settings, scorer: Scorer) -> Non
                 raise
 
 
-def add_housekeeping(app: faust.App, settings: Settings, scorer: Scorer, metrics: Metrics, redis: RedisSink) -> None:
+def add_housekeeping(app: faust.App, settings: Settings, scorer: Scorer, metrics: Metrics, redis: RedisSink,
+                     offsets: PartitionOffsets) -> None:  # fmt: skip
     """Timers that flush Redis snapshots, sample lag and heal stalled partitions."""
 
     @app.timer(interval=settings.redis_flush_seconds, name="flush-redis")
@@ -225,7 +228,7 @@ def add_housekeeping(app: faust.App, settings: Settings, scorer: Scorer, metrics
         # One read of the consumer's positions serves the lag gauge and the check for stalled tails.
         positions = await input_positions(app, [*settings.input_topics(), *settings.control_topics()])
         unscored = None if positions is None else scorer.continuity.unscored(positions)
-        lag = await sample_lag(app, settings.input_topics(), metrics, unscored)
+        lag = await sample_lag(offsets, settings.input_topics(), metrics, unscored)
         if not settings.offset_checks:
             return
         if holding_back(app):  # records held back on purpose: no verdict then
@@ -239,7 +242,8 @@ def add_housekeeping(app: faust.App, settings: Settings, scorer: Scorer, metrics
                            consumer_state(app, settings.input_topics()))  # fmt: skip
 
 
-def add_shutdown_flush(app: faust.App, producer: OutputProducer, redis: RedisSink, reader: RedisReader) -> None:
+def add_shutdown_flush(app: faust.App, producer: OutputProducer, redis: RedisSink, reader: RedisReader,
+                       offsets: PartitionOffsets) -> None:  # fmt: skip
     @app.on_before_shutdown.connect
     async def final_flush(sender: faust.App, **kwargs: object) -> None:
         # Scores queued since the last tick would otherwise wait for the next worker.
@@ -247,3 +251,4 @@ def add_shutdown_flush(app: faust.App, producer: OutputProducer, redis: RedisSin
         await redis.flush()
         await redis.close()
         await reader.close()
+        await offsets.close()

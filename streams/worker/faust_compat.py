@@ -82,6 +82,7 @@ from faust.tables.recovery import Recovery
 from faust.transport.drivers import aiokafka as driver
 from faust.types import TP, TransportT
 
+from streams.kafka.partition_offsets import PartitionOffsets
 from streams.kafka.undecodable import UndecodableBatch
 from streams.state.stores import forget_partition
 
@@ -445,6 +446,7 @@ class FaustConsumerPosition:
     """Offset continuity's view of the Faust consumer (streams/worker/offsets.py)."""
 
     app: faust.App
+    offsets: PartitionOffsets  # asked on a client of its own: the consumer's queues behind its long-poll fetch
 
     def committed_offset(self, tp: TP) -> int | None:
         # Faust keeps the last committed offset per partition privately; it is set by the seek to
@@ -455,7 +457,7 @@ class FaustConsumerPosition:
         return set(self.app.consumer.assignment())
 
     async def earliest(self, tps: list[TP]) -> dict[TP, int]:
-        return dict(await self.app.consumer.earliest_offsets(*tps))
+        return await self.offsets.starts(tps) or {}
 
     async def fetch_committed(self, tps: list[TP]) -> dict[TP, int | None]:
         # The group's committed offsets as the coordinator has them now, not Faust's copy of the last seek.

@@ -1,7 +1,7 @@
 """Consumer lag per input topic: how many records this worker has not scored yet.
 
-Lag here is a partition's end offset (a ListOffsets request to the broker)
-minus the first record whose batch has not completed (scored, outputs
+Lag here is a partition's end offset (a ListOffsets request to the broker,
+on a client of its own: streams/kafka/partition_offsets.py) minus the first record whose batch has not completed (scored, outputs
 acknowledged, state stored), summed over the input partitions this worker is
 assigned. Not the Kafka client's `records-lag` (end minus fetch position):
 Faust fetches far ahead of scoring, so that read 0 while the worker was
@@ -17,6 +17,7 @@ from collections.abc import Iterable, Mapping
 import faust
 from faust.types import TP
 
+from streams.kafka.partition_offsets import PartitionOffsets
 from streams.metrics import Metrics
 
 logger = logging.getLogger(__name__)
@@ -52,21 +53,19 @@ async def input_positions(app: faust.App, topics: Iterable[str]) -> dict[TP, int
 
 
 async def sample_lag(
-    app: faust.App, topics: Iterable[str], metrics: Metrics, positions: Mapping[TP, int] | None
+    offsets: PartitionOffsets, topics: Iterable[str], metrics: Metrics, positions: Mapping[TP, int] | None
 ) -> dict[str, int] | None:
     """Set `healthscore_consumer_lag_records` for every input topic from `positions`, the first record not scored.
 
     Returns the lag per topic. Without positions (a rebalance cut the read
-    short) the gauge keeps its last values and None is returned.
+    short) or without the partitions' ends (the broker did not answer in
+    time) the gauge keeps its last values and None is returned.
     """
     if positions is None:
         return None
     topics = list(topics)
-    assigned = [tp for tp in positions if tp.topic in topics]
-    try:
-        ends = await app.consumer.highwaters(*assigned) if assigned else {}
-    except Exception as exc:  # noqa: BLE001 - a rebalance mid-sample; the next sample sees the new assignment
-        logger.debug("lag sample skipped: %r", exc)
+    ends = await offsets.ends(tp for tp in positions if tp.topic in topics)
+    if ends is None:
         return None
     lag = lag_by_topic(topics, ends, positions)
     for topic, records in lag.items():
