@@ -7,7 +7,7 @@ import uuid
 
 from aiokafka import AIOKafkaProducer
 
-from streams.kafka.partition_offsets import PartitionOffsets
+from streams.kafka.partition_offsets import SILENT_SECONDS, PartitionOffsets
 from streams.tools.localstack import free_port
 
 
@@ -31,12 +31,24 @@ def test_the_first_and_end_offsets_of_partitions_come_back_keyed_as_asked(stack)
     assert ends == {(topic, 0): 3, (topic, 1): 0}
 
 
-def test_no_broker_is_no_answer_rather_than_an_error() -> None:
+def test_no_broker_is_no_answer_rather_than_an_error_and_the_next_questions_wait(stack) -> None:
+    now = [0.0]
+    offsets = PartitionOffsets({"bootstrap_servers": f"127.0.0.1:{free_port()}"}, clock=lambda: now[0])  # no one there
+
     async def ask() -> tuple[dict | None, dict | None]:
-        offsets = PartitionOffsets({"bootstrap_servers": f"127.0.0.1:{free_port()}"})  # nothing listens there
+        return await offsets.ends([("t", 0)]), await offsets.starts([("t", 0)])
+
+    assert asyncio.run(ask()) == (None, None)
+    assert offsets._client is None  # no client started: the second question was not asked
+    offsets._options["bootstrap_servers"] = stack.bootstrap  # the broker is there now
+    now[0] = SILENT_SECONDS - 0.1
+    assert asyncio.run(offsets.starts([("t", 0)])) is None  # still not asked
+    now[0] = SILENT_SECONDS
+
+    async def asked_and_closed() -> dict | None:
         try:
-            return await offsets.ends([("t", 0)]), await offsets.starts([("t", 0)])
+            return await offsets.starts([("offsets-absent", 0)])
         finally:
             await offsets.close()
 
-    assert asyncio.run(ask()) == (None, None)
+    assert asyncio.run(asked_and_closed()) is not None
