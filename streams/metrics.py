@@ -89,6 +89,12 @@ class Metrics:
         self.redis_writes = Counter(
             "healthscore_redis_writes", "Customer snapshots written to Redis.", registry=r
         )
+        self.partitions_owned = Gauge(
+            "healthscore_partitions_owned",
+            "Partitions of the customer table this worker owns and may write for; 0 while it may have lost them "
+            "(broker unreachable, group rebalancing: streams/fencing.py).",
+            registry=r,
+        )
         self.consumer_lag = Gauge(
             "healthscore_consumer_lag_records",
             "Input records not yet scored by this worker (end offset minus the first record not scored), by input topic.",

@@ -49,6 +49,7 @@ from scoring.health import current_health, query_time
 from scoring.model_choice import label
 from scoring.pipeline import scorable
 from streams.api.auth import SCHEME, bearer_allows
+from streams.fencing import Fence
 from streams.kafka.codecs import decode_state
 from streams.kafka.partitions import partition_of
 from streams.snapshot.history import between
@@ -75,6 +76,8 @@ class Api:
     backlog: Callable[[], int]  # snapshots waiting for Redis
     owned: Callable[[], set[TP]]  # the partitions this worker owns
     recovered: Callable[[], bool]  # the table has read its changelog and no rebalance is under way
+    broker: Callable[[], bool]  # the group confirmed this worker within its session timeout
+    fence: Fence  # whether it may still write for the partitions it owns
     model: Model
     partitions: int
     source_topic: str  # an input topic: its partitions are the table's partitions
@@ -257,11 +260,8 @@ def blueprint(api: Api) -> faust.web.Blueprint:
     @routes.route("/readyz", name="readyz")
     class ReadinessView(faust.web.View):
         async def get(self, request: faust.web.Request) -> Response:
-            readiness = Readiness(checks={
-                "partitions_assigned": bool(api.owned()),
-                "table_recovered": api.recovered(),
-                "redis": await api.reader.ping(),
-            })  # fmt: skip
+            readiness = readiness_of(owned=bool(api.owned()), fenced=api.fence.lost() is not None,
+                                     recovered=api.recovered(), broker=api.broker(), redis=await api.reader.ping())
             if readiness.ready:
                 return self.json({"status": "ready", **readiness.model_dump()})
             return self.json({"status": "not ready", "error": f"not ready: {', '.join(readiness.failing)}",
@@ -274,6 +274,12 @@ def blueprint(api: Api) -> faust.web.Blueprint:
             return self.bytes(api.metrics(), headers={"Content-Type": CONTENT_TYPE_LATEST})
 
     return routes
+
+
+def readiness_of(owned: bool, fenced: bool, recovered: bool, broker: bool, redis: bool) -> Readiness:
+    """`/readyz`'s checks: partitions owned and not fenced, the table recovered, and each dependency reachable."""
+    return Readiness(checks={"partitions_assigned": owned and not fenced, "table_recovered": recovered,
+                             "broker": broker, "redis": redis})  # fmt: skip
 
 
 def redis_unavailable(web: faust.web.View, exc: Exception) -> Response:

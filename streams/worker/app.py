@@ -26,7 +26,9 @@ from streams.snapshot.reader import RedisReader
 from streams.snapshot.writer import RedisSink
 from streams.state.stores import StateTable, StateWriter, partition_page
 from streams.state.tables import ERASURES_TABLE, STATE_TABLE, customer_table, due_schedule
+from streams.worker.broker_log import BrokerLog, install, report_recovery
 from streams.worker.faust_compat import (
+    BROKER_UNREACHABLE,
     App,
     FaustConsumerPosition,
     FaustMembership,
@@ -50,6 +52,8 @@ logger = logging.getLogger(__name__)
 
 # Quiet checks of the consumer's positions, while records wait, after which the consumer's state is logged.
 STALL_CHECKS = 5
+# How often the worker looks whether the group confirmed it again after the broker was unreachable.
+BROKER_CHECK_SECONDS = 1.0
 
 
 @dataclass
@@ -83,9 +87,11 @@ def create_app(settings: Settings, model: Model | None = None) -> Service:
     timer = build_timer(app, settings, scorer, table)
     add_scoring_agent(app, settings, scorer)
     add_housekeeping(app, settings, scorer, metrics, redis, offsets)
+    add_broker_watch(app, settings, membership, metrics)
     add_shutdown_flush(app, producer, redis, reader, offsets)
     api = Api(app=app, table=table, clock=scorer.now, reader=reader, metrics=metrics.exposition,
               backlog=lambda: redis.backlog, owned=lambda: owned_partitions(app), recovered=lambda: tables_recovered(app),
+              broker=membership.reachable, fence=membership,
               model=model, partitions=settings.partitions, source_topic=settings.topic_purchases,
               token=settings.api_token,
               states=lambda partition, after, limit: partition_page(
@@ -240,6 +246,24 @@ def add_housekeeping(app: faust.App, settings: Settings, scorer: Scorer, metrics
                            sum(lag.values()), STALL_CHECKS * LAG_INTERVAL_SECONDS,
                            {f"{tp.topic}[{tp.partition}]": p for tp, p in (positions or {}).items()},
                            consumer_state(app, settings.input_topics()))  # fmt: skip
+
+
+def add_broker_watch(app: faust.App, settings: Settings, membership: FaustMembership, metrics: Metrics) -> None:
+    """The Kafka client's connection errors thinned out (streams/worker/broker_log.py), the end of an outage logged
+    once, and the partitions gauge: those the worker may write for, none while it may have lost them."""
+    broker_log = BrokerLog(BROKER_UNREACHABLE)
+    install(broker_log)
+
+    @app.timer(interval=BROKER_CHECK_SECONDS, name="broker-watch")
+    async def broker_back() -> None:
+        report_recovery(broker_log, membership.confirmed_at())
+
+    def writable() -> int:
+        if membership.lost() is not None:
+            return 0
+        return sum(tp.topic == settings.topic_purchases for tp in owned_partitions(app))
+
+    metrics.partitions_owned.set_function(writable)
 
 
 def add_shutdown_flush(app: faust.App, producer: OutputProducer, redis: RedisSink, reader: RedisReader,

@@ -35,7 +35,12 @@ confirmed this member; aiokafka keeps that in a local variable of its
 heartbeat loop. `_ConfirmingCoordinator` records it: the monotonic time a
 heartbeat the coordinator accepted was sent, or a join completed.
 `FaustMembership` reads it, with the coordinator's member id and generation
-against the generation Faust assigned the partitions in.
+against the generation Faust assigned the partitions in; the same time says
+whether the broker is reachable (`/readyz`) and when an outage ended.
+
+Broker outages. aiokafka logs each failed attempt to reach a broker, every
+retry; `BROKER_UNREACHABLE` names those records (logger, message template)
+for streams/worker/broker_log.py, which thins them out.
 
 Recovery. Faust restores a table partition by reading its changelog from
 the offset the local copy has up to the end the broker reports, and stops
@@ -166,6 +171,27 @@ class _TolerantPartitionRecords(aiokafka_fetcher.PartitionRecords):
                               None, value, None, -1, len(value), [])  # fmt: skip
 
 
+# What aiokafka logs, by logger and message template, each time it fails to reach a broker: the records
+# streams/worker/broker_log.py thins out while the broker is gone. Each repeats every retry (about 100 a second in all).
+BROKER_UNREACHABLE = frozenset({
+    ("aiokafka", 'Unable connect to "%s:%s": %s'),
+    ("aiokafka", 'Unable to request metadata from "%s:%s": %s'),
+    ("aiokafka", "Unable to request metadata from node with id %s: %r"),
+    ("aiokafka", "Unable to update metadata from %s"),
+    ("aiokafka", "Unable connect to node with id %s: %s"),
+    ("aiokafka.consumer.fetcher", "Failed fetch messages from %s: %s"),
+    ("aiokafka.consumer.fetcher", "Failed fetch offsets from %s: %s"),
+    ("aiokafka.consumer.group_coordinator", "Group Coordinator Request failed: %s"),
+    ("aiokafka.consumer.group_coordinator", "Error sending %s to node %s [%s] -- marking coordinator dead"),
+    ("aiokafka.consumer.group_coordinator", "Marking the coordinator dead (node %s)for group %s."),
+    ("aiokafka.consumer.group_coordinator", "Heartbeat send request failed: %s. Will retry."),
+    ("aiokafka.consumer.group_coordinator", "Heartbeat session expired - marking coordinator dead"),
+    ("aiokafka.producer.sender", "Cannot send %r to %s: %r"),
+    ("aiokafka.producer.sender", "Could not send %r: %r"),
+    ("aiokafka.producer.sender", "Got error produce response: %s"),
+})  # fmt: skip
+
+
 class _ConfirmingCoordinator(GroupCoordinator):
     """aiokafka's group coordinator, remembering when the group last confirmed this member (time.monotonic) and
     whether it asked the member to rejoin (a rebalance under way, or the member forgotten)."""
@@ -209,10 +235,14 @@ class FaustMembership:
     app: faust.App
     session_timeout: float
 
-    def lost(self) -> str | None:
+    def _coordinator(self) -> _ConfirmingCoordinator | None:
         consumer = getattr(self.app.consumer._thread, "_consumer", None)
         coordinator = getattr(consumer, "_coordinator", None)
-        if not isinstance(coordinator, _ConfirmingCoordinator):
+        return coordinator if isinstance(coordinator, _ConfirmingCoordinator) else None
+
+    def lost(self) -> str | None:
+        coordinator = self._coordinator()
+        if coordinator is None:
             return "the consumer has not joined its group"
         if coordinator.member_id == JoinGroupRequest.UNKNOWN_MEMBER_ID:
             return "the group coordinator no longer knows this worker"
@@ -228,6 +258,15 @@ class FaustMembership:
 
     def current(self, generation: int | None) -> bool:
         return generation == self.app.consumer_generation_id
+
+    def confirmed_at(self) -> float:
+        """When (time.monotonic) the group last confirmed this member; -inf before it ever joined."""
+        coordinator = self._coordinator()
+        return -math.inf if coordinator is None else coordinator.confirmed_at
+
+    def reachable(self) -> bool:
+        """The group confirmed this member within the session timeout: the broker is there."""
+        return time.monotonic() - self.confirmed_at() <= self.session_timeout
 
 
 class _ConsumerThread(driver.AIOKafkaConsumerThread):

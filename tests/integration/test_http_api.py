@@ -90,7 +90,7 @@ def test_customer_health_list_and_counts_match_what_the_worker_published(deploy)
     port = run.settings.web_port
     assert until(lambda: ready(port), timeout=60)
     readiness = get(port, "/readyz").body
-    assert readiness["checks"] == {"partitions_assigned": True, "table_recovered": True, "redis": True}
+    assert readiness["checks"] == {"partitions_assigned": True, "table_recovered": True, "broker": True, "redis": True}
     assert get(port, "/livez") == Answer(200, get(port, "/livez").headers, {"status": "alive", "redis_backlog": 0})
 
     events = customers()
@@ -249,6 +249,7 @@ def test_without_redis_the_worker_is_not_ready_and_the_list_says_so_while_custom
         readiness = get(port, "/readyz")
         assert readiness.status == 503
         assert readiness.body["error"] == "not ready: redis" and readiness.body["checks"]["redis"] is False
+        assert readiness.body["checks"]["broker"] is True  # each dependency for itself
         for path in ("/customers", "/tiers"):
             down = get(port, path)
             assert down.status == 503 and "Redis" in down.body["error"], path

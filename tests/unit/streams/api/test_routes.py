@@ -28,6 +28,7 @@ from scoring.pipeline import rescore
 from scoring.replay import replay
 from scoring.state import new_state
 from streams.api.auth import bearer_allows
+from streams.api.routes import readiness_of
 from streams.worker.model_file import load_model
 from tests.factories import at, purchase, us, visit
 from tests.samples import SEGMENTED
@@ -210,3 +211,21 @@ def test_states_queries_accepted_or_refused_saying_which_parameter_and_why(query
 def test_a_model_is_labelled_by_name_and_version_and_a_set_by_each_of_its_models() -> None:
     assert label(MODEL) == f"{MODEL.name}@{MODEL.version}"
     assert label(load_model(SEGMENTED)) == "enterprise@1, onboarding@1, self-serve@1"
+
+
+@pytest.mark.parametrize(
+    ("state", "failing"),
+    [
+        (dict(owned=True, fenced=False, recovered=True, broker=True, redis=True), []),
+        # Broker and Redis gone: each named, and partitions the worker may have lost are not counted as held.
+        (dict(owned=True, fenced=True, recovered=True, broker=False, redis=False),
+         ["partitions_assigned", "broker", "redis"]),
+        (dict(owned=True, fenced=False, recovered=True, broker=True, redis=False), ["redis"]),
+        (dict(owned=True, fenced=True, recovered=True, broker=True, redis=True), ["partitions_assigned"]),  # rebalancing
+        (dict(owned=False, fenced=False, recovered=False, broker=True, redis=True),
+         ["partitions_assigned", "table_recovered"]),
+    ],
+)  # fmt: skip
+def test_readiness_names_each_failing_check(state: dict, failing: list[str]) -> None:
+    readiness = readiness_of(**state)
+    assert readiness.failing == failing and readiness.ready is not failing

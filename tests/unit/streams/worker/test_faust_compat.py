@@ -8,6 +8,7 @@ names every internal used and fails on any version but the pinned one.
 
 import asyncio
 import hashlib
+import importlib
 import inspect
 import tomllib
 from importlib.metadata import version
@@ -24,7 +25,7 @@ from faust.transport.drivers import aiokafka as driver
 
 from streams.settings import Settings
 from streams.worker.app import create_app
-from streams.worker.faust_compat import _TolerantPartitionRecords
+from streams.worker.faust_compat import BROKER_UNREACHABLE, _TolerantPartitionRecords
 from tests.paths import ROOT
 
 # aiokafka's, before prepare_aiokafka puts the subclass in its place.
@@ -142,3 +143,13 @@ def test_offsets_a_fetch_jumped_over_are_never_committed_while_the_offset_checks
 
     assert max(asyncio.run(commits(True, [11, 12, 13]))) == 14
     assert max(asyncio.run(commits(False, [11, 23]))) == 24
+
+
+# The module logging each of BROKER_UNREACHABLE's records, by logger name where the two differ.
+LOGGING_MODULE = {"aiokafka": "aiokafka.client"}
+
+
+@pytest.mark.parametrize(("name", "template"), sorted(BROKER_UNREACHABLE))
+def test_every_connection_error_the_broker_log_thins_out_is_still_logged_by_aiokafka_so(name: str, template: str) -> None:
+    module = importlib.import_module(LOGGING_MODULE.get(name, name))
+    assert module.log.name == name and template in inspect.getsource(module)
