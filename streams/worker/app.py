@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass
 from functools import partial
@@ -54,6 +55,9 @@ logger = logging.getLogger(__name__)
 STALL_CHECKS = 5
 # How often the worker looks whether the group confirmed it again after the broker was unreachable.
 BROKER_CHECK_SECONDS = 1.0
+# Of the shutdown timeout, the part the final flush of outputs and snapshots may take (records under way wait for
+# half: streams/worker/faust_compat.py WAIT_EMPTY_SHARE); the rest is for closing the clients.
+FINAL_FLUSH_SHARE = 0.25
 
 
 @dataclass
@@ -268,11 +272,20 @@ def add_broker_watch(app: faust.App, settings: Settings, membership: FaustMember
 
 def add_shutdown_flush(app: faust.App, producer: OutputProducer, redis: RedisSink, reader: RedisReader,
                        offsets: PartitionOffsets) -> None:  # fmt: skip
+    async def flush() -> None:
+        await producer.stop()
+        await redis.flush()
+
     @app.on_before_shutdown.connect
     async def final_flush(sender: faust.App, **kwargs: object) -> None:
         # Scores queued since the last tick would otherwise wait for the next worker.
-        await producer.stop()
-        await redis.flush()
-        await redis.close()
-        await reader.close()
-        await offsets.close()
+        bound = app.shutdown_timeout * FINAL_FLUSH_SHARE
+        try:
+            await asyncio.wait_for(flush(), bound)
+        except TimeoutError:  # the broker or Redis is gone: what was not committed is handled again
+            logger.warning("the final flush of outputs and snapshots did not finish within %.0f s of stopping; the next "
+                           "owner of the partitions sends again what was not acknowledged", bound)  # fmt: skip
+        finally:
+            await redis.close()
+            await reader.close()
+            await offsets.close()

@@ -95,6 +95,9 @@ logger = logging.getLogger(__name__)
 
 FAUST_FETCH_MAX_WAIT_MS = 1500
 SHUTDOWN_TIMEOUT_SECONDS = 30.0
+# Of the shutdown timeout, the part records under way may take to be acknowledged: the rest is left for flushing the
+# outputs and closing the clients, all within the timeout (streams/worker/process.py).
+WAIT_EMPTY_SHARE = 0.5
 
 
 class _KeptMemoryRecords:
@@ -276,6 +279,26 @@ class _ConsumerThread(driver.AIOKafkaConsumerThread):
         consumer._fetch_max_wait_ms = self.app.fetch_max_wait_ms
         return consumer
 
+    async def on_thread_stop(self) -> None:
+        """Faust's stop of the consumer thread, finished when aiokafka's stop is cut short with the broker gone.
+
+        A fetch that failed sleeps out its retry backoff in a task of
+        aiokafka's fetcher; the fetcher's close cancels that task and awaits
+        it, and the CancelledError comes out of AIOKafkaConsumer.stop(). The
+        thread then never told the worker it had stopped, and the worker
+        waited for it until the hard exit (measured: SIGTERM with the broker
+        stopped, exit code 70 after 40 s). The client's connections are closed
+        here instead, and the stop goes on.
+        """
+        try:
+            await super().on_thread_stop()
+        except asyncio.CancelledError:
+            task = asyncio.current_task()
+            if task is not None and task.cancelling():  # this stop itself was cancelled: not aiokafka's leftover
+                raise
+            logger.info("the Kafka consumer's fetcher stopped mid-retry (no broker); closing its connections")
+            await self._consumer._client.close()
+
 
 class _Consumer(driver.Consumer):
     fast_deliveries: int = 0  # records delivered without Faust's wait_first (the others took the stock path)
@@ -347,16 +370,17 @@ class _Consumer(driver.Consumer):
             await super()._add_gap(tp, offset_from, offset_to)
 
     async def wait_empty(self) -> None:
-        """Faust's wait for records under way to be acknowledged, at most the app's shutdown timeout.
+        """Faust's wait for records under way to be acknowledged, at most WAIT_EMPTY_SHARE of the shutdown timeout.
 
         Faust waits with no bound (on stop and when partitions are revoked). A
         record it gives up on is not committed: the next owner handles it again.
         """
+        bound = self.app.shutdown_timeout * WAIT_EMPTY_SHARE
         try:
-            await asyncio.wait_for(super().wait_empty(), self.app.shutdown_timeout)
+            await asyncio.wait_for(super().wait_empty(), bound)
         except asyncio.TimeoutError:
             logger.warning("records under way were not acknowledged within %.0f s; going on without them: they were "
-                           "not committed and will be handled again", self.app.shutdown_timeout)  # fmt: skip
+                           "not committed and will be handled again", bound)  # fmt: skip
 
 
 _FETCHING = "FETCHING"  # faust.transport.consumer.CONSUMER_FETCHING

@@ -9,15 +9,16 @@ of collection for good, and the young generation is collected every
 GC_YOUNG_THRESHOLD allocations: measured +13% events/s on a backlog (2,876
 and 2,637 against 2,670 and 2,180, alternating on one stack).
 
-Stopping. Faust's shutdown first waits until every record under way is acknowledged
+Stopping. A stop takes at most HEALTHSCORE_SHUTDOWN_TIMEOUT_SECONDS.
+Faust's shutdown first waits until every record under way is acknowledged
 (`Consumer.wait_empty`), with no bound: seen here, a worker whose batch
 could not finish ignored SIGTERM for 30 to 90 s, logging
-`wait_empty: Waiting for tasks`. The wait is bounded by
-HEALTHSCORE_SHUTDOWN_TIMEOUT_SECONDS (streams/worker/faust_compat.py); and in case
-anything else hangs (a producer flush to a broker that is gone), the
-process exits on its own a few seconds after that bound. Nothing is lost
-either way: records not committed are handled again by the next owner of
-their partition, and their events are deduplicated by id.
+`wait_empty: Waiting for tasks`. That wait takes at most half the timeout
+(streams/worker/faust_compat.py), the final flush of outputs and snapshots
+a quarter (streams/worker/app.py), and in case anything else hangs the
+process exits on its own when the whole timeout has passed (exit code 70).
+Nothing is lost either way: records not committed are handled again by the
+next owner of their partition, and their events are deduplicated by id.
 """
 
 from __future__ import annotations
@@ -31,22 +32,20 @@ from streams.worker.faust_compat import SignalledWorker
 
 logger = logging.getLogger(__name__)
 
-# After the graceful bound, time left for the producer flush and the loop to close.
-HARD_EXIT_GRACE_SECONDS = 10.0
 HARD_EXIT_CODE = 70  # EX_SOFTWARE: the stop was not clean, though nothing was committed that was not done
 GC_YOUNG_THRESHOLD = 20_000  # allocations between young collections (Python's default is 700)
 
 
 class Worker(SignalledWorker):
     """faust.Worker with the collector tuned once started, whose stop on a signal takes at most the app's shutdown
-    timeout plus a grace period."""
+    timeout."""
 
     async def on_startup_finished(self) -> None:
         await super().on_startup_finished()
         tune_collector()
 
     def on_stop_signal(self) -> None:
-        bound = self.app.shutdown_timeout + HARD_EXIT_GRACE_SECONDS
+        bound = self.app.shutdown_timeout
         watchdog = threading.Timer(bound, _exit_now, args=(bound,))
         watchdog.daemon = True  # a clean stop ends the process without waiting for it
         watchdog.start()

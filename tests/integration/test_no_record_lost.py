@@ -148,7 +148,7 @@ def test_a_worker_stuck_in_a_batch_stops_within_its_shutdown_timeout_and_its_suc
     stopping = time.monotonic()
     run.process.wait(timeout=60)
     took = time.monotonic() - stopping
-    assert took < 3 + 10 + 5, f"the worker took {took:.1f} s to stop"  # shutdown timeout + hard-exit grace + slack
+    assert took < 3 + 5, f"the worker took {took:.1f} s to stop"  # the shutdown timeout + slack for the process to end
 
     run.restart(HEALTHSCORE_TEST_FAULT="none")
     wait_until_all_scored(run, scores, seen, events)

@@ -1,5 +1,6 @@
 """What a worker tells its operator, with the real local broker stopped and started: an idle minute logs no warning,
-and a broker outage is a few log lines and a `/readyz` that names the broker.
+a broker outage is a few log lines and a `/readyz` that names the broker, and a SIGTERM while the broker is gone
+stops the worker cleanly within its shutdown timeout.
 
 The broker tests run a stack of their own: stopping the session's broker would fail every other test.
 """
@@ -8,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+import signal
 import subprocess
 import urllib.error
 import urllib.request
@@ -24,6 +26,7 @@ from tests.waiting import until
 IDLE_SECONDS = 60.0
 OUTAGE_SECONDS = 20.0
 NOTICEABLE = re.compile(r"\[(WARNING|ERROR|CRITICAL)\]")  # the levels of Faust's log format
+SHUTDOWN_TIMEOUT = 10  # seconds; the stop with the broker gone takes about one
 
 
 def readyz(port: int) -> dict:
@@ -98,3 +101,11 @@ def test_a_broker_outage_is_a_few_log_lines_and_readyz_names_the_broker(tmp_path
         assert sum("broker reachable again" in line for line in lines) == 1
         assert worker.poll() is None
 
+
+def test_a_worker_stopped_while_the_broker_is_gone_stops_cleanly_within_its_shutdown_timeout(tmp_path) -> None:
+    with worker_on_own_stack(tmp_path, HEALTHSCORE_SHUTDOWN_TIMEOUT_SECONDS=str(SHUTDOWN_TIMEOUT)) as (stack, worker, settings):
+        stack.stop_broker()
+        assert until(lambda: readyz(settings.web_port).get("broker") is False, timeout=30)
+        worker.send_signal(signal.SIGTERM)
+        # The worker exits on its own when the timeout has passed (exit code 70); 0 means it stopped cleanly before.
+        assert worker.wait(timeout=SHUTDOWN_TIMEOUT + 30) == 0, (stack.workdir / "worker.log").read_text()[-3000:]

@@ -42,7 +42,7 @@ COPIED_SOURCES = {
 # Methods subclassed or called, by class.
 METHODS = [
     (driver.Consumer, ["_drain_messages", "_new_consumer_thread", "_add_gap", "wait_first", "wait_empty", "getmany"]),
-    (driver.AIOKafkaConsumerThread, ["_create_worker_consumer", "_ensure_consumer", "call_thread"]),
+    (driver.AIOKafkaConsumerThread, ["_create_worker_consumer", "_ensure_consumer", "call_thread", "on_thread_stop"]),
     (faust.App, ["_new_transport"]),
     (faust.Table, ["_new_store_by_url", "_on_changelog_sent"]),
     (rocksdb.Store, ["__post_init__", "_set", "_del", "_get", "_contains", "_dbs_for_key", "_dbs_for_actives",
@@ -107,7 +107,7 @@ def test_every_internal_attribute_read_exists_on_a_built_worker(tmp_path: Path) 
         consumer = app.consumer
         client = consumer._thread._create_worker_consumer(app.transport)
         missing = [n for n in CONSUMER_ATTRIBUTES if not hasattr(consumer, n)]
-        missing += [n for n in ["_fetch_max_wait_ms"] if not hasattr(client, n)]
+        missing += [n for n in ["_fetch_max_wait_ms", "_client"] if not hasattr(client, n)]
         await client.stop()  # built, never started: closes its client
         missing += [] if hasattr(app.topics, "_tp_index") else ["topics._tp_index"]
         missing += [] if callable(getattr(app.tables.recovery.completed, "is_set", None)) else ["recovery.completed"]
