@@ -79,7 +79,7 @@ class Settings(BaseSettings):
     )  # fmt: skip
     shutdown_timeout_seconds: float = Field(
         30.0, gt=0,
-        description="Longest a stopping worker (SIGTERM) takes to stop, broker or Redis gone or not: up to half of it waiting for records under way, a quarter flushing outputs and snapshots; when it has passed the worker exits with code 70. Records it gave up on were not committed and are processed again by the next owner.",
+        description="Longest a stopping worker (SIGTERM) takes to stop, broker or Redis gone or not: up to half of it waiting for records under way, a quarter flushing outputs and snapshots; when it has passed the worker exits with code 70. Records it gave up on were not committed and are handled again by the next owner.",
     )  # fmt: skip
     model_path: Path | None = Field(None, description="Scoring-model TOML file; unset means the built-in defaults, which `models/default.toml` spells out.")
     inactivity_timer: bool = Field(True, description="Re-score customers whose score time alone may have moved.")
