@@ -12,16 +12,17 @@ first (scoring.state.copy_state). Nothing else is touched: no clock, no I/O.
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from datetime import datetime
 from typing import Literal
 
 from schemas.control import OverrideRequest
 from schemas.events import Event
 from schemas.model_config import Model, ScoringModel
-from scoring.alerts import alert_id, decide_alerts, renewal_window_opens
+from scoring.alerts import Fired, alert_id, decide_alerts, renewal_window_opens
 from scoring.clv import clv_12m, segment_for
 from scoring.instants import US_PER_DAY, from_us, to_us
-from scoring.model import assess, compiled, explain_change, settles_at
+from scoring.model import Assessment, assess, compiled, explain_change, settles_at
 from scoring.model_choice import model_for
 from scoring.overrides import describe, effective, expire, receive
 from scoring.records import AlertRecord, AuditEntry, ScoreRecord
@@ -123,13 +124,26 @@ def change_since(state: CustomerState, current: float, today: int, days: int) ->
 
 
 def _remember(state: CustomerState, today: int, points: float) -> None:
-    """One point per day (the day's latest score), for the last MAX_HISTORY_DAYS days."""
+    """One point per day (the day's latest score), for the last MAX_HISTORY_DAYS days.
+
+    The history is in day order, so what leaves it is a slice at either end
+    (a daily timer drops one point a day: cut in C, not rebuilt in Python).
+    """
     days, scores = state.history_day, state.history_score
-    if days and (days[0] <= today - MAX_HISTORY_DAYS or days[-1] >= today):
-        kept = [(d, s) for d, s in zip(days, scores) if today - MAX_HISTORY_DAYS < d < today]
-        days[:], scores[:] = [d for d, _ in kept], [s for _, s in kept]
+    if days and days[-1] >= today:
+        end = bisect_left(days, today)
+        del days[end:], scores[end:]
+    if days and days[0] <= today - MAX_HISTORY_DAYS:
+        start = bisect_right(days, today - MAX_HISTORY_DAYS)
+        del days[:start], scores[:start]
     days.append(today)
     scores.append(points)
+
+
+# What a re-score publishes: "always" the update (an event, an override); "moved" only a changed score or
+# tier, an alert or an ended override (the timer); "alerts" only alerts and ended overrides (the backtest's
+# alert replay, which reads nothing else). The state changes the same way whatever is published.
+Publish = Literal["always", "moved", "alerts"]
 
 
 def rescore(
@@ -139,12 +153,15 @@ def rescore(
     cause: Literal["event", "timer", "override"] = "timer",
     event_id: str | None = None,
     model_before: ScoringModel | None = None,
+    publish: Publish = "always",
 ) -> Step:
     """Score `state` at `now` (an override on top, ended if its time is up), remember it and build the outputs.
 
     `model_before`: the model that scored the customer until now, when a new
     profile moved them to `model`; named first among the changes, since it
-    can move the score more than any signal.
+    can move the score more than any signal. `publish`: which outputs to
+    build; the update, CLV, segment and explanations are built only when
+    published, since building them costs more than the score itself.
     """
     at = to_us(now)
     today = at // US_PER_DAY
@@ -152,6 +169,26 @@ def rescore(
     computed = assess(state, model, at)
     result = effective(computed, state.override, model.tiers)
     memory, fired = decide_alerts(state, result, model, at)
+    update, alerts = None, ()
+    moved = publish == "moved" and (result.score, result.tier) != (state.last_score, state.last_tier)
+    if publish == "always" or moved or fired or ended is not None:
+        update, alerts = _outputs(state, computed, result, fired, model, now, cause, event_id, model_before, ended)
+        if publish == "alerts":
+            update = None
+    state.last_score, state.last_tier, state.last_scored_at = result.score, result.tier, at
+    state.last_signals = {spec.name: round(value, 4) for spec, value in zip(result.specs, result.values)}
+    _remember(state, today, result.score)
+    state.alert = memory
+    return Step(state, update, alerts, audits=(ended,) if ended is not None else ())
+
+
+def _outputs(state: CustomerState, computed: Assessment, result: Assessment, fired: list[Fired], model: ScoringModel,
+             now: datetime, cause: Literal["event", "timer", "override"], event_id: str | None,
+             model_before: ScoringModel | None, ended: AuditEntry | None
+             ) -> tuple[ScoreRecord, tuple[AlertRecord, ...]]:  # fmt: skip
+    """The update and alerts of one score, from the state as it was before the score is remembered."""
+    at = to_us(now)
+    today = at // US_PER_DAY
     clv = clv_12m(state, model, at)
     segment = segment_for(state, result.tier, clv, model, at)
     change_7d = change_since(state, result.score, today, 7)
@@ -185,7 +222,7 @@ def rescore(
         override=state.override,
         computed_score=computed.score if state.override is not None else None,
     )
-    alerts = ()
+    alerts: tuple[AlertRecord, ...] = ()
     if fired:
         cause_key = event_id or now.isoformat()
         alerts = tuple(
@@ -196,11 +233,7 @@ def rescore(
                         model_version=model.version, event_id=event_id)
             for f in fired
         )  # fmt: skip
-    state.last_score, state.last_tier, state.last_scored_at = result.score, result.tier, at
-    state.last_signals = {spec.name: round(value, 4) for spec, value in zip(result.specs, result.values)}
-    _remember(state, today, result.score)
-    state.alert = memory
-    return Step(state, update, alerts, audits=(ended,) if ended is not None else ())
+    return update, alerts
 
 
 def model_change(before: ScoringModel, after: ScoringModel) -> str:
@@ -228,15 +261,12 @@ def next_review(state: CustomerState, model: Model, now: datetime) -> datetime |
     return now + model.review.interval if upcoming is None or upcoming >= at + interval else from_us(upcoming)
 
 
-def rescore_if_changed(state: CustomerState, model: Model, now: datetime) -> Step:
-    """A timer's re-score: outputs only when the score, tier or an alert changed with time."""
+def rescore_if_changed(state: CustomerState, model: Model, now: datetime, publish: Publish = "moved") -> Step:
+    """A timer's re-score: outputs only when the score, tier or an alert changed with time.
+
+    `publish="alerts"`: only alerts (the backtest's replay); the state moves on the same either way.
+    """
     if not scorable(state):
         return Step(state, None)
-    before = (state.last_score, state.last_tier)
-    result = rescore(state, model_for(model, state.profile), now)
-    update = result.update
-    moved = update is not None and (update.score, update.tier) != before
-    if moved or result.alerts or result.audits:
-        return result
-    # Keep the remembered history and alert memory current even when nothing is published.
-    return Step(result.state, None, ())
+    # Unpublished, the history and the alert memory are still kept current.
+    return rescore(state, model_for(model, state.profile), now, publish=publish)

@@ -11,11 +11,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from schemas.events import Event
 from datetime import datetime
 
+from schemas.events import Event
 from schemas.model_config import Model
-from scoring.pipeline import clock_for, next_review, rescore_if_changed, step
+from scoring.pipeline import Publish, clock_for, next_review, rescore_if_changed, step
 from scoring.schedule import DueQueue
 from scoring.records import AlertRecord, ScoreRecord
 from scoring.state import CustomerState, new_state
@@ -51,7 +51,7 @@ def replay(events: Iterable[Event], model: Model) -> Replay:
 
 
 def replay_with_timer(events: Iterable[Event], model: Model, start: datetime | None = None,
-                      until: datetime | None = None) -> Replay:  # fmt: skip
+                      until: datetime | None = None, publish: Publish = "moved") -> Replay:  # fmt: skip
     """`replay` with the worker's inactivity timer running from `start` (the first event) to `until` (the last).
 
     Events must come in time order. Before each event, every customer due
@@ -59,12 +59,13 @@ def replay_with_timer(events: Iterable[Event], model: Model, start: datetime | N
     worker does on the wall clock (within its tick) and on the event clock
     once its watermark passes that moment; only a moved score or an alert
     is published, as `rescore_if_changed` decides. Before `start` events
-    are scored without the timer (a backtest looks at alerts in a window).
+    are scored without the timer. `publish="alerts"` keeps only the alerts
+    (no score updates), for the backtest, which reads nothing else.
     """
     out, due, last = Replay(), DueQueue(), None
     for event in events:
         if start is None or event.occurred_at >= start:
-            _tick(out, due, model, event.occurred_at)
+            _tick(out, due, model, event.occurred_at, publish)
         state = out.states.get(event.customer_id) or new_state(event.customer_id)
         now = clock_for(state, event)
         result = step(state, event, model, now)
@@ -74,21 +75,21 @@ def replay_with_timer(events: Iterable[Event], model: Model, start: datetime | N
             out.duplicates += not result.conflict
             out.conflicts += result.conflict
             continue
-        if result.update is not None:
+        if result.update is not None and publish != "alerts":
             out.updates.append(result.update)
         out.alerts.extend(result.alerts)
         due.schedule(event.customer_id, next_review(result.state, model, now) if start is None or now >= start else start)
     end = until or last
     if end is not None:
-        _tick(out, due, model, end)
+        _tick(out, due, model, end, publish)
     return out
 
 
-def _tick(out: Replay, due: DueQueue, model: Model, until: datetime) -> None:
+def _tick(out: Replay, due: DueQueue, model: Model, until: datetime, publish: Publish) -> None:
     """Re-score, in time order, every customer due at or before `until`, each at the moment they fell due."""
     while (found := due.pop_next(until)) is not None:
         at, customer_id = found
-        result = rescore_if_changed(out.states[customer_id], model, at)
+        result = rescore_if_changed(out.states[customer_id], model, at, publish)
         if result.update is not None:
             out.updates.append(result.update)
         out.alerts.extend(result.alerts)

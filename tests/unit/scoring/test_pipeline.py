@@ -2,9 +2,11 @@
 
 from schemas.model_config import ScoringModel
 from scoring.pipeline import change_since, next_review, rescore, rescore_if_changed, step
-from scoring.replay import replay
+from scoring.records import encode
+from scoring.replay import replay, replay_with_timer
 from scoring.state import copy_state, new_state
 from tests.factories import at, purchase, survey, ticket, today, us, visit
+from tests.samples import sample_events
 
 MODEL = ScoringModel()
 
@@ -90,6 +92,25 @@ def test_a_timer_rescore_publishes_only_when_something_moved() -> None:
     assert moved.update is not None
     settled = rescore_if_changed(moved.state, MODEL, at(40))
     assert settled.update is None and settled.alerts == ()
+
+
+def test_a_replay_publishing_only_alerts_raises_the_same_alerts_and_leaves_the_same_states() -> None:
+    """What the backtest replays: only alerts are built, and nothing else about the run may differ."""
+    customers = sorted({e.customer_id for e in sample_events()})[:100]
+    events = sorted((e for e in sample_events() if e.customer_id in customers), key=lambda e: e.occurred_at)
+    full = replay_with_timer(events, MODEL)
+    alerts_only = replay_with_timer(events, MODEL, publish="alerts")
+    assert full.updates and alerts_only.updates == []
+    assert len(full.alerts) > 20
+    assert [encode(a) for a in alerts_only.alerts] == [encode(a) for a in full.alerts]
+    assert alerts_only.states == full.states
+
+
+def test_a_timer_rescore_that_publishes_nothing_still_remembers_the_score() -> None:
+    state = replay([purchase("c", 0), visit("c", 0)], MODEL).states["c"]
+    quiet = rescore_if_changed(state, MODEL, at(40), publish="alerts")
+    assert quiet.update is None
+    assert (state.last_scored_at, state.history_day[-1]) == (us(40), today(40))
 
 
 def test_customers_stop_being_reviewed_once_time_cannot_move_them() -> None:
