@@ -9,18 +9,21 @@ monetary rank.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import get_args
 
 import numpy as np
 from sklearn.metrics import roc_auc_score, roc_curve
 
 from schemas.events import Event
 from schemas.model_config import Model, ScoringModel
-from schemas.outputs import Tier
+from schemas.outputs import Tier, Trigger
 from scoring.instants import to_us
 from scoring.model import score
+from scoring.model_choice import models_of
 from scoring.records import AlertRecord
 from scoring.replay import replay_with_timer
 from scoring.state import CustomerState, digest_of, fold, new_state
@@ -156,6 +159,7 @@ def bgnbd_expected_purchases(events: Iterable[Event], split: Split, customers: I
 # Days of alerts before the cutoff that the backtest judges: the worker's timer runs over them.
 ALERT_WINDOW_DAYS = 90
 DAYS_PER_MONTH = 365.25 / 12
+ALL_TRIGGERS: tuple[str, ...] = get_args(Trigger)
 
 
 @dataclass(frozen=True)
@@ -167,6 +171,8 @@ class AlertFigures:
     the share of the possible gain (with a base of 0.70, lift cannot pass
     1.43). relative_risk: the churn rate of the alerted over that of the
     customers not alerted. recall: of those who churned, the share alerted.
+    A figure that has no value (nobody alerted, nobody left unalerted, or a
+    rate of 0 to divide by) is None.
     """
 
     count: int
@@ -180,46 +186,55 @@ class AlertFigures:
 
 
 def alert_figures(alerts: Iterable[AlertRecord], churned: dict[str, bool], window_days: float) -> dict[str, AlertFigures]:
-    """Per trigger, and under "all" for every alert together, how the alerts predict churn.
+    """Per trigger (every one, silent ones with a count of 0), and under "all" for every alert together.
 
     `alerts` are those raised in the window of `window_days` before the
-    cutoff; `churned` labels every customer known at the cutoff.
+    cutoff; `churned` labels every customer known at the cutoff, and alerts
+    about anybody else are not counted.
     """
-    by_trigger: dict[str, list[AlertRecord]] = {}
+    by_trigger: dict[str, list[AlertRecord]] = {trigger: [] for trigger in ALL_TRIGGERS}
     for alert in alerts:
         if alert.customer_id in churned:
-            by_trigger.setdefault(alert.trigger, []).append(alert)
+            by_trigger[alert.trigger].append(alert)
     by_trigger["all"] = [a for found in by_trigger.values() for a in found]
+    return {trigger: _figures(raised, churned, window_days) for trigger, raised in by_trigger.items()}
+
+
+def _figures(raised: list[AlertRecord], churned: dict[str, bool], window_days: float) -> AlertFigures:
     customers, churners = len(churned), sum(churned.values())
-    base = churners / customers if customers else 0.0
+    base = churners / customers if customers else None
+    alerted = {a.customer_id for a in raised}
+    hit = sum(churned[c] for c in alerted)
+    rest, rest_hit = customers - len(alerted), churners - hit
+    precision = hit / len(alerted) if alerted else None
+    rest_rate = rest_hit / rest if rest else None
     months = window_days / DAYS_PER_MONTH
-    out = {}
-    for trigger, raised in sorted(by_trigger.items()):
-        alerted = {a.customer_id for a in raised}
-        hit = sum(churned[c] for c in alerted)
-        rest, rest_hit = customers - len(alerted), churners - hit
-        precision = hit / len(alerted) if alerted else None
-        rest_rate = rest_hit / rest if rest else None
-        out[trigger] = AlertFigures(
-            count=len(raised),
-            customers=len(alerted),
-            precision=precision,
-            lift=precision / base if precision is not None and base else None,
-            normalized_lift=(precision - base) / (1 - base) if precision is not None and base < 1 else None,
-            relative_risk=precision / rest_rate if precision is not None and rest_rate else None,
-            recall=hit / churners if churners else None,
-            per_1000_per_month=len(raised) / (customers / 1000) / months if customers and months else 0.0,
-        )
-    return out
+    return AlertFigures(
+        count=len(raised),
+        customers=len(alerted),
+        precision=precision,
+        lift=precision / base if precision is not None and base else None,
+        normalized_lift=(precision - base) / (1 - base) if precision is not None and base is not None and base < 1 else None,
+        relative_risk=precision / rest_rate if precision is not None and rest_rate else None,
+        recall=hit / churners if churners else None,
+        per_1000_per_month=len(raised) / (customers / 1000) / months if customers and months else 0.0,
+    )
 
 
 def alerts_before(events: list[Event], model: Model, split: Split, window_days: float = ALERT_WINDOW_DAYS
                   ) -> list[AlertRecord]:  # fmt: skip
-    """The alerts the worker would have raised in the `window_days` before the cutoff, its timer running.
+    """The alerts a worker running since the first event would have raised in the `window_days` before the cutoff.
 
-    Events must be in time order; only those before the cutoff are replayed.
+    Events must be in time order; only those before the cutoff count. The
+    timer runs from the first event, as a worker's does: started at the
+    window instead, its first tick alerts everyone whose risk rose before
+    the window, as if it had just happened (on CDNOW half of the alerts).
+    Customers with fewer behaviour events before the cutoff than every
+    model's `min_events` are left out: no score of theirs can alert.
     """
+    floor = min(m.alerts.min_events for m in models_of(model))
+    counts = Counter(e.customer_id for e in events if e.occurred_at < split.cutoff and e.kind != "profile")
+    kept = [e for e in events if e.occurred_at < split.cutoff and counts[e.customer_id] >= floor]
+    replayed = replay_with_timer(kept, model, until=split.cutoff - timedelta(microseconds=1), publish="alerts")
     start = split.cutoff - timedelta(days=window_days)
-    replayed = replay_with_timer([e for e in events if e.occurred_at < split.cutoff], model, start=start,
-                                 until=split.cutoff - timedelta(microseconds=1))  # fmt: skip
-    return [a for a in replayed.alerts if start <= a.raised_at < split.cutoff]
+    return [a for a in replayed.alerts if a.raised_at >= start]

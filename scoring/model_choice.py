@@ -40,6 +40,11 @@ def choose(models: ModelSet, profile: Profile | None) -> ScoringModel:
     return models.models[models.default]
 
 
+def models_of(model: Model) -> list[ScoringModel]:
+    """Every model that may score a customer: the one, or each of a set."""
+    return [model] if isinstance(model, ScoringModel) else list(model.models.values())
+
+
 def label(model: Model) -> str:
     """What scores customers, for a person to compare: `name@version`, or every model of a set, by name."""
     if isinstance(model, ScoringModel):

@@ -50,22 +50,21 @@ def replay(events: Iterable[Event], model: Model) -> Replay:
     return out
 
 
-def replay_with_timer(events: Iterable[Event], model: Model, start: datetime | None = None,
-                      until: datetime | None = None, publish: Publish = "moved") -> Replay:  # fmt: skip
-    """`replay` with the worker's inactivity timer running from `start` (the first event) to `until` (the last).
+def replay_with_timer(events: Iterable[Event], model: Model, until: datetime | None = None,
+                      publish: Publish = "moved") -> Replay:  # fmt: skip
+    """`replay` with the worker's inactivity timer running from the first event to `until` (the last).
 
     Events must come in time order. Before each event, every customer due
     by its time is re-scored at the moment they fell due, which is what a
     worker does on the wall clock (within its tick) and on the event clock
     once its watermark passes that moment; only a moved score or an alert
-    is published, as `rescore_if_changed` decides. Before `start` events
-    are scored without the timer. `publish="alerts"` keeps only the alerts
-    (no score updates), for the backtest, which reads nothing else.
+    is published, as `rescore_if_changed` decides. `publish="alerts"` keeps
+    only the alerts (no score updates), for the backtest, which reads
+    nothing else.
     """
     out, due, last = Replay(), DueQueue(), None
     for event in events:
-        if start is None or event.occurred_at >= start:
-            _tick(out, due, model, event.occurred_at, publish)
+        _tick(out, due, model, event.occurred_at, publish)
         state = out.states.get(event.customer_id) or new_state(event.customer_id)
         now = clock_for(state, event)
         result = step(state, event, model, now)
@@ -78,7 +77,7 @@ def replay_with_timer(events: Iterable[Event], model: Model, start: datetime | N
         if result.update is not None and publish != "alerts":
             out.updates.append(result.update)
         out.alerts.extend(result.alerts)
-        due.schedule(event.customer_id, next_review(result.state, model, now) if start is None or now >= start else start)
+        due.schedule(event.customer_id, next_review(result.state, model, now))
     end = until or last
     if end is not None:
         _tick(out, due, model, end, publish)

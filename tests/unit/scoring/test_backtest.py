@@ -1,13 +1,28 @@
 """Backtest arithmetic on a hand-made log whose answers are known."""
 
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 import pytest
 
 from schemas.model_config import ScoringModel
-from scoring.backtest import Split, churn_auc, churn_labels, evaluate, fold_until, rfm_rank, score_at
+from scoring.backtest import (
+    DAYS_PER_MONTH,
+    AlertFigures,
+    Split,
+    alert_figures,
+    alerts_before,
+    churn_auc,
+    churn_labels,
+    evaluate,
+    fold_until,
+    rfm_rank,
+    score_at,
+)
 from scoring.calibrate import calibrate
+from scoring.records import AlertRecord
+from scoring.replay import replay_with_timer
 from tests.factories import at, purchase, us, visit
+from tests.samples import sample_events
 
 SPLIT = Split(cutoff=at(100), holdout_end=at(200))
 
@@ -85,3 +100,84 @@ def test_calibration_keeps_only_signals_good_for_the_customer_and_ranks_at_least
     assert model.weights.satisfaction == ScoringModel().weights.satisfaction  # never seen: left as it was
     fitted_scores, _ = score_at(states, model, at(60))
     assert churn_auc(fitted_scores, churned) >= auc - 1e-9
+
+
+# Ten customers, seven of whom churn (base 0.7); the window is two months long.
+CHURNED = {f"c{n}": n < 7 for n in range(10)}
+TWO_MONTHS = 2 * DAYS_PER_MONTH
+
+
+def raised(customer: str, trigger: str) -> AlertRecord:
+    return AlertRecord(alert_id=f"{customer}-{trigger}", customer_id=customer, trigger=trigger, detail="", tier="at_risk",
+                       previous_tier=None, score=40.0, change_7d=None, segment="at_risk", reasons=[], changes=[],
+                       raised_at=at(0), model_name="default", model_version="2")  # fmt: skip
+
+
+def test_alert_figures_per_trigger_and_for_all_alerts_together() -> None:
+    alerts = [raised(c, "tier_entry") for c in ("c0", "c0", "c1", "c7")] + [raised(c, "purchase_overdue") for c in ("c2", "c3")]
+    figures = alert_figures([*alerts, raised("stranger", "tier_entry")], CHURNED, TWO_MONTHS)
+    # tier_entry: 4 alerts about c0, c1, c7; two of the three churned; of the 7 not alerted, 5 churned.
+    assert figures["tier_entry"] == AlertFigures(
+        count=4, customers=3, precision=pytest.approx(2 / 3), lift=pytest.approx((2 / 3) / 0.7),
+        normalized_lift=pytest.approx((2 / 3 - 0.7) / 0.3), relative_risk=pytest.approx((2 / 3) / (5 / 7)),
+        recall=pytest.approx(2 / 7), per_1000_per_month=pytest.approx(4 / 0.01 / 2),
+    )  # fmt: skip
+    # purchase_overdue: both alerted churned, the best possible: normalized lift 1; of the other 8, 5 churned.
+    overdue = figures["purchase_overdue"]
+    assert (overdue.count, overdue.customers, overdue.precision, overdue.normalized_lift) == (2, 2, 1.0, pytest.approx(1.0))
+    assert overdue.relative_risk == pytest.approx(1 / (5 / 8)) and overdue.per_1000_per_month == pytest.approx(100.0)
+    # Together: 6 alerts about 5 customers, 4 of whom churned; of the other 5, 3 churned.
+    every = figures["all"]
+    assert (every.count, every.customers, every.precision, every.recall) == (6, 5, 0.8, pytest.approx(4 / 7))
+    assert every.normalized_lift == pytest.approx(1 / 3) and every.relative_risk == pytest.approx(0.8 / 0.6)
+    assert every.per_1000_per_month == pytest.approx(300.0)
+
+
+def test_a_trigger_that_never_fired_is_reported_with_nothing_to_divide() -> None:
+    figures = alert_figures([raised("c0", "tier_entry")], CHURNED, TWO_MONTHS)
+    assert set(figures) == {"tier_entry", "score_drop", "purchase_overdue", "detractor_nps", "stale_ticket",
+                            "renewal_risk", "all"}  # fmt: skip
+    assert figures["detractor_nps"] == AlertFigures(count=0, customers=0, precision=None, lift=None, normalized_lift=None,
+                                                    relative_risk=None, recall=0.0, per_1000_per_month=0.0)  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "churned, alerted, expected",
+    [
+        # Everybody alerted: no one to compare with.
+        ({"a": True, "b": False}, ["a", "b"], dict(precision=0.5, relative_risk=None, normalized_lift=0.0)),
+        # Nobody churned: no base to lift, no churner to recall.
+        ({"a": False, "b": False}, ["a"], dict(precision=0.0, lift=None, normalized_lift=0.0, recall=None)),
+        # Everybody churned: no gain was possible, and those not alerted churned as well.
+        ({"a": True, "b": True}, ["a"], dict(precision=1.0, lift=1.0, normalized_lift=None, relative_risk=1.0)),
+        # The customers not alerted all stayed: a relative risk without bound is left out.
+        ({"a": True, "b": False}, ["a"], dict(precision=1.0, relative_risk=None, recall=1.0)),
+    ],
+)
+def test_figures_that_would_divide_by_zero_are_none(churned, alerted, expected) -> None:
+    figures = alert_figures([raised(c, "tier_entry") for c in alerted], churned, TWO_MONTHS)["tier_entry"]
+    assert {name: getattr(figures, name) for name in expected} == pytest.approx(expected)
+
+
+def test_the_backtest_judges_alerts_raised_by_a_worker_whose_timer_ran_from_the_first_event() -> None:
+    """An alert raised before the window is not raised again when the window opens, as a worker started there would."""
+    events = sorted([purchase("a", d, 40.0) for d in (0, 10, 20)] + [purchase("b", d, 40.0) for d in (100, 110, 120)]
+                    + [purchase("once", 150, 40.0)], key=lambda e: e.occurred_at)  # fmt: skip
+    split = Split(cutoff=at(200), holdout_end=at(300))
+    every = replay_with_timer(events, ScoringModel()).alerts
+    assert [a.raised_at for a in every if (a.customer_id, a.trigger) == ("a", "purchase_overdue")] == [at(50)]
+    window = alerts_before(events, ScoringModel(), split, window_days=90)
+    assert window == [a for a in every if at(110) <= a.raised_at < at(200)]
+    assert ("a", "purchase_overdue") not in {(a.customer_id, a.trigger) for a in window}
+    assert ("b", "purchase_overdue") in {(a.customer_id, a.trigger) for a in window}  # b's last purchase is recent
+
+
+def test_leaving_out_customers_who_cannot_be_alerted_changes_no_alert_of_the_sample() -> None:
+    customers = sorted({e.customer_id for e in sample_events()})[:100]
+    events = sorted((e for e in sample_events() if e.customer_id in customers), key=lambda e: e.occurred_at)
+    split = Split(cutoff=datetime(2025, 3, 1, tzinfo=timezone.utc), holdout_end=datetime(2025, 5, 1, tzinfo=timezone.utc))
+    model = ScoringModel(alerts={"min_events": 3})
+    every = replay_with_timer([e for e in events if e.occurred_at < split.cutoff], model).alerts
+    expected = [a for a in every if a.raised_at >= split.cutoff - timedelta(days=30)]
+    assert len(expected) > 10
+    assert alerts_before(events, model, split, window_days=30) == expected
