@@ -13,7 +13,20 @@ from rich.table import Table
 
 from schemas.events import Event
 from schemas.model_config import ScoringModel
-from scoring.backtest import Evaluation, Split, bgnbd_expected_purchases, churn_labels, evaluate, fold_until, rfm_rank, score_at
+from scoring.backtest import (
+    ALERT_WINDOW_DAYS,
+    AlertFigures,
+    Evaluation,
+    Split,
+    alert_figures,
+    alerts_before,
+    bgnbd_expected_purchases,
+    churn_labels,
+    evaluate,
+    fold_until,
+    rfm_rank,
+    score_at,
+)
 from scoring.calibrate import calibrate
 
 REFERENCES = ("bgnbd_expected_purchases", "rfm_rank")
@@ -36,6 +49,9 @@ def run_backtest(events: list[Event], split: Split, model: ScoringModel, plot: P
         "bgnbd_expected_purchases": evaluate(bgnbd_expected_purchases(events, split, states), churned),
         "rfm_rank": evaluate(rfm_rank(states, split.cutoff), churned),
     }
+    with Progress(disable=not show, transient=True) as progress:
+        progress.add_task(f"replaying the worker's timer over {ALERT_WINDOW_DAYS} days of alerts", total=None)
+        alerts = alert_figures(alerts_before(events, model, split), churned, ALERT_WINDOW_DAYS)
     if plot is not None:
         draw(plot, health, references, model)
     return {
@@ -44,6 +60,8 @@ def run_backtest(events: list[Event], split: Split, model: ScoringModel, plot: P
         "model": {"name": model.name, "version": model.version},
         **_summary(health),
         "references": {name: _summary(ev) for name, ev in references.items()},
+        "alert_window_days": ALERT_WINDOW_DAYS,
+        "alerts": {trigger: _rounded(figures) for trigger, figures in alerts.items()},
         "seconds": round(time.monotonic() - started, 1),
     }
 
@@ -53,6 +71,10 @@ def _summary(ev: Evaluation) -> dict:
     out.pop("roc")
     out["auc"] = round(ev.auc, 4)
     return out
+
+
+def _rounded(figures: AlertFigures) -> dict:
+    return {name: round(value, 4) if isinstance(value, float) else value for name, value in asdict(figures).items()}
 
 
 def run_calibration(events: list[Event], label_split: Split, base: ScoringModel, name: str, show: bool) -> tuple[ScoringModel, float, int]:
@@ -111,6 +133,17 @@ def show_report(console: Console, report: dict) -> None:
     for tier, (n, rate) in report["churn_rate_by_tier"].items():
         tiers.add_row(tier, f"{n:,}", f"{rate:.1%}")
     console.print(tiers)
+    alerts = Table(title=f"Alerts raised in the {report['alert_window_days']} days before the cutoff, "
+                         "against churn in the holdout")  # fmt: skip
+    for column in ("trigger", "alerts", "customers", "precision", "lift", "normalized lift", "relative risk",
+                   "recall", "per 1,000 / month"):  # fmt: skip
+        alerts.add_column(column, justify="left" if column == "trigger" else "right")
+    number = lambda v: "-" if v is None else f"{v:.2f}"  # noqa: E731
+    for trigger, f in report["alerts"].items():
+        alerts.add_row(trigger, f"{f['count']:,}", f"{f['customers']:,}", pct(f["precision"]), number(f["lift"]),
+                       number(f["normalized_lift"]), number(f["relative_risk"]), pct(f["recall"]),
+                       f"{f['per_1000_per_month']:.1f}")  # fmt: skip
+    console.print(alerts)
 
 
 def day(text: str) -> datetime:

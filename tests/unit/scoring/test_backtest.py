@@ -181,3 +181,13 @@ def test_leaving_out_customers_who_cannot_be_alerted_changes_no_alert_of_the_sam
     expected = [a for a in every if a.raised_at >= split.cutoff - timedelta(days=30)]
     assert len(expected) > 10
     assert alerts_before(events, model, split, window_days=30) == expected
+
+
+def test_a_silent_customer_is_alerted_when_the_timer_finds_them_due_with_no_event_to_wake_them() -> None:
+    """The worker's timer rule: re-scored daily from the last score while time moves it; alerted the day it is due."""
+    events = [purchase("quiet", d, 40.0) for d in (0, 10, 20)]  # a 10-day cycle, then silence
+    window = alerts_before(events, ScoringModel(), Split(cutoff=at(120), holdout_end=at(200)), window_days=119)
+    overdue = [a for a in window if a.trigger == "purchase_overdue"]
+    # 3 cycles after the last purchase: day 50, a due time of the daily review begun at day 20, not an event's time.
+    assert [(a.raised_at, a.event_id) for a in overdue] == [(at(50), None)]
+
