@@ -166,9 +166,14 @@ class ScoreDrop(_Config):
 
 
 class PurchaseOverdue(_Config):
+    """`cycles` of the customer's own purchase cycle and at least `min_days` without a purchase."""
+
     enabled: bool = True
     cycles: Annotated[float, Field(gt=1)] = 3.0
     min_purchases: Annotated[int, Field(ge=2)] = 3  # below this, no cycle is known well enough
+    # A short cycle makes 3 cycles a few weeks, and on CDNOW most customers that quiet buy again: the share who
+    # churn rises with the days of silence, and models/cdnow-calibrated.toml waits 120 (backtest guide).
+    min_days: Annotated[float, Field(ge=0)] = 0.0
 
 
 class StaleTicket(_Config):

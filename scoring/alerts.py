@@ -7,7 +7,7 @@ returns what fired (or None) and what the alert memory must remember.
 - tier_entry: the risk level rises (none -> at_risk -> critical); leaving a
   level takes `hysteresis` points more, so hovering at a threshold alerts once.
 - score_drop: the score fell `points` or more within `days`.
-- purchase_overdue: `cycles` purchase cycles without a purchase; once per last purchase.
+- purchase_overdue: `cycles` purchase cycles and at least `min_days` without a purchase; once per last purchase.
 - detractor_nps: a new NPS answer of 6 or less; once per answer.
 - stale_ticket: a high-priority ticket open longer than `days`; once per ticket.
 - renewal_risk: the profile's renewal date is within `days` while the tier is
@@ -32,7 +32,7 @@ import msgspec
 
 from schemas.model_config import ScoringModel, TierThresholds
 from schemas.outputs import Severity, Tier, Trigger
-from scoring.instants import MICROSECOND, US_PER_DAY, day_date, days, to_us
+from scoring.instants import MICROSECOND, US_PER_DAY, day_date, days, days_since, to_us
 from scoring.model import Assessment, overdue_ratio
 from scoring.signals import expected_cycle_days
 from scoring.state import HIGH_PRIORITIES, AlertMemory, CustomerState
@@ -113,6 +113,16 @@ def renewal_window_opens(state: CustomerState, model: ScoringModel) -> int | Non
     return to_us(datetime.combine(renewal, time(0), tzinfo=timezone.utc) - timedelta(days=rule.days))
 
 
+def overdue_at(state: CustomerState, model: ScoringModel) -> int | None:
+    """When a purchase_overdue alert falls due for the customer's last purchase (microseconds), if one still can."""
+    rule = model.alerts.triggers.purchase_overdue
+    last = state.last_purchase_at
+    if (not rule.enabled or last is None or state.purchase_count < rule.min_purchases
+            or state.alert.overdue_alerted_for == last):  # fmt: skip
+        return None
+    return last + round(max(rule.cycles * expected_cycle_days(state, model), rule.min_days) * US_PER_DAY)
+
+
 def tier_entry(m: Moment) -> Decision:
     policy = m.model.alerts
     memory = m.state.alert
@@ -140,6 +150,8 @@ def purchase_overdue(m: Moment) -> Decision:
     ratio = overdue_ratio(state, m.model, m.now)
     if (not rule.enabled or ratio is None or state.purchase_count < rule.min_purchases or ratio < rule.cycles
             or state.alert.overdue_alerted_for == state.last_purchase_at):  # fmt: skip
+        return None, {}
+    if state.last_purchase_at is None or days_since(m.now, state.last_purchase_at) < rule.min_days:
         return None, {}
     cycle = expected_cycle_days(state, m.model)
     fired = Fired("purchase_overdue", f"purchase overdue: {ratio:.1f}x the usual {cycle:.0f}-day cycle")

@@ -19,7 +19,7 @@ from typing import Literal
 from schemas.control import OverrideRequest
 from schemas.events import Event
 from schemas.model_config import Model, ScoringModel
-from scoring.alerts import Fired, alert_id, decide_alerts, renewal_window_opens
+from scoring.alerts import Fired, alert_id, decide_alerts, overdue_at, renewal_window_opens
 from scoring.clv import clv_12m, segment_for
 from scoring.instants import US_PER_DAY, from_us, to_us
 from scoring.model import Assessment, assess, compiled, explain_change, settles_at
@@ -257,6 +257,10 @@ def next_review(state: CustomerState, model: Model, now: datetime) -> datetime |
     settled = settles_at(state, model)
     interval = compiled(model).review_interval
     if settled is None or at >= settled + interval:
+        # Settled, the score no longer moves, but a purchase_overdue alert waiting for `min_days` still falls due.
+        overdue = overdue_at(state, model)
+        if overdue is not None and overdue > at and (upcoming is None or overdue < upcoming):
+            upcoming = overdue
         return from_us(upcoming) if upcoming is not None and scorable(state) else None
     return now + model.review.interval if upcoming is None or upcoming >= at + interval else from_us(upcoming)
 

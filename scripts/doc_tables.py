@@ -51,7 +51,10 @@ TRIGGER_WORDS: dict[str, tuple[str, str]] = {
         "once per `cooldown`, unless more severe",
     ),
     "purchase_overdue": (
-        "{cycles} purchase cycles without a purchase (customers with {min_purchases} or more purchases)",
+        (
+            "{cycles} purchase cycles without a purchase, and at least `min_days` ({overdue_days}) days "
+            "(customers with {min_purchases} or more purchases); the timer also looks then if the score has settled"
+        ),
         "once per last purchase",
     ),
     "detractor_nps": ("a new NPS answer of {detractor_max} or less", "once per answer"),
@@ -127,7 +130,8 @@ def triggers_table(model: ScoringModel) -> str:
         "watch": number(tiers.watch), "at_risk": number(tiers.at_risk), "hysteresis": number(policy.hysteresis),
         "cooldown": days(policy.cooldown), "points": number(rules.score_drop.points),
         "drop_days": number(rules.score_drop.days), "cycles": number(rules.purchase_overdue.cycles),
-        "min_purchases": number(rules.purchase_overdue.min_purchases), "detractor_max": number(DETRACTOR_MAX),
+        "min_purchases": number(rules.purchase_overdue.min_purchases),
+        "overdue_days": number(rules.purchase_overdue.min_days), "detractor_max": number(DETRACTOR_MAX),
         "stale_days": number(rules.stale_ticket.days), "renewal_days": number(rules.renewal_risk.days),
     }  # fmt: skip
     rows = []

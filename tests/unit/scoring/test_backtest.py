@@ -191,3 +191,11 @@ def test_a_silent_customer_is_alerted_when_the_timer_finds_them_due_with_no_even
     # 3 cycles after the last purchase: day 50, a due time of the daily review begun at day 20, not an event's time.
     assert [(a.raised_at, a.event_id) for a in overdue] == [(at(50), None)]
 
+
+@pytest.mark.parametrize("min_days, raised_at", [(0, at(50)), (60, at(80)), (120, at(140))])
+def test_purchase_overdue_waits_for_min_days_and_the_timer_looks_then_even_after_the_score_settled(min_days, raised_at) -> None:
+    """A 10-day cycle: 3 cycles are 30 days; past 90 days of silence the score has settled and daily looks have stopped."""
+    model = ScoringModel(alerts={"triggers": {"purchase_overdue": {"min_days": min_days}}})
+    events = [purchase("quiet", d, 40.0) for d in (0, 10, 20)]
+    alerts = replay_with_timer(events, model, until=at(300)).alerts
+    assert [a.raised_at for a in alerts if a.trigger == "purchase_overdue"] == [raised_at]
