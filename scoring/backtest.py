@@ -26,8 +26,8 @@ from scoring.model import score
 from scoring.model_choice import models_of
 from scoring.records import AlertRecord
 from scoring.replay import replay_with_timer
-from scoring.state import CustomerState, digest_of, fold, new_state
 from scoring.seen import recall
+from scoring.state import CustomerState, digest_of, fold, new_state
 
 RISK_TIERS: frozenset[Tier] = frozenset({"at_risk", "critical"})
 TIERS: tuple[Tier, ...] = ("healthy", "watch", "at_risk", "critical")

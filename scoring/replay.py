@@ -10,14 +10,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-
 from datetime import datetime
 
 from schemas.events import Event
 from schemas.model_config import Model
 from scoring.pipeline import Publish, clock_for, next_review, rescore_if_changed, step
-from scoring.schedule import DueQueue
 from scoring.records import AlertRecord, ScoreRecord
+from scoring.schedule import DueQueue
 from scoring.state import CustomerState, new_state
 
 

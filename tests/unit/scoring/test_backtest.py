@@ -145,13 +145,13 @@ def test_a_trigger_that_never_fired_is_reported_with_nothing_to_divide() -> None
     "churned, alerted, expected",
     [
         # Everybody alerted: no one to compare with.
-        ({"a": True, "b": False}, ["a", "b"], dict(precision=0.5, relative_risk=None, normalized_lift=0.0)),
+        ({"a": True, "b": False}, ["a", "b"], {"precision": 0.5, "relative_risk": None, "normalized_lift": 0.0}),
         # Nobody churned: no base to lift, no churner to recall.
-        ({"a": False, "b": False}, ["a"], dict(precision=0.0, lift=None, normalized_lift=0.0, recall=None)),
+        ({"a": False, "b": False}, ["a"], {"precision": 0.0, "lift": None, "normalized_lift": 0.0, "recall": None}),
         # Everybody churned: no gain was possible, and those not alerted churned as well.
-        ({"a": True, "b": True}, ["a"], dict(precision=1.0, lift=1.0, normalized_lift=None, relative_risk=1.0)),
+        ({"a": True, "b": True}, ["a"], {"precision": 1.0, "lift": 1.0, "normalized_lift": None, "relative_risk": 1.0}),
         # The customers not alerted all stayed: a relative risk without bound is left out.
-        ({"a": True, "b": False}, ["a"], dict(precision=1.0, relative_risk=None, recall=1.0)),
+        ({"a": True, "b": False}, ["a"], {"precision": 1.0, "relative_risk": None, "recall": 1.0}),
     ],
 )
 def test_figures_that_would_divide_by_zero_are_none(churned, alerted, expected) -> None:
