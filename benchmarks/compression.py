@@ -32,14 +32,14 @@ from pydantic import ValidationError
 sys.path[:0] = [str(Path(__file__).resolve().parent), str(Path(__file__).resolve().parent.parent)]
 
 from schemas.events import EVENT_ADAPTER  # noqa: E402 - after the path set above
-from schemas.model_config import ScoringModel
-from scoring.records import encode
-from scoring.replay import replay
-from scoring.state_codec import encode_state
-from soak import cpu_seconds
-from streams.kafka.producer import OutputProducer
-from streams.settings import Settings
-from streams.tools.localstack import local_stack
+from schemas.model_config import ScoringModel  # noqa: E402
+from scoring.records import encode  # noqa: E402
+from scoring.replay import replay  # noqa: E402
+from scoring.state_codec import encode_state  # noqa: E402
+from soak import cpu_seconds  # noqa: E402
+from streams.kafka.producer import OutputProducer  # noqa: E402
+from streams.settings import Settings  # noqa: E402
+from streams.tools.localstack import local_stack  # noqa: E402
 
 SAMPLE = Path(__file__).resolve().parent.parent / "data" / "sample_events.jsonl"
 

@@ -21,10 +21,10 @@ from schemas.model_config import ScoringModel
 from schemas.outputs import SEGMENTS, TIERS
 from scoring.pipeline import rescore
 from scoring.state import new_state
-from streams.tools.localstack import free_port, redis_binary, stop_process, wait_for_port
 from streams.metrics import Metrics
 from streams.snapshot.reader import RedisReader
 from streams.snapshot.writer import RedisSink
+from streams.tools.localstack import free_port, redis_binary, stop_process, wait_for_port
 
 QUERIES = ["limit=50", "tier=at_risk,critical&limit=50", "tier=critical&limit=50",
            "tier=at_risk,critical&segment=high_value_at_risk,dormant&limit=50", "limit=500&offset=50000"]  # fmt: skip

@@ -33,7 +33,6 @@ from rocksdict import Options, Rdict
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from perf.events import generate  # noqa: E402
-
 from schemas.api import MAX_STATES_PAGE  # noqa: E402
 from schemas.events import EVENT_ADAPTER  # noqa: E402
 from schemas.model_config import ScoringModel  # noqa: E402

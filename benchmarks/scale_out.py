@@ -24,10 +24,10 @@ from pathlib import Path
 
 from kafka import KafkaProducer
 
+from streams.kafka.topics import ensure_topics
+from streams.settings import Settings
 from streams.state.tables import STATE_TABLE
 from streams.tools.localstack import LocalStack, free_port, local_stack, stop_process
-from streams.settings import Settings
-from streams.kafka.topics import ensure_topics
 from tests.integration.exactness import cdnow_purchases
 from tests.integration.test_rebalance import assigned
 from tests.integration.test_rocksdb_store import changelog_read
@@ -36,7 +36,8 @@ STAMP = re.compile(r"^\[(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3})\]")
 
 
 def stamp_of(line: str) -> float:
-    return datetime.strptime(STAMP.match(line).group(1), "%Y-%m-%d %H:%M:%S,%f").timestamp()
+    # Faust stamps its log lines in local time, which is how .timestamp() reads a naive datetime.
+    return datetime.strptime(STAMP.match(line).group(1), "%Y-%m-%d %H:%M:%S,%f").timestamp()  # noqa: DTZ007
 
 
 def scored(port: int) -> float:

@@ -59,12 +59,12 @@ from schemas.model_config import ScoringModel
 from scoring.pipeline import step
 from scoring.state import new_state
 from streams.kafka.codecs import encode_state
+from streams.metrics import LATENCY_BUCKETS
+from streams.settings import Settings
+from streams.snapshot.keys import ranking_key
 from streams.tools.demo import start_local_worker
 from streams.tools.localstack import local_stack
-from streams.metrics import LATENCY_BUCKETS
 from streams.tools.publish import publish
-from streams.snapshot.keys import ranking_key
-from streams.settings import Settings
 
 # Share of each kind in the stream: browsing dominates, then buying, support and surveys.
 KIND_MIX = {"visit": 0.55, "purchase": 0.25, "ticket": 0.12, "survey": 0.08}

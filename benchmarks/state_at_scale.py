@@ -48,8 +48,8 @@ from perf.broker import events_handled, publish_bulk  # noqa: E402
 from perf.events import generate  # noqa: E402
 from scale_out import log_since, ready_after  # noqa: E402
 from soak import markdown_row, rss_bytes  # noqa: E402
-from streams.state.tables import STATE_TABLE  # noqa: E402
 from streams.settings import Settings  # noqa: E402
+from streams.state.tables import STATE_TABLE  # noqa: E402
 from streams.tools.localstack import LocalStack, local_stack, stop_process  # noqa: E402
 from tests.integration.test_rocksdb_store import changelog_read  # noqa: E402
 from throughput import deployment_env, topics_by_kind  # noqa: E402

@@ -60,11 +60,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))  # the perf package nex
 from perf.broker import Latencies, consume_count, events_handled, paced_latency, publish_bulk  # noqa: E402
 from perf.events import Record, generate  # noqa: E402
 from perf.offline import CodecFigures, LoopFigures, codec_round_trip, pandas_recompute, scoring_alone  # noqa: E402
-from soak import cpu_seconds  # noqa: E402
 from schemas.model_config import ScoringModel  # noqa: E402
-from streams.tools.localstack import LocalStack, free_port, local_stack, stop_process  # noqa: E402
-from streams.settings import Settings  # noqa: E402
+from soak import cpu_seconds  # noqa: E402
 from streams.kafka.topics import ensure_topics  # noqa: E402
+from streams.settings import Settings  # noqa: E402
+from streams.tools.localstack import LocalStack, free_port, local_stack, stop_process  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 REPORT = ROOT / "docs" / "performance" / "benchmarks.md"

@@ -31,9 +31,9 @@ from pathlib import Path
 
 from scoring.schedule import DueQueue, Schedule
 from soak import rss_bytes
-from streams.state.tables import rocksdb_options
-from streams.state.due_store import RocksDueQueue
 from streams.settings import Settings
+from streams.state.due_store import RocksDueQueue
+from streams.state.tables import rocksdb_options
 
 T0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
 SPREAD = timedelta(days=30)

@@ -10,9 +10,18 @@ worker.
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, TypeAdapter, ValidationError, ValidationInfo, field_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    TypeAdapter,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
 
 from schemas.common import CalendarDate, CustomerId, EventId, Identifier, Instant, Timestamp, when
 
@@ -161,7 +170,7 @@ class ProfileEvent(_Event):
 
 
 Event = Annotated[
-    Union[PurchaseEvent, VisitEvent, TicketEvent, SurveyEvent, ProfileEvent], Field(discriminator="kind")
+    PurchaseEvent | VisitEvent | TicketEvent | SurveyEvent | ProfileEvent, Field(discriminator="kind")
 ]
 EVENT_ADAPTER: TypeAdapter[Event] = TypeAdapter(Event)
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from datetime import timedelta
-from typing import Annotated, Literal, Union
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -61,7 +61,7 @@ class Log(_Config):
         return min(1.0, math.log1p(value) / math.log1p(self.saturation))
 
 
-Normaliser = Annotated[Union[Linear, Logistic, Log], Field(discriminator="kind")]
+Normaliser = Annotated[Linear | Logistic | Log, Field(discriminator="kind")]
 
 
 class Signal(_Config):
@@ -291,4 +291,4 @@ class ModelSet(_Config):
 
 
 # What the worker runs: one model for everybody, or a set chosen per customer.
-Model = Union[ScoringModel, ModelSet]
+Model = ScoringModel | ModelSet

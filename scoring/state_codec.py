@@ -23,8 +23,8 @@ import msgspec
 from scoring.instants import to_us
 from scoring.seen import TIME_BYTES, UNKNOWN_CONTENT, id_digest
 from scoring.state import (
-    Answer,
     AlertMemory,
+    Answer,
     ClosedTicket,
     CustomerState,
     OpenTicket,

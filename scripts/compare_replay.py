@@ -41,7 +41,6 @@ def dump(out: Path, quick: bool) -> None:
     """Replay both sources with the scorer importable from here; write its outputs as JSON lines."""
     sys.path.insert(0, str(ROOT / "benchmarks"))
     from perf.events import generate
-
     from schemas.events import EVENT_ADAPTER
     from schemas.model_config import ScoringModel
     from scoring.replay import replay

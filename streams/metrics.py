@@ -6,8 +6,8 @@ from typing import get_args
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
-from schemas.events import EventKind
 from schemas.control import AuditAction
+from schemas.events import EventKind
 from schemas.outputs import DeadLetterError
 from scoring.records import AlertRecord, ScoreRecord
 

@@ -10,8 +10,8 @@ from datetime import timedelta
 from types import SimpleNamespace
 
 from schemas.model_config import ScoringModel
-from streams.metrics import Metrics
 from scoring.schedule import DueQueue
+from streams.metrics import Metrics
 from streams.worker.checkpoint import Checkpoint
 from streams.worker.continuity import Continuity
 from streams.worker.handling import Handler, ScorerConfig

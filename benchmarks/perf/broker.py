@@ -163,7 +163,7 @@ async def paced_latency(
         out.sent = len(records)
         out.published_rate = len(records) / (time.monotonic() - started)
         await asyncio.wait_for(receiver, timeout=60)
-    except asyncio.TimeoutError:
+    except TimeoutError:
         pass  # reported as fewer latencies than events sent
     finally:
         receiver.cancel()

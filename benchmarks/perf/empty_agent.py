@@ -19,7 +19,6 @@ from __future__ import annotations
 import os
 
 import faust
-
 from faust_peer import input_topics, peer_app
 
 app = peer_app("empty-agent", 6068, fetch_loop=os.environ.get("EMPTY_FETCH_LOOP", "healthscore"))

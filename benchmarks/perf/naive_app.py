@@ -15,7 +15,6 @@ import json
 import os
 
 import faust
-
 from faust_peer import input_topics, peer_app, raw_topic
 
 app = peer_app("naive-baseline", 6067,

@@ -28,6 +28,7 @@ from functools import partial
 import numpy as np
 import pandas as pd
 
+from perf.events import Record
 from schemas.model_config import Model
 from schemas.outputs import DeadLetter
 from scoring.pipeline import clock_for, next_review, step
@@ -38,8 +39,6 @@ from scoring.state_codec import decode_state, encode_state
 from streams.kafka.codecs import decode_event
 from streams.settings import Settings
 from streams.worker.process import tune_collector
-
-from perf.events import Record
 
 PARTS = ("decode", "state codec", "step", "schedule", "encode outputs")
 

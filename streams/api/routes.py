@@ -13,7 +13,6 @@ probes and /metrics stay open for orchestrators and Prometheus.
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import logging
 from collections.abc import Awaitable, Callable
@@ -247,7 +246,7 @@ def blueprint(api: Api) -> faust.web.Blueprint:
             async with app.http_client.get(f"{owner.rstrip('/')}{request.rel_url}", headers=headers,
                                            timeout=aiohttp.ClientTimeout(total=FORWARD_TIMEOUT_SECONDS)) as answer:  # fmt: skip
                 return web.bytes(await answer.read(), content_type=answer.content_type, status=answer.status)
-        except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+        except (TimeoutError, aiohttp.ClientError) as exc:
             logger.warning("could not forward a request for partition %d to %s: %r", partition, owner, exc)
             return error(web, 503, f"partition {partition}'s worker at {owner} does not answer; retry shortly")
 

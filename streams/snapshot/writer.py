@@ -298,7 +298,7 @@ class RedisSink:
             return not self.backlog
         try:
             await asyncio.wait_for(self.flush(), timeout)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             self._metrics.redis_errors.inc()
             self._log_failure(TimeoutError(f"Redis did not answer within {timeout:g} s"))
             return False

@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING
 
 import click
 
-from streams.tools.cli_options import CustomerIdType, Day, NonBlank, one_line, settings_from_env
 from streams.exceptions import (
     ApiUnreachable,
     BrokerUnavailable,
@@ -22,6 +21,7 @@ from streams.exceptions import (
     RedisUnavailable,
     StopSignal,
 )
+from streams.tools.cli_options import CustomerIdType, Day, NonBlank, one_line, settings_from_env
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -99,10 +99,9 @@ def main(verbose: int) -> None:
               default="info", show_default=True)  # fmt: skip
 def worker(loglevel: str) -> None:
     """Run a scoring worker with HEALTHSCORE_* settings."""
-    from streams.worker.app import create_app
     from streams.kafka.topics import ensure_topics
     from streams.snapshot.connections import check_redis
-
+    from streams.worker.app import create_app
     from streams.worker.process import Worker
 
     logging.getLogger().setLevel(loglevel.upper())  # start-up (topics created) logs as the worker will
@@ -372,8 +371,8 @@ def preview(ctx: click.Context, candidate: Path, current: Path | None, dataset: 
     """Before go-live: a candidate model next to the current one on an event log or the live states."""
     from rich.console import Console
 
-    from streams.worker.model_file import load_model
     from streams.tools.preview import draw_preview, run_preview, show_preview
+    from streams.worker.model_file import load_model
 
     given = {name for name in ("dataset", "cutoff", "holdout_end", "url", "token")
              if ctx.get_parameter_source(name) is not click.core.ParameterSource.DEFAULT}  # fmt: skip

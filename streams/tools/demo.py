@@ -19,12 +19,12 @@ from rich.table import Table
 
 from schemas.events import EVENT_ADAPTER
 from schemas.outputs import ChurnRiskAlert, DeadLetter, ScoreUpdate
+from streams.kafka.topics import ensure_topics, topic_reader
+from streams.settings import Settings
+from streams.snapshot.keys import customer_key, ranking_key
 from streams.tools.localstack import LocalStack, free_port, local_stack
 from streams.tools.progress import progress
 from streams.tools.publish import publish, read_lines
-from streams.snapshot.keys import customer_key, ranking_key
-from streams.settings import Settings
-from streams.kafka.topics import ensure_topics, topic_reader
 
 # After the last expected output, keep reading this long for stragglers (alerts
 # follow their score update).

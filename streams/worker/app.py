@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass
-from functools import partial
 from datetime import timedelta
+from functools import partial
 from pathlib import Path
 
 import faust
@@ -14,8 +14,8 @@ from faust.types import TP
 
 from schemas.model_config import Model
 from streams.api import routes
-from streams.console import routes as console
 from streams.api.routes import Api
+from streams.console import routes as console
 from streams.fencing import Fence
 from streams.kafka.connections import faust_credentials, kafka_options
 from streams.kafka.partition_ends import true_ends
@@ -28,6 +28,8 @@ from streams.snapshot.writer import RedisSink
 from streams.state.stores import StateTable, StateWriter, partition_page
 from streams.state.tables import ERASURES_TABLE, STATE_TABLE, customer_table, due_schedule
 from streams.worker.broker_log import BrokerLog, install, report_recovery
+from streams.worker.checkpoint import Checkpoint
+from streams.worker.continuity import Continuity
 from streams.worker.faust_compat import (
     BROKER_UNREACHABLE,
     App,
@@ -37,15 +39,13 @@ from streams.worker.faust_compat import (
     holding_back,
     memory_key_partitions,
     owned_partitions,
-    tables_recovered,
     prepare_aiokafka,
+    tables_recovered,
 )
+from streams.worker.handling import Handler, ScorerConfig
 from streams.worker.lag import LAG_INTERVAL_SECONDS, input_positions, sample_lag
 from streams.worker.model_file import load_model
 from streams.worker.outputs import RECORD_OVERHEAD_BYTES, Outputs, ProducerTopic
-from streams.worker.checkpoint import Checkpoint
-from streams.worker.continuity import Continuity
-from streams.worker.handling import Handler, ScorerConfig
 from streams.worker.scorer import Scorer
 from streams.worker.timers import InactivityTimer
 

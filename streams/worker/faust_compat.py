@@ -381,7 +381,7 @@ class _Consumer(driver.Consumer):
         bound = self.app.shutdown_timeout * WAIT_EMPTY_SHARE
         try:
             await asyncio.wait_for(super().wait_empty(), bound)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             logger.warning("records under way were not acknowledged within %.0f s; going on without them: they were "
                            "not committed and will be handled again", bound)  # fmt: skip
 

@@ -17,7 +17,7 @@ from collections.abc import Iterator, Mapping, MutableMapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from typing import Literal, Union
+from typing import Literal
 
 from schemas.control import ErasureRequest, OverrideRequest
 from schemas.events import Event, EventKind
@@ -40,14 +40,14 @@ from streams.kafka.codecs import (
 )
 from streams.kafka.undecodable import UndecodableBatch
 from streams.metrics import Metrics
-from streams.worker.watermark import Watermark
 from streams.worker.outputs import RECORD_OVERHEAD_BYTES, Outputs, OutputTooLarge, OutputTopic
 from streams.worker.record import Record
+from streams.worker.watermark import Watermark
 
 logger = logging.getLogger(__name__)
 
 # What the decoding pass makes of a record: what it asks for, or the dead letter saying why it cannot be used.
-Decoded = Union[Event, ErasureRequest, OverrideRequest, DeadLetter]
+Decoded = Event | ErasureRequest | OverrideRequest | DeadLetter
 
 
 @dataclass

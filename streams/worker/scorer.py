@@ -128,7 +128,7 @@ class Scorer:
         except asyncio.CancelledError:
             self.continuity.hold(records)  # stopped mid-batch: the next owner handles these records
             raise
-        except Exception:
+        except Exception:  # noqa: BLE001 - whatever failed, the batch is fetched again and retried
             await self._retry_later(records)
         else:
             self.failures = 0
@@ -194,7 +194,8 @@ class Scorer:
         self.failures += 1
         self.metrics.batch_failures.inc()
         pause = min(RETRY_MAX_SECONDS, RETRY_FIRST_SECONDS * 2 ** (self.failures - 1))
-        logger.exception("a batch of %d records failed (%d in a row): fetching them again in %.1f s",
+        # Only called from handle()'s `except` block, so the batch's exception is the current one (hence the noqa).
+        logger.exception("a batch of %d records failed (%d in a row): fetching them again in %.1f s",  # noqa: LOG004
                          len(records), self.failures, pause)  # fmt: skip
         await self.continuity.rewind(records)
         await asyncio.sleep(pause)

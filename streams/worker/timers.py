@@ -14,15 +14,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from scoring.instants import from_us
 from scoring.pipeline import next_review, rescore_if_changed
 from scoring.records import decode_update
-from scoring.instants import from_us
 from scoring.schedule import Schedule
 from streams.exceptions import Fenced
-from streams.worker.handling import Batch
-from streams.worker.scorer import Scorer
 from streams.kafka.partitions import partition_of
 from streams.state.stores import key_chunks
+from streams.worker.handling import Batch
+from streams.worker.scorer import Scorer
 
 logger = logging.getLogger(__name__)
 

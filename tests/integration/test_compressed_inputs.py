@@ -22,7 +22,7 @@ from kafka import KafkaProducer
 
 from schemas.outputs import DeadLetter, ScoreUpdate
 from streams.kafka.partitions import partition_of
-from tests.batches import UNKNOWN_CODEC, corrupted, with_codec
+from tests.batches import corrupted
 from tests.factories import purchase, survey, ticket, visit
 
 CODECS = ["gzip", "snappy", "lz4", "zstd"]

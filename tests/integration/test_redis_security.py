@@ -50,7 +50,7 @@ def test_the_worker_writes_snapshots_to_a_password_protected_tls_redis(deploy, s
     run.read(run.settings.topic_scores, len(events))
     client = redis.Redis.from_url(url, decode_responses=True)
     for cid in ("tls-1", "tls-2"):
-        assert until(lambda: client.exists(customer_key(run.settings.redis_prefix, cid)), timeout=15), cid
+        assert until(lambda: client.exists(customer_key(run.settings.redis_prefix, cid)), timeout=15), cid  # noqa: B023
     assert 'healthscore_redis_write_errors_total 0.0' in run.metrics()
     assert PASSWORD not in run.log.read_text()
 

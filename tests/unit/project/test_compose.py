@@ -78,7 +78,7 @@ def test_the_worker_has_no_fixed_host_port_so_it_can_scale() -> None:
 
 def test_every_published_port_is_bound_to_the_loopback_interface() -> None:
     for name, service in services().items():
-        for host_ip, host_port, container_port in published(service):
+        for host_ip, _host_port, container_port in published(service):
             assert host_ip == "127.0.0.1", f"{name} publishes {container_port} on every interface of the host"
 
 

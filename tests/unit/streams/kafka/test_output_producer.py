@@ -112,7 +112,7 @@ def test_a_full_batch_goes_out_at_once_and_records_without_a_key_go_round_the_pa
     async def run() -> dict:
         for n in range(4):
             await producer.queue("scores", b"cust-1", b"%d" % n)
-        for n in range(PARTITIONS):
+        for _ in range(PARTITIONS):
             await producer.queue("deadletter", None, b"letter")
         return await producer.flush()
 

@@ -4,10 +4,10 @@ import msgspec
 
 from schemas.model_config import ScoringModel
 from schemas.outputs import SEGMENTS, TIERS
+from scoring.instants import to_us
 from scoring.pipeline import rescore
 from scoring.records import ScoreRecord, encode
 from scoring.state import new_state
-from scoring.instants import to_us
 from streams.snapshot import keys
 from streams.snapshot.keys import customer_keys, index_keys
 from streams.snapshot.writer import (

@@ -18,8 +18,8 @@ from scoring.overrides import on_clock
 from scoring.pipeline import clock_for, customer_clock
 from scoring.replay import replay
 from streams.kafka.codecs import decode_state
-from tests.factories import at, profile, purchase, survey, ticket, visit
 from streams.worker.outputs import Outputs
+from tests.factories import at, profile, purchase, survey, ticket, visit
 from tests.fakes import MODEL, Sent, make_scorer, message
 
 OVERRIDES = "healthscore.overrides"

@@ -26,9 +26,9 @@ from schemas.outputs import DeadLetter, ScoreUpdate
 from streams.kafka.connections import producer_options
 from streams.kafka.producer import OutputProducer
 from streams.kafka.undecodable import UndecodableBatch
-from streams.worker.faust_compat import _KeptMemoryRecords, _TolerantPartitionRecords, prepare_aiokafka
 from streams.settings import Settings
 from streams.worker.app import create_app
+from streams.worker.faust_compat import _KeptMemoryRecords, _TolerantPartitionRecords, prepare_aiokafka
 from streams.worker.offsets import OffsetGuard
 from tests.batches import CODECS, UNKNOWN_CODEC, batch, corrupted, with_codec, with_valid_crc
 from tests.factories import purchase

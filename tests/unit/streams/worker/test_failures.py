@@ -17,8 +17,8 @@ from scoring.pipeline import event_clock, step
 from scoring.replay import replay
 from scoring.state import new_state
 from streams.kafka.codecs import dead_letter, decode_state
-from streams.worker.offsets import OffsetGuard
 from streams.worker.checkpoint import Checkpoint
+from streams.worker.offsets import OffsetGuard
 from streams.worker.scorer import Scorer
 from tests.factories import at, purchase, us, visit
 from tests.fakes import MODEL, TOPIC, Position, make_scorer, messages

@@ -16,11 +16,11 @@ from pathlib import Path
 
 import faust
 import pytest
-from faust.stores import rocksdb
-from faust.transport import consumer as faust_consumer
 from aiokafka.consumer.group_coordinator import GroupCoordinator
+from faust.stores import rocksdb
 from faust.tables import TableManager
 from faust.tables.recovery import Recovery
+from faust.transport import consumer as faust_consumer
 from faust.transport.drivers import aiokafka as driver
 
 from streams.settings import Settings

@@ -3,8 +3,8 @@
 import asyncio
 
 from schemas.outputs import ScoreUpdate
-from streams.worker.offsets import OffsetGuard
 from streams.worker.continuity import QUIET_CHECKS
+from streams.worker.offsets import OffsetGuard
 from tests.factories import purchase
 from tests.fakes import TOPIC, Position, make_scorer, messages
 
