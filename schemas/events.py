@@ -10,7 +10,7 @@ worker.
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Final, Literal
 
 from pydantic import (
     BaseModel,
@@ -25,7 +25,7 @@ from pydantic import (
 
 from schemas.common import CalendarDate, CustomerId, EventId, Identifier, Instant, Timestamp, when
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION: Final = 1
 
 # Upper bounds that no real purchase, visit or ticket exceeds; a value past
 # them is a unit mix-up upstream (cents as dollars, ms as seconds).

@@ -127,7 +127,7 @@ def rfm_rank(states: dict[str, CustomerState], now: datetime) -> dict[str, float
 
     ids = list(states)
     at = to_us(now)
-    recency = [-(at - states[c].last_purchase_at) / 1e6 if states[c].last_purchase_at is not None else -1e18 for c in ids]
+    recency = [-(at - p) / 1e6 if (p := states[c].last_purchase_at) is not None else -1e18 for c in ids]
     frequency = [states[c].purchase_count for c in ids]
     monetary = [states[c].total_spend for c in ids]
     ranks = sum(rankdata(column) for column in (recency, frequency, monetary)) / (3.0 * len(ids))

@@ -29,8 +29,8 @@ CANDIDATES: dict[str, list[Normaliser]] = {
     "nps": [Linear(low=6, high=10), Linear(low=4, high=10)],
     "ticket_load": [Linear(low=1, high=0), Linear(low=0.5, high=0)],
     "repeat_purchase": [Log(saturation=s) for s in (2, 3, 5, 10, 20)],
-    "purchase_recency": [Linear(low=low, high=1) for low in (2, 4, 8, 16)]
-    + [Logistic(midpoint=m, steepness=k) for m in (2, 4, 8) for k in (-0.5, -1.0, -2.0)],
+    "purchase_recency": [*(Linear(low=low, high=1) for low in (2, 4, 8, 16)),
+                         *(Logistic(midpoint=m, steepness=k) for m in (2, 4, 8) for k in (-0.5, -1.0, -2.0))],
     "visit_frequency": [Log(saturation=s) for s in (4, 12, 30)],
     "visit_recency": [Linear(low=low, high=7) for low in (20, 45, 90)],
     "visit_trend": [Linear(low=0.25, high=1.0), Linear(low=0.5, high=1.5)],
@@ -83,6 +83,7 @@ def calibrate(
             _, auc = _fit({n: _normalised(raw[n], trial[n]) for n in raw}, retained)
             if best is None or auc > best[0]:
                 best = (auc, candidate)
+        assert best is not None  # every signal has candidates
         chosen[signal] = best[1]
     coefs, auc = _fit({n: _normalised(raw[n], chosen[n]) for n in raw}, retained)
     return _as_model(model, chosen, coefs, name), auc

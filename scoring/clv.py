@@ -32,7 +32,7 @@ def clv_12m(state: CustomerState, model: ScoringModel, now: int) -> float:
     cycle = own_cycle or ONE_TIME_CYCLE_DAYS
     average_order = state.total_spend / 1_000_000 / state.purchase_count
     since = days_since(now, state.last_purchase_at)
-    p_alive = 0.5 ** (max(0.0, since / cycle - 1.0) / ALIVE_HALF_LIFE)
+    p_alive: float = 0.5 ** (max(0.0, since / cycle - 1.0) / ALIVE_HALF_LIFE)
     returns = 1.0 if own_cycle else ONE_TIME_RETURN  # most one-time buyers never come back
     return round(returns * p_alive * 365.0 / cycle * average_order, 2)
 

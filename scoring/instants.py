@@ -8,6 +8,7 @@ take a few bytes in MessagePack. Conversion is exact both ways.
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta, timezone
+from typing import Any
 
 EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 MICROSECOND = timedelta(microseconds=1)
@@ -18,12 +19,13 @@ US_PER_DAY = 86_400 * US_PER_SECOND
 
 # The last instant converted: a step converts its event's time four times over (the clock, the fold, the
 # score, the review), the same datetime object each time, and each conversion asks its zone for the offset.
-_last: list = [None, 0]
+_last: list[Any] = [None, 0]
 
 
 def to_us(at: datetime) -> int:
     if at is _last[0]:
-        return _last[1]
+        cached: int = _last[1]
+        return cached
     us = (at - EPOCH) // MICROSECOND
     _last[0], _last[1] = at, us  # holding the object keeps its id from being reused by another
     return us

@@ -185,6 +185,7 @@ class Assessment:
     def reason(self, i: int) -> str:
         text = self._texts[i]
         if text is None:
+            assert self.facts is not None  # made without facts only when no signal is known
             text = self._texts[i] = self.specs[i].reason(self.facts, self.raws[i])
         return text
 
@@ -195,6 +196,8 @@ class Assessment:
     @property
     def signals(self) -> list[Reading]:
         """Every known signal with its reason; for callers off the hot path."""
+        if self.facts is None:  # made without facts only when no signal is known
+            return []
         return [Reading(spec, raw, value, self.facts) for spec, raw, value in zip(self.specs, self.raws, self.values)]
 
     def overridden(self, score: float | None = None, tier: Tier | None = None) -> Assessment:
@@ -257,7 +260,7 @@ def assess(state: CustomerState, model: ScoringModel, now: int) -> Assessment:
     known = plan.known_set(mask)
     dims, in_dim, shares, dim_share, cred = known.dims, known.in_dim, known.shares, known.dim_share, known.credibility
     n = len(values)
-    weighted = [0, 0, 0, 0]
+    weighted: list[float] = [0, 0, 0, 0]
     total_points = known.prior_points
     for i in range(n):
         value = values[i]
@@ -295,7 +298,7 @@ def explain_change(previous: dict[str, float], current: Assessment) -> list[str]
     a signal that did not change is not blamed for a reweighting; a signal
     seen for the first time is marked new.
     """
-    moved = []
+    moved: list[tuple[float, int, float | None]] = []
     values, shares = current.values, current.shares
     for i, spec in enumerate(current.specs):
         before = previous.get(spec.name)

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import cast
 
 from schemas.control import AuditAction, OverrideRequest
 from schemas.model_config import TierThresholds
+from schemas.outputs import Tier
 from scoring.instants import to_us
 from scoring.model import Assessment, tier_for
 from scoring.records import AuditEntry
@@ -30,7 +32,7 @@ def audit(customer_id: str, action: AuditAction, override: Override, by: str, re
                       override=override, by=by, reason=reason, at=at)  # fmt: skip
 
 
-def describe(override: Override) -> str:
+def describe(override: Override | OverrideRequest) -> str:
     if override.action == "pin_score":
         what = f"score pinned at {override.score:.1f}"
     elif override.action == "pin_tier":
@@ -68,10 +70,12 @@ def effective(result: Assessment, override: Override | None, tiers: TierThreshol
     if override is None or override.action == "clear":
         return result
     if override.action == "pin_tier":
-        return result.overridden(tier=override.tier)
+        return result.overridden(tier=cast(Tier, override.tier))  # a Tier: OverrideRequest validated it
     if override.action == "pin_score":
+        assert override.score is not None  # OverrideRequest requires a score to pin
         points = float(override.score)
     else:
+        assert override.adjustment is not None  # and an adjustment to adjust by
         points = min(100.0, max(0.0, result.score + float(override.adjustment)))
     points = round(points, 1)
     return result.overridden(score=points, tier=tier_for(points, tiers))

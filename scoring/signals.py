@@ -51,7 +51,7 @@ class Facts:
         if state.last_purchase_at is not None:
             self.since_purchase = days_since(now, state.last_purchase_at)
             self.cycle = state.purchase_cycle_days
-            self.ratio = self.since_purchase / expected_cycle_days(state, model)
+            self.ratio: float | None = self.since_purchase / expected_cycle_days(state, model)
             start = bisect_right(days, today - SPEND_WINDOW_DAYS, 0, end)
             self.spend_90d = sum(buckets.spend[start:end]) / 1_000_000
         else:

@@ -16,12 +16,14 @@ callers that keep the state they had.
 from __future__ import annotations
 
 from bisect import insort
+from collections.abc import Callable
 from datetime import date, datetime
 from statistics import median
+from typing import TypeVar
 
 import msgspec
 
-from schemas.events import Event
+from schemas.events import Event, ProfileEvent, PurchaseEvent, SurveyEvent, TicketEvent, VisitEvent
 from scoring.instants import US_PER_DAY, days, hours, to_us
 from scoring.seen import DEDUP_MEMORY, content_digest, recall, remember, time_of  # noqa: F401 - DEDUP_MEMORY re-exported
 from scoring.windows import Buckets, micros
@@ -32,6 +34,8 @@ MAX_OPEN_TICKETS = 50
 MAX_RESOLVE_TIMES = 10
 MAX_HISTORY_DAYS = 35  # score history for the 7- and 30-day movements
 HIGH_PRIORITIES = frozenset({"high", "urgent"})
+
+T = TypeVar("T")
 
 class OpenTicket(msgspec.Struct, array_like=True):
     ticket_id: str
@@ -177,9 +181,8 @@ def apply_event(state: CustomerState, event: Event) -> tuple[CustomerState, bool
 def fold(state: CustomerState, event: Event, content: bytes) -> None:
     """Fold an event not yet applied (see scoring.seen.recall) into `state`, in place."""
     at = to_us(event.occurred_at)
-    kind = event.kind
     state.seen = remember(state.seen, time_of(at), event.event_id, content)
-    if kind == "profile":
+    if event.kind == "profile":
         _profile(state, event)
         return
     if state.first_seen is None or at < state.first_seen:
@@ -188,18 +191,18 @@ def fold(state: CustomerState, event: Event, content: bytes) -> None:
         state.last_event_at = at
     state.event_count += 1
     day, newest_day = at // US_PER_DAY, state.last_event_at // US_PER_DAY
-    if kind == "purchase":
+    if event.kind == "purchase":
         _purchase(state, event, at, day, newest_day)
-    elif kind == "visit":
+    elif event.kind == "visit":
         _visit(state, event, at, day, newest_day)
-    elif kind == "ticket":
+    elif event.kind == "ticket":
         _ticket(state, event, at, day, newest_day)
     else:
         _survey(state, event, at)
         state.buckets.prune(newest_day)
 
 
-def _profile(state: CustomerState, event: Event) -> None:
+def _profile(state: CustomerState, event: ProfileEvent) -> None:
     """Keep the profile if it is the newest; behaviour is untouched."""
     profile = Profile(plan=event.plan, company_size=event.company_size, industry=event.industry,
                       lifecycle_stage=event.lifecycle_stage, contract_value=event.contract_value,
@@ -210,7 +213,7 @@ def _profile(state: CustomerState, event: Event) -> None:
         state.profile = profile
 
 
-def _purchase(state: CustomerState, event: Event, at: int, day: int, newest_day: int) -> None:
+def _purchase(state: CustomerState, event: PurchaseEvent, at: int, day: int, newest_day: int) -> None:
     amount = micros(event.amount)
     state.purchase_count += 1
     state.total_spend += amount
@@ -232,7 +235,7 @@ def median_gap_days(times: list[int]) -> float | None:
     return median(gaps) if gaps else None
 
 
-def _visit(state: CustomerState, event: Event, at: int, day: int, newest_day: int) -> None:
+def _visit(state: CustomerState, event: VisitEvent, at: int, day: int, newest_day: int) -> None:
     seconds = micros(event.duration_seconds)
     state.visit_count += 1
     state.visit_seconds += seconds
@@ -241,7 +244,7 @@ def _visit(state: CustomerState, event: Event, at: int, day: int, newest_day: in
     state.buckets.add(day, newest_day, (("visits", 1), ("visit_seconds", seconds)))
 
 
-def _ticket(state: CustomerState, event: Event, at: int, day: int, newest_day: int) -> None:
+def _ticket(state: CustomerState, event: TicketEvent, at: int, day: int, newest_day: int) -> None:
     """Open or close a ticket; either end may arrive first and the result is the same."""
     if state.last_ticket_at is None or at > state.last_ticket_at:
         state.last_ticket_at = at
@@ -268,7 +271,7 @@ def _ticket(state: CustomerState, event: Event, at: int, day: int, newest_day: i
         _sorted_tail(state.open_tickets, ticket, (at, ticket_id), lambda t: (t.opened_at, t.ticket_id))
 
 
-def _sorted_tail(items: list, item: object, key: tuple, key_of) -> None:
+def _sorted_tail(items: list[T], item: T, key: tuple[int, str], key_of: Callable[[T], tuple[int, str]]) -> None:
     """Insert `item` in `key` order, keeping the MAX_OPEN_TICKETS latest: bounded, the same in any arrival order."""
     at = len(items)
     while at and key_of(items[at - 1]) > key:
@@ -289,7 +292,7 @@ def _resolved(state: CustomerState, opened_at: int, resolved_at: int) -> None:
         del resolutions[0]
 
 
-def _survey(state: CustomerState, event: Event, at: int) -> None:
+def _survey(state: CustomerState, event: SurveyEvent, at: int) -> None:
     if state.last_survey_at is None or at > state.last_survey_at:
         state.last_survey_at = at
     answer = Answer(at, event.score)

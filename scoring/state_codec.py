@@ -16,7 +16,7 @@ import json
 import zlib
 from collections.abc import Mapping
 from datetime import date, datetime
-from typing import Any
+from typing import Any, overload
 
 import msgspec
 
@@ -55,6 +55,10 @@ def decode_state(raw: bytes) -> CustomerState:
     return migrate_v1(json.loads(raw if raw[:1] == b"{" else zlib.decompress(raw)))
 
 
+@overload
+def _us(value: str) -> int: ...
+@overload
+def _us(value: str | None) -> int | None: ...
 def _us(value: str | None) -> int | None:
     return None if value is None else to_us(datetime.fromisoformat(value))
 
@@ -63,7 +67,7 @@ def _digest(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
-def _seen(entries: list) -> bytes:
+def _seen(entries: list[Any]) -> bytes:
     """The dedup memory of a version-1 state: [time, id digest, content digest] lists, or {at, event_id} objects."""
     packed = []
     for entry in entries:
