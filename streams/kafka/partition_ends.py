@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Hashable, Mapping
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, TypeVar
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
@@ -24,15 +24,20 @@ logger = logging.getLogger(__name__)
 # Longest a probe waits for the batches it asked for; a partition not answered keeps the reported end.
 PROBE_TIMEOUT_SECONDS = 10.0
 
+# A (topic, partition) pair as the caller names it (Faust's TP in the worker); the ends come back keyed the same.
+TopicPartitionKey = TypeVar("TopicPartitionKey", bound=tuple[str, int])
 
-async def true_ends(options: dict[str, Any], reported: Mapping[Hashable, int]) -> dict[Hashable, int]:
+
+async def true_ends(
+    options: dict[str, Any], reported: Mapping[TopicPartitionKey, int]
+) -> dict[TopicPartitionKey, int]:
     """Each partition's end (the offset after its last record), given the ends the broker reported.
 
     `reported` maps (topic, partition) tuples to ends; `options` are the
     client's connection keywords (streams/kafka/connections.py).
     """
     ends = dict(reported)
-    probed = {TopicPartition(tp[0], tp[1]): tp for tp, end in reported.items() if end > 0}  # type: ignore[index]
+    probed = {TopicPartition(tp[0], tp[1]): tp for tp, end in reported.items() if end > 0}
     if not probed:
         return ends
     consumer = AIOKafkaConsumer(**options, group_id=None, enable_auto_commit=False, fetch_max_wait_ms=100)

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from functools import partial
 from pathlib import Path
+from typing import cast
 
 import faust
 from faust.types import TP
@@ -175,7 +176,7 @@ def build_scorer(app: faust.App, settings: Settings, model: Model, table: faust.
                             continuity=continuity)  # fmt: skip
     scorer = Scorer(handler=handler, continuity=continuity, checkpoint=checkpoint, fence=fence)
 
-    @app.on_partitions_assigned.connect
+    @app.on_partitions_assigned.connect  # type: ignore[arg-type]  # mode types handlers as (sender, *args, signal=..., **kwargs)
     async def restart_offset_checks(sender: faust.App, assigned: set[TP], **kwargs: object) -> None:
         continuity.partitions_assigned()
 
@@ -215,7 +216,8 @@ def add_scoring_agent(app: faust.App, settings: Settings, scorer: Scorer) -> Non
     @app.agent(inputs, name="score-events")
     async def score_events(stream: faust.StreamT) -> None:
         await scorer.continuity.resume()
-        async for events in stream.take_events(settings.batch_max_events, within=settings.batch_seconds):
+        async for events in cast(faust.Stream, stream).take_events(  # take_events is not on StreamT
+            settings.batch_max_events, within=settings.batch_seconds):
             messages = [event.message for event in events]
             try:
                 await scorer.handle(messages)
@@ -276,7 +278,7 @@ def add_shutdown_flush(app: faust.App, producer: OutputProducer, redis: RedisSin
         await producer.stop()
         await redis.flush()
 
-    @app.on_before_shutdown.connect
+    @app.on_before_shutdown.connect  # type: ignore[arg-type]  # mode types handlers as (sender, *args, signal=..., **kwargs)
     async def final_flush(sender: faust.App, **kwargs: object) -> None:
         # Scores queued since the last tick would otherwise wait for the next worker.
         bound = app.shutdown_timeout * FINAL_FLUSH_SHARE

@@ -20,7 +20,7 @@ from streams.exceptions import OffsetWentBack
 from streams.kafka.undecodable import UndecodableBatch
 from streams.metrics import Metrics
 from streams.worker.offsets import ConsumerPosition, OffsetGuard
-from streams.worker.record import Record
+from streams.worker.record import PartitionKey, Record
 
 logger = logging.getLogger(__name__)
 # Tail checks in a row without any record arriving before a partition read past its next record counts as stalled.
@@ -184,7 +184,7 @@ class Continuity:
         """The offset after the last record of `tp` whose batch completed, if any did since the assignment."""
         return self.guard.done.get(tp)
 
-    def unscored(self, read: Mapping[Hashable, int]) -> dict[Hashable, int]:
+    def unscored(self, read: Mapping[PartitionKey, int]) -> dict[PartitionKey, int]:
         """Per partition, the first record whose batch has not completed, from the consumer's `read` positions.
 
         Where the lag counts from: records fetched ahead and not yet scored are
@@ -195,7 +195,7 @@ class Continuity:
         return {tp: next(p for p in (self.guard.resume_point(tp), position) if p is not None)
                 for tp, position in read.items()}  # fmt: skip
 
-    async def recover_tails(self, positions: Mapping[Hashable, int], delivered: int, busy: bool) -> int:
+    async def recover_tails(self, positions: Mapping[PartitionKey, int], delivered: int, busy: bool) -> int:
         """Seek back each partition read past records that never arrived (streams/worker/offsets.py); returns how many.
 
         Acts only after QUIET_CHECKS checks in a row in which no record came

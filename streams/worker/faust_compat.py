@@ -226,9 +226,9 @@ def prepare_aiokafka(topics: Iterable[str]) -> None:
     """
     _TolerantPartitionRecords.tolerant_topics.update(topics)
     # The fetcher builds both, and the consumer its coordinator, by their module-level names.
-    aiokafka_fetcher.MemoryRecords = _KeptMemoryRecords  # type: ignore[misc]
-    aiokafka_fetcher.PartitionRecords = _TolerantPartitionRecords  # type: ignore[misc]
-    aiokafka_consumer.GroupCoordinator = _ConfirmingCoordinator  # type: ignore[misc]
+    aiokafka_fetcher.MemoryRecords = _KeptMemoryRecords
+    aiokafka_fetcher.PartitionRecords = _TolerantPartitionRecords
+    aiokafka_consumer.GroupCoordinator = _ConfirmingCoordinator
 
 
 @dataclass

@@ -17,7 +17,7 @@ from collections.abc import Iterator, Mapping, MutableMapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from typing import Literal
+from typing import Literal, TypedDict
 
 from schemas.control import ErasureRequest, OverrideRequest
 from schemas.events import Event, EventKind
@@ -45,6 +45,24 @@ from streams.worker.record import Record
 from streams.worker.watermark import Watermark
 
 logger = logging.getLogger(__name__)
+
+class _Where(TypedDict):
+    """Where a record came from and when it arrived: what every decoder's dead letter names."""
+
+    topic: str
+    partition: int
+    received_at: datetime
+
+
+class _Raw(_Where):
+    """A record as the decoders of streams/kafka/codecs.py take it."""
+
+    offset: int
+    key: bytes | None
+    value: bytes | None
+    max_bytes: int
+    keep: int
+
 
 # What the decoding pass makes of a record: what it asks for, or the dead letter saying why it cannot be used.
 Decoded = Event | ErasureRequest | OverrideRequest | DeadLetter
@@ -114,10 +132,11 @@ class Handler:
         return out
 
     def _decode(self, record: Record, wall: datetime) -> Decoded:
-        config, where = self.config, {"topic": record.topic, "partition": record.partition, "received_at": wall}
+        config = self.config
+        where: _Where = {"topic": record.topic, "partition": record.partition, "received_at": wall}
         if isinstance(record.value, UndecodableBatch):
             return undecodable(record.value, keep=config.dead_value_bytes, **where)
-        raw = {"offset": record.offset, "key": record.key, "value": record.value,
+        raw: _Raw = {"offset": record.offset, "key": record.key, "value": record.value,
                "max_bytes": config.max_message_bytes, "keep": config.dead_value_bytes, **where}  # fmt: skip
         if record.topic == config.erasure_topic:
             return decode_request(ErasureRequest, **raw)

@@ -31,6 +31,8 @@ from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
+from streams.worker.record import PartitionKey
+
 Verdict = Literal["process", "rewind", "hole", "seek"]
 
 
@@ -117,7 +119,9 @@ class OffsetGuard:
         self.expected[tp] = (offset if through is None else through) + 1
         return "process"
 
-    def behind(self, positions: Mapping[Hashable, int], start: Callable[[Hashable], int | None]) -> dict[Hashable, int]:
+    def behind(
+        self, positions: Mapping[PartitionKey, int], start: Callable[[PartitionKey], int | None]
+    ) -> dict[PartitionKey, int]:
         """Partitions the consumer has read past their next record to process, each with the offset to seek back to.
 
         Only meaningful while no record is on its way to the scorer: then a
@@ -126,7 +130,7 @@ class OffsetGuard:
         where the consumer started reading (`start`: its committed offset, or
         the partition's first when nothing was committed).
         """
-        stalled = {}
+        stalled: dict[PartitionKey, int] = {}
         for tp, position in positions.items():
             expected = self.expected.get(tp, start(tp))
             if expected is not None and position > expected:

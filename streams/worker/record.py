@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Hashable
-from typing import Protocol
+from typing import Protocol, TypeVar
+
+# A partition as the caller names it (Faust's TP in the worker): what takes partitions gives the same type back.
+PartitionKey = TypeVar("PartitionKey", bound=Hashable)
 
 
 class Record(Protocol):
@@ -14,8 +17,17 @@ class Record(Protocol):
     offset: int
     key: bytes | None
     value: bytes | None
-    timestamp: float | None  # broker timestamp, seconds
-    tp: Hashable  # (topic, partition)
+
+    @property
+    def timestamp(self) -> float | None:
+        """The broker timestamp, in seconds (read-only here, so Faust's `float` fits)."""
+        ...
+
+    @property
+    def tp(self) -> Hashable:
+        """(topic, partition), as Faust's TP."""
+        ...
+
     generation_id: int | None  # the group generation the record was fetched in
 
     def incref(self) -> None:

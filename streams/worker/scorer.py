@@ -46,7 +46,7 @@ from streams.worker.checkpoint import Checkpoint, Snapshots
 from streams.worker.continuity import Continuity
 from streams.worker.handling import Batch, Handler
 from streams.worker.outputs import Outputs
-from streams.worker.record import Record
+from streams.worker.record import PartitionKey, Record
 
 logger = logging.getLogger(__name__)
 # Pause before a failed batch is handled again, doubling while failures repeat: a broker that is
@@ -200,6 +200,6 @@ class Scorer:
         await self.continuity.rewind(records)
         await asyncio.sleep(pause)
 
-    async def recover_tails(self, positions: Mapping[Hashable, int]) -> int:
+    async def recover_tails(self, positions: Mapping[PartitionKey, int]) -> int:
         """Seek back partitions read past records that never arrived (Continuity.recover_tails); how many."""
         return await self.continuity.recover_tails(positions, self.delivered, busy=self.lock.locked())
