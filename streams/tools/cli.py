@@ -24,9 +24,13 @@ from streams.exceptions import (
 from streams.tools.cli_options import CustomerIdType, Day, NonBlank, one_line, settings_from_env
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from rich.console import Console
 
+    from schemas.control import OverrideAction
     from schemas.model_config import Model
+    from schemas.outputs import Tier
     from scoring.preview import Preview
     from streams.settings import Settings
     from streams.tools.datasets import EventLog
@@ -214,7 +218,7 @@ MAX_OVERRIDE_DAYS = 3650
 @click.option("--author", type=NonBlank(), required=True, help="Who; shown with the score and kept on the audit topic.")
 @click.option("--days", type=click.FloatRange(min=0, min_open=True, max=MAX_OVERRIDE_DAYS), default=14.0,
               show_default=True, help="How long the override lasts; it always ends.")  # fmt: skip
-def override(customer_id: str, pin_score: float | None, pin_tier: str | None, adjust: float | None, clear: bool,
+def override(customer_id: str, pin_score: float | None, pin_tier: Tier | None, adjust: float | None, clear: bool,
              reason: str, author: str, days: float) -> None:  # fmt: skip
     """Correct a customer's score by hand, with a reason, an author and an expiry (or --clear one)."""
     import uuid
@@ -225,7 +229,8 @@ def override(customer_id: str, pin_score: float | None, pin_tier: str | None, ad
     from schemas.control import OverrideRequest
     from streams.tools.publish import send_request
 
-    chosen = {"pin_score": pin_score, "pin_tier": pin_tier, "adjust": adjust, "clear": clear or None}
+    chosen: dict[OverrideAction, object] = {"pin_score": pin_score, "pin_tier": pin_tier, "adjust": adjust,
+                                            "clear": clear or None}
     actions = [name for name, value in chosen.items() if value is not None]
     if len(actions) != 1:
         raise click.UsageError("give exactly one of --pin-score, --pin-tier, --adjust, --clear")
@@ -319,6 +324,7 @@ def backtest(dataset: str, cutoff: str, holdout_end: str, model_path: Path | Non
 
     from rich.console import Console
 
+    from schemas.model_config import ScoringModel
     from streams.tools.backtest import run_backtest, show_report, split_of
     from streams.worker.model_file import load_model
 
@@ -326,6 +332,8 @@ def backtest(dataset: str, cutoff: str, holdout_end: str, model_path: Path | Non
         raise click.UsageError("--holdout-end must be after --cutoff: churn is read from the days between them")
     console = Console(stderr=as_json)
     model = load_model(model_path)  # before the dataset: a bad file is found without reading a large log
+    if not isinstance(model, ScoringModel):
+        raise click.UsageError(f"--model: {model_path} holds several models ([models]); backtest takes one (preview takes both kinds)")
     log = events_of(dataset)
     report = run_backtest(log.events, split_of(cutoff, holdout_end), model, plot, show=not as_json)
     report["dataset"], report["skipped_lines"] = dataset, log.skipped
@@ -337,7 +345,7 @@ def backtest(dataset: str, cutoff: str, holdout_end: str, model_path: Path | Non
             console.print(f"plot written to {plot}")
 
 
-def _inclusive(cutoff: str | None, holdout_end: str | None) -> tuple:
+def _inclusive(cutoff: str | None, holdout_end: str | None) -> tuple[datetime | None, datetime | None]:
     """Day bounds as people write them, the same as `healthscore backtest` reads them."""
     from streams.tools.backtest import split_of
 
@@ -382,7 +390,7 @@ def preview(ctx: click.Context, candidate: Path, current: Path | None, dataset: 
         raise click.UsageError("--url and --token need --live")
     if holdout_end and not cutoff:
         raise click.UsageError("--holdout-end needs --cutoff: churn is read from the days between them")
-    if holdout_end and holdout_end <= cutoff:
+    if holdout_end and cutoff and holdout_end <= cutoff:  # a missing cutoff was refused above
         raise click.UsageError("--holdout-end must be after --cutoff: churn is read from the days between them")
     console = Console()
     settings = settings_from_env()
@@ -464,12 +472,15 @@ def tail(kind: str, customer: str | None, from_beginning: bool, as_json: bool, l
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True, help="Model file to write.")
 def calibrate(dataset: str, label_cutoff: str, cutoff: str, model_path: Path | None, name: str, out: Path) -> None:
     """Fit weights and normalisers on the calibration period only and write a scoring-model file."""
+    from schemas.model_config import ScoringModel
     from streams.tools.backtest import run_calibration, split_of, write_model
     from streams.worker.model_file import load_model
 
     if cutoff <= label_cutoff:
         raise click.UsageError("--cutoff must be after --label-cutoff: churn is read from the days between them")
     base = load_model(model_path)  # before the dataset: a bad file is found without reading a large log
+    if not isinstance(base, ScoringModel):
+        raise click.UsageError(f"--model: {model_path} holds several models ([models]); calibrate starts from one")
     model, auc, customers = run_calibration(events_of(dataset).events, split_of(label_cutoff, cutoff), base, name,
                                             show=True)  # fmt: skip
     write_model(model, out)

@@ -14,6 +14,7 @@ from streams.tools.cli import main
 from tests.paths import ROOT
 
 DEFAULT_MODEL = str(ROOT / "models" / "default.toml")
+SEGMENTED_MODEL = str(ROOT / "models" / "segmented.toml")
 OVERRIDE = ["override", "cust-1", "--pin-score", "50"]
 
 
@@ -59,6 +60,8 @@ def error_line(result: Result) -> str:
         (["backtest", "--cutoff", "1998-01-01", "--holdout-end", "1997-06-30"], "--holdout-end must be after --cutoff"),
         (["calibrate", "--label-cutoff", "1997-10-01", "--out", "m.toml"], "--cutoff must be after --label-cutoff"),
         (["calibrate", "--name", " ", "--out", "m.toml"], "'--name'"),
+        (["backtest", "--model", SEGMENTED_MODEL], "--model: " + SEGMENTED_MODEL + " holds several models"),
+        (["calibrate", "--model", SEGMENTED_MODEL, "--out", "m.toml"], "--model: " + SEGMENTED_MODEL + " holds several"),
         (["preview", "--candidate", DEFAULT_MODEL, "--holdout-end", "1998-01-01"], "--holdout-end needs --cutoff"),
         (["preview", "--candidate", DEFAULT_MODEL, "--cutoff", "soon"], "'--cutoff'"),
         (["worker", "--loglevel", "loud"], "'--loglevel'"),
