@@ -5,7 +5,7 @@ from __future__ import annotations
 import socket
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -159,7 +159,8 @@ class Settings(BaseSettings):
     def from_env(cls, env: Mapping[str, str]) -> Settings:
         """Settings from HEALTHSCORE_* entries of `env` (not os.environ), as a child process would read them."""
         prefix = cls.model_config["env_prefix"]
-        return cls(**{k.removeprefix(prefix).lower(): v for k, v in env.items() if k.startswith(prefix)})
+        values: dict[str, Any] = {k.removeprefix(prefix).lower(): v for k, v in env.items() if k.startswith(prefix)}
+        return cls(**values)
 
     def input_topics(self) -> dict[str, EventKind]:
         """Input topic name -> the one event kind it carries."""

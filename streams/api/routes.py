@@ -19,12 +19,13 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from functools import wraps
-from typing import Any
+from typing import Any, cast
 
 import aiohttp
 import faust
-from aiohttp.web import Response
 from faust.types import TP
+from faust.web import Response
+from faust.web.drivers.aiohttp import Web as AiohttpWeb
 from prometheus_client import CONTENT_TYPE_LATEST
 from pydantic import SecretStr
 from redis.exceptions import RedisError
@@ -119,7 +120,7 @@ def register(api: Api) -> None:
     blueprint(api).register(api.app, url_prefix="")
     # Faust's aiohttp driver (the `web` default) exposes its aiohttp Application; middlewares can be added
     # until the server starts. Faust's `web_application_options` setting would be the alternative.
-    api.app.web.web_app.middlewares.append(json_refusals)
+    cast(AiohttpWeb, api.app.web).web_app.middlewares.append(json_refusals)
 
 
 @aiohttp.web.middleware
@@ -158,7 +159,7 @@ def blueprint(api: Api) -> faust.web.Blueprint:
     @routes.route("/customers/{customer_id}", name="customer")
     class CustomerView(faust.web.View):
         @protected
-        @app.table_route(table=api.table, match_info="customer_id")
+        @app.table_route(table=api.table, match_info="customer_id")  # type: ignore[arg-type]  # faust types handlers as (view, request, *args, **kwargs); match_info comes as keywords
         async def get(self, request: faust.web.Request, customer_id: str) -> Response:
             if not api.owns(customer_id):
                 return error(self, 503, MOVING)

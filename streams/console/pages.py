@@ -14,7 +14,7 @@ from html import escape
 from urllib.parse import quote, urlencode
 
 from schemas.api import CustomerHealth, CustomerListQuery, CustomerSummary
-from schemas.outputs import SEGMENTS, TIERS
+from schemas.outputs import SEGMENTS, TIERS, Tier
 from streams.console.svg import TIER_COLOURS, history_chart, tier_bar, tier_days_chart
 from streams.snapshot.history import Point, between
 from streams.snapshot.reader import Day, Mover
@@ -94,7 +94,7 @@ def _legend() -> str:
 
 @dataclass(frozen=True)
 class Overview:
-    tiers_now: dict[str, int]
+    tiers_now: dict[Tier, int]
     days: list[Day]
     first: date
     last: date

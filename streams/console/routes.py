@@ -19,7 +19,7 @@ from typing import Any
 from urllib.parse import quote
 
 import faust
-from aiohttp.web import Response
+from faust.web import Response
 from redis.exceptions import RedisError
 
 from schemas.api import CustomerHealth, QueryError, parse_list_query
@@ -85,7 +85,7 @@ def blueprint(api: Api) -> faust.web.Blueprint:
         @wraps(handler)
         async def checked(web: faust.web.View, request: faust.web.Request, *args: Any, **kwargs: Any) -> Response:
             if not signed_in(request):
-                return html(web, "", 303, {"Location": f"{BASE}/login?next={quote(request.path_qs, safe='')}"})
+                return html(web, "", 303, {"Location": f"{BASE}/login?next={quote(request.path_qs, safe='')}"})  # type: ignore[attr-defined]  # the aiohttp driver's Request has it
             try:
                 return await handler(web, request, *args, **kwargs)
             except (RedisError, OSError) as exc:
@@ -127,7 +127,7 @@ def blueprint(api: Api) -> faust.web.Blueprint:
     @routes.route(f"{BASE}/customers/{{customer_id}}", name="console-customer")
     class CustomerView(faust.web.View):
         @guarded
-        @api.app.table_route(table=api.table, match_info="customer_id")
+        @api.app.table_route(table=api.table, match_info="customer_id")  # type: ignore[arg-type]  # faust types handlers as (view, request, *args, **kwargs); match_info comes as keywords
         async def get(self, request: faust.web.Request, customer_id: str) -> Response:
             range_name = request.query.get("range", DEFAULT_RANGE)
             if range_name not in RANGES:

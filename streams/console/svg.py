@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from html import escape
 
-from schemas.outputs import TIERS
+from schemas.outputs import TIERS, Tier
 from streams.snapshot.history import Point, between
 from streams.snapshot.reader import Day
 from streams.snapshot.recent_alerts import RecentAlert
@@ -69,7 +69,7 @@ def _svg(frame: Frame, body: list[str], label: str, css_class: str) -> str:
 
 def _time_axis(frame: Frame) -> list[str]:
     """Dates under the plot at X_TICKS even steps."""
-    out = []
+    out: list[str] = []
     if frame.end <= frame.start:
         return out
     for n in range(X_TICKS + 1):
@@ -178,7 +178,7 @@ def tier_days_chart(days: Sequence[Day], first: date, last: date, width: int = 9
     return _svg(frame, body, f"customers per tier, {first} to {last}", "chart tier-days-chart")
 
 
-def tier_bar(counts: Mapping[str, int], width: int = 900, height: int = 36) -> str:
+def tier_bar(counts: Mapping[Tier, int], width: int = 900, height: int = 36) -> str:
     """Today's customers per tier as one bar split in proportion, each part titled with its count."""
     total = sum(counts.values())
     body, x = [], 0.0

@@ -14,6 +14,7 @@ import logging
 import uuid
 from dataclasses import dataclass
 from datetime import date
+from typing import cast
 
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
@@ -141,13 +142,13 @@ class RedisReader:
     async def customer_alerts(self, customer_id: str) -> list[RecentAlert]:
         """The customer's kept alerts, newest first."""
         raw = await self._client.zrange(customer_alerts_key(self._prefix, customer_id), 0, -1, desc=True)
-        return [decode_alert(a) for a in raw]
+        return [decode_alert(a) for a in cast(list[str], raw)]  # members only (no scores asked for)
 
     async def recent_alerts(self, since_ms: int, limit: int) -> list[RecentAlert]:
         """Everyone's kept alerts raised at `since_ms` or later, newest first, at most `limit`."""
         raw = await self._client.zrevrangebyscore(recent_alerts_key(self._prefix), "+inf", since_ms, start=0,
                                                   num=limit)  # fmt: skip
-        return [decode_alert(a) for a in raw]
+        return [decode_alert(a) for a in cast(list[str], raw)]  # members only (no scores asked for)
 
     async def days(self) -> list[Day]:
         """The kept days of tier counts and alert counts, oldest first."""
@@ -187,7 +188,7 @@ class RedisReader:
 
     async def models(self) -> list[str]:
         """Every model a snapshot has named (`name@version`), sorted."""
-        return sorted(await self._client.smembers(models_key(self._prefix)))
+        return sorted(cast(set[str], await self._client.smembers(models_key(self._prefix))))  # decode_responses
 
     async def close(self) -> None:
         await self._client.aclose()

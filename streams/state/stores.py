@@ -33,7 +33,7 @@ import logging
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from itertools import islice
-from typing import Any
+from typing import Any, cast
 
 import faust
 from faust.stores import rocksdb
@@ -81,9 +81,9 @@ class KeyPartitionedRocksDB(rocksdb.Store):
         for key, value in super()._iteritems():
             if key not in self.unconfirmed:
                 yield key, value
-        for key, value in list(self.unconfirmed.items()):
-            if value is not None:
-                yield key, value
+        for key, pending in list(self.unconfirmed.items()):
+            if pending is not None:
+                yield key, pending
 
     def _iterkeys(self) -> Iterator[bytes]:
         for key, _ in self._iteritems():
@@ -186,7 +186,7 @@ class StateTable(faust.Table):
         if not isinstance(self.data, KeyPartitionedRocksDB):
             return super()._on_changelog_sent(fut)
         sent = fut.result()
-        self.data.confirm(sent.topic_partition, sent.offset, fut.message.key, fut.message.value)
+        self.data.confirm(sent.topic_partition, sent.offset, cast(bytes, fut.message.key), fut.message.value)  # raw keys
 
 
 def forget_partition(table: Any, partition: int) -> None:

@@ -38,7 +38,7 @@ def load_cdnow() -> list[PurchaseEvent]:
             customer_id=f"cdnow-{customer}",
             occurred_at=datetime.strptime(day, "%Y%m%d").replace(tzinfo=timezone.utc),
             amount=round(dollars, 2),
-            items=max(1, cds),
+            items=max(1, int(cds)),  # the CDs bought that day: an int, in a list typed for the dollars
         )
         for (customer, day), (cds, dollars) in days.items()
     ]

@@ -10,10 +10,10 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal, cast
 
 import redis
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 from rich.console import Console
 from rich.table import Table
 
@@ -79,7 +79,7 @@ def collect(
         settings.bootstrap_servers(), [settings.topic_scores, settings.topic_alerts, settings.topic_deadletter]
     )
     got = Collected()
-    parse = {
+    parse: dict[str, tuple[type[BaseModel], list[Any]]] = {
         settings.topic_scores: (ScoreUpdate, got.updates),
         settings.topic_alerts: (ChurnRiskAlert, got.alerts),
         settings.topic_deadletter: (DeadLetter, got.dead_letters),
@@ -107,8 +107,9 @@ def redis_ranking(settings: Settings, expect: int, timeout: float = 10.0) -> lis
     deadline = time.monotonic() + timeout
     while client.zcard(ranking_key(settings.redis_prefix)) < expect and time.monotonic() < deadline:
         time.sleep(0.1)
-    ids = client.zrange(ranking_key(settings.redis_prefix), 0, -1)
-    return [client.hgetall(customer_key(settings.redis_prefix, cid)) for cid in ids]
+    # decode_responses: str members, keys and values
+    ids = cast(list[str], client.zrange(ranking_key(settings.redis_prefix), 0, -1))
+    return [cast(dict[str, str], client.hgetall(customer_key(settings.redis_prefix, cid))) for cid in ids]
 
 
 def show(console: Console, ranking: list[dict[str, str]], got: Collected, shown: int) -> None:

@@ -56,7 +56,7 @@ def listed(label: str, items: list[str]) -> str:
 
 
 def score_line(update: ScoreUpdate) -> Line:
-    flags = [update.cause] if update.cause != "event" else []
+    flags: list[str] = [update.cause] if update.cause != "event" else []
     if update.override is not None and update.cause != "override":
         flags.append("overridden")  # a person's correction still in force
     computed = update.computed_score
