@@ -5,7 +5,7 @@ STAMP := $(VENV)/.installed
 KCAT := $(VENV)/bin/kcat
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: setup demo test
+.PHONY: setup demo lint test
 
 setup: $(STAMP) $(KCAT)
 
@@ -33,5 +33,11 @@ $(KCAT): scripts/kcat $(STAMP)
 demo: $(STAMP)
 	$(VENV)/bin/healthscore demo
 
-test: $(STAMP) $(KCAT)
+# ruff's rules and mypy's settings are in pyproject.toml; the format check runs last, so the others report first.
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
+	$(VENV)/bin/ruff format --check .
+
+test: lint $(KCAT)
 	$(VENV)/bin/pytest
