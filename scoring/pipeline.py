@@ -169,7 +169,8 @@ def rescore(
     computed = assess(state, model, at)
     result = effective(computed, state.override, model.tiers)
     memory, fired = decide_alerts(state, result, model, at)
-    update, alerts = None, ()
+    update: ScoreRecord | None = None
+    alerts: tuple[AlertRecord, ...] = ()
     moved = publish == "moved" and (result.score, result.tier) != (state.last_score, state.last_tier)
     if publish == "always" or moved or fired or ended is not None:
         update, alerts = _outputs(state, computed, result, fired, model, now, cause, event_id, model_before, ended)

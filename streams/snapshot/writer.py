@@ -30,9 +30,9 @@ from redis.exceptions import RedisError
 from schemas.outputs import TIERS
 from scoring.instants import to_us
 from scoring.records import AlertRecord, ScoreRecord, encode
+from streams.failure_streak import FailureStreak
 from streams.fencing import Fence, Unfenced
 from streams.metrics import Metrics
-from streams.failure_streak import FailureStreak
 from streams.snapshot.history import (
     MAX_RECENT_POINTS,
     MS_PER_DAY,

@@ -297,7 +297,8 @@ class _ConsumerThread(driver.AIOKafkaConsumerThread):
             if task is not None and task.cancelling():  # this stop itself was cancelled: not aiokafka's leftover
                 raise
             logger.info("the Kafka consumer's fetcher stopped mid-retry (no broker); closing its connections")
-            await self._consumer._client.close()
+            if self._consumer is not None:
+                await self._consumer._client.close()
 
 
 class _Consumer(driver.Consumer):

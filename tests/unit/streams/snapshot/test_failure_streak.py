@@ -10,8 +10,8 @@ import pytest
 from schemas.model_config import ScoringModel
 from scoring.pipeline import rescore
 from scoring.state import new_state
-from streams.metrics import Metrics
 from streams.failure_streak import FailureStreak, Streak
+from streams.metrics import Metrics
 from streams.snapshot.writer import RedisSink
 from streams.tools.localstack import free_port
 from tests.factories import at
