@@ -2,10 +2,11 @@
 
 A Quix Streams Application reads the same input topics, one dataframe per
 topic concatenated into one stream (so one state store partition holds a
-customer's state whatever topic their events come on), keyed by customer as
-published. For each record it does what the worker's handler does for an
-event: decode with the worker's decoder and limits (streams.kafka.codecs),
-take the customer's state from Quix's RocksDB-backed `State` (stored with
+customer's state whatever topic their events come on; Quix then hands on
+the topics' records in timestamp order), keyed by customer as published.
+For each record it does what the worker's handler does for an event:
+decode with the worker's decoder and limits (streams.kafka.codecs), take
+the customer's state from Quix's RocksDB-backed `State` (stored with
 the worker's state codec, changelogged by Quix), fold and score with
 `scoring.pipeline.step` on the event-time clock with the default model, and
 produce the ScoreUpdate, any alerts and any dead letter as the worker would
@@ -23,7 +24,8 @@ topics itself, with a `retention.ms` of their own.
 Run by benchmarks/throughput.py as `python benchmarks/perf/quix_peer.py` with
 NAIVE_APP_ID, NAIVE_BROKER_URL, NAIVE_DATADIR, NAIVE_PARTITIONS as for
 naive_app.py, QUIX_INPUTS (kind=topic pairs, comma-separated) and
-QUIX_OUTPUT, QUIX_ALERTS, QUIX_DEADLETTER (output topic names).
+QUIX_OUTPUT, QUIX_ALERTS, QUIX_DEADLETTER (output topic names);
+QUIX_LOGLEVEL=INFO (default WARNING) shows its start-up steps.
 """
 
 from __future__ import annotations
@@ -133,7 +135,7 @@ def main() -> None:
     frames = [app.dataframe(topic) for topic in inputs]
     stream = frames[0]
     for other in frames[1:]:
-        stream = stream.concat(other)  # one stream over every input: its state store is one per customer
+        stream = stream.concat(other)  # one state store over every input, so a customer's events all meet
     stream = stream.apply(scorer(outputs, kinds, Settings()), stateful=True, metadata=True, expand=True)
     stream.to_topic(lambda value, key, timestamp, headers: value.topic)
     app.run()
