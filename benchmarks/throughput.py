@@ -44,6 +44,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import importlib.metadata
+import importlib.util
 import json
 import os
 import platform
@@ -272,6 +273,8 @@ def run_quix(stack: LocalStack, topic_of: dict[str, str], expected: int, budget:
 
     With the count, a note when the peer exited before it was done (its log says why).
     """
+    if importlib.util.find_spec("quixstreams") is None:
+        return Consumed(0, 0.0), " (not run: quixstreams is not installed; see docs/performance/README.md)"
     output = f"bench-quix-{uuid.uuid4().hex[:6]}"
     process, _, name = start_peer(stack, QUIX_PEER, "quix", list(topic_of.values()), argv=(),
                                   QUIX_INPUTS=",".join(f"{kind}={topic}" for kind, topic in topic_of.items()),
