@@ -35,8 +35,9 @@ async def follow(consumer: AIOKafkaConsumer) -> None:
         await consumer.getmany(timeout_ms=100)
 
 
-async def steady_run(bootstrap: str, broker_pid: int, topic: str, args: argparse.Namespace,
-                     tail_consumer: bool) -> list[float]:  # fmt: skip
+async def steady_run(
+    bootstrap: str, broker_pid: int, topic: str, args: argparse.Namespace, tail_consumer: bool
+) -> list[float]:
     """Broker CPU share per interval while one-record batches go to `topic` at args.rate, optionally followed."""
     # linger 0: one record per produce batch; a linger gathers the records sent meanwhile into one batch.
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=args.linger_ms)
@@ -44,8 +45,13 @@ async def steady_run(bootstrap: str, broker_pid: int, topic: str, args: argparse
     await producer.send_and_wait(topic, b"first", key=b"0")  # creates the topic before the consumer joins
     consumer, reader = None, None
     if tail_consumer:
-        consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, group_id=f"{topic}-reader",
-                                    fetch_max_wait_ms=args.fetch_wait_ms, auto_offset_reset="latest")  # fmt: skip
+        consumer = AIOKafkaConsumer(
+            topic,
+            bootstrap_servers=bootstrap,
+            group_id=f"{topic}-reader",
+            fetch_max_wait_ms=args.fetch_wait_ms,
+            auto_offset_reset="latest",
+        )
         await consumer.start()
         reader = asyncio.ensure_future(follow(consumer))
     shares: list[float] = []
@@ -71,24 +77,36 @@ async def steady_run(bootstrap: str, broker_pid: int, topic: str, args: argparse
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--rate", type=float, default=300.0,
-                        help="records sent per second (each a produce batch of its own unless --linger-ms)")
+    parser.add_argument(
+        "--rate",
+        type=float,
+        default=300.0,
+        help="records sent per second (each a produce batch of its own unless --linger-ms)",
+    )
     parser.add_argument("--seconds", type=float, default=50.0, help="length of each of the two runs")
     parser.add_argument("--interval", type=float, default=10.0, help="seconds per CPU sample")
     parser.add_argument("--fetch-wait-ms", type=int, default=25, help="the tail consumer's fetch wait")
-    parser.add_argument("--linger-ms", type=int, default=0,
-                        help="the producer's linger: 0 sends each record as a batch of its own; 50 at 300/s "
-                        "gathers about 15 records per batch")
+    parser.add_argument(
+        "--linger-ms",
+        type=int,
+        default=0,
+        help="the producer's linger: 0 sends each record as a batch of its own; 50 at 300/s "
+        "gathers about 15 records per batch",
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="healthscore-tail-") as tmp, local_stack(Path(tmp)) as stack:
         pid = stack.processes["broker"].pid
-        for label, follow_tail in (("producer alone (reference)", False),
-                                   (f"producer + tail consumer, fetch wait {args.fetch_wait_ms} ms", True)):  # fmt: skip
+        for label, follow_tail in (
+            ("producer alone (reference)", False),
+            (f"producer + tail consumer, fetch wait {args.fetch_wait_ms} ms", True),
+        ):
             topic = "tail-followed" if follow_tail else "tail-alone"
             shares = asyncio.run(steady_run(stack.bootstrap, pid, topic, args, follow_tail))
-            print(f"{label}, {args.rate:g} records/s, linger {args.linger_ms} ms: broker CPU per "
-                  f"{args.interval:g} s, share of one core: " + ", ".join(f"{share:.0%}" for share in shares),
-                  flush=True)  # fmt: skip
+            print(
+                f"{label}, {args.rate:g} records/s, linger {args.linger_ms} ms: broker CPU per "
+                f"{args.interval:g} s, share of one core: " + ", ".join(f"{share:.0%}" for share in shares),
+                flush=True,
+            )
 
 
 if __name__ == "__main__":

@@ -32,8 +32,15 @@ def features(states: dict, now) -> tuple[list[str], np.ndarray]:
     for s in states.values():
         recent_purchases = s.buckets.total("purchases", at // US_PER_DAY, 90)
         recent_spend = s.buckets.total("spend", at // US_PER_DAY, 90) / MICROS
-        rows.append([math.log1p(s.purchase_count), (at - s.last_purchase_at) // US_PER_DAY,
-                     math.log1p(s.total_spend / MICROS), math.log1p(recent_purchases), math.log1p(recent_spend)])  # fmt: skip
+        rows.append(
+            [
+                math.log1p(s.purchase_count),
+                (at - s.last_purchase_at) // US_PER_DAY,
+                math.log1p(s.total_spend / MICROS),
+                math.log1p(recent_purchases),
+                math.log1p(recent_spend),
+            ]
+        )
     return ["log purchases", "days since purchase", "log spend", "log purchases 90d", "log spend 90d"], np.array(rows)
 
 

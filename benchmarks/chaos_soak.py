@@ -59,10 +59,17 @@ def arguments(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--store", nargs="+", default=["rocksdb://"], choices=["memory://", "rocksdb://"])
     parser.add_argument("--customers", type=int, default=4500)
     parser.add_argument("--events", type=int, default=36000)
-    parser.add_argument("--seconds", type=float, default=120.0, help="the stream's length; faults land in its first 80%%")
-    parser.add_argument("--faults", nargs="+", default=list(ISSUE_FAULTS), choices=[*sorted(FAULTS), "ci"],
-                        help="the kinds of fault, each once per run in a seeded order (repeat a kind to run it "
-                             "again); `ci`: the CI test's faults for the seed")  # fmt: skip
+    parser.add_argument(
+        "--seconds", type=float, default=120.0, help="the stream's length; faults land in its first 80%%"
+    )
+    parser.add_argument(
+        "--faults",
+        nargs="+",
+        default=list(ISSUE_FAULTS),
+        choices=[*sorted(FAULTS), "ci"],
+        help="the kinds of fault, each once per run in a seeded order (repeat a kind to run it "
+        "again); `ci`: the CI test's faults for the seed",
+    )
     parser.add_argument("--workdir", type=Path, default=None, help="where stacks and logs go (default: a new temp dir)")
     return parser.parse_args(argv)
 
@@ -75,8 +82,15 @@ def soak(args: argparse.Namespace) -> list[ChaosReport]:
         for store in args.store:
             runs = root / f"seed{seed}-{store.split(':')[0]}"
             faults = ci_faults(seed) if args.faults == ["ci"] else tuple(args.faults)
-            plan = ChaosPlan(seed=seed, store=store, customers=args.customers, events=args.events,
-                             seconds=args.seconds, faults=faults, outputs_timeout=OUTPUTS_TIMEOUT)  # fmt: skip
+            plan = ChaosPlan(
+                seed=seed,
+                store=store,
+                customers=args.customers,
+                events=args.events,
+                seconds=args.seconds,
+                faults=faults,
+                outputs_timeout=OUTPUTS_TIMEOUT,
+            )
             with local_stack(runs / "stack") as stack:
                 first = deploy_worker(stack, runs, **chaos_env(store))
                 report = run_chaos(first, runs, plan)

@@ -127,8 +127,10 @@ def main() -> None:
     print(f"{len(records):,} records, {raw_bytes / len(records):.0f} bytes of key and value each on average")
     with tempfile.TemporaryDirectory() as workdir, local_stack(Path(workdir)) as stack:
         broker = stack.processes["broker"].pid
-        print(f"{'codec':8} {'bytes sent':>12} {'per record':>11} {'vs none':>8} {'produce us/rec':>15} "
-              f"{'consume us/rec':>15} {'broker us/rec':>14}")  # fmt: skip
+        print(
+            f"{'codec':8} {'bytes sent':>12} {'per record':>11} {'vs none':>8} {'produce us/rec':>15} "
+            f"{'consume us/rec':>15} {'broker us/rec':>14}"
+        )
         baseline = None
         for codec in CODECS:
             topic = f"compression-{codec}-{time.time_ns()}"
@@ -142,8 +144,10 @@ def main() -> None:
             broker_cpu = cpu_seconds(broker) - broker_before
             baseline = baseline or sent
             per = 1e6 / len(records)
-            print(f"{codec:8} {sent:>12,} {sent / len(records):>11.0f} {sent / baseline:>8.2f} "
-                  f"{produce_cpu * per:>15.1f} {consume_cpu * per:>15.1f} {broker_cpu * per:>14.1f}")  # fmt: skip
+            print(
+                f"{codec:8} {sent:>12,} {sent / len(records):>11.0f} {sent / baseline:>8.2f} "
+                f"{produce_cpu * per:>15.1f} {consume_cpu * per:>15.1f} {broker_cpu * per:>14.1f}"
+            )
 
 
 if __name__ == "__main__":

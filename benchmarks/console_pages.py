@@ -56,20 +56,48 @@ async def fill(url: str, prefix: str, customers: int) -> float:
         day = LAST_DAY - timedelta(days=89 * (calls - 1 - call) / max(1, calls - 1))
         for n in range(call * CUSTOMERS_PER_CALL, min(customers, (call + 1) * CUSTOMERS_PER_CALL)):
             tier = rng.choices(TIERS, weights=(50, 20, 20, 10))[0]
-            score = {"healthy": rng.uniform(70, 100), "watch": rng.uniform(50, 70), "at_risk": rng.uniform(30, 50),
-                     "critical": rng.uniform(0, 30)}[tier]  # fmt: skip
+            score = {
+                "healthy": rng.uniform(70, 100),
+                "watch": rng.uniform(50, 70),
+                "at_risk": rng.uniform(30, 50),
+                "critical": rng.uniform(0, 30),
+            }[tier]
             update = msgspec.structs.replace(
-                base, customer_id=f"c{n:06d}", score=round(score, 1), tier=tier, segment=rng.choice(SEGMENTS),
-                model_name=rng.choice(("synthetic-a", "synthetic-b")), model_version="1", change_7d=round(rng.gauss(0, 6), 1),
-                reasons=["no purchase for 40 days, 3.1x the usual 13-day cycle", "no visits in the last 30 days",
-                         "latest NPS is 5 (detractor)"], scored_at=day - timedelta(seconds=rng.uniform(0, 3600)))  # fmt: skip
+                base,
+                customer_id=f"c{n:06d}",
+                score=round(score, 1),
+                tier=tier,
+                segment=rng.choice(SEGMENTS),
+                model_name=rng.choice(("synthetic-a", "synthetic-b")),
+                model_version="1",
+                change_7d=round(rng.gauss(0, 6), 1),
+                reasons=[
+                    "no purchase for 40 days, 3.1x the usual 13-day cycle",
+                    "no visits in the last 30 days",
+                    "latest NPS is 5 (detractor)",
+                ],
+                scored_at=day - timedelta(seconds=rng.uniform(0, 3600)),
+            )
             alerts = []
             if rng.random() < 0.1:
-                alerts = [AlertRecord(alert_id=f"a{n}", customer_id=update.customer_id, trigger="tier_entry",
-                                      detail=f"entered {tier} at score {score:.1f}", tier=tier, previous_tier="watch",
-                                      score=update.score, change_7d=update.change_7d, segment=update.segment,
-                                      reasons=update.reasons, changes=[], raised_at=update.scored_at,
-                                      model_name=update.model_name, model_version="1")]  # fmt: skip
+                alerts = [
+                    AlertRecord(
+                        alert_id=f"a{n}",
+                        customer_id=update.customer_id,
+                        trigger="tier_entry",
+                        detail=f"entered {tier} at score {score:.1f}",
+                        tier=tier,
+                        previous_tier="watch",
+                        score=update.score,
+                        change_7d=update.change_7d,
+                        segment=update.segment,
+                        reasons=update.reasons,
+                        changes=[],
+                        raised_at=update.scored_at,
+                        model_name=update.model_name,
+                        model_version="1",
+                    )
+                ]
             sink.offer(update, None, "visit", alerts)
         await sink.flush()
     await sink.close()

@@ -55,8 +55,16 @@ def history(rng: random.Random, tenure: int) -> list[Point]:
         changes = 1 if day > RECENT_DAYS else sum(1 for _ in range(6) if rng.random() < CHANGES_PER_DAY / 6)
         for n in range(changes):
             score = min(100.0, max(0.0, score + rng.gauss(0, 2.5)))
-            points.append(Point(start + (n + 1) * MS_PER_DAY // (changes + 1), round(score, 1), tier_of(score),
-                                rng.choice(CAUSES), False, "default@2"))  # fmt: skip
+            points.append(
+                Point(
+                    start + (n + 1) * MS_PER_DAY // (changes + 1),
+                    round(score, 1),
+                    tier_of(score),
+                    rng.choice(CAUSES),
+                    False,
+                    "default@2",
+                )
+            )
     return points or [Point(now_ms - MS_PER_DAY // 2, round(score, 1), tier_of(score), "purchase", False, "default@2")]
 
 
@@ -71,8 +79,9 @@ async def write(url: str, customers: int) -> tuple[int, float]:
         for n in range(first, min(customers, first + CUSTOMERS_PER_CALL)):
             points = history(rng, rng.randint(1, MAX_TENURE_DAYS))
             offered += len(points)
-            update = msgspec.structs.replace(base, customer_id=f"c{n}", score=points[-1].score, tier=points[-1].tier,
-                                             scored_at=points[-1].moment)  # fmt: skip
+            update = msgspec.structs.replace(
+                base, customer_id=f"c{n}", score=points[-1].score, tier=points[-1].tier, scored_at=points[-1].moment
+            )
             sink._pending[update.customer_id] = Pending(update, None, points)
         await sink.flush()
     await sink.close()
@@ -95,14 +104,22 @@ def measure(url: str, customers: int) -> None:
         history_bytes += sum(v or 0 for v in values[0::2])
         points += sum(values[1::2])
     full = history(random.Random(1), MAX_TENURE_DAYS)
-    print(f"{customers:,} customers, {offered:,} points offered, {points:,} kept; written in {seconds:.0f} s "
-          f"({offered / seconds:,.0f} points/s through the flush)")  # fmt: skip
-    print(f"history keys (MEMORY USAGE, every key): {history_bytes / 2**20:,.1f} MiB = "
-          f"{history_bytes / customers:,.0f} bytes per customer, {history_bytes / points:.1f} bytes per point")
-    print(f"everything the flush wrote (INFO used_memory delta, snapshots and indexes included): "
-          f"{(after - before) / 2**20:,.1f} MiB = {(after - before) / customers:,.0f} bytes per customer")
-    print(f"a customer of {MAX_TENURE_DAYS} days keeps about {len(full)} points: "
-          f"about {len(full) * history_bytes / points / 1024:.1f} KiB")
+    print(
+        f"{customers:,} customers, {offered:,} points offered, {points:,} kept; written in {seconds:.0f} s "
+        f"({offered / seconds:,.0f} points/s through the flush)"
+    )
+    print(
+        f"history keys (MEMORY USAGE, every key): {history_bytes / 2**20:,.1f} MiB = "
+        f"{history_bytes / customers:,.0f} bytes per customer, {history_bytes / points:.1f} bytes per point"
+    )
+    print(
+        f"everything the flush wrote (INFO used_memory delta, snapshots and indexes included): "
+        f"{(after - before) / 2**20:,.1f} MiB = {(after - before) / customers:,.0f} bytes per customer"
+    )
+    print(
+        f"a customer of {MAX_TENURE_DAYS} days keeps about {len(full)} points: "
+        f"about {len(full) * history_bytes / points / 1024:.1f} KiB"
+    )
     print(f"mean points per customer {points / customers:.0f}; redis {client.info('server')['redis_version']}")
 
 
@@ -111,14 +128,27 @@ def main() -> None:
     port = free_port()
     with tempfile.TemporaryDirectory() as work:
         log = Path(work) / "redis.log"
-        server = subprocess.Popen([redis_binary(), "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-                                   "--appendonly", "no", "--logfile", str(log)], stdout=subprocess.DEVNULL)  # fmt: skip
+        server = subprocess.Popen(
+            [
+                redis_binary(),
+                "--port",
+                str(port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--logfile",
+                str(log),
+            ],
+            stdout=subprocess.DEVNULL,
+        )
         try:
             wait_for_port(port, server, log)
             measure(f"redis://127.0.0.1:{port}/0", customers)
         finally:
             stop_process(server)
-
 
 
 if __name__ == "__main__":

@@ -26,8 +26,13 @@ from streams.snapshot.reader import RedisReader
 from streams.snapshot.writer import RedisSink
 from streams.tools.localstack import free_port, redis_binary, stop_process, wait_for_port
 
-QUERIES = ["limit=50", "tier=at_risk,critical&limit=50", "tier=critical&limit=50",
-           "tier=at_risk,critical&segment=high_value_at_risk,dormant&limit=50", "limit=500&offset=50000"]  # fmt: skip
+QUERIES = [
+    "limit=50",
+    "tier=at_risk,critical&limit=50",
+    "tier=critical&limit=50",
+    "tier=at_risk,critical&segment=high_value_at_risk,dormant&limit=50",
+    "limit=500&offset=50000",
+]
 REPEAT = 20
 
 
@@ -37,8 +42,16 @@ async def run(url: str, customers: int) -> None:
     sink = RedisSink(url, "bench", Metrics())
     started = time.perf_counter()
     for n in range(customers):
-        sink.offer(base.model_copy(update={"customer_id": f"c{n}", "score": round(rng.uniform(0, 100), 1),
-                                           "tier": rng.choice(TIERS), "segment": rng.choice(SEGMENTS)}))  # fmt: skip
+        sink.offer(
+            base.model_copy(
+                update={
+                    "customer_id": f"c{n}",
+                    "score": round(rng.uniform(0, 100), 1),
+                    "tier": rng.choice(TIERS),
+                    "segment": rng.choice(SEGMENTS),
+                }
+            )
+        )
         if sink.backlog == 500:
             await sink.flush()
     await sink.flush()
@@ -63,8 +76,10 @@ def main() -> None:
     port = free_port()
     with tempfile.TemporaryDirectory() as work:
         log = Path(work) / "redis.log"
-        redis = subprocess.Popen([redis_binary(), "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-                                  "--logfile", str(log)], stdout=subprocess.DEVNULL)  # fmt: skip
+        redis = subprocess.Popen(
+            [redis_binary(), "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--logfile", str(log)],
+            stdout=subprocess.DEVNULL,
+        )
         try:
             wait_for_port(port, redis, log)
             asyncio.run(run(f"redis://127.0.0.1:{port}/0", customers))

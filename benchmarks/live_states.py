@@ -80,31 +80,43 @@ def page_times(read_page) -> tuple[list[float], int]:
 
 
 def show(label: str, times: list[float], total: int) -> None:
-    print(f"{label}: {total:,} states in {len(times)} pages of up to {MAX_STATES_PAGE}: page mean "
-          f"{statistics.mean(times):.1f} ms, max {max(times):.1f} ms, all {sum(times) / 1000:.2f} s")  # fmt: skip
+    print(
+        f"{label}: {total:,} states in {len(times)} pages of up to {MAX_STATES_PAGE}: page mean "
+        f"{statistics.mean(times):.1f} ms, max {max(times):.1f} ms, all {sum(times) / 1000:.2f} s"
+    )
 
 
 def worker_side(customers: int) -> None:
     states = stored_states(customers)
     sizes = [len(v) for v in states.values()]
-    print(f"{customers:,} states of {statistics.mean(sizes):,.0f} bytes on average "
-          f"({statistics.mean(len(base64.b64encode(v)) for v in states.values()):,.0f} as base64)")  # fmt: skip
+    print(
+        f"{customers:,} states of {statistics.mean(sizes):,.0f} bytes on average "
+        f"({statistics.mean(len(base64.b64encode(v)) for v in states.values()):,.0f} as base64)"
+    )
     key_partitions = {key: partition_of(key, PARTITIONS) for key in states}
-    show("memory table", *page_times(lambda p, after: partition_page(states, p, after, MAX_STATES_PAGE, key_partitions)))
+    show(
+        "memory table", *page_times(lambda p, after: partition_page(states, p, after, MAX_STATES_PAGE, key_partitions))
+    )
     with tempfile.TemporaryDirectory() as work:
         dbs = {}
         for p in range(PARTITIONS):
             dbs[p] = Rdict(str(Path(work) / f"p{p}"), Options(raw_mode=True))
         for key, value in states.items():
             dbs[key_partitions[key]][key] = value
-        store = SimpleNamespace(_dbs=dbs, offset_key=b"__faust\0offset__", unconfirmed={},
-                                _partition=lambda key: partition_of(key, PARTITIONS))  # fmt: skip
+        store = SimpleNamespace(
+            _dbs=dbs,
+            offset_key=b"__faust\0offset__",
+            unconfirmed={},
+            _partition=lambda key: partition_of(key, PARTITIONS),
+        )
         table = SimpleNamespace(get=lambda key: dbs[partition_of(key, PARTITIONS)].get(key))
 
         def rocks_page(p: int, after: bytes | None):
             keys = KeyPartitionedRocksDB.partition_keys(store, p, after, MAX_STATES_PAGE + 1)
             states_ = [(k, table.get(k)) for k in keys[:MAX_STATES_PAGE]]
-            return SimpleNamespace(states=states_, next_after=keys[MAX_STATES_PAGE - 1] if len(keys) > MAX_STATES_PAGE else None)
+            return SimpleNamespace(
+                states=states_, next_after=keys[MAX_STATES_PAGE - 1] if len(keys) > MAX_STATES_PAGE else None
+            )
 
         show("RocksDB table", *page_times(rocks_page))
         for db in dbs.values():
@@ -129,7 +141,9 @@ def end_to_end(customers: int, events: int) -> None:
             if worker.poll() is not None:
                 raise SystemExit(f"worker stopped; see {work}/worker.log")
             time.sleep(1.0)
-        print(f"end to end: {events:,} events over {customers:,} customers scored in {time.monotonic() - started:.0f} s")
+        print(
+            f"end to end: {events:,} events over {customers:,} customers scored in {time.monotonic() - started:.0f} s"
+        )
         url = f"http://127.0.0.1:{settings.web_port}"
         started = time.perf_counter()
         live = read_live_states(url, None)
@@ -138,10 +152,26 @@ def end_to_end(customers: int, events: int) -> None:
         now = max(live.clocks)
         started = time.perf_counter()
         result = compare(live.states, ScoringModel(), load_model(CANDIDATE), now)
-        print(f"compare (default vs cdnow-calibrated): {time.perf_counter() - started:.1f} s, {len(result.moves):,} tier moves")
+        print(
+            f"compare (default vs cdnow-calibrated): {time.perf_counter() - started:.1f} s, {len(result.moves):,} tier moves"
+        )
         started = time.perf_counter()
-        command = subprocess.run([sys.executable, "-m", "streams.tools.cli", "preview", "--live", "--candidate",
-                                  str(CANDIDATE), "--url", url], cwd=ROOT, capture_output=True, text=True)  # fmt: skip
+        command = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "streams.tools.cli",
+                "preview",
+                "--live",
+                "--candidate",
+                str(CANDIDATE),
+                "--url",
+                url,
+            ],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+        )
         print(f"`healthscore preview --live` (exit {command.returncode}): {time.perf_counter() - started:.1f} s")
 
 

@@ -46,8 +46,11 @@ def scored(port: int) -> float:
             text = response.read().decode()
     except OSError:
         return 0.0
-    return sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
-               if line.startswith("healthscore_events_total{") and 'outcome="scored"' in line)  # fmt: skip
+    return sum(
+        float(line.rsplit(" ", 1)[1])
+        for line in text.splitlines()
+        if line.startswith("healthscore_events_total{") and 'outcome="scored"' in line
+    )
 
 
 def wait(condition, timeout: float = 300.0) -> None:
@@ -92,11 +95,16 @@ class Worker:
 def run(stack: LocalStack, store: str, customers: int, workdir: Path) -> None:
     suffix = uuid.uuid4().hex[:8]
     names = ["purchases", "visits", "tickets", "surveys", "erasures", "scores", "alerts", "deadletter"]
-    env = {**stack.env(), "HEALTHSCORE_APP_ID": f"bench-{suffix}", "HEALTHSCORE_CLOCK": "event",
-           "HEALTHSCORE_STORE": store, "HEALTHSCORE_INACTIVITY_TIMER": "false",
-           "HEALTHSCORE_MAX_EVENT_AGE_DAYS": "36500",  # the CDNOW log dates from 1997
-           "HEALTHSCORE_REDIS_PREFIX": f"bench-{suffix}",
-           **{f"HEALTHSCORE_TOPIC_{n.upper()}": f"{n}-{suffix}" for n in names}}  # fmt: skip
+    env = {
+        **stack.env(),
+        "HEALTHSCORE_APP_ID": f"bench-{suffix}",
+        "HEALTHSCORE_CLOCK": "event",
+        "HEALTHSCORE_STORE": store,
+        "HEALTHSCORE_INACTIVITY_TIMER": "false",
+        "HEALTHSCORE_MAX_EVENT_AGE_DAYS": "36500",  # the CDNOW log dates from 1997
+        "HEALTHSCORE_REDIS_PREFIX": f"bench-{suffix}",
+        **{f"HEALTHSCORE_TOPIC_{n.upper()}": f"{n}-{suffix}" for n in names},
+    }
     settings = Settings.from_env(env)
     ensure_topics(settings)
     changelog = f"{settings.app_id}-{STATE_TABLE}-changelog"
@@ -112,25 +120,35 @@ def run(stack: LocalStack, store: str, customers: int, workdir: Path) -> None:
     started = a.start()
     wait(lambda: scored(a.port) >= len(events))
     took = time.time() - started
-    print(f"{store:11} {len(events)} purchases of {customers} customers scored by one worker in {took:.1f} s "
-          f"(from process start)")  # fmt: skip
+    print(
+        f"{store:11} {len(events)} purchases of {customers} customers scored by one worker in {took:.1f} s "
+        f"(from process start)"
+    )
 
     stop_process(a.process)
     started = a.start()
     wait(lambda: ready_after(a.log, started) is not None)
     read, held = changelog_read(a.segment(started), changelog)
-    print(f"{store:11} restart (SIGTERM): ready {ready_after(a.log, started):.1f} s after start; "
-          f"read back {read} of {held} changelog records")  # fmt: skip
+    print(
+        f"{store:11} restart (SIGTERM): ready {ready_after(a.log, started):.1f} s after start; "
+        f"read back {read} of {held} changelog records"
+    )
 
     joined = b.start()
     topic = settings.topic_purchases
-    wait(lambda: assigned(a.log.read_text(), topic) | assigned(b.log.read_text(), topic) == {0, 1, 2, 3}
-         and assigned(b.log.read_text(), topic) != set())  # fmt: skip
+    wait(
+        lambda: (
+            assigned(a.log.read_text(), topic) | assigned(b.log.read_text(), topic) == {0, 1, 2, 3}
+            and assigned(b.log.read_text(), topic) != set()
+        )
+    )
     wait(lambda: ready_after(b.log, joined) is not None)
     read, held = changelog_read(b.segment(joined), changelog)
-    print(f"{store:11} second worker joins: split {sorted(assigned(a.log.read_text(), topic))} + "
-          f"{sorted(assigned(b.log.read_text(), topic))}; it resumed {ready_after(b.log, joined):.1f} s after start, "
-          f"reading {read} of {held} changelog records")  # fmt: skip
+    print(
+        f"{store:11} second worker joins: split {sorted(assigned(a.log.read_text(), topic))} + "
+        f"{sorted(assigned(b.log.read_text(), topic))}; it resumed {ready_after(b.log, joined):.1f} s after start, "
+        f"reading {read} of {held} changelog records"
+    )
 
     time.sleep(5)  # let both settle: standby replicas catch up
     killed = time.time()
@@ -139,8 +157,10 @@ def run(stack: LocalStack, store: str, customers: int, workdir: Path) -> None:
     wait(lambda: assigned(a.log.read_text(), topic) == {0, 1, 2, 3})
     wait(lambda: ready_after(a.log, killed) is not None)
     read, held = changelog_read(a.segment(killed), changelog)
-    print(f"{store:11} second worker killed (SIGKILL): the first owned all partitions and resumed "
-          f"{ready_after(a.log, killed):.1f} s later, reading {read} of {held} changelog records")  # fmt: skip
+    print(
+        f"{store:11} second worker killed (SIGKILL): the first owned all partitions and resumed "
+        f"{ready_after(a.log, killed):.1f} s later, reading {read} of {held} changelog records"
+    )
     stop_process(a.process)
 
 

@@ -102,8 +102,11 @@ class LiveEvents:
 
     def event(self, kind: str, customer: str, now: datetime) -> Event:
         r = self.rng
-        common = {"event_id": str(uuid.UUID(int=r.getrandbits(128), version=4)), "customer_id": customer,
-                  "occurred_at": now}  # fmt: skip
+        common = {
+            "event_id": str(uuid.UUID(int=r.getrandbits(128), version=4)),
+            "customer_id": customer,
+            "occurred_at": now,
+        }
         if kind == "visit":
             return VisitEvent(**common, duration_seconds=round(r.uniform(20, 1800), 1), pages=r.randint(1, 30))
         if kind == "purchase":
@@ -112,8 +115,10 @@ class LiveEvents:
             if r.random() < 0.5:
                 return SurveyEvent(**common, survey_type="csat", score=r.randint(1, 5))
             return SurveyEvent(**common, survey_type="nps", score=r.randint(0, 10))
-        ticket = {"priority": r.choice(["low", "normal", "normal", "high", "urgent"]),
-                  "category": r.choice(["question", "bug", "billing", "complaint", "other"])}  # fmt: skip
+        ticket = {
+            "priority": r.choice(["low", "normal", "normal", "high", "urgent"]),
+            "category": r.choice(["question", "bug", "billing", "complaint", "other"]),
+        }
         if customer in self.open_tickets and r.random() < RESOLVE_SHARE:
             return TicketEvent(**common, **ticket, ticket_id=self.open_tickets.pop(customer), action="resolved")
         self.open_tickets[customer] = f"T-{r.randrange(10**8):08d}"
@@ -173,15 +178,37 @@ class Row:
     redis_used: int
     customers: int
 
-    HEADER = ("elapsed s", "published", "processed", "events/s", "lag", "backlog", "p95 latency s", "worker CPU %",
-              "worker RSS MB", "broker RSS MB", "Redis MB", "customers")  # fmt: skip
+    HEADER = (
+        "elapsed s",
+        "published",
+        "processed",
+        "events/s",
+        "lag",
+        "backlog",
+        "p95 latency s",
+        "worker CPU %",
+        "worker RSS MB",
+        "broker RSS MB",
+        "Redis MB",
+        "customers",
+    )
 
     def cells(self) -> tuple[str, ...]:
         mb = 1024 * 1024
-        return (f"{self.elapsed:.0f}", f"{self.published}", f"{self.processed:.0f}", f"{self.throughput:.0f}",
-                f"{self.lag:.0f}", f"{self.backlog:.0f}", latency_cell(self.p95), f"{self.cpu:.0f}",
-                f"{self.worker_rss / mb:.1f}", f"{self.broker_rss / mb:.1f}", f"{self.redis_used / mb:.1f}",
-                f"{self.customers}")  # fmt: skip
+        return (
+            f"{self.elapsed:.0f}",
+            f"{self.published}",
+            f"{self.processed:.0f}",
+            f"{self.throughput:.0f}",
+            f"{self.lag:.0f}",
+            f"{self.backlog:.0f}",
+            latency_cell(self.p95),
+            f"{self.cpu:.0f}",
+            f"{self.worker_rss / mb:.1f}",
+            f"{self.broker_rss / mb:.1f}",
+            f"{self.redis_used / mb:.1f}",
+            f"{self.customers}",
+        )
 
 
 def latency_cell(bound: float | None) -> str:

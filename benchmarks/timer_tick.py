@@ -72,10 +72,12 @@ def main() -> None:
         if scheduled in (half, args.customers):
             rss.append(rss_mb())
     built = time.perf_counter() - started
-    print(f"{args.customers:,} customers scheduled ({args.queue}) in {built:.1f} s "
-          f"({built / args.customers * 1e6:,.1f} µs each); process RSS {rss[0]:,.0f} -> {rss[1]:,.0f} -> "
-          f"{rss[2]:,.0f} MB: {(rss[1] - rss[0]) * 1e6 / half:,.0f} B per customer over the first half, "
-          f"{(rss[2] - rss[1]) * 1e6 / (args.customers - half):,.0f} B over the second")  # fmt: skip
+    print(
+        f"{args.customers:,} customers scheduled ({args.queue}) in {built:.1f} s "
+        f"({built / args.customers * 1e6:,.1f} µs each); process RSS {rss[0]:,.0f} -> {rss[1]:,.0f} -> "
+        f"{rss[2]:,.0f} MB: {(rss[1] - rss[0]) * 1e6 / half:,.0f} B per customer over the first half, "
+        f"{(rss[2] - rss[1]) * 1e6 / (args.customers - half):,.0f} B over the second"
+    )
 
     scan_started = time.perf_counter()
     now = times[0]

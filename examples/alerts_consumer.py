@@ -46,8 +46,10 @@ class SeenIds:
 def describe(alert: dict) -> str:
     """One line a person reads: who, how bad, why."""
     reasons = "; ".join(alert.get("reasons", [])[:3])
-    return (f"{alert['alert_id']} customer={alert['customer_id']} tier={alert['tier']} score={alert['score']:.1f} "
-            f"trigger={alert['trigger']}: {alert['detail']} | {reasons}")  # fmt: skip
+    return (
+        f"{alert['alert_id']} customer={alert['customer_id']} tier={alert['tier']} score={alert['score']:.1f} "
+        f"trigger={alert['trigger']}: {alert['detail']} | {reasons}"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -56,8 +58,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--topic", default="healthscore.alerts")
     parser.add_argument("--group", default="alerts-consumer-example", help="consumer group (offsets are kept there)")
     parser.add_argument("--from-beginning", action="store_true", help="start at the oldest alert when the group is new")
-    parser.add_argument("--exit-after-idle", type=float, default=None, metavar="SECONDS",
-                        help="stop once no alert arrived for this long (default: run until Ctrl-C)")  # fmt: skip
+    parser.add_argument(
+        "--exit-after-idle",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="stop once no alert arrived for this long (default: run until Ctrl-C)",
+    )
     args = parser.parse_args(argv)
 
     consumer = KafkaConsumer(

@@ -184,8 +184,9 @@ class CustomerHealth(_Body):
     history: list[HistoryDay] = Field(description="one point per day, the day's latest score, oldest first")
 
     @classmethod
-    def of(cls, update: Mapping[str, Any], history: list[dict[str, Any]], last_event_at: str | None,
-           event_count: int) -> CustomerHealth:  # fmt: skip
+    def of(
+        cls, update: Mapping[str, Any], history: list[dict[str, Any]], last_event_at: str | None, event_count: int
+    ) -> CustomerHealth:
         """From a ScoreUpdate's fields as JSON values (what the worker publishes for the same moment), validated as JSON."""
         shared = {name: update[name] for name in set(cls.model_fields) & set(ScoreUpdate.model_fields)}
         body = {**shared, "history": history, "last_event_at": last_event_at, "event_count": event_count}
@@ -215,8 +216,13 @@ class CustomerPage(_Body):
     @classmethod
     def of(cls, query: CustomerListQuery, items: list[CustomerSummary], total: int) -> CustomerPage:
         end = query.offset + len(items)
-        return cls(items=items, total=total, limit=query.limit, offset=query.offset,
-                   next_offset=end if items and end < total else None)  # fmt: skip
+        return cls(
+            items=items,
+            total=total,
+            limit=query.limit,
+            offset=query.offset,
+            next_offset=end if items and end < total else None,
+        )
 
 
 class TierCounts(_Body):

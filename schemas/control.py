@@ -31,8 +31,12 @@ class ErasureRequest(BaseModel):
 OverrideAction = Literal["pin_score", "pin_tier", "adjust", "clear"]
 MAX_ADJUSTMENT = 30.0  # points; a larger correction is a pin, and should say so
 # The one value each action takes; `clear` takes none, and only `clear` needs no expires_at.
-ACTION_VALUE: dict[OverrideAction, str | None] = {"pin_score": "score", "pin_tier": "tier", "adjust": "adjustment",
-                                                  "clear": None}  # fmt: skip
+ACTION_VALUE: dict[OverrideAction, str | None] = {
+    "pin_score": "score",
+    "pin_tier": "tier",
+    "adjust": "adjustment",
+    "clear": None,
+}
 VALUES = ("score", "tier", "adjustment")
 
 
@@ -57,8 +61,9 @@ class OverrideRequest(BaseModel):
     restarts and every re-score, and ends by itself at its expiry.
     """
 
-    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False, strict=True,
-                              json_schema_extra=_override_schema)  # fmt: skip
+    model_config = ConfigDict(
+        frozen=True, extra="forbid", allow_inf_nan=False, strict=True, json_schema_extra=_override_schema
+    )
 
     request_id: Identifier
     customer_id: CustomerId

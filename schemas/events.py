@@ -57,8 +57,9 @@ class _Event(BaseModel):
     # Strict: a JSON number where a string is due, a string where a number is due, 2.0 for an
     # integer or true for a number are refused, as the JSON Schema refuses them (an int for a
     # float is a JSON number, and taken).
-    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False, strict=True,
-                              json_schema_extra=_kind_is_required)  # fmt: skip
+    model_config = ConfigDict(
+        frozen=True, extra="forbid", allow_inf_nan=False, strict=True, json_schema_extra=_kind_is_required
+    )
 
     schema_version: Annotated[Literal[1], BeforeValidator(_the_integer)] = SCHEMA_VERSION
     event_id: EventId
@@ -104,8 +105,10 @@ SURVEY_SCALES: dict[SurveyType, tuple[int, int]] = {"csat": (1, 5), "nps": (0, 1
 
 def _survey_schema(schema: dict[str, Any], model: type) -> None:
     _kind_is_required(schema, model)
-    schema["allOf"] = [when("survey_type", survey_type, {"properties": {"score": {"minimum": low, "maximum": high}}})
-                       for survey_type, (low, high) in SURVEY_SCALES.items()]  # fmt: skip
+    schema["allOf"] = [
+        when("survey_type", survey_type, {"properties": {"score": {"minimum": low, "maximum": high}}})
+        for survey_type, (low, high) in SURVEY_SCALES.items()
+    ]
 
 
 class SurveyEvent(_Event):
@@ -164,14 +167,13 @@ class ProfileEvent(_Event):
     renewal_date: CalendarDate | None = None
 
     def profile(self) -> CustomerProfile:
-        fields = self.model_dump(include={"plan", "company_size", "industry", "lifecycle_stage", "contract_value",
-                                          "renewal_date"})  # fmt: skip
+        fields = self.model_dump(
+            include={"plan", "company_size", "industry", "lifecycle_stage", "contract_value", "renewal_date"}
+        )
         return CustomerProfile(**fields, updated_at=self.occurred_at)
 
 
-Event = Annotated[
-    PurchaseEvent | VisitEvent | TicketEvent | SurveyEvent | ProfileEvent, Field(discriminator="kind")
-]
+Event = Annotated[PurchaseEvent | VisitEvent | TicketEvent | SurveyEvent | ProfileEvent, Field(discriminator="kind")]
 EVENT_ADAPTER: TypeAdapter[Event] = TypeAdapter(Event)
 
 EVENT_MODELS: dict[str, type[_Event]] = {
@@ -198,4 +200,4 @@ def _shorten(message: str) -> str:
     """Cut the middle of a message that echoes a long bad value, keeping the end that says what is wrong."""
     if len(message) <= MAX_MESSAGE:
         return message
-    return f"{message[:80]}…{message[-(MAX_MESSAGE - 81):]}"
+    return f"{message[:80]}…{message[-(MAX_MESSAGE - 81) :]}"

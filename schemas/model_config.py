@@ -97,9 +97,7 @@ class Signals(_Config):
         description="visits in the last 30 days / visits in the 30 before (when there were any)",
     )
     spend_90d: Signal = Field(Signal(weight=0.7, normaliser=Log(saturation=500)), description="spend in 90 days")
-    lifetime_spend: Signal = Field(
-        Signal(weight=0.3, normaliser=Log(saturation=2000)), description="lifetime spend"
-    )
+    lifetime_spend: Signal = Field(Signal(weight=0.3, normaliser=Log(saturation=2000)), description="lifetime spend")
 
 
 class TicketLoad(_Config):

@@ -126,13 +126,16 @@ class DeadLetter(_Output):
     offset: int
     key_base64: str | None = Field(description=f"the record's key, base64; its first {MAX_DEAD_KEY_BYTES} bytes")
     key_length: int | None = Field(None, ge=0, description="bytes in the whole key (null: the record had none)")
-    value_base64: str = Field(description="the record's value as it arrived, base64; only a prefix when `value_truncated`")
+    value_base64: str = Field(
+        description="the record's value as it arrived, base64; only a prefix when `value_truncated`"
+    )
     value_length: int = Field(0, ge=0, description="bytes in the whole value")
     value_sha256: str = Field("", description="SHA-256 of the whole value, hex")
     value_truncated: bool = Field(False, description="`value_base64` holds only the first bytes of the value")
     last_offset: int | None = Field(
-        None, ge=0,
+        None,
+        ge=0,
         description="`undecodable_batch` only: the last offset of the record batch (`offset` is its first), whose raw "
         "bytes, compressed as they were, are the value",
-    )  # fmt: skip
+    )
     received_at: Instant

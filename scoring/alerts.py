@@ -66,8 +66,9 @@ class Moment:
 Decision = tuple[Fired | None, dict[str, object]]  # what fired, and the alert memory's changed fields
 
 
-def risk_level(score: float, current: str | None, tiers: TierThresholds, hysteresis: float,
-               pinned: str | None = None) -> Tier | None:  # fmt: skip
+def risk_level(
+    score: float, current: str | None, tiers: TierThresholds, hysteresis: float, pinned: str | None = None
+) -> Tier | None:
     """The alerting level for `score`: entering a tier is immediate, leaving it takes `hysteresis` points more.
 
     A tier a person pinned is the level, whatever the score.
@@ -84,7 +85,11 @@ def risk_level(score: float, current: str | None, tiers: TierThresholds, hystere
 def cooling(memory: AlertMemory, trigger: str, severity: int, cooldown: timedelta, now: int) -> bool:
     """True when `trigger` fired within `cooldown` at the same or a higher severity."""
     last = memory.last_alert_at.get(trigger)
-    return last is not None and now - last < cooldown // MICROSECOND and severity <= SEVERITY[memory.last_alert_tier.get(trigger)]
+    return (
+        last is not None
+        and now - last < cooldown // MICROSECOND
+        and severity <= SEVERITY[memory.last_alert_tier.get(trigger)]
+    )
 
 
 def score_drop(days_kept: list[int], scores: list[float], current: float, now: int, days: float) -> float:
@@ -117,8 +122,12 @@ def overdue_at(state: CustomerState, model: ScoringModel) -> int | None:
     """When a purchase_overdue alert falls due for the customer's last purchase (microseconds), if one still can."""
     rule = model.alerts.triggers.purchase_overdue
     last = state.last_purchase_at
-    if (not rule.enabled or last is None or state.purchase_count < rule.min_purchases
-            or state.alert.overdue_alerted_for == last):  # fmt: skip
+    if (
+        not rule.enabled
+        or last is None
+        or state.purchase_count < rule.min_purchases
+        or state.alert.overdue_alerted_for == last
+    ):
         return None
     return last + round(max(rule.cycles * expected_cycle_days(state, model), rule.min_days) * US_PER_DAY)
 
@@ -148,8 +157,13 @@ def score_fell(m: Moment) -> Decision:
 def purchase_overdue(m: Moment) -> Decision:
     rule, state = m.model.alerts.triggers.purchase_overdue, m.state
     ratio = overdue_ratio(state, m.model, m.now)
-    if (not rule.enabled or ratio is None or state.purchase_count < rule.min_purchases or ratio < rule.cycles
-            or state.alert.overdue_alerted_for == state.last_purchase_at):  # fmt: skip
+    if (
+        not rule.enabled
+        or ratio is None
+        or state.purchase_count < rule.min_purchases
+        or ratio < rule.cycles
+        or state.alert.overdue_alerted_for == state.last_purchase_at
+    ):
         return None, {}
     if state.last_purchase_at is None or days_since(m.now, state.last_purchase_at) < rule.min_days:
         return None, {}
@@ -175,8 +189,11 @@ def stale_ticket(m: Moment) -> Decision:
     if not state.open_tickets and not alerted:
         return None, {}
     stale_after = round(rule.days * US_PER_DAY)
-    stale = [t for t in state.open_tickets if t.priority in HIGH_PRIORITIES and m.now - t.opened_at >= stale_after
-             and t.ticket_id not in alerted]  # fmt: skip
+    stale = [
+        t
+        for t in state.open_tickets
+        if t.priority in HIGH_PRIORITIES and m.now - t.opened_at >= stale_after and t.ticket_id not in alerted
+    ]
     open_ids = {t.ticket_id for t in state.open_tickets}
     remembered = [i for i in alerted if i in open_ids] + [t.ticket_id for t in stale]
     if not stale:
@@ -203,11 +220,19 @@ def renewal_risk(m: Moment) -> Decision:
     return fired, {"renewal_alerted_for": renewal}
 
 
-TRIGGERS: tuple[Callable[[Moment], Decision], ...] = (tier_entry, score_fell, purchase_overdue, detractor_nps,
-                                                       stale_ticket, renewal_risk)  # fmt: skip
+TRIGGERS: tuple[Callable[[Moment], Decision], ...] = (
+    tier_entry,
+    score_fell,
+    purchase_overdue,
+    detractor_nps,
+    stale_ticket,
+    renewal_risk,
+)
 
 
-def decide_alerts(state: CustomerState, result: Assessment, model: ScoringModel, now: int) -> tuple[AlertMemory, list[Fired]]:
+def decide_alerts(
+    state: CustomerState, result: Assessment, model: ScoringModel, now: int
+) -> tuple[AlertMemory, list[Fired]]:
     """The new alert memory and the alerts this score raises; `state.history` is before this score."""
     policy = model.alerts
     memory = state.alert
@@ -229,8 +254,9 @@ def decide_alerts(state: CustomerState, result: Assessment, model: ScoringModel,
     stamped = [f.trigger for f in fired if f.trigger in COOLING]
     if stamped:
         changes["last_alert_at"] = memory.last_alert_at | {t: now for t in stamped}
-        changes["last_alert_tier"] = memory.last_alert_tier | {t: moment.level if t == "tier_entry" else result.tier
-                                                               for t in stamped}  # fmt: skip
+        changes["last_alert_tier"] = memory.last_alert_tier | {
+            t: moment.level if t == "tier_entry" else result.tier for t in stamped
+        }
     return (msgspec.structs.replace(memory, **changes) if changes else memory), fired
 
 

@@ -95,8 +95,9 @@ def evaluate(scores: dict[str, float], churned: dict[str, bool], tiers: dict[str
     y = np.array([churned[c] for c in ids], dtype=int)
     s = np.array([scores[c] for c in ids], dtype=float)
     fpr, tpr, _ = roc_curve(y, -s)
-    result = Evaluation(customers=len(ids), churn_rate=float(y.mean()), auc=churn_auc(scores, churned),
-                        roc=(fpr.tolist(), tpr.tolist()))  # fmt: skip
+    result = Evaluation(
+        customers=len(ids), churn_rate=float(y.mean()), auc=churn_auc(scores, churned), roc=(fpr.tolist(), tpr.tolist())
+    )
     order = np.argsort(s, kind="stable")
     for decile, chunk in enumerate(np.array_split(order, 10), start=1):
         if len(chunk):
@@ -112,7 +113,9 @@ def evaluate(scores: dict[str, float], churned: dict[str, bool], tiers: dict[str
     return result
 
 
-def score_at(states: dict[str, CustomerState], model: ScoringModel, now: datetime) -> tuple[dict[str, float], dict[str, Tier]]:
+def score_at(
+    states: dict[str, CustomerState], model: ScoringModel, now: datetime
+) -> tuple[dict[str, float], dict[str, Tier]]:
     scores, tiers = {}, {}
     for cid, state in states.items():
         result = score(state, model, now)
@@ -140,11 +143,17 @@ def bgnbd_expected_purchases(events: Iterable[Event], split: Split, customers: I
     from lifetimes import BetaGeoFitter
     from lifetimes.utils import summary_data_from_transaction_data
 
-    rows = [(e.customer_id, e.occurred_at.replace(tzinfo=None)) for e in events
-            if e.kind == "purchase" and e.occurred_at < split.cutoff]  # fmt: skip
+    rows = [
+        (e.customer_id, e.occurred_at.replace(tzinfo=None))
+        for e in events
+        if e.kind == "purchase" and e.occurred_at < split.cutoff
+    ]
     frame = pd.DataFrame(rows, columns=["customer_id", "date"])
     summary = summary_data_from_transaction_data(
-        frame, "customer_id", "date", observation_period_end=(split.cutoff - timedelta(days=1)).replace(tzinfo=None),
+        frame,
+        "customer_id",
+        "date",
+        observation_period_end=(split.cutoff - timedelta(days=1)).replace(tzinfo=None),
         freq="D",
     )
     fitter = BetaGeoFitter(penalizer_coef=0.0).fit(summary["frequency"], summary["recency"], summary["T"])
@@ -185,7 +194,9 @@ class AlertFigures:
     per_1000_per_month: float
 
 
-def alert_figures(alerts: Iterable[AlertRecord], churned: dict[str, bool], window_days: float) -> dict[str, AlertFigures]:
+def alert_figures(
+    alerts: Iterable[AlertRecord], churned: dict[str, bool], window_days: float
+) -> dict[str, AlertFigures]:
     """Per trigger (every one, silent ones with a count of 0), and under "all" for every alert together.
 
     `alerts` are those raised in the window of `window_days` before the
@@ -214,15 +225,18 @@ def _figures(raised: list[AlertRecord], churned: dict[str, bool], window_days: f
         customers=len(alerted),
         precision=precision,
         lift=precision / base if precision is not None and base else None,
-        normalized_lift=(precision - base) / (1 - base) if precision is not None and base is not None and base < 1 else None,
+        normalized_lift=(precision - base) / (1 - base)
+        if precision is not None and base is not None and base < 1
+        else None,
         relative_risk=precision / rest_rate if precision is not None and rest_rate else None,
         recall=hit / churners if churners else None,
         per_1000_per_month=len(raised) / (customers / 1000) / months if customers and months else 0.0,
     )
 
 
-def alerts_before(events: list[Event], model: Model, split: Split, window_days: float = ALERT_WINDOW_DAYS
-                  ) -> list[AlertRecord]:  # fmt: skip
+def alerts_before(
+    events: list[Event], model: Model, split: Split, window_days: float = ALERT_WINDOW_DAYS
+) -> list[AlertRecord]:
     """The alerts a worker running since the first event would have raised in the `window_days` before the cutoff.
 
     Events must be in time order; only those before the cutoff count. The

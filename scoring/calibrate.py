@@ -29,8 +29,10 @@ CANDIDATES: dict[str, list[Normaliser]] = {
     "nps": [Linear(low=6, high=10), Linear(low=4, high=10)],
     "ticket_load": [Linear(low=1, high=0), Linear(low=0.5, high=0)],
     "repeat_purchase": [Log(saturation=s) for s in (2, 3, 5, 10, 20)],
-    "purchase_recency": [*(Linear(low=low, high=1) for low in (2, 4, 8, 16)),
-                         *(Logistic(midpoint=m, steepness=k) for m in (2, 4, 8) for k in (-0.5, -1.0, -2.0))],
+    "purchase_recency": [
+        *(Linear(low=low, high=1) for low in (2, 4, 8, 16)),
+        *(Logistic(midpoint=m, steepness=k) for m in (2, 4, 8) for k in (-0.5, -1.0, -2.0)),
+    ],
     "visit_frequency": [Log(saturation=s) for s in (4, 12, 30)],
     "visit_recency": [Linear(low=low, high=7) for low in (20, 45, 90)],
     "visit_trend": [Linear(low=0.25, high=1.0), Linear(low=0.5, high=1.5)],
@@ -100,6 +102,6 @@ def _as_model(model: ScoringModel, chosen: dict[str, Normaliser], coefs: dict[st
     for s in chosen:
         signals[s] = Signal(weight=round(coefs.get(s, 0.0), 4), normaliser=chosen[s]).model_dump()
     return ScoringModel.model_validate(
-        model.model_dump() | {"name": name, "version": f"{model.version}-calibrated", "weights": weights,
-                              "signals": signals}  # fmt: skip
+        model.model_dump()
+        | {"name": name, "version": f"{model.version}-calibrated", "weights": weights, "signals": signals}
     )

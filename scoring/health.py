@@ -24,8 +24,11 @@ def query_time(clock: datetime | None, state: CustomerState) -> datetime | None:
     In event-time mode a restarted worker has no clock until its next event;
     the customer's own last score time stands in. None for a state never scored.
     """
-    known = [t for t in (clock, *(from_us(t) for t in (state.last_scored_at, state.last_event_at) if t is not None))
-             if t is not None]  # fmt: skip
+    known = [
+        t
+        for t in (clock, *(from_us(t) for t in (state.last_scored_at, state.last_event_at) if t is not None))
+        if t is not None
+    ]
     return max(known) if known else None
 
 
@@ -37,7 +40,9 @@ def current_health(state: CustomerState, model: Model, now: datetime) -> Custome
     scored = copy_state(state)
     result = rescore(scored, model_for(model, scored.profile), now)
     assert result.update is not None  # rescore always scores
-    history = [{"date": day_date(day).isoformat(), "score": score}
-               for day, score in zip(scored.history_day, scored.history_score)]  # fmt: skip
+    history = [
+        {"date": day_date(day).isoformat(), "score": score}
+        for day, score in zip(scored.history_day, scored.history_score)
+    ]
     last_event = from_us(state.last_event_at).isoformat() if state.last_event_at is not None else None
     return CustomerHealth.of(msgspec.to_builtins(result.update), history, last_event, state.event_count)

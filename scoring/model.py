@@ -63,8 +63,17 @@ class KnownSet:
     score moves in its last digit.
     """
 
-    __slots__ = ("dims", "in_dim", "dim_share", "credibility", "shares", "prior_points", "concern_weight",
-                 "known_dims", "confidence")  # fmt: skip
+    __slots__ = (
+        "dims",
+        "in_dim",
+        "dim_share",
+        "credibility",
+        "shares",
+        "prior_points",
+        "concern_weight",
+        "known_dims",
+        "confidence",
+    )
 
     def __init__(self, plan: Compiled, mask: int) -> None:
         weights, dims = [], []
@@ -97,14 +106,30 @@ class KnownSet:
 class Compiled:
     """A scoring model made ready for the hot path: per signal its spec, weight, normaliser and dimension."""
 
-    __slots__ = ("model", "signals", "dimension_weights", "all_weight", "signal_totals", "priors", "review_interval",
-                 "stale_after", "known_sets")  # fmt: skip
+    __slots__ = (
+        "model",
+        "signals",
+        "dimension_weights",
+        "all_weight",
+        "signal_totals",
+        "priors",
+        "review_interval",
+        "stale_after",
+        "known_sets",
+    )
 
     def __init__(self, model: ScoringModel) -> None:
         self.model = model
         config = model.signals
-        self.signals = tuple((spec, getattr(config, spec.name).weight, compile_normaliser(getattr(config, spec.name).normaliser),
-                              DIMENSIONS.index(spec.dimension)) for spec in SIGNALS)  # fmt: skip
+        self.signals = tuple(
+            (
+                spec,
+                getattr(config, spec.name).weight,
+                compile_normaliser(getattr(config, spec.name).normaliser),
+                DIMENSIONS.index(spec.dimension),
+            )
+            for spec in SIGNALS
+        )
         self.dimension_weights = tuple(getattr(model.weights, d) for d in DIMENSIONS)
         self.all_weight = sum(self.dimension_weights)
         totals = [0.0, 0.0, 0.0, 0.0]
@@ -162,14 +187,43 @@ class Assessment:
     given as reasons. A signal's reason is worded only when asked for.
     """
 
-    __slots__ = ("score", "tier", "confidence", "dimensions", "specs", "raws", "values", "shares", "named", "facts",
-                 "points", "_texts")  # fmt: skip
+    __slots__ = (
+        "score",
+        "tier",
+        "confidence",
+        "dimensions",
+        "specs",
+        "raws",
+        "values",
+        "shares",
+        "named",
+        "facts",
+        "points",
+        "_texts",
+    )
 
-    def __init__(self, score: float, tier: Tier, confidence: float, dimensions: tuple[DimensionScore, ...],
-                 specs: list[SignalSpec], raws: list[float], values: list[float], shares: tuple[float, ...],
-                 named: list[int], facts: Facts | None) -> None:  # fmt: skip
+    def __init__(
+        self,
+        score: float,
+        tier: Tier,
+        confidence: float,
+        dimensions: tuple[DimensionScore, ...],
+        specs: list[SignalSpec],
+        raws: list[float],
+        values: list[float],
+        shares: tuple[float, ...],
+        named: list[int],
+        facts: Facts | None,
+    ) -> None:
         self.score, self.tier, self.confidence, self.dimensions = score, tier, confidence, dimensions
-        self.specs, self.raws, self.values, self.shares, self.named, self.facts = specs, raws, values, shares, named, facts
+        self.specs, self.raws, self.values, self.shares, self.named, self.facts = (
+            specs,
+            raws,
+            values,
+            shares,
+            named,
+            facts,
+        )
         self.points = score  # the score before rounding to one decimal, for ranking customers (scoring/backtest.py)
         self._texts: list[str | None] = [None] * len(specs)
 
@@ -178,7 +232,14 @@ class Assessment:
         if not isinstance(other, Assessment):
             return NotImplemented
         return (self.score, self.tier, self.confidence, self.dimensions, self.values, self.shares, self.reasons) == (
-            other.score, other.tier, other.confidence, other.dimensions, other.values, other.shares, other.reasons)
+            other.score,
+            other.tier,
+            other.confidence,
+            other.dimensions,
+            other.values,
+            other.shares,
+            other.reasons,
+        )
 
     __hash__ = None  # type: ignore[assignment]
 
@@ -202,9 +263,18 @@ class Assessment:
 
     def overridden(self, score: float | None = None, tier: Tier | None = None) -> Assessment:
         """The same assessment with a person's score or tier in place of the model's."""
-        other = Assessment(self.score if score is None else score, self.tier if tier is None else tier,
-                           self.confidence, self.dimensions, self.specs, self.raws, self.values, self.shares,
-                           self.named, self.facts)  # fmt: skip
+        other = Assessment(
+            self.score if score is None else score,
+            self.tier if tier is None else tier,
+            self.confidence,
+            self.dimensions,
+            self.specs,
+            self.raws,
+            self.values,
+            self.shares,
+            self.named,
+            self.facts,
+        )
         other._texts = self._texts
         return other
 
@@ -285,8 +355,18 @@ def assess(state: CustomerState, model: ScoringModel, now: int) -> Assessment:
         named = concerns[:MAX_REASONS]
     else:
         named = sorted(range(n), key=lambda i: shares[i] * values[i], reverse=True)[:MAX_REASONS]
-    assessed = Assessment(final, tier_for(final, model.tiers), known.confidence, tuple(dimensions), specs, raws, values,
-                          shares, named, facts)  # fmt: skip
+    assessed = Assessment(
+        final,
+        tier_for(final, model.tiers),
+        known.confidence,
+        tuple(dimensions),
+        specs,
+        raws,
+        values,
+        shares,
+        named,
+        facts,
+    )
     assessed.points = points
     return assessed
 
@@ -310,8 +390,10 @@ def explain_change(previous: dict[str, float], current: Assessment) -> list[str]
             moved.append((abs(delta), i, delta))
     if len(moved) > 1:
         moved.sort(key=lambda m: m[0], reverse=True)
-    return [f"{current.reason(i)} (new)" if delta is None else f"{current.reason(i)} ({delta:+.1f} points)"
-            for _, i, delta in moved[:MAX_REASONS]]  # fmt: skip
+    return [
+        f"{current.reason(i)} (new)" if delta is None else f"{current.reason(i)} ({delta:+.1f} points)"
+        for _, i, delta in moved[:MAX_REASONS]
+    ]
 
 
 def overdue_ratio(state: CustomerState, model: ScoringModel, now: int) -> float | None:

@@ -28,8 +28,15 @@ EXPIRY_AUTHOR = "healthscore"
 
 def audit(customer_id: str, action: AuditAction, override: Override, by: str, reason: str, at: datetime) -> AuditEntry:
     key = f"{customer_id}|{override.request_id}|{action}"
-    return AuditEntry(audit_id=str(uuid.uuid5(AUDIT_NAMESPACE, key)), customer_id=customer_id, action=action,
-                      override=override, by=by, reason=reason, at=at)  # fmt: skip
+    return AuditEntry(
+        audit_id=str(uuid.uuid5(AUDIT_NAMESPACE, key)),
+        customer_id=customer_id,
+        action=action,
+        override=override,
+        by=by,
+        reason=reason,
+        at=at,
+    )
 
 
 def describe(override: Override | OverrideRequest) -> str:
@@ -46,9 +53,18 @@ def describe(override: Override | OverrideRequest) -> str:
 
 def as_override(request: OverrideRequest) -> Override:
     """The request as the state keeps it and the outputs carry it."""
-    return Override(request_id=request.request_id, customer_id=request.customer_id, action=request.action,
-                    score=request.score, tier=request.tier, adjustment=request.adjustment, reason=request.reason,
-                    author=request.author, requested_at=request.requested_at, expires_at=request.expires_at)  # fmt: skip
+    return Override(
+        request_id=request.request_id,
+        customer_id=request.customer_id,
+        action=request.action,
+        score=request.score,
+        tier=request.tier,
+        adjustment=request.adjustment,
+        reason=request.reason,
+        author=request.author,
+        requested_at=request.requested_at,
+        expires_at=request.expires_at,
+    )
 
 
 def on_clock(request: OverrideRequest, now: datetime) -> OverrideRequest:
@@ -87,8 +103,14 @@ def expire(state: CustomerState, now: int) -> AuditEntry | None:
     if active is None or active.expires_at is None or now < to_us(active.expires_at):
         return None
     state.override = None
-    return audit(state.customer_id, "expired", active, EXPIRY_AUTHOR, f"expired at {active.expires_at.isoformat()}",
-                 active.expires_at)  # fmt: skip
+    return audit(
+        state.customer_id,
+        "expired",
+        active,
+        EXPIRY_AUTHOR,
+        f"expired at {active.expires_at.isoformat()}",
+        active.expires_at,
+    )
 
 
 def receive(state: CustomerState, request: OverrideRequest) -> list[AuditEntry] | None:
@@ -102,8 +124,9 @@ def receive(state: CustomerState, request: OverrideRequest) -> list[AuditEntry] 
         action: AuditAction = "cleared" if request.action == "clear" else "replaced"
         records.append(audit(state.customer_id, action, active, request.author, request.reason, request.requested_at))
     if request.action != "clear":
-        records.append(audit(state.customer_id, "applied", override, request.author, request.reason,
-                             request.requested_at))  # fmt: skip
+        records.append(
+            audit(state.customer_id, "applied", override, request.author, request.reason, request.requested_at)
+        )
     state.override = None if request.action == "clear" else override
     state.seen = remember(state.seen, time_of(to_us(request.requested_at)), marker)
     return records

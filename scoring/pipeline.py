@@ -35,8 +35,15 @@ class Step:
 
     __slots__ = ("state", "update", "alerts", "duplicate", "audits", "conflict")
 
-    def __init__(self, state: CustomerState, update: ScoreRecord | None, alerts: tuple[AlertRecord, ...] = (),
-                 duplicate: bool = False, audits: tuple[AuditEntry, ...] = (), conflict: bool = False) -> None:  # fmt: skip
+    def __init__(
+        self,
+        state: CustomerState,
+        update: ScoreRecord | None,
+        alerts: tuple[AlertRecord, ...] = (),
+        duplicate: bool = False,
+        audits: tuple[AuditEntry, ...] = (),
+        conflict: bool = False,
+    ) -> None:
         self.state, self.update, self.alerts, self.duplicate = state, update, alerts, duplicate
         self.audits = audits  # overrides that began or ended in this step
         self.conflict = conflict  # a duplicate id whose content differs from the event applied under it
@@ -92,8 +99,14 @@ def step(state: CustomerState, event: Event, model: Model, now: datetime) -> Ste
     if not scorable(state):
         return Step(state, None)  # a profile alone: kept, but there is nothing to score yet
     chosen = model_for(model, state.profile)
-    return rescore(state, chosen, now, cause="event", event_id=event.event_id,
-                   model_before=before if before is not None and before.name != chosen.name else None)  # fmt: skip
+    return rescore(
+        state,
+        chosen,
+        now,
+        cause="event",
+        event_id=event.event_id,
+        model_before=before if before is not None and before.name != chosen.name else None,
+    )
 
 
 def step_override(state: CustomerState, request: OverrideRequest, model: Model, now: datetime) -> Step:
@@ -183,10 +196,18 @@ def rescore(
     return Step(state, update, alerts, audits=(ended,) if ended is not None else ())
 
 
-def _outputs(state: CustomerState, computed: Assessment, result: Assessment, fired: list[Fired], model: ScoringModel,
-             now: datetime, cause: Literal["event", "timer", "override"], event_id: str | None,
-             model_before: ScoringModel | None, ended: AuditEntry | None
-             ) -> tuple[ScoreRecord, tuple[AlertRecord, ...]]:  # fmt: skip
+def _outputs(
+    state: CustomerState,
+    computed: Assessment,
+    result: Assessment,
+    fired: list[Fired],
+    model: ScoringModel,
+    now: datetime,
+    cause: Literal["event", "timer", "override"],
+    event_id: str | None,
+    model_before: ScoringModel | None,
+    ended: AuditEntry | None,
+) -> tuple[ScoreRecord, tuple[AlertRecord, ...]]:
     """The update and alerts of one score, from the state as it was before the score is remembered."""
     at = to_us(now)
     today = at // US_PER_DAY
@@ -227,13 +248,26 @@ def _outputs(state: CustomerState, computed: Assessment, result: Assessment, fir
     if fired:
         cause_key = event_id or now.isoformat()
         alerts = tuple(
-            AlertRecord(alert_id=alert_id(state.customer_id, f.trigger, cause_key), customer_id=state.customer_id,
-                        trigger=f.trigger, severity=f.severity, detail=f.detail, tier=result.tier,
-                        previous_tier=state.last_tier, score=result.score, change_7d=change_7d, segment=segment,
-                        reasons=list(reasons), changes=changes, raised_at=now, model_name=model.name,
-                        model_version=model.version, event_id=event_id)
+            AlertRecord(
+                alert_id=alert_id(state.customer_id, f.trigger, cause_key),
+                customer_id=state.customer_id,
+                trigger=f.trigger,
+                severity=f.severity,
+                detail=f.detail,
+                tier=result.tier,
+                previous_tier=state.last_tier,
+                score=result.score,
+                change_7d=change_7d,
+                segment=segment,
+                reasons=list(reasons),
+                changes=changes,
+                raised_at=now,
+                model_name=model.name,
+                model_version=model.version,
+                event_id=event_id,
+            )
             for f in fired
-        )  # fmt: skip
+        )
     return update, alerts
 
 

@@ -57,8 +57,9 @@ class Preview:
     moves: list[TierMove]  # customers whose tier changes, largest score change first
 
 
-def side(label: str, states: dict[str, CustomerState], model: Model, now: datetime,
-         churned: dict[str, bool] | None) -> Side:  # fmt: skip
+def side(
+    label: str, states: dict[str, CustomerState], model: Model, now: datetime, churned: dict[str, bool] | None
+) -> Side:
     scores, tiers = {}, {}
     for cid, state in states.items():
         assessment = score(state, model_for(model, state.profile), now)
@@ -67,14 +68,21 @@ def side(label: str, states: dict[str, CustomerState], model: Model, now: dateti
     return Side(label, scores, tiers, auc)
 
 
-def compare(states: dict[str, CustomerState], current: Model, candidate: Model, now: datetime,
-            churned: dict[str, bool] | None = None, labels: tuple[str, str] = ("current", "candidate")) -> Preview:  # fmt: skip
+def compare(
+    states: dict[str, CustomerState],
+    current: Model,
+    candidate: Model,
+    now: datetime,
+    churned: dict[str, bool] | None = None,
+    labels: tuple[str, str] = ("current", "candidate"),
+) -> Preview:
     """Both models at `now` over the customers with behaviour to score; churn AUCs when labels are given."""
     scored = {cid: s for cid, s in states.items() if scorable(s)}
     before, after = side(labels[0], scored, current, now, churned), side(labels[1], scored, candidate, now, churned)
     moves = [
         TierMove(cid, before.tiers[cid], after.tiers[cid], before.scores[cid], after.scores[cid])
-        for cid in scored if before.tiers[cid] != after.tiers[cid]
-    ]  # fmt: skip
+        for cid in scored
+        if before.tiers[cid] != after.tiers[cid]
+    ]
     moves.sort(key=lambda m: (-abs(m.candidate_score - m.current_score), m.customer_id))
     return Preview(before, after, moves)

@@ -49,8 +49,9 @@ def replay(events: Iterable[Event], model: Model) -> Replay:
     return out
 
 
-def replay_with_timer(events: Iterable[Event], model: Model, until: datetime | None = None,
-                      publish: Publish = "moved") -> Replay:  # fmt: skip
+def replay_with_timer(
+    events: Iterable[Event], model: Model, until: datetime | None = None, publish: Publish = "moved"
+) -> Replay:
     """`replay` with the worker's inactivity timer running from the first event to `until` (the last).
 
     Events must come in time order. Before each event, every customer due
@@ -92,4 +93,3 @@ def _tick(out: Replay, due: DueQueue, model: Model, until: datetime, publish: Pu
             out.updates.append(result.update)
         out.alerts.extend(result.alerts)
         due.schedule(customer_id, next_review(result.state, model, at))
-

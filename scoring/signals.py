@@ -38,8 +38,22 @@ def expected_cycle_days(state: CustomerState, model: ScoringModel) -> float:
 class Facts:
     """What the signals of one customer at one moment are read from; each quantity worked out once."""
 
-    __slots__ = ("state", "model", "now", "today", "since_purchase", "cycle", "ratio", "recent_visits",
-                 "earlier_visits", "since_visit", "high_tickets", "other_tickets", "complaints", "spend_90d")  # fmt: skip
+    __slots__ = (
+        "state",
+        "model",
+        "now",
+        "today",
+        "since_purchase",
+        "cycle",
+        "ratio",
+        "recent_visits",
+        "earlier_visits",
+        "since_visit",
+        "high_tickets",
+        "other_tickets",
+        "complaints",
+        "spend_90d",
+    )
 
     def __init__(self, state: CustomerState, model: ScoringModel, now: int) -> None:
         self.state, self.model, self.now = state, model, now
@@ -115,66 +129,83 @@ def _recency_reason(f: Facts, raw: float) -> str:
 
 def _trend_reason(f: Facts, raw: float) -> str:
     direction = "down" if raw < 1 else "up" if raw > 1 else "level"
-    return (f"visits {direction}: {f.recent_visits:.0f} in the last 30 days against {f.earlier_visits:.0f} "
-            "in the 30 before")  # fmt: skip
+    return (
+        f"visits {direction}: {f.recent_visits:.0f} in the last 30 days against {f.earlier_visits:.0f} in the 30 before"
+    )
 
 
 SIGNALS: tuple[SignalSpec, ...] = (
     SignalSpec(
-        "csat", "satisfaction",
+        "csat",
+        "satisfaction",
         lambda f: sum(a.score for a in f.state.csat) / len(f.state.csat) if f.state.csat else None,
         lambda f, raw: f"CSAT averages {raw:.1f}/5 over the last {plural(len(f.state.csat), 'survey')}",
         "mean of the last 5 CSAT answers",
     ),
     SignalSpec(
-        "nps", "satisfaction",
+        "nps",
+        "satisfaction",
         lambda f: f.state.nps.score if f.state.nps is not None else None,
         _nps_reason,
         "latest NPS answer",
     ),
     SignalSpec(
-        "ticket_load", "satisfaction", _ticket_load, _ticket_reason,
+        "ticket_load",
+        "satisfaction",
+        _ticket_load,
+        _ticket_reason,
         "0.25 per open high/urgent ticket + 0.10 per other open ticket + 0.20 per complaint in 90 days",
     ),
     SignalSpec(
-        "repeat_purchase", "loyalty",
+        "repeat_purchase",
+        "loyalty",
         lambda f: f.state.purchase_count if f.ratio is not None else None,
         lambda f, raw: f"{plural(raw, 'purchase')} so far",
         "lifetime purchases",
     ),
     SignalSpec(
-        "purchase_recency", "loyalty", lambda f: f.ratio, _recency_reason,
+        "purchase_recency",
+        "loyalty",
+        lambda f: f.ratio,
+        _recency_reason,
         "days since the last purchase / the customer's purchase cycle",
     ),
     SignalSpec(
-        "visit_frequency", "activity",
+        "visit_frequency",
+        "activity",
         lambda f: f.recent_visits if f.state.last_visit_at is not None else None,
         lambda f, raw: f"{plural(raw, 'visit')} in the last 30 days" if raw else "no visits in the last 30 days",
         "visits in the last 30 days",
     ),
     SignalSpec(
-        "visit_recency", "activity",
+        "visit_recency",
+        "activity",
         lambda f: f.since_visit if f.state.last_visit_at is not None else None,
         lambda f, raw: f"last visit {raw:.0f} days ago",
         "days since the last visit",
     ),
     SignalSpec(
-        "visit_trend", "activity",
-        lambda f: f.recent_visits / f.earlier_visits if f.state.last_visit_at is not None and f.earlier_visits else None,
+        "visit_trend",
+        "activity",
+        lambda f: (
+            f.recent_visits / f.earlier_visits if f.state.last_visit_at is not None and f.earlier_visits else None
+        ),
         _trend_reason,
         "visits in the last 30 days / visits in the 30 before (when there were any)",
     ),
     SignalSpec(
-        "spend_90d", "financial",
+        "spend_90d",
+        "financial",
         lambda f: f.spend_90d if f.state.purchase_count else None,
         lambda f, raw: f"{raw:,.2f} spent in the last 90 days" if raw else "nothing spent in the last 90 days",
         "spend in the last 90 days",
     ),
     SignalSpec(
-        "lifetime_spend", "financial",
+        "lifetime_spend",
+        "financial",
         lambda f: f.state.total_spend / 1_000_000 if f.state.purchase_count else None,
         lambda f, raw: f"{raw:,.2f} spent in total",
         "lifetime spend",
     ),
-)  # fmt: skip
+)
 SIGNAL_DIMENSION: dict[str, Dimension] = {s.name: s.dimension for s in SIGNALS}

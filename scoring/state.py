@@ -37,6 +37,7 @@ HIGH_PRIORITIES = frozenset({"high", "urgent"})
 
 T = TypeVar("T")
 
+
 class OpenTicket(msgspec.Struct, array_like=True):
     ticket_id: str
     priority: str
@@ -204,12 +205,21 @@ def fold(state: CustomerState, event: Event, content: bytes) -> None:
 
 def _profile(state: CustomerState, event: ProfileEvent) -> None:
     """Keep the profile if it is the newest; behaviour is untouched."""
-    profile = Profile(plan=event.plan, company_size=event.company_size, industry=event.industry,
-                      lifecycle_stage=event.lifecycle_stage, contract_value=event.contract_value,
-                      renewal_date=event.renewal_date, updated_at=event.occurred_at)  # fmt: skip
+    profile = Profile(
+        plan=event.plan,
+        company_size=event.company_size,
+        industry=event.industry,
+        lifecycle_stage=event.lifecycle_stage,
+        contract_value=event.contract_value,
+        renewal_date=event.renewal_date,
+        updated_at=event.occurred_at,
+    )
     current = state.profile
     # Newest wins; two at the same instant are ordered by content, so arrival order never matters.
-    if current is None or (profile.updated_at, _ENCODER.encode(profile)) > (current.updated_at, _ENCODER.encode(current)):
+    if current is None or (profile.updated_at, _ENCODER.encode(profile)) > (
+        current.updated_at,
+        _ENCODER.encode(current),
+    ):
         state.profile = profile
 
 
@@ -261,8 +271,9 @@ def _ticket(state: CustomerState, event: TicketEvent, at: int, day: int, newest_
     complaint = event.category == "complaint"
     state.tickets_opened += 1
     state.complaints += complaint
-    state.buckets.add(day, newest_day, (("tickets_opened", 1), ("high_priority_opened", int(high)),
-                                        ("complaints", int(complaint))))  # fmt: skip
+    state.buckets.add(
+        day, newest_day, (("tickets_opened", 1), ("high_priority_opened", int(high)), ("complaints", int(complaint)))
+    )
     closed_at = next((c.at for c in state.closed_tickets if c.ticket_id == ticket_id), None)
     if closed_at is not None:
         _resolved(state, at, closed_at)

@@ -72,7 +72,11 @@ def _seen(entries: list[Any]) -> bytes:
     packed = []
     for entry in entries:
         if isinstance(entry, Mapping):
-            at, digest, content = to_us(datetime.fromisoformat(entry["at"])) // 1_000_000, id_digest(entry["event_id"]), b""
+            at, digest, content = (
+                to_us(datetime.fromisoformat(entry["at"])) // 1_000_000,
+                id_digest(entry["event_id"]),
+                b"",
+            )
         else:
             at, digest, content = entry[0], _digest(entry[1]), _digest(entry[2]) if len(entry) > 2 and entry[2] else b""
         packed.append((at + _OFFSET).to_bytes(TIME_BYTES, "big") + digest + (content or UNKNOWN_CONTENT))
@@ -108,7 +112,9 @@ def migrate_v1(data: Mapping[str, Any]) -> CustomerState:
         last_visit_at=_us(data.get("last_visit_at")),
         tickets_opened=data.get("tickets_opened", 0),
         complaints=data.get("complaints", 0),
-        open_tickets=[OpenTicket(t["ticket_id"], t["priority"], _us(t["opened_at"])) for t in data.get("open_tickets", [])],
+        open_tickets=[
+            OpenTicket(t["ticket_id"], t["priority"], _us(t["opened_at"])) for t in data.get("open_tickets", [])
+        ],
         closed_tickets=[ClosedTicket(t["ticket_id"], _us(t["at"])) for t in data.get("closed_tickets", [])],
         resolutions=[Resolution(_us(r["at"]), r["hours"]) for r in data.get("resolutions", [])],
         last_ticket_at=_us(data.get("last_ticket_at")),
@@ -128,7 +134,9 @@ def migrate_v1(data: Mapping[str, Any]) -> CustomerState:
             overdue_alerted_for=_us(alert.get("overdue_alerted_for")),
             detractor_alerted_for=_us(alert.get("detractor_alerted_for")),
             stale_tickets_alerted=list(alert.get("stale_tickets_alerted", [])),
-            renewal_alerted_for=date.fromisoformat(alert["renewal_alerted_for"]) if alert.get("renewal_alerted_for") else None,
+            renewal_alerted_for=date.fromisoformat(alert["renewal_alerted_for"])
+            if alert.get("renewal_alerted_for")
+            else None,
         ),
         profile=msgspec.convert(profile, Profile, strict=False) if profile else None,
         override=msgspec.convert(override, Override, strict=False) if override else None,

@@ -31,10 +31,33 @@ ROOT = Path(__file__).resolve().parent.parent
 GENERATED_EVENTS = 68_000
 GENERATED_CUSTOMERS = 13_600
 # Fields that must be identical in every ScoreUpdate and alert; `score` is compared within a tolerance.
-EXACT_UPDATE = ("customer_id", "tier", "previous_tier", "segment", "reasons", "changes", "cause", "event_id",
-                "model_name", "model_version", "scored_at")  # fmt: skip
-EXACT_ALERT = ("alert_id", "customer_id", "trigger", "severity", "detail", "tier", "previous_tier", "segment", "reasons",
-               "changes", "raised_at", "event_id")  # fmt: skip
+EXACT_UPDATE = (
+    "customer_id",
+    "tier",
+    "previous_tier",
+    "segment",
+    "reasons",
+    "changes",
+    "cause",
+    "event_id",
+    "model_name",
+    "model_version",
+    "scored_at",
+)
+EXACT_ALERT = (
+    "alert_id",
+    "customer_id",
+    "trigger",
+    "severity",
+    "detail",
+    "tier",
+    "previous_tier",
+    "segment",
+    "reasons",
+    "changes",
+    "raised_at",
+    "event_id",
+)
 
 
 def dump(out: Path, quick: bool) -> None:
@@ -47,8 +70,9 @@ def dump(out: Path, quick: bool) -> None:
     from streams.tools.datasets import load_cdnow
 
     share = 10 if quick else 1
-    generated = [EVENT_ADAPTER.validate_json(r.value) for r in generate(GENERATED_EVENTS // share,
-                                                                       GENERATED_CUSTOMERS // share)]  # fmt: skip
+    generated = [
+        EVENT_ADAPTER.validate_json(r.value) for r in generate(GENERATED_EVENTS // share, GENERATED_CUSTOMERS // share)
+    ]
     cdnow = load_cdnow()
     if quick:
         keep = {e.customer_id for e in cdnow[::share]}
@@ -80,8 +104,9 @@ def load(path: Path) -> dict[tuple[str, str], list[dict]]:
 
 def reference_outputs(rev: str, work: Path, quick: bool) -> Path:
     tree = work / "reference"
-    subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", str(tree), rev], check=True,
-                   capture_output=True)  # fmt: skip
+    subprocess.run(
+        ["git", "-C", str(ROOT), "worktree", "add", "--detach", str(tree), rev], check=True, capture_output=True
+    )
     try:
         out = work / "reference.ndjson.gz"
         env = {**os.environ, "PYTHONPATH": str(tree)}
@@ -91,8 +116,9 @@ def reference_outputs(rev: str, work: Path, quick: bool) -> Path:
         subprocess.run([*args, *(["--quick"] if quick else [])], check=True, env=env, cwd=tree)
         return out
     finally:
-        subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(tree)], check=False,
-                       capture_output=True)  # fmt: skip
+        subprocess.run(
+            ["git", "-C", str(ROOT), "worktree", "remove", "--force", str(tree)], check=False, capture_output=True
+        )
 
 
 def compare(reference: dict, current: dict, tolerance: float) -> list[str]:
@@ -126,8 +152,10 @@ def compare(reference: dict, current: dict, tolerance: float) -> list[str]:
         for name, count in sorted(mismatched.items()):
             failed = True
             old, new = first[name]
-            lines.append(f"  MISMATCH {name}: {count:,}; first: {old.get(name)!r} -> {new.get(name)!r} "
-                         f"({old.get('customer_id')}, {old.get('event_id') or old.get('alert_id')})")  # fmt: skip
+            lines.append(
+                f"  MISMATCH {name}: {count:,}; first: {old.get(name)!r} -> {new.get(name)!r} "
+                f"({old.get('customer_id')}, {old.get('event_id') or old.get('alert_id')})"
+            )
         for name, count in sorted(other.items()):
             lines.append(f"  differs (not required identical) {name}: {count:,}")
     return ["the replays AGREE" if not failed else "the replays DISAGREE", *lines]

@@ -72,16 +72,29 @@ def main() -> None:
         chosen = max(page, key=lambda row: len(get_json(f"{base}/customers/{row['customer_id']}/history")["points"]))
         health = CustomerHealth.model_validate(get_json(f"{base}/customers/{chosen['customer_id']}"))
         at = health.scored_at
-        send_request(settings.topic_overrides, OverrideRequest(
-            request_id=str(uuid.uuid4()), customer_id=chosen["customer_id"], action="pin_tier", tier="watch",
-            reason="renewal call booked; champion engaged", author="dana@cs", requested_at=at,
-            expires_at=at + timedelta(days=30)), settings)  # fmt: skip
+        send_request(
+            settings.topic_overrides,
+            OverrideRequest(
+                request_id=str(uuid.uuid4()),
+                customer_id=chosen["customer_id"],
+                action="pin_tier",
+                tier="watch",
+                reason="renewal call booked; champion engaged",
+                author="dana@cs",
+                requested_at=at,
+                expires_at=at + timedelta(days=30),
+            ),
+            settings,
+        )
         time.sleep(3)
         wait_until_quiet(base, CUSTOMERS)
         driver = chrome()
         try:
-            for name, path in (("overview", "/console"), ("at-risk", "/console/at-risk?tier=at_risk,critical&limit=25"),
-                               ("customer", f"/console/customers/{chosen['customer_id']}?range=all")):  # fmt: skip
+            for name, path in (
+                ("overview", "/console"),
+                ("at-risk", "/console/at-risk?tier=at_risk,critical&limit=25"),
+                ("customer", f"/console/customers/{chosen['customer_id']}?range=all"),
+            ):
                 driver.set_window_size(1280, 900)
                 driver.get(base + path)
                 errors = console_errors(driver)

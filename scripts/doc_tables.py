@@ -93,8 +93,10 @@ def table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> str:
 
 
 def dimensions_table(model: ScoringModel) -> str:
-    rows = [(f"`{d}`", number(getattr(model.weights, d)),
-             ", ".join(f"`{s.name}`" for s in SIGNALS if s.dimension == d)) for d in DIMENSIONS]  # fmt: skip
+    rows = [
+        (f"`{d}`", number(getattr(model.weights, d)), ", ".join(f"`{s.name}`" for s in SIGNALS if s.dimension == d))
+        for d in DIMENSIONS
+    ]
     return table(("dimension", "default weight", "signals"), rows)
 
 
@@ -102,16 +104,26 @@ def signals_table(model: ScoringModel) -> str:
     rows = []
     for spec in SIGNALS:
         config = getattr(model.signals, spec.name)
-        rows.append((f"`{spec.name}`", spec.dimension, spec.measures, number(config.weight),
-                     normaliser_words(config.normaliser)))  # fmt: skip
+        rows.append(
+            (
+                f"`{spec.name}`",
+                spec.dimension,
+                spec.measures,
+                number(config.weight),
+                normaliser_words(config.normaliser),
+            )
+        )
     return table(("signal", "dimension", "raw value", "weight in its dimension", "default normaliser"), rows)
 
 
 def source_of(function: Callable[..., object]) -> str:
     """A scoring function's source, as its module's .py file has it."""
     module = Path(inspect.getsourcefile(function) or "").read_text()
-    found = [node for node in ast.walk(ast.parse(module))
-             if isinstance(node, ast.FunctionDef) and node.name == function.__name__]  # fmt: skip
+    found = [
+        node
+        for node in ast.walk(ast.parse(module))
+        if isinstance(node, ast.FunctionDef) and node.name == function.__name__
+    ]
     assert len(found) == 1, f"{function.__name__}: {len(found)} definitions in {function.__module__}"
     return ast.get_source_segment(module, found[0]) or ""
 
@@ -127,13 +139,19 @@ def fired_by(trigger: Callable[..., object]) -> tuple[str, str]:
 def triggers_table(model: ScoringModel) -> str:
     policy, rules, tiers = model.alerts, model.alerts.triggers, model.tiers
     values = {
-        "watch": number(tiers.watch), "at_risk": number(tiers.at_risk), "hysteresis": number(policy.hysteresis),
-        "cooldown": days(policy.cooldown), "points": number(rules.score_drop.points),
-        "drop_days": number(rules.score_drop.days), "cycles": number(rules.purchase_overdue.cycles),
+        "watch": number(tiers.watch),
+        "at_risk": number(tiers.at_risk),
+        "hysteresis": number(policy.hysteresis),
+        "cooldown": days(policy.cooldown),
+        "points": number(rules.score_drop.points),
+        "drop_days": number(rules.score_drop.days),
+        "cycles": number(rules.purchase_overdue.cycles),
         "min_purchases": number(rules.purchase_overdue.min_purchases),
-        "overdue_days": number(rules.purchase_overdue.min_days), "detractor_max": number(DETRACTOR_MAX),
-        "stale_days": number(rules.stale_ticket.days), "renewal_days": number(rules.renewal_risk.days),
-    }  # fmt: skip
+        "overdue_days": number(rules.purchase_overdue.min_days),
+        "detractor_max": number(DETRACTOR_MAX),
+        "stale_days": number(rules.stale_ticket.days),
+        "renewal_days": number(rules.renewal_risk.days),
+    }
     rows = []
     for trigger in TRIGGERS:
         name, severity = fired_by(trigger)

@@ -49,15 +49,25 @@ class Generator:
     def purchases(self, customer: str, start: float, end: float, every: float, basket: float) -> None:
         day = start + self.rng.uniform(0, every)
         while day < end:
-            self.emit("purchase", customer, day, amount=round(self.rng.lognormvariate(0, 0.4) * basket, 2),
-                      items=self.rng.randint(1, 4))  # fmt: skip
+            self.emit(
+                "purchase",
+                customer,
+                day,
+                amount=round(self.rng.lognormvariate(0, 0.4) * basket, 2),
+                items=self.rng.randint(1, 4),
+            )
             day += max(1.0, self.rng.gauss(every, every * 0.2))
 
     def visits(self, customer: str, start: float, end: float, every: float) -> None:
         day = start + self.rng.uniform(0, every)
         while day < end:
-            self.emit("visit", customer, day, duration_seconds=round(self.rng.uniform(30, 1800), 1),
-                      pages=self.rng.randint(1, 30))  # fmt: skip
+            self.emit(
+                "visit",
+                customer,
+                day,
+                duration_seconds=round(self.rng.uniform(30, 1800), 1),
+                pages=self.rng.randint(1, 30),
+            )
             day += max(0.5, self.rng.expovariate(1 / every))
 
     def survey(self, customer: str, day: float, survey_type: str, low: int, high: int) -> None:
@@ -67,8 +77,15 @@ class Generator:
         ticket_id = f"T-{self.rng.randrange(10**6):06d}"
         self.emit("ticket", customer, day, ticket_id=ticket_id, action="opened", priority=priority, category=category)
         if resolve_after is not None and day + resolve_after < DAYS:
-            self.emit("ticket", customer, day + resolve_after, ticket_id=ticket_id, action="resolved",
-                      priority=priority, category=category)  # fmt: skip
+            self.emit(
+                "ticket",
+                customer,
+                day + resolve_after,
+                ticket_id=ticket_id,
+                action="resolved",
+                priority=priority,
+                category=category,
+            )
 
     def profiles(self, rng: random.Random, customer: str, persona: str) -> None:
         """The customer's CRM profile with their first event, and for a newcomer again when onboarding ends.
@@ -81,15 +98,26 @@ class Generator:
         first = min(e["occurred_at"] for e in mine)
         plan, _, (low, high) = rng.choices(PLANS, [w for _, w, _ in PLANS])[0]
         start = datetime.fromisoformat(first.replace("Z", "+00:00"))
-        fields = {"plan": plan, "company_size": rng.choice(SIZES), "industry": rng.choice(INDUSTRIES),
-                  "contract_value": round(rng.uniform(low, high), 2),
-                  "renewal_date": (START + timedelta(days=rng.uniform(45, 200))).date().isoformat()}  # fmt: skip
+        fields = {
+            "plan": plan,
+            "company_size": rng.choice(SIZES),
+            "industry": rng.choice(INDUSTRIES),
+            "contract_value": round(rng.uniform(low, high), 2),
+            "renewal_date": (START + timedelta(days=rng.uniform(45, 200))).date().isoformat(),
+        }
         stage = "onboarding" if persona == "new" else "active"
 
         def emit(at: datetime, **extra: object) -> None:
-            self.events.append({"kind": "profile", "event_id": str(uuid.UUID(int=rng.getrandbits(128), version=4)),
-                                "customer_id": customer, "occurred_at": at.isoformat().replace("+00:00", "Z"),
-                                **fields, **extra})  # fmt: skip
+            self.events.append(
+                {
+                    "kind": "profile",
+                    "event_id": str(uuid.UUID(int=rng.getrandbits(128), version=4)),
+                    "customer_id": customer,
+                    "occurred_at": at.isoformat().replace("+00:00", "Z"),
+                    **fields,
+                    **extra,
+                }
+            )
 
         emit(start, lifecycle_stage=stage)
         if persona == "new":
@@ -124,8 +152,13 @@ class Generator:
             self.visits(customer, 0, DAYS * 0.6, r.uniform(5, 12))
             for _ in range(r.randint(2, 4)):
                 day = r.uniform(30, DAYS)
-                self.ticket(customer, day, r.choice(["high", "urgent", "normal"]), r.choice(["complaint", "bug"]),
-                            None if r.random() < 0.6 else r.uniform(1, 10))  # fmt: skip
+                self.ticket(
+                    customer,
+                    day,
+                    r.choice(["high", "urgent", "normal"]),
+                    r.choice(["complaint", "bug"]),
+                    None if r.random() < 0.6 else r.uniform(1, 10),
+                )
             self.survey(customer, r.uniform(60, DAYS), "csat", 1, 2)
             self.survey(customer, r.uniform(60, DAYS), "nps", 0, 5)
         else:  # new

@@ -86,9 +86,7 @@ class Metrics:
             buckets=BATCH_BUCKETS,
             registry=r,
         )
-        self.redis_writes = Counter(
-            "healthscore_redis_writes", "Customer snapshots written to Redis.", registry=r
-        )
+        self.redis_writes = Counter("healthscore_redis_writes", "Customer snapshots written to Redis.", registry=r)
         self.partitions_owned = Gauge(
             "healthscore_partitions_owned",
             "Partitions of the customer table this worker owns and may write for; 0 while it may have lost them "

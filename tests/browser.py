@@ -27,7 +27,9 @@ def chromium_binary() -> Path:
             return path
     found = shutil.which("chromium")
     if found is None:
-        raise RuntimeError("chromium is not installed; run `make setup` (Debian: apt-get install chromium chromium-driver)")
+        raise RuntimeError(
+            "chromium is not installed; run `make setup` (Debian: apt-get install chromium chromium-driver)"
+        )
     return Path(found)
 
 
@@ -37,10 +39,21 @@ def chrome(width: int = 1280, height: int = 900) -> webdriver.Chrome:
         raise RuntimeError("chromedriver is not installed; run `make setup` (Debian: apt-get install chromium-driver)")
     options = webdriver.ChromeOptions()
     options.binary_location = str(chromium_binary())
-    for argument in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
-                     f"--window-size={width},{height}", "--hide-scrollbars", "--force-device-scale-factor=1",
-                     "--disable-extensions", "--no-first-run", "--disable-background-networking",
-                     "--disable-component-update", "--disable-sync", "--metrics-recording-only"):  # fmt: skip
+    for argument in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-dev-shm-usage",
+        "--disable-gpu",
+        f"--window-size={width},{height}",
+        "--hide-scrollbars",
+        "--force-device-scale-factor=1",
+        "--disable-extensions",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--metrics-recording-only",
+    ):
         options.add_argument(argument)
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     return webdriver.Chrome(options=options, service=Service(executable_path=str(CHROMEDRIVER)))

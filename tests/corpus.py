@@ -82,8 +82,14 @@ def _value(entry: dict[str, Any], field: str, directory: Path) -> bytes | None:
 
 def _generate(name: str, spec: dict[str, Any]) -> bytes:
     if spec["kind"] == "huge":
-        body = {"kind": "purchase", "event_id": f"bad-{name}", "customer_id": "bob",
-                "occurred_at": "2025-01-05T00:00:00Z", "amount": 12.5, "padding": ""}  # fmt: skip
+        body = {
+            "kind": "purchase",
+            "event_id": f"bad-{name}",
+            "customer_id": "bob",
+            "occurred_at": "2025-01-05T00:00:00Z",
+            "amount": 12.5,
+            "padding": "",
+        }
         short = len(json.dumps(body).encode())
         if spec["bytes"] < short:
             raise ValueError(f"corpus case {name!r}: a huge payload needs at least {short} bytes")

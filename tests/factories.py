@@ -72,4 +72,6 @@ def profile(customer: str, day: float, event_id: str | None = None, **fields: ob
 
 def published(records: list[ScoreRecord] | list[AlertRecord]) -> list:
     """Records as a consumer of the topics reads them: parsed with the contract's models (ScoreUpdate, ChurnRiskAlert)."""
-    return [(ScoreUpdate if isinstance(r, ScoreRecord) else ChurnRiskAlert).model_validate_json(encode(r)) for r in records]
+    return [
+        (ScoreUpdate if isinstance(r, ScoreRecord) else ChurnRiskAlert).model_validate_json(encode(r)) for r in records
+    ]

@@ -66,8 +66,9 @@ def make_scorer(**fields) -> Scorer:
     With a `consumer` (a Position), offsets are checked; without, every record counts as the next.
     """
     settings = {name: fields.pop(name) for name in list(fields) if name in ScorerConfig.__dataclass_fields__}
-    config = ScorerConfig(**({"kinds": {}, "max_message_bytes": 1024, "max_future": timedelta(days=1),
-                              "clock": "event"} | settings))  # fmt: skip
+    config = ScorerConfig(
+        **({"kinds": {}, "max_message_bytes": 1024, "max_future": timedelta(days=1), "clock": "event"} | settings)
+    )
     table = fields.pop("table", None)
     table = CountingTable() if table is None else table
     outputs = fields.pop("outputs", None) or Outputs(scores=Sent(), alerts=Sent(), deadletter=Sent())
@@ -75,11 +76,23 @@ def make_scorer(**fields) -> Scorer:
     erasures = fields.pop("erasures", {})
     consumer = fields.pop("consumer", None)
     continuity = Continuity(consumer or Position({}), metrics, checks=consumer is not None)
-    handler = Handler(config=config, model=fields.pop("model", MODEL), table=table, outputs=outputs, metrics=metrics,
-                      erasures=erasures)  # fmt: skip
-    checkpoint = Checkpoint(outputs=outputs, states=fields.pop("writer", None) or TableWrites(table),
-                            redis=fields.pop("redis", None) or Snapshots(), erasures=erasures,
-                            due=fields.pop("due", None) or DueQueue(), metrics=metrics, continuity=continuity)  # fmt: skip
+    handler = Handler(
+        config=config,
+        model=fields.pop("model", MODEL),
+        table=table,
+        outputs=outputs,
+        metrics=metrics,
+        erasures=erasures,
+    )
+    checkpoint = Checkpoint(
+        outputs=outputs,
+        states=fields.pop("writer", None) or TableWrites(table),
+        redis=fields.pop("redis", None) or Snapshots(),
+        erasures=erasures,
+        due=fields.pop("due", None) or DueQueue(),
+        metrics=metrics,
+        continuity=continuity,
+    )
     return Scorer(handler=handler, continuity=continuity, checkpoint=checkpoint, **fields)
 
 
@@ -121,11 +134,14 @@ class Message(SimpleNamespace):
 
 
 def message(topic: str, key: bytes | None, value: bytes | None, offset: int, tp: object = "p0") -> Message:
-    return Message(topic=topic, partition=0, offset=offset, key=key, value=value, timestamp=None, tp=tp,
-                   generation_id=0)
+    return Message(
+        topic=topic, partition=0, offset=offset, key=key, value=value, timestamp=None, tp=tp, generation_id=0
+    )
 
 
 def messages(events, tp: str = "p0", first: int = 0) -> list[Message]:
     """`events` as consecutive records of one partition of the purchases topic, from offset `first`."""
-    return [message(TOPIC, e.customer_id.encode(), e.model_dump_json().encode(), first + n, tp)
-            for n, e in enumerate(events)]  # fmt: skip
+    return [
+        message(TOPIC, e.customer_id.encode(), e.model_dump_json().encode(), first + n, tp)
+        for n, e in enumerate(events)
+    ]

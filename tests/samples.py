@@ -31,8 +31,12 @@ def sample_events() -> list[Event]:
 
 def troubled(customer: str) -> list:
     """Two purchases, then a high-priority complaint and a detractor answer: critical by day 100."""
-    return [purchase(customer, 0), purchase(customer, 10), ticket(customer, 95, category="complaint", priority="high"),
-            survey(customer, 100, "nps", 1)]  # fmt: skip
+    return [
+        purchase(customer, 0),
+        purchase(customer, 10),
+        ticket(customer, 95, category="complaint", priority="high"),
+        survey(customer, 100, "nps", 1),
+    ]
 
 
 def busy_metrics(customers: int) -> Metrics:

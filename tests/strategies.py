@@ -15,18 +15,27 @@ days = st.floats(min_value=0, max_value=WINDOW_DAYS, allow_nan=False)
 ids = st.uuids().map(str)
 
 cents = st.integers(min_value=0, max_value=500_000).map(lambda c: c / 100)  # money comes in cents
-purchases = st.builds(lambda i, d, a: PurchaseEvent(event_id=i, customer_id="c", occurred_at=at(d), amount=a),
-                      ids, days, cents)  # fmt: skip
-visits = st.builds(lambda i, d, s: VisitEvent(event_id=i, customer_id="c", occurred_at=at(d), duration_seconds=s / 10),
-                   ids, days, st.integers(0, 72_000))  # fmt: skip
+purchases = st.builds(
+    lambda i, d, a: PurchaseEvent(event_id=i, customer_id="c", occurred_at=at(d), amount=a), ids, days, cents
+)
+visits = st.builds(
+    lambda i, d, s: VisitEvent(event_id=i, customer_id="c", occurred_at=at(d), duration_seconds=s / 10),
+    ids,
+    days,
+    st.integers(0, 72_000),
+)
 
 
 @st.composite
 def ticket_lifecycles(draw) -> list[TicketEvent]:
     """A ticket opened once and maybe resolved once, later: its two events may still arrive in either order."""
     ticket_id, opened = draw(ids), draw(days)
-    fields = {"customer_id": "c", "ticket_id": ticket_id, "priority": draw(st.sampled_from(["low", "high", "urgent"])),
-              "category": draw(st.sampled_from(["question", "bug", "complaint"]))}  # fmt: skip
+    fields = {
+        "customer_id": "c",
+        "ticket_id": ticket_id,
+        "priority": draw(st.sampled_from(["low", "high", "urgent"])),
+        "category": draw(st.sampled_from(["question", "bug", "complaint"])),
+    }
     out = [TicketEvent(event_id=draw(ids), occurred_at=at(opened), action="opened", **fields)]
     if draw(st.booleans()):
         resolved = draw(st.floats(min_value=opened, max_value=WINDOW_DAYS))
@@ -35,9 +44,17 @@ def ticket_lifecycles(draw) -> list[TicketEvent]:
 
 
 ticket_events = ticket_lifecycles()
-csat = st.builds(lambda i, d, s: SurveyEvent(event_id=i, customer_id="c", occurred_at=at(d), survey_type="csat", score=s),
-                 ids, days, st.integers(1, 5))  # fmt: skip
-nps = st.builds(lambda i, d, s: SurveyEvent(event_id=i, customer_id="c", occurred_at=at(d), survey_type="nps", score=s),
-                ids, days, st.integers(0, 10))  # fmt: skip
+csat = st.builds(
+    lambda i, d, s: SurveyEvent(event_id=i, customer_id="c", occurred_at=at(d), survey_type="csat", score=s),
+    ids,
+    days,
+    st.integers(1, 5),
+)
+nps = st.builds(
+    lambda i, d, s: SurveyEvent(event_id=i, customer_id="c", occurred_at=at(d), survey_type="nps", score=s),
+    ids,
+    days,
+    st.integers(0, 10),
+)
 single = st.one_of(purchases, visits, csat, nps).map(lambda e: [e])
 events = st.lists(st.one_of(single, ticket_events), min_size=1, max_size=20).map(lambda groups: sum(groups, []))

@@ -23,14 +23,16 @@ IN_FLIGHT = 20_000  # sends awaited in groups of this size, to bound memory
 
 async def publish_bulk(bootstrap: str, records: Sequence[Record], topic_of: dict[str, str]) -> float:
     """Send every record to its kind's topic keyed by customer (murmur2, as Java); seconds until all acked."""
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=BULK_LINGER_MS,
-                                max_batch_size=BULK_BATCH_BYTES, acks=1)  # fmt: skip
+    producer = AIOKafkaProducer(
+        bootstrap_servers=bootstrap, linger_ms=BULK_LINGER_MS, max_batch_size=BULK_BATCH_BYTES, acks=1
+    )
     await producer.start()
     started = time.perf_counter()
     try:
         for first in range(0, len(records), IN_FLIGHT):
-            pending = [await producer.send(topic_of[r.kind], r.value, key=r.key)
-                       for r in records[first:first + IN_FLIGHT]]  # fmt: skip
+            pending = [
+                await producer.send(topic_of[r.kind], r.value, key=r.key) for r in records[first : first + IN_FLIGHT]
+            ]
             await asyncio.gather(*pending)
     finally:
         await producer.stop()
@@ -128,8 +130,13 @@ async def pace(n: int, rate: float, started: float) -> None:
 
 
 async def paced_latency(
-    bootstrap: str, records: Sequence[Record], topic_of: dict[str, str], scores_topic: str, rate: float,
-    alive: Callable[[], bool], linger_ms: int = 0,
+    bootstrap: str,
+    records: Sequence[Record],
+    topic_of: dict[str, str],
+    scores_topic: str,
+    rate: float,
+    alive: Callable[[], bool],
+    linger_ms: int = 0,
 ) -> Latencies:
     """Publish `records` at `rate`/s; latency = a ScoreUpdate's receive time minus its event's send time.
 

@@ -17,8 +17,9 @@ import os
 import faust
 from faust_peer import input_topics, peer_app, raw_topic
 
-app = peer_app("naive-baseline", 6067,
-               producer_max_batch_size=int(os.environ.get("NAIVE_PRODUCER_MAX_BATCH_BYTES", "16384")))  # fmt: skip
+app = peer_app(
+    "naive-baseline", 6067, producer_max_batch_size=int(os.environ.get("NAIVE_PRODUCER_MAX_BATCH_BYTES", "16384"))
+)
 inputs = input_topics(app)
 output = raw_topic(app, os.environ.get("NAIVE_OUTPUT", "naive.out"))
 customers = app.Table("naive-customers", default=dict, partitions=app.conf.topic_partitions)

@@ -84,14 +84,24 @@ class _Clock:
 
 def _decoder(settings: Settings) -> Callable[[Record, int], object]:
     """streams.kafka.codecs.decode_event with the worker's limits; a record's topic is named by its kind."""
-    decode = partial(decode_event, partition=0, max_bytes=settings.max_message_bytes,
-                     max_future=timedelta(seconds=settings.max_future_seconds),
-                     max_age=timedelta(days=settings.max_event_age_days),
-                     keep=settings.deadletter_value_bytes)  # fmt: skip
+    decode = partial(
+        decode_event,
+        partition=0,
+        max_bytes=settings.max_message_bytes,
+        max_future=timedelta(seconds=settings.max_future_seconds),
+        max_age=timedelta(days=settings.max_event_age_days),
+        keep=settings.deadletter_value_bytes,
+    )
 
     def decoded(record: Record, offset: int) -> object:
-        return decode(topic=record.kind, offset=offset, key=record.key, value=record.value, expected_kind=record.kind,
-                      received_at=datetime.now(timezone.utc))  # fmt: skip
+        return decode(
+            topic=record.kind,
+            offset=offset,
+            key=record.key,
+            value=record.value,
+            expected_kind=record.kind,
+            received_at=datetime.now(timezone.utc),
+        )
 
     return decoded
 
@@ -109,8 +119,9 @@ def worker_collector() -> Iterator[None]:
 
 
 @worker_collector()
-def scoring_alone(records: Sequence[Record], model: Model, settings: Settings,
-                  interleaved: bool = False) -> tuple[LoopFigures, dict[bytes, bytes]]:  # fmt: skip
+def scoring_alone(
+    records: Sequence[Record], model: Model, settings: Settings, interleaved: bool = False
+) -> tuple[LoopFigures, dict[bytes, bytes]]:
     """Run the worker's per-batch work over `records` in batches of `settings.batch_max_events`; the stored states.
 
     A batch's records are decoded first, then folded in order, as the
@@ -144,8 +155,15 @@ def scoring_alone(records: Sequence[Record], model: Model, settings: Settings,
     return LoopFigures(len(records), seconds, clock.parts, **counts), stored
 
 
-def _one(decoded: object, states: dict[bytes, CustomerState], stored: dict[bytes, bytes], model: Model,
-         due: DueQueue, counts: dict[str, int], clock: _Clock) -> None:  # fmt: skip
+def _one(
+    decoded: object,
+    states: dict[bytes, CustomerState],
+    stored: dict[bytes, bytes],
+    model: Model,
+    due: DueQueue,
+    counts: dict[str, int],
+    clock: _Clock,
+) -> None:
     """One record as streams/worker/handling.py `Handler._event` handles it, with the clock marking each part."""
     clock.mark("decode")
     if isinstance(decoded, DeadLetter):
@@ -198,8 +216,9 @@ def codec_round_trip(stored: dict[bytes, bytes]) -> CodecFigures:
         sizes.append(len(raw))
     times.sort()
     sizes.sort()
-    return CodecFigures(len(sizes), statistics.fmean(times), _p99(times), statistics.fmean(sizes), _p99(sizes),
-                        sizes[-1])  # fmt: skip
+    return CodecFigures(
+        len(sizes), statistics.fmean(times), _p99(times), statistics.fmean(sizes), _p99(sizes), sizes[-1]
+    )
 
 
 def _p99(ordered: Sequence[float]) -> float:
@@ -261,20 +280,23 @@ def _pandas_scores(frame: pd.DataFrame) -> pd.Series:
     signals["visit_recency"] = _linear(by_kind["visit"]["days_ago"].min(), 45, 7)
     opened = (tickets["action"] == "opened").astype(int) - (tickets["action"] == "resolved").astype(int)
     complaints = (tickets["category"] == "complaint") & (tickets["days_ago"] <= 90) & (tickets["action"] == "opened")
-    load = opened.groupby(tickets["customer_id"]).sum().clip(lower=0) * 0.1 + complaints.groupby(
-        tickets["customer_id"]).sum() * 0.2  # fmt: skip
+    load = (
+        opened.groupby(tickets["customer_id"]).sum().clip(lower=0) * 0.1
+        + complaints.groupby(tickets["customer_id"]).sum() * 0.2
+    )
     signals["ticket_load"] = _linear(load, 1, 0)
     csat = surveys[surveys["survey_type"] == "csat"].groupby("customer_id")["score"].mean()
     nps = surveys[surveys["survey_type"] == "nps"].sort_values("occurred_at").groupby("customer_id")["score"].last()
     signals["csat"], signals["nps"] = _linear(csat, 1, 5), _linear(nps, 6, 10)
-    dimensions = pd.DataFrame({
-        "satisfaction": signals[["csat", "nps", "ticket_load"]].mean(axis=1),
-        "loyalty": (signals["repeat"] * 0.4 + signals["purchase_recency"] * 0.6),
-        "activity": (signals["visit_frequency"] * 0.5 + signals["visit_recency"] * 0.5),
-        "financial": (signals["spend_90d"] * 0.7 + signals["lifetime_spend"] * 0.3),
-    })  # fmt: skip
+    dimensions = pd.DataFrame(
+        {
+            "satisfaction": signals[["csat", "nps", "ticket_load"]].mean(axis=1),
+            "loyalty": (signals["repeat"] * 0.4 + signals["purchase_recency"] * 0.6),
+            "activity": (signals["visit_frequency"] * 0.5 + signals["visit_recency"] * 0.5),
+            "financial": (signals["spend_90d"] * 0.7 + signals["lifetime_spend"] * 0.3),
+        }
+    )
     weights = pd.Series({"satisfaction": 30, "loyalty": 25, "activity": 20, "financial": 25})
     known = dimensions.notna()
     total = (dimensions.fillna(0) * weights).sum(axis=1) / (known * weights).sum(axis=1)
     return (100 * total).round(1)
-

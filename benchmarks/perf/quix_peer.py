@@ -92,8 +92,11 @@ def create_app(kinds: dict[str, str]) -> tuple[Application, list[Topic], dict[st
         rocksdb_options=RocksDBOptions(dumps=encode_state, loads=decode_state),
         loglevel=os.environ.get("QUIX_LOGLEVEL", "WARNING"),
     )
-    config = TopicConfig(num_partitions=int(os.environ.get("NAIVE_PARTITIONS", "4")), replication_factor=1,
-                         extra_config={"retention.ms": RETENTION_MS})  # fmt: skip
+    config = TopicConfig(
+        num_partitions=int(os.environ.get("NAIVE_PARTITIONS", "4")),
+        replication_factor=1,
+        extra_config={"retention.ms": RETENTION_MS},
+    )
     inputs = [app.topic(topic, key_deserializer="bytes", value_deserializer="bytes") for topic in kinds]
     names = {name: os.environ.get(f"QUIX_{name.upper()}", f"{app_id}-{name}") for name in OUTPUTS}
     outputs = {name: app.topic(names[name], value_serializer=BodySerializer(), config=config) for name in OUTPUTS}
@@ -106,16 +109,26 @@ Score = Callable[[bytes, bytes, int, object, State], list[Output]]
 def scorer(outputs: dict[str, Topic], kinds: dict[str, str], settings: Settings) -> Score:
     """The per-record function: an input record and its customer's State -> the records to produce."""
     model = ScoringModel()
-    decode = partial(decode_event, max_bytes=settings.max_message_bytes,
-                     max_future=timedelta(seconds=settings.max_future_seconds),
-                     max_age=timedelta(days=settings.max_event_age_days),
-                     keep=settings.deadletter_value_bytes)  # fmt: skip
+    decode = partial(
+        decode_event,
+        max_bytes=settings.max_message_bytes,
+        max_future=timedelta(seconds=settings.max_future_seconds),
+        max_age=timedelta(days=settings.max_event_age_days),
+        keep=settings.deadletter_value_bytes,
+    )
     scores, alerts, dead = outputs["output"], outputs["alerts"], outputs["deadletter"]
 
     def score(value: bytes, key: bytes, timestamp: int, headers: object, state: State) -> list[Output]:
         where = message_context()
-        decoded = decode(topic=where.topic, partition=where.partition, offset=where.offset, key=key, value=value,
-                         expected_kind=kinds.get(where.topic), received_at=datetime.now(timezone.utc))  # fmt: skip
+        decoded = decode(
+            topic=where.topic,
+            partition=where.partition,
+            offset=where.offset,
+            key=key,
+            value=value,
+            expected_kind=kinds.get(where.topic),
+            received_at=datetime.now(timezone.utc),
+        )
         if isinstance(decoded, DeadLetter):
             return [Output(dead, decoded.model_dump_json().encode())]
         before: CustomerState | None = state.get(STATE_KEY)

@@ -82,7 +82,9 @@ class Api:
     partitions: int
     source_topic: str  # an input topic: its partitions are the table's partitions
     token: SecretStr | None
-    states: Callable[[int, bytes | None, int], StatesSlice]  # a page of one partition's states (streams/state/stores.py)
+    states: Callable[
+        [int, bytes | None, int], StatesSlice
+    ]  # a page of one partition's states (streams/state/stores.py)
 
     def owns(self, customer_id: str) -> bool:
         return self.owns_partition(partition_of(customer_id.encode("utf-8"), self.partitions))
@@ -150,8 +152,12 @@ def blueprint(api: Api) -> faust.web.Blueprint:
         @wraps(handler)
         async def checked(web: faust.web.View, request: faust.web.Request, *args: Any, **kwargs: Any) -> Response:
             if not bearer_allows(request.headers.get("Authorization"), api.token):
-                return error(web, 401, "missing or wrong bearer token: send `Authorization: Bearer <token>`",
-                             headers={"WWW-Authenticate": f'{SCHEME} realm="healthscore"'})  # fmt: skip
+                return error(
+                    web,
+                    401,
+                    "missing or wrong bearer token: send `Authorization: Bearer <token>`",
+                    headers={"WWW-Authenticate": f'{SCHEME} realm="healthscore"'},
+                )
             return await handler(web, request, *args, **kwargs)
 
         return checked
@@ -182,8 +188,12 @@ def blueprint(api: Api) -> faust.web.Blueprint:
                 return redis_unavailable(self, exc)
             if points is None:
                 return error(self, 404, f"unknown customer {customer_id!r}: no score of theirs is in Redis")
-            kept = [HistoryPoint(at=p.moment, score=p.score, tier=p.tier, cause=p.cause, model=p.model,
-                                 overridden=p.overridden) for p in between(points, query.since, query.until)]  # fmt: skip
+            kept = [
+                HistoryPoint(
+                    at=p.moment, score=p.score, tier=p.tier, cause=p.cause, model=p.model, overridden=p.overridden
+                )
+                for p in between(points, query.since, query.until)
+            ]
             body = CustomerHistory(customer_id=customer_id, since=query.since, until=query.until, points=kept)
             return self.json(body.model_dump(mode="json"))
 
@@ -217,7 +227,9 @@ def blueprint(api: Api) -> faust.web.Blueprint:
         async def get(self, request: faust.web.Request, partition: str) -> Response:
             """A page of one table partition's customer states, read-only, from the worker that owns it."""
             if not partition.isdigit() or int(partition) >= api.partitions:
-                return error(self, 404, f"no partition {partition!r}: the table has partitions 0 to {api.partitions - 1}")
+                return error(
+                    self, 404, f"no partition {partition!r}: the table has partitions 0 to {api.partitions - 1}"
+                )
             try:
                 query = parse_states_query(request.query.items())
             except QueryError as exc:
@@ -228,12 +240,17 @@ def blueprint(api: Api) -> faust.web.Blueprint:
             if not api.recovered():
                 return error(self, 503, "this worker is reading its table's changelog or rebalancing; retry shortly")
             page = api.states(number, query.after.encode("utf-8") if query.after else None, query.limit)
-            return self.json(StatesPage(
-                partition=number, partitions=api.partitions,
-                states=[base64.b64encode(value).decode("ascii") for _, value in page.states],
-                next_after=page.next_after.decode("utf-8") if page.next_after is not None else None,
-                clock=api.clock(), model=label(api.model), worker=str(app.conf.canonical_url),
-            ).model_dump(mode="json"))  # fmt: skip
+            return self.json(
+                StatesPage(
+                    partition=number,
+                    partitions=api.partitions,
+                    states=[base64.b64encode(value).decode("ascii") for _, value in page.states],
+                    next_after=page.next_after.decode("utf-8") if page.next_after is not None else None,
+                    clock=api.clock(),
+                    model=label(api.model),
+                    worker=str(app.conf.canonical_url),
+                ).model_dump(mode="json")
+            )
 
     async def forward(web: faust.web.View, request: faust.web.Request, partition: int) -> Response:
         """The answer of the partition's owner, asked once: a request forwarded already is not passed on again."""
@@ -244,8 +261,11 @@ def blueprint(api: Api) -> faust.web.Blueprint:
         if "Authorization" in request.headers:
             headers["Authorization"] = request.headers["Authorization"]
         try:
-            async with app.http_client.get(f"{owner.rstrip('/')}{request.rel_url}", headers=headers,
-                                           timeout=aiohttp.ClientTimeout(total=FORWARD_TIMEOUT_SECONDS)) as answer:  # fmt: skip
+            async with app.http_client.get(
+                f"{owner.rstrip('/')}{request.rel_url}",
+                headers=headers,
+                timeout=aiohttp.ClientTimeout(total=FORWARD_TIMEOUT_SECONDS),
+            ) as answer:
                 return web.bytes(await answer.read(), content_type=answer.content_type, status=answer.status)
         except (TimeoutError, aiohttp.ClientError) as exc:
             logger.warning("could not forward a request for partition %d to %s: %r", partition, owner, exc)
@@ -260,12 +280,23 @@ def blueprint(api: Api) -> faust.web.Blueprint:
     @routes.route("/readyz", name="readyz")
     class ReadinessView(faust.web.View):
         async def get(self, request: faust.web.Request) -> Response:
-            readiness = readiness_of(owned=bool(api.owned()), fenced=api.fence.lost() is not None,
-                                     recovered=api.recovered(), broker=api.broker(), redis=await api.reader.ping())
+            readiness = readiness_of(
+                owned=bool(api.owned()),
+                fenced=api.fence.lost() is not None,
+                recovered=api.recovered(),
+                broker=api.broker(),
+                redis=await api.reader.ping(),
+            )
             if readiness.ready:
                 return self.json({"status": "ready", **readiness.model_dump()})
-            return self.json({"status": "not ready", "error": f"not ready: {', '.join(readiness.failing)}",
-                              **readiness.model_dump()}, status=503)  # fmt: skip
+            return self.json(
+                {
+                    "status": "not ready",
+                    "error": f"not ready: {', '.join(readiness.failing)}",
+                    **readiness.model_dump(),
+                },
+                status=503,
+            )
 
     @routes.route("/metrics", name="metrics")
     class MetricsView(faust.web.View):
@@ -278,8 +309,14 @@ def blueprint(api: Api) -> faust.web.Blueprint:
 
 def readiness_of(owned: bool, fenced: bool, recovered: bool, broker: bool, redis: bool) -> Readiness:
     """`/readyz`'s checks: partitions owned and not fenced, the table recovered, and each dependency reachable."""
-    return Readiness(checks={"partitions_assigned": owned and not fenced, "table_recovered": recovered,
-                             "broker": broker, "redis": redis})  # fmt: skip
+    return Readiness(
+        checks={
+            "partitions_assigned": owned and not fenced,
+            "table_recovered": recovered,
+            "broker": broker,
+            "redis": redis,
+        }
+    )
 
 
 def redis_unavailable(web: faust.web.View, exc: Exception) -> Response:

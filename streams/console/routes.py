@@ -79,7 +79,8 @@ def blueprint(api: Api) -> faust.web.Blueprint:
         if api.token is None:
             return True
         return session_allows(request.cookies.get(COOKIE), api.token) or bearer_allows(
-            request.headers.get("Authorization"), api.token)  # fmt: skip
+            request.headers.get("Authorization"), api.token
+        )
 
     def guarded(handler: Handler) -> Handler:
         @wraps(handler)
@@ -90,8 +91,13 @@ def blueprint(api: Api) -> faust.web.Blueprint:
                 return await handler(web, request, *args, **kwargs)
             except (RedisError, OSError) as exc:
                 logger.warning("console could not read Redis: %s", exc)
-                return html(web, message_page("Redis unavailable", "The Redis snapshot cannot be read right now; "
-                                              "reload shortly.", session), 503)  # fmt: skip
+                return html(
+                    web,
+                    message_page(
+                        "Redis unavailable", "The Redis snapshot cannot be read right now; reload shortly.", session
+                    ),
+                    503,
+                )
 
         return checked
 
@@ -105,9 +111,16 @@ def blueprint(api: Api) -> faust.web.Blueprint:
             drops, rises = await api.reader.movers(MOVERS)
             alerts = await api.reader.recent_alerts(epoch_ms(start), ALERTS_LISTED)
             counted = next((d.alerts for d in days if d.day == today), 0)
-            data = Overview(tiers_now=dict(await api.reader.tier_counts()), days=days,
-                            first=today - timedelta(days=TREND_DAYS - 1), last=today, drops=drops, rises=rises,
-                            alerts_today=alerts, alerts_today_count=max(counted, len(alerts)))  # fmt: skip
+            data = Overview(
+                tiers_now=dict(await api.reader.tier_counts()),
+                days=days,
+                first=today - timedelta(days=TREND_DAYS - 1),
+                last=today,
+                drops=drops,
+                rises=rises,
+                alerts_today=alerts,
+                alerts_today_count=max(counted, len(alerts)),
+            )
             return html(self, overview_page(data, session))
 
     @routes.route(f"{BASE}/at-risk", name="console-at-risk")
@@ -120,8 +133,13 @@ def blueprint(api: Api) -> faust.web.Blueprint:
             except QueryError as exc:
                 return html(self, message_page("Bad filter", str(exc), session), 400)
             rows, total = await api.reader.page(query)
-            data = AtRisk(query=query, rows=rows, total=total, models=await api.reader.models(),
-                          changes=await api.reader.changes([r.customer_id for r in rows]))  # fmt: skip
+            data = AtRisk(
+                query=query,
+                rows=rows,
+                total=total,
+                models=await api.reader.models(),
+                changes=await api.reader.changes([r.customer_id for r in rows]),
+            )
             return html(self, at_risk_page(data, session))
 
     @routes.route(f"{BASE}/customers/{{customer_id}}", name="console-customer")
@@ -131,22 +149,34 @@ def blueprint(api: Api) -> faust.web.Blueprint:
         async def get(self, request: faust.web.Request, customer_id: str) -> Response:
             range_name = request.query.get("range", DEFAULT_RANGE)
             if range_name not in RANGES:
-                return html(self, message_page("Bad range", f"range must be one of {', '.join(RANGES)}", session),
-                            400)  # fmt: skip
+                return html(self, message_page("Bad range", f"range must be one of {', '.join(RANGES)}", session), 400)
             if not api.owns(customer_id):
                 return html(self, message_page("Try again", MOVING, session), 503)
             health = api.health(customer_id)
             if health is None:
-                return html(self, message_page("Unknown customer", f"No event of {customer_id!r} has been scored.",
-                                               session), 404)  # fmt: skip
+                return html(
+                    self,
+                    message_page("Unknown customer", f"No event of {customer_id!r} has been scored.", session),
+                    404,
+                )
             points = await api.reader.history(customer_id) or []
             days = RANGES[range_name]
             end = health.scored_at
-            start = end - timedelta(days=days) if days is not None else (
-                points[0].moment if points else end - timedelta(days=1))  # fmt: skip
-            data = Customer(health=health, points=points, alerts=await api.reader.customer_alerts(customer_id),
-                            changes=await api.reader.latest_changes(customer_id), thresholds=thresholds_of(api, health),
-                            range_name=range_name, start=min(start, end), end=end)  # fmt: skip
+            start = (
+                end - timedelta(days=days)
+                if days is not None
+                else (points[0].moment if points else end - timedelta(days=1))
+            )
+            data = Customer(
+                health=health,
+                points=points,
+                alerts=await api.reader.customer_alerts(customer_id),
+                changes=await api.reader.latest_changes(customer_id),
+                thresholds=thresholds_of(api, health),
+                range_name=range_name,
+                start=min(start, end),
+                end=end,
+            )
             return html(self, customer_page(data, session))
 
     @routes.route(f"{BASE}/login", name="console-login")
@@ -164,8 +194,9 @@ def blueprint(api: Api) -> faust.web.Blueprint:
             if not token_matches(str(form.get("token", "")), api.token):
                 logger.info("console login refused")
                 return html(self, login_page(target, failed=True), 401)
-            cookie = (f"{COOKIE}={session_value(api.token)}; Path={BASE}; Max-Age={COOKIE_SECONDS}; HttpOnly; "
-                      "SameSite=Strict")  # fmt: skip
+            cookie = (
+                f"{COOKIE}={session_value(api.token)}; Path={BASE}; Max-Age={COOKIE_SECONDS}; HttpOnly; SameSite=Strict"
+            )
             return html(self, "", 303, {"Location": target, "Set-Cookie": cookie})
 
     @routes.route(f"{BASE}/logout", name="console-logout")
@@ -193,8 +224,14 @@ def _today(clock: datetime | None, days: list[Any]) -> date:
 
 def thresholds_of(api: Api, health: CustomerHealth) -> dict[str, float]:
     """The tier thresholds of the model that scored the customer (by name and version), for the chart's bands."""
-    models = [api.model] if isinstance(api.model, ScoringModel) else list(api.model.models.values()) if isinstance(
-        api.model, ModelSet) else []  # fmt: skip
-    tiers = next((m.tiers for m in models if (m.name, m.version) == (health.model_name, health.model_version)),
-                 TierThresholds())  # fmt: skip
+    models = (
+        [api.model]
+        if isinstance(api.model, ScoringModel)
+        else list(api.model.models.values())
+        if isinstance(api.model, ModelSet)
+        else []
+    )
+    tiers = next(
+        (m.tiers for m in models if (m.name, m.version) == (health.model_name, health.model_version)), TierThresholds()
+    )
     return {"healthy": tiers.healthy, "watch": tiers.watch, "at_risk": tiers.at_risk}

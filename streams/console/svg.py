@@ -63,8 +63,10 @@ def tier_bands(frame: Frame, thresholds: Mapping[str, float]) -> list[tuple[str,
 
 
 def _svg(frame: Frame, body: list[str], label: str, css_class: str) -> str:
-    return (f'<svg class="{css_class}" viewBox="0 0 {frame.width} {frame.height}" width="100%" role="img" '
-            f'aria-label="{escape(label)}" xmlns="http://www.w3.org/2000/svg">' + "".join(body) + "</svg>")  # fmt: skip
+    return (
+        f'<svg class="{css_class}" viewBox="0 0 {frame.width} {frame.height}" width="100%" role="img" '
+        f'aria-label="{escape(label)}" xmlns="http://www.w3.org/2000/svg">' + "".join(body) + "</svg>"
+    )
 
 
 def _time_axis(frame: Frame) -> list[str]:
@@ -95,8 +97,15 @@ def override_marks(points: Sequence[Point]) -> list[tuple[Point, str]]:
     return marks
 
 
-def history_chart(points: Sequence[Point], thresholds: Mapping[str, float], start: datetime, end: datetime,
-                  alerts: Sequence[RecentAlert] = (), width: int = 900, height: int = 300) -> str:  # fmt: skip
+def history_chart(
+    points: Sequence[Point],
+    thresholds: Mapping[str, float],
+    start: datetime,
+    end: datetime,
+    alerts: Sequence[RecentAlert] = (),
+    width: int = 900,
+    height: int = 300,
+) -> str:
     """The score over [start, end] as a step line over the tier bands, one circle per point, alert and override marks.
 
     Each circle has class `point` and a tooltip (`<title>`); the score holds
@@ -106,12 +115,15 @@ def history_chart(points: Sequence[Point], thresholds: Mapping[str, float], star
     body = []
     for tier, low, high in tier_bands(frame, thresholds):
         top, bottom = frame.y(high), frame.y(low)
-        body.append(f'<rect class="band band-{tier}" x="{frame.left}" y="{top}" width="{frame.plot_width}" '
-                    f'height="{round(bottom - top, 2)}" fill="{BAND_COLOURS[tier]}"><title>{tier}: {low:g} to '
-                    f'{high:g}</title></rect>')  # fmt: skip
+        body.append(
+            f'<rect class="band band-{tier}" x="{frame.left}" y="{top}" width="{frame.plot_width}" '
+            f'height="{round(bottom - top, 2)}" fill="{BAND_COLOURS[tier]}"><title>{tier}: {low:g} to '
+            f"{high:g}</title></rect>"
+        )
     for value in sorted({0.0, 100.0, *(thresholds[t] for t in ("healthy", "watch", "at_risk"))}):
-        body.append(f'<text class="tick" x="{frame.left - 6}" y="{frame.y(value) + 4}" text-anchor="end">'
-                    f"{value:g}</text>")  # fmt: skip
+        body.append(
+            f'<text class="tick" x="{frame.left - 6}" y="{frame.y(value) + 4}" text-anchor="end">{value:g}</text>'
+        )
     body += _time_axis(frame)
     shown = between(points, start, end)
     if shown:
@@ -125,21 +137,27 @@ def history_chart(points: Sequence[Point], thresholds: Mapping[str, float], star
         if not start.timestamp() <= at <= end.timestamp():
             continue
         x = frame.x(at)
-        body.append(f'<g class="alert-mark"><line x1="{x}" x2="{x}" y1="{frame.top}" y2="{frame.y(0)}" '
-                    f'stroke="{TIER_COLOURS["critical"]}" stroke-dasharray="3 3"/><path d="M{x - 5} {frame.top} '
-                    f'h10 l-5 8 z" fill="{TIER_COLOURS["critical"]}"/><title>alert {escape(alert.trigger)}, '
-                    f'{_stamp(at)}: {escape(alert.detail)}</title></g>')  # fmt: skip
+        body.append(
+            f'<g class="alert-mark"><line x1="{x}" x2="{x}" y1="{frame.top}" y2="{frame.y(0)}" '
+            f'stroke="{TIER_COLOURS["critical"]}" stroke-dasharray="3 3"/><path d="M{x - 5} {frame.top} '
+            f'h10 l-5 8 z" fill="{TIER_COLOURS["critical"]}"/><title>alert {escape(alert.trigger)}, '
+            f"{_stamp(at)}: {escape(alert.detail)}</title></g>"
+        )
     for point, what in override_marks(shown):
         x = frame.x(point.at / 1000)
-        body.append(f'<g class="override-mark"><line x1="{x}" x2="{x}" y1="{frame.top}" y2="{frame.y(0)}" '
-                    f'stroke="{OVERRIDE_COLOUR}" stroke-width="1.5"/><rect x="{x - 4}" y="{frame.y(0) - 8}" '
-                    f'width="8" height="8" fill="{OVERRIDE_COLOUR}"/><title>{what}, {_stamp(point.at / 1000)}'
-                    f"</title></g>")  # fmt: skip
+        body.append(
+            f'<g class="override-mark"><line x1="{x}" x2="{x}" y1="{frame.top}" y2="{frame.y(0)}" '
+            f'stroke="{OVERRIDE_COLOUR}" stroke-width="1.5"/><rect x="{x - 4}" y="{frame.y(0) - 8}" '
+            f'width="8" height="8" fill="{OVERRIDE_COLOUR}"/><title>{what}, {_stamp(point.at / 1000)}'
+            f"</title></g>"
+        )
     for point in shown:
-        body.append(f'<circle class="point" cx="{frame.x(point.at / 1000)}" cy="{frame.y(point.score)}" r="3" '
-                    f'fill="{TIER_COLOURS.get(point.tier, "#37474f")}"><title>{_stamp(point.at / 1000)}: '
-                    f"{point.score:.1f} {escape(point.tier)} ({escape(point.cause)}, {escape(point.model)})"
-                    f"</title></circle>")  # fmt: skip
+        body.append(
+            f'<circle class="point" cx="{frame.x(point.at / 1000)}" cy="{frame.y(point.score)}" r="3" '
+            f'fill="{TIER_COLOURS.get(point.tier, "#37474f")}"><title>{_stamp(point.at / 1000)}: '
+            f"{point.score:.1f} {escape(point.tier)} ({escape(point.cause)}, {escape(point.model)})"
+            f"</title></circle>"
+        )
     return _svg(frame, body, f"score history, {len(shown)} points", "chart history-chart")
 
 
@@ -150,8 +168,10 @@ def tier_days_chart(days: Sequence[Day], first: date, last: date, width: int = 9
     tallest = max((sum(d.tiers.values()) for d in by_day.values()), default=0)
     frame = Frame(width, height, 0.0, float(span), ceiling=float(_round_up(tallest)))
     step = frame.plot_width / span
-    body = [f'<text class="tick" x="{frame.left - 6}" y="{frame.y(v) + 4}" text-anchor="end">{v:g}</text>'
-            for v in (0.0, frame.ceiling)]  # fmt: skip
+    body = [
+        f'<text class="tick" x="{frame.left - 6}" y="{frame.y(v) + 4}" text-anchor="end">{v:g}</text>'
+        for v in (0.0, frame.ceiling)
+    ]
     for offset in range(span):
         day = first + timedelta(days=offset)
         entry = by_day.get(day)
@@ -164,11 +184,14 @@ def tier_days_chart(days: Sequence[Day], first: date, last: date, width: int = 9
             count = entry.tiers[tier]
             if count:
                 top, bottom = frame.y(base + count), frame.y(base)
-                parts.append(f'<rect x="{x}" y="{top}" width="{round(max(step - 1, 1), 2)}" '
-                             f'height="{round(bottom - top, 2)}" fill="{TIER_COLOURS[tier]}"/>')  # fmt: skip
+                parts.append(
+                    f'<rect x="{x}" y="{top}" width="{round(max(step - 1, 1), 2)}" '
+                    f'height="{round(bottom - top, 2)}" fill="{TIER_COLOURS[tier]}"/>'
+                )
                 base += count
-        body.append(f'<g class="day">{"".join(parts)}<title>{day.isoformat()}: {tip}; alerts {entry.alerts}'
-                    f"</title></g>")  # fmt: skip
+        body.append(
+            f'<g class="day">{"".join(parts)}<title>{day.isoformat()}: {tip}; alerts {entry.alerts}</title></g>'
+        )
     for n in range(X_TICKS + 1):
         offset = round((span - 1) * n / X_TICKS)
         day = first + timedelta(days=offset)
@@ -187,8 +210,10 @@ def tier_bar(counts: Mapping[Tier, int], width: int = 900, height: int = 36) -> 
         if not count:
             continue
         part = width * count / total
-        body.append(f'<rect class="tier-part tier-{tier}" x="{round(x, 2)}" y="0" width="{round(part, 2)}" '
-                    f'height="{height}" fill="{TIER_COLOURS[tier]}"><title>{tier}: {count}</title></rect>')  # fmt: skip
+        body.append(
+            f'<rect class="tier-part tier-{tier}" x="{round(x, 2)}" y="0" width="{round(part, 2)}" '
+            f'height="{height}" fill="{TIER_COLOURS[tier]}"><title>{tier}: {count}</title></rect>'
+        )
         x += part
     frame = Frame(width, height, 0.0, 1.0, left=0, right=0, top=0, bottom=0)
     return _svg(frame, body, "customers per tier now", "chart tier-bar")

@@ -49,8 +49,16 @@ def decode_event(
     `keep` bounds the bytes of the value a dead letter carries (see `dead_letter`).
     """
     raw = value or b""
-    dead = partial(dead_letter, topic=topic, partition=partition, offset=offset, key=key, value=raw,
-                   received_at=received_at, keep=keep)  # fmt: skip
+    dead = partial(
+        dead_letter,
+        topic=topic,
+        partition=partition,
+        offset=offset,
+        key=key,
+        value=raw,
+        received_at=received_at,
+        keep=keep,
+    )
 
     if expected_kind is None:
         return dead("unknown_topic", f"topic {topic!r} is not an input topic of this service")
@@ -82,13 +90,29 @@ def decode_event(
 
 
 def decode_request(
-    request_type: type[R], *, topic: str, partition: int, offset: int, key: bytes | None, value: bytes | None,
-    max_bytes: int, received_at: datetime, keep: int = DEAD_VALUE_BYTES,
+    request_type: type[R],
+    *,
+    topic: str,
+    partition: int,
+    offset: int,
+    key: bytes | None,
+    value: bytes | None,
+    max_bytes: int,
+    received_at: datetime,
+    keep: int = DEAD_VALUE_BYTES,
 ) -> R | DeadLetter:
     """Validate one record of a control topic (erasures, overrides); like events, keyed by its customer_id."""
     raw = value or b""
-    dead = partial(dead_letter, topic=topic, partition=partition, offset=offset, key=key, value=raw,
-                   received_at=received_at, keep=keep)  # fmt: skip
+    dead = partial(
+        dead_letter,
+        topic=topic,
+        partition=partition,
+        offset=offset,
+        key=key,
+        value=raw,
+        received_at=received_at,
+        keep=keep,
+    )
     request = _parse(raw, max_bytes, request_type.model_validate_json)
     if isinstance(request, tuple):
         return dead(*request)
@@ -170,10 +194,22 @@ def dead_letter(
 
 def undecodable(batch: UndecodableBatch, *, topic: str, partition: int, received_at: datetime, keep: int) -> DeadLetter:
     """The dead letter of a record batch that could not be decoded: its offset range, why, and its raw bytes."""
-    reason = (f"the record batch at offsets {batch.first}..{batch.last} could not be decoded ({batch.reason}); "
-              "its records were skipped: the value is the batch as the broker holds it")  # fmt: skip
-    return dead_letter("undecodable_batch", reason, topic=topic, partition=partition, offset=batch.first, key=None,
-                       value=batch, received_at=received_at, keep=keep, last_offset=batch.last)  # fmt: skip
+    reason = (
+        f"the record batch at offsets {batch.first}..{batch.last} could not be decoded ({batch.reason}); "
+        "its records were skipped: the value is the batch as the broker holds it"
+    )
+    return dead_letter(
+        "undecodable_batch",
+        reason,
+        topic=topic,
+        partition=partition,
+        offset=batch.first,
+        key=None,
+        value=batch,
+        received_at=received_at,
+        keep=keep,
+        last_offset=batch.last,
+    )
 
 
 def encode_state(state: CustomerState) -> bytes:

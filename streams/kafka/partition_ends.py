@@ -28,9 +28,7 @@ PROBE_TIMEOUT_SECONDS = 10.0
 TopicPartitionKey = TypeVar("TopicPartitionKey", bound=tuple[str, int])
 
 
-async def true_ends(
-    options: dict[str, Any], reported: Mapping[TopicPartitionKey, int]
-) -> dict[TopicPartitionKey, int]:
+async def true_ends(options: dict[str, Any], reported: Mapping[TopicPartitionKey, int]) -> dict[TopicPartitionKey, int]:
     """Each partition's end (the offset after its last record), given the ends the broker reported.
 
     `reported` maps (topic, partition) tuples to ends; `options` are the
@@ -53,8 +51,11 @@ async def true_ends(
                     ends[probed[tp]] = max(ends[probed[tp]], records[-1].offset + 1)
                     waiting.discard(tp)
         if waiting:
-            logger.warning("the last batches of %s did not arrive within %.0f s: their reported ends are kept",
-                           sorted(f"{tp.topic}[{tp.partition}]" for tp in waiting), PROBE_TIMEOUT_SECONDS)  # fmt: skip
+            logger.warning(
+                "the last batches of %s did not arrive within %.0f s: their reported ends are kept",
+                sorted(f"{tp.topic}[{tp.partition}]" for tp in waiting),
+                PROBE_TIMEOUT_SECONDS,
+            )
     finally:
         await consumer.stop()
     return ends

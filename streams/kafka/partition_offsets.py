@@ -41,8 +41,12 @@ Partition = TypeVar("Partition", bound=Hashable)  # a (topic, partition) tuple: 
 class PartitionOffsets:
     """First and end offsets of partitions, from a client started on first use and closed with the worker."""
 
-    def __init__(self, options: dict[str, Any], timeout: float = ANSWER_TIMEOUT_SECONDS,
-                 clock: Callable[[], float] = time.monotonic) -> None:  # fmt: skip
+    def __init__(
+        self,
+        options: dict[str, Any],
+        timeout: float = ANSWER_TIMEOUT_SECONDS,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._options = {**options, "group_id": None, "enable_auto_commit": False}
         self._timeout = timeout
         self._clock = clock

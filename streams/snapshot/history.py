@@ -53,8 +53,12 @@ class Point(NamedTuple):
 
     def same_as(self, other: Point) -> bool:
         """Nothing a reader of the history would see changed between the two points."""
-        return (self.score, self.tier, self.overridden, self.model) == (other.score, other.tier, other.overridden,
-                                                                       other.model)  # fmt: skip
+        return (self.score, self.tier, self.overridden, self.model) == (
+            other.score,
+            other.tier,
+            other.overridden,
+            other.model,
+        )
 
 
 def epoch_ms(moment: datetime) -> int:
@@ -90,8 +94,12 @@ def add_point(points: list[Point], point: Point) -> list[Point]:
     return [*points, point]
 
 
-def thin(points: list[Point], max_recent: int = MAX_RECENT_POINTS, recent_days: int = RECENT_DAYS,
-         retention_days: int | None = None) -> list[Point]:  # fmt: skip
+def thin(
+    points: list[Point],
+    max_recent: int = MAX_RECENT_POINTS,
+    recent_days: int = RECENT_DAYS,
+    retention_days: int | None = None,
+) -> list[Point]:
     """Points (oldest first) as they are kept: every change of the recent window, one per day before, none too old.
 
     The window counts back from the newest point. Of the points older than
@@ -123,5 +131,6 @@ def between(points: Iterable[Point], since: datetime | None, until: datetime | N
     """The points from `since` to `until` (both included, either open), oldest first."""
     low = None if since is None else since.timestamp() * 1000
     high = None if until is None else until.timestamp() * 1000
-    return sorted((p for p in points if (low is None or p.at >= low) and (high is None or p.at <= high)),
-                  key=lambda p: p.at)  # fmt: skip
+    return sorted(
+        (p for p in points if (low is None or p.at >= low) and (high is None or p.at <= high)), key=lambda p: p.at
+    )

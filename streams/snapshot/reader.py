@@ -65,8 +65,9 @@ class RedisReader:
     """Read-only queries over the snapshot keys under `prefix`; Redis errors propagate to the caller."""
 
     def __init__(self, url: str, prefix: str) -> None:
-        self._client = aioredis.Redis.from_url(url, socket_timeout=2.0, socket_connect_timeout=2.0,
-                                               decode_responses=True)  # fmt: skip
+        self._client = aioredis.Redis.from_url(
+            url, socket_timeout=2.0, socket_connect_timeout=2.0, decode_responses=True
+        )
         self._prefix = prefix
 
     async def ping(self) -> bool:
@@ -97,9 +98,15 @@ class RedisReader:
 
     async def _ranked_ids(self, query: CustomerListQuery) -> tuple[list[str], int]:
         order = ranking_key(self._prefix) if query.sort == "score" else change_key(self._prefix)
-        filters = [keys for keys in ([tier_key(self._prefix, t) for t in query.tier],
-                                     [segment_key(self._prefix, s) for s in query.segment],
-                                     [model_key(self._prefix, m) for m in query.model]) if keys]  # fmt: skip
+        filters = [
+            keys
+            for keys in (
+                [tier_key(self._prefix, t) for t in query.tier],
+                [segment_key(self._prefix, s) for s in query.segment],
+                [model_key(self._prefix, m) for m in query.model],
+            )
+            if keys
+        ]
         first, last = query.offset, query.offset + query.limit - 1
         pipe = self._client.pipeline(transaction=True)
         if not filters or (query.sort == "score" and len(filters) == 1 and len(filters[0]) == 1):
@@ -146,8 +153,7 @@ class RedisReader:
 
     async def recent_alerts(self, since_ms: int, limit: int) -> list[RecentAlert]:
         """Everyone's kept alerts raised at `since_ms` or later, newest first, at most `limit`."""
-        raw = await self._client.zrevrangebyscore(recent_alerts_key(self._prefix), "+inf", since_ms, start=0,
-                                                  num=limit)  # fmt: skip
+        raw = await self._client.zrevrangebyscore(recent_alerts_key(self._prefix), "+inf", since_ms, start=0, num=limit)
         return [decode_alert(a) for a in cast(list[str], raw)]  # members only (no scores asked for)
 
     async def days(self) -> list[Day]:
@@ -171,8 +177,10 @@ class RedisReader:
         found = {}
         for customer in await self.summaries([c for c, _ in [*drops, *rises]]):
             found[customer.customer_id] = customer
-        return ([Mover(found[c], change) for c, change in drops if c in found],
-                [Mover(found[c], change) for c, change in rises if c in found])  # fmt: skip
+        return (
+            [Mover(found[c], change) for c, change in drops if c in found],
+            [Mover(found[c], change) for c, change in rises if c in found],
+        )
 
     async def changes(self, ids: list[str]) -> dict[str, float | None]:
         """Each customer's 7-day change as of their latest score (0 when it was not known then)."""

@@ -35,9 +35,16 @@ class RecentAlert(msgspec.Struct, kw_only=True):
 
 
 def recent_alert(alert: AlertRecord) -> RecentAlert:
-    return RecentAlert(customer_id=alert.customer_id, alert_id=alert.alert_id, trigger=alert.trigger,
-                       severity=alert.severity, detail=alert.detail, tier=alert.tier, score=alert.score,
-                       raised_at=alert.raised_at)  # fmt: skip
+    return RecentAlert(
+        customer_id=alert.customer_id,
+        alert_id=alert.alert_id,
+        trigger=alert.trigger,
+        severity=alert.severity,
+        detail=alert.detail,
+        tier=alert.tier,
+        score=alert.score,
+        raised_at=alert.raised_at,
+    )
 
 
 def encode_alert(alert: RecentAlert) -> bytes:

@@ -58,11 +58,30 @@ logger = logging.getLogger(__name__)
 
 # Per customer, the script's arguments after the header: id, score, tier, segment, then the rest of the hash.
 # `scored_us` (scored_at in microseconds) orders a customer's snapshots: Redis keeps the newest.
-SNAPSHOT_FIELDS = ("customer_id", "score", "tier", "segment", "confidence", "reasons", "model", "scored_at", "update",
-                   "scored_us")  # fmt: skip
+SNAPSHOT_FIELDS = (
+    "customer_id",
+    "score",
+    "tier",
+    "segment",
+    "confidence",
+    "reasons",
+    "model",
+    "scored_at",
+    "update",
+    "scored_us",
+)
 # The script's first arguments, once per call.
-HEADER = ("prefix", "retention_ms", "recent_ms", "max_recent", "alerts_per_customer", "recent_alerts", "day",
-          "daily_keep", "tiers")  # fmt: skip
+HEADER = (
+    "prefix",
+    "retention_ms",
+    "recent_ms",
+    "max_recent",
+    "alerts_per_customer",
+    "recent_alerts",
+    "day",
+    "daily_keep",
+    "tiers",
+)
 # Customers per script call: each call is atomic, so a large backlog is written in steps that let readers in.
 CUSTOMERS_PER_CALL = 500
 # Days of tier counts and alert counts the overview can draw (it shows 90).
@@ -224,8 +243,12 @@ class Pending:
         points = self.points
         for point in later.points:
             points = add_point(points, point)
-        return Pending(later.update, later.encoded, thin(points, retention_days=retention_days),
-                       [*self.alerts, *later.alerts][-ALERTS_PER_CUSTOMER:])  # fmt: skip
+        return Pending(
+            later.update,
+            later.encoded,
+            thin(points, retention_days=retention_days),
+            [*self.alerts, *later.alerts][-ALERTS_PER_CUSTOMER:],
+        )
 
 
 def snapshot_fields(update: ScoreRecord, encoded: bytes | None = None) -> dict[str, str | bytes]:
@@ -250,8 +273,15 @@ def snapshot_values(update: ScoreRecord, encoded: bytes | None = None) -> tuple[
 
 
 class RedisSink:
-    def __init__(self, url: str, prefix: str, metrics: Metrics, clock: Callable[[], float] = time.monotonic,
-                 history_retention_days: int = 400, fence: Fence | None = None) -> None:  # fmt: skip
+    def __init__(
+        self,
+        url: str,
+        prefix: str,
+        metrics: Metrics,
+        clock: Callable[[], float] = time.monotonic,
+        history_retention_days: int = 400,
+        fence: Fence | None = None,
+    ) -> None:
         self._client = aioredis.Redis.from_url(url, socket_timeout=2.0, socket_connect_timeout=2.0)
         self._prefix = prefix
         self._metrics = metrics
@@ -265,17 +295,25 @@ class RedisSink:
         self._fence: Fence = fence or Unfenced()
         self._flushing = asyncio.Lock()  # one flush at a time: `confirm` must see the queue written, not in flight
 
-    def offer(self, update: ScoreRecord, encoded: bytes | None = None, cause: str | None = None,
-              alerts: Sequence[AlertRecord] = ()) -> None:  # fmt: skip
+    def offer(
+        self,
+        update: ScoreRecord,
+        encoded: bytes | None = None,
+        cause: str | None = None,
+        alerts: Sequence[AlertRecord] = (),
+    ) -> None:
         """Queue the customer's latest score, its history point and its alerts; an older queued score is replaced.
 
         `encoded` is the update's JSON when the caller has it already (the agent
         sent it to the scores topic), so a batch dumps each update once, not
         twice; `cause` is the event kind when an event caused the update.
         """
-        entry = Pending(update, encoded, [point_of(update, cause)],
-                        [(epoch_ms(a.raised_at), a.raised_at.date().isoformat(),
-                          encode_alert(recent_alert(a))) for a in alerts])  # fmt: skip
+        entry = Pending(
+            update,
+            encoded,
+            [point_of(update, cause)],
+            [(epoch_ms(a.raised_at), a.raised_at.date().isoformat(), encode_alert(recent_alert(a))) for a in alerts],
+        )
         queued = self._pending.get(update.customer_id)
         self._pending[update.customer_id] = entry if queued is None else queued.then(entry, self._retention_days)
 
@@ -338,8 +376,9 @@ class RedisSink:
         self._metrics.redis_writes.inc(len(batch))
         ended = self._failures.succeeded(self._clock())
         if ended is not None:  # at the failures' level, so whoever saw them sees them end
-            logger.warning("Redis writes succeed again, after %d failed attempts over %.0fs", ended.failures,
-                           ended.seconds)  # fmt: skip
+            logger.warning(
+                "Redis writes succeed again, after %d failed attempts over %.0fs", ended.failures, ended.seconds
+            )
         return len(batch)
 
     def _requeue(self, unwritten: list[tuple[str, Pending]], erased: set[str]) -> None:
@@ -356,9 +395,16 @@ class RedisSink:
         retention_ms = self._retention_days * MS_PER_DAY
         newest = max(p.update.scored_at for _, p in chunk)
         args: list[str | bytes | int | float] = [
-            self._prefix, retention_ms, min(RECENT_DAYS * MS_PER_DAY, retention_ms), MAX_RECENT_POINTS,
-            ALERTS_PER_CUSTOMER, RECENT_ALERTS, newest.date().isoformat(), DAILY_KEEP, ",".join(TIERS),
-        ]  # fmt: skip
+            self._prefix,
+            retention_ms,
+            min(RECENT_DAYS * MS_PER_DAY, retention_ms),
+            MAX_RECENT_POINTS,
+            ALERTS_PER_CUSTOMER,
+            RECENT_ALERTS,
+            newest.date().isoformat(),
+            DAILY_KEEP,
+            ",".join(TIERS),
+        ]
         for _, pending in chunk:
             args.extend(snapshot_values(pending.update, pending.encoded))
             args.append(f"{pending.update.change_7d or 0.0:.1f}")
@@ -384,9 +430,15 @@ class RedisSink:
         if streak.first:
             logger.warning("Redis write failed, will retry (logged again at most once a minute): %s", exc)
         else:
-            logger.warning("Redis writes still failing: %d failed attempts since the last report, %d over %.0fs; "
-                           "%d snapshots waiting; latest: %s", streak.unreported, streak.failures, streak.seconds,
-                           self.backlog, exc)  # fmt: skip
+            logger.warning(
+                "Redis writes still failing: %d failed attempts since the last report, %d over %.0fs; "
+                "%d snapshots waiting; latest: %s",
+                streak.unreported,
+                streak.failures,
+                streak.seconds,
+                self.backlog,
+                exc,
+            )
 
     async def close(self) -> None:
         await self._client.aclose()

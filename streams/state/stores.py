@@ -119,10 +119,16 @@ class KeyPartitionedRocksDB(rocksdb.Store):
         """Up to `count` keys of one partition after `after`, in key order: disk and writes not yet acknowledged."""
         db = self._dbs.get(partition)
         pending = self.unconfirmed
-        on_disk = () if db is None else (k for k in db.keys(from_key=after)
-                                          if k != after and k != self.offset_key and k not in pending)  # fmt: skip
-        written = sorted(k for k, v in list(pending.items()) if v is not None and self._partition(k) == partition
-                         and (after is None or k > after))  # fmt: skip
+        on_disk = (
+            ()
+            if db is None
+            else (k for k in db.keys(from_key=after) if k != after and k != self.offset_key and k not in pending)
+        )
+        written = sorted(
+            k
+            for k, v in list(pending.items())
+            if v is not None and self._partition(k) == partition and (after is None or k > after)
+        )
         return list(islice(heapq.merge(on_disk, written), count))
 
     def revoke_partitions(self, table: Any, tps: set[TP]) -> None:
@@ -132,8 +138,11 @@ class KeyPartitionedRocksDB(rocksdb.Store):
         for key in dropped:
             del self.unconfirmed[key]
         if dropped:
-            logger.info("%s: %d writes of revoked partitions not yet on the changelog, left to it", self.table_name,
-                        len(dropped))  # fmt: skip
+            logger.info(
+                "%s: %d writes of revoked partitions not yet on the changelog, left to it",
+                self.table_name,
+                len(dropped),
+            )
         super().revoke_partitions(table, tps)
 
     def forget_partition(self, partition: int) -> None:
@@ -186,7 +195,9 @@ class StateTable(faust.Table):
         if not isinstance(self.data, KeyPartitionedRocksDB):
             return super()._on_changelog_sent(fut)
         sent = fut.result()
-        self.data.confirm(sent.topic_partition, sent.offset, cast(bytes, fut.message.key), fut.message.value)  # raw keys
+        self.data.confirm(
+            sent.topic_partition, sent.offset, cast(bytes, fut.message.key), fut.message.value
+        )  # raw keys
 
 
 def forget_partition(table: Any, partition: int) -> None:
@@ -225,8 +236,13 @@ class StatesSlice:
     next_after: bytes | None
 
 
-def partition_page(table: Mapping[bytes, Any], partition: int, after: bytes | None, limit: int,
-                   key_partitions: Mapping[bytes, int] | None) -> StatesSlice:  # fmt: skip
+def partition_page(
+    table: Mapping[bytes, Any],
+    partition: int,
+    after: bytes | None,
+    limit: int,
+    key_partitions: Mapping[bytes, int] | None,
+) -> StatesSlice:
     """Up to `limit` states of `partition` with keys after `after`, for paging through it by key (the HTTP API).
 
     Keys come in byte order whatever the store, so a reader can go on after
@@ -244,8 +260,9 @@ def partition_page(table: Mapping[bytes, Any], partition: int, after: bytes | No
     else:
         if key_partitions is None:  # not Faust's memory store: the murmur2 partition of each key, slower
             key_partitions = {key: partition_of(key, table.partitions) for key in list(table.keys())}  # type: ignore[attr-defined]
-        keys = heapq.nsmallest(limit + 1, (k for k, p in key_partitions.items()
-                                           if p == partition and (after is None or k > after)))  # fmt: skip
+        keys = heapq.nsmallest(
+            limit + 1, (k for k, p in key_partitions.items() if p == partition and (after is None or k > after))
+        )
     states = [(key, value) for key in keys[:limit] if (value := table.get(key)) is not None]
     return StatesSlice(states, keys[limit - 1] if len(keys) > limit else None)
 
@@ -281,7 +298,9 @@ class StateWriter:
             for p, items in by_partition.items():
                 store.confirm_many(p, items, last[p])
             return
-        partition_of_key = getattr(store, "_key_partition", None)  # Faust's memory store: drops revoked partitions' keys
+        partition_of_key = getattr(
+            store, "_key_partition", None
+        )  # Faust's memory store: drops revoked partitions' keys
         for p, items in by_partition.items():
             for key, value in items:
                 if value is None:

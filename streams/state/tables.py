@@ -18,17 +18,20 @@ ERASURES_TABLE = "customer-erasures"
 def customer_table(app: faust.App, name: str, settings: Settings) -> faust.Table:
     """A changelog-backed table keyed by customer id, partitioned like the customer's input records."""
     # app.Table is typed as returning the abstract TableT; what it makes is a faust.Table.
-    return cast(faust.Table, app.Table(
-        name,
-        default=None,
-        partitions=settings.partitions,
-        key_type=bytes,  # bytes keys and values get the raw codec: we encode values ourselves
-        value_type=bytes,
-        # Writes happen at batch commit or in the timer, outside any one stream event, so the changelog
-        # partition comes from the default partitioner: the murmur2 partition of the customer's records.
-        use_partitioner=True,
-        options=rocksdb_options(settings),
-    ))
+    return cast(
+        faust.Table,
+        app.Table(
+            name,
+            default=None,
+            partitions=settings.partitions,
+            key_type=bytes,  # bytes keys and values get the raw codec: we encode values ourselves
+            value_type=bytes,
+            # Writes happen at batch commit or in the timer, outside any one stream event, so the changelog
+            # partition comes from the default partitioner: the murmur2 partition of the customer's records.
+            use_partitioner=True,
+            options=rocksdb_options(settings),
+        ),
+    )
 
 
 def rocksdb_options(settings: Settings) -> dict[str, int]:
@@ -40,8 +43,11 @@ def rocksdb_options(settings: Settings) -> dict[str, int]:
     partitions x (2 x write buffer + block cache) per table.
     """
     mb = 1024 * 1024
-    return {"write_buffer_size": settings.rocksdb_write_buffer_mb * mb, "max_write_buffer_number": 2,
-            "block_cache_size": settings.rocksdb_block_cache_mb * mb}  # fmt: skip
+    return {
+        "write_buffer_size": settings.rocksdb_write_buffer_mb * mb,
+        "max_write_buffer_number": 2,
+        "block_cache_size": settings.rocksdb_block_cache_mb * mb,
+    }
 
 
 def due_schedule(settings: Settings, tabledir: Path) -> Schedule:

@@ -77,9 +77,13 @@ def _rounded(figures: AlertFigures) -> dict:
     return {name: round(value, 4) if isinstance(value, float) else value for name, value in asdict(figures).items()}
 
 
-def run_calibration(events: list[Event], label_split: Split, base: ScoringModel, name: str, show: bool) -> tuple[ScoringModel, float, int]:
+def run_calibration(
+    events: list[Event], label_split: Split, base: ScoringModel, name: str, show: bool
+) -> tuple[ScoringModel, float, int]:
     """Fit on the calibration period only: states at `label_split.cutoff`, churn up to its holdout end."""
-    states = fold_with_progress([e for e in events if e.occurred_at < label_split.holdout_end], label_split.cutoff, show)
+    states = fold_with_progress(
+        [e for e in events if e.occurred_at < label_split.holdout_end], label_split.cutoff, show
+    )
     churned = churn_labels(events, states, label_split)
     model, auc = calibrate(states, churned, base, label_split.cutoff, name)
     return model, auc, len(states)
@@ -108,8 +112,13 @@ def draw(path: Path, health: Evaluation, references: dict[str, Evaluation], mode
     roc.legend(loc="lower right", fontsize=8)
     xs = [d for d, _, _ in health.churn_rate_by_decile]
     deciles.bar(xs, [rate for _, _, rate in health.churn_rate_by_decile], color="tab:red")
-    deciles.set(xlabel="health score decile (1 = lowest scores)", ylabel="churn rate in holdout",
-                title="Churn rate by score decile", xticks=xs, ylim=(0, 1))  # fmt: skip
+    deciles.set(
+        xlabel="health score decile (1 = lowest scores)",
+        ylabel="churn rate in holdout",
+        title="Churn rate by score decile",
+        xticks=xs,
+        ylim=(0, 1),
+    )
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=100)
@@ -117,13 +126,19 @@ def draw(path: Path, health: Evaluation, references: dict[str, Evaluation], mode
 
 
 def show_report(console: Console, report: dict) -> None:
-    table = Table(title=f"Backtest: churn in [{report['cutoff'][:10]}, {report['holdout_end'][:10]}) — "
-                        f"{report['customers']:,} customers, churn rate {report['churn_rate']:.1%}")  # fmt: skip
+    table = Table(
+        title=f"Backtest: churn in [{report['cutoff'][:10]}, {report['holdout_end'][:10]}) — "
+        f"{report['customers']:,} customers, churn rate {report['churn_rate']:.1%}"
+    )
     for column in ("ranking", "ROC-AUC", "precision (at_risk+critical)", "recall (at_risk+critical)"):
         table.add_column(column)
     pct = lambda v: "-" if v is None else f"{v:.1%}"  # noqa: E731
-    table.add_row(f"health score {report['model']['name']}@{report['model']['version']}", f"{report['auc']:.4f}",
-                  pct(report["precision"]), pct(report["recall"]))  # fmt: skip
+    table.add_row(
+        f"health score {report['model']['name']}@{report['model']['version']}",
+        f"{report['auc']:.4f}",
+        pct(report["precision"]),
+        pct(report["recall"]),
+    )
     for name, ref in report["references"].items():
         table.add_row(name, f"{ref['auc']:.4f}", "-", "-")
     console.print(table)
@@ -133,16 +148,34 @@ def show_report(console: Console, report: dict) -> None:
     for tier, (n, rate) in report["churn_rate_by_tier"].items():
         tiers.add_row(tier, f"{n:,}", f"{rate:.1%}")
     console.print(tiers)
-    alerts = Table(title=f"Alerts raised in the {report['alert_window_days']} days before the cutoff, "
-                         "against churn in the holdout")  # fmt: skip
-    for column in ("trigger", "alerts", "customers", "precision", "lift", "normalized lift", "relative risk",
-                   "recall", "per 1,000 / month"):  # fmt: skip
+    alerts = Table(
+        title=f"Alerts raised in the {report['alert_window_days']} days before the cutoff, against churn in the holdout"
+    )
+    for column in (
+        "trigger",
+        "alerts",
+        "customers",
+        "precision",
+        "lift",
+        "normalized lift",
+        "relative risk",
+        "recall",
+        "per 1,000 / month",
+    ):
         alerts.add_column(column, justify="left" if column == "trigger" else "right")
     number = lambda v: "-" if v is None else f"{v:.2f}"  # noqa: E731
     for trigger, f in report["alerts"].items():
-        alerts.add_row(trigger, f"{f['count']:,}", f"{f['customers']:,}", pct(f["precision"]), number(f["lift"]),
-                       number(f["normalized_lift"]), number(f["relative_risk"]), pct(f["recall"]),
-                       f"{f['per_1000_per_month']:.1f}")  # fmt: skip
+        alerts.add_row(
+            trigger,
+            f"{f['count']:,}",
+            f"{f['customers']:,}",
+            pct(f["precision"]),
+            number(f["lift"]),
+            number(f["normalized_lift"]),
+            number(f["relative_risk"]),
+            pct(f["recall"]),
+            f"{f['per_1000_per_month']:.1f}",
+        )
     console.print(alerts)
 
 
@@ -152,5 +185,3 @@ def day(text: str) -> datetime:
 
 def split_of(cutoff: str, holdout_end: str) -> Split:
     return Split.from_days(day(cutoff), day(holdout_end))
-
-

@@ -89,8 +89,12 @@ class HealthscoreGroup(click.Group):
 
 
 @click.group(cls=HealthscoreGroup)
-@click.option("-v", "--verbose", count=True,
-              help="Log more: -v info, -vv debug (default: warnings and errors; `worker` has --loglevel).")  # fmt: skip
+@click.option(
+    "-v",
+    "--verbose",
+    count=True,
+    help="Log more: -v info, -vv debug (default: warnings and errors; `worker` has --loglevel).",
+)
 def main(verbose: int) -> None:
     """healthscore: event-driven customer health scores and churn-risk alerts."""
     logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -99,8 +103,12 @@ def main(verbose: int) -> None:
 
 
 @main.command()
-@click.option("--loglevel", type=click.Choice(["debug", "info", "warning", "error", "critical"], case_sensitive=False),
-              default="info", show_default=True)  # fmt: skip
+@click.option(
+    "--loglevel",
+    type=click.Choice(["debug", "info", "warning", "error", "critical"], case_sensitive=False),
+    default="info",
+    show_default=True,
+)
 def worker(loglevel: str) -> None:
     """Run a scoring worker with HEALTHSCORE_* settings."""
     from streams.kafka.topics import ensure_topics
@@ -121,10 +129,15 @@ def worker(loglevel: str) -> None:
 @main.command()
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--topic", default=None, help="Send every line to this topic instead of routing by its kind.")
-@click.option("--rate", type=click.FloatRange(min=0, min_open=True), default=None,
-              help="At most this many events per second.")  # fmt: skip
-@click.option("--shift-to-now", "shift", is_flag=True,
-              help="Move event times by one constant, gaps kept, so the newest is a minute before now.")  # fmt: skip
+@click.option(
+    "--rate", type=click.FloatRange(min=0, min_open=True), default=None, help="At most this many events per second."
+)
+@click.option(
+    "--shift-to-now",
+    "shift",
+    is_flag=True,
+    help="Move event times by one constant, gaps kept, so the newest is a minute before now.",
+)
 def produce(path: Path, topic: str | None, rate: float | None, shift: bool) -> None:
     """Publish events from a JSON-lines file, each to its kind's topic, keyed by customer_id."""
     from datetime import datetime, timezone
@@ -148,8 +161,9 @@ def produce(path: Path, topic: str | None, rate: float | None, shift: bool) -> N
 
 @main.command()
 @click.argument("customer_id", type=CustomerIdType())
-@click.option("--reason", type=NonBlank(), required=True,
-              help="Why, for the audit trail (e.g. the reference of the request).")  # fmt: skip
+@click.option(
+    "--reason", type=NonBlank(), required=True, help="Why, for the audit trail (e.g. the reference of the request)."
+)
 def erase(customer_id: str, reason: str) -> None:
     """Forget a customer (data-protection request): state, Redis snapshot, future scores."""
     import uuid
@@ -161,8 +175,12 @@ def erase(customer_id: str, reason: str) -> None:
     from streams.tools.publish import send_request
 
     try:
-        request = ErasureRequest(request_id=str(uuid.uuid4()), customer_id=customer_id,
-                                 requested_at=datetime.now(timezone.utc), reason=reason)  # fmt: skip
+        request = ErasureRequest(
+            request_id=str(uuid.uuid4()),
+            customer_id=customer_id,
+            requested_at=datetime.now(timezone.utc),
+            reason=reason,
+        )
     except ValidationError as exc:
         raise click.UsageError(one_line(exc, {"customer_id": "CUSTOMER_ID", "reason": "--reason"})) from exc
     settings = settings_from_env()
@@ -172,16 +190,30 @@ def erase(customer_id: str, reason: str) -> None:
 
 @main.command()
 @click.argument("customer_id", type=CustomerIdType())
-@click.option("--since", default=None, help="First day (YYYY-MM-DD) or instant with its zone (default: the oldest kept).")
+@click.option(
+    "--since", default=None, help="First day (YYYY-MM-DD) or instant with its zone (default: the oldest kept)."
+)
 @click.option("--until", default=None, help="Last day (YYYY-MM-DD, included) or instant with its zone (default: now).")
-@click.option("--url", default=None,
-              help="A worker's HTTP API (default: http://HEALTHSCORE_WEB_HOST:HEALTHSCORE_WEB_PORT).")  # fmt: skip
-@click.option("--token", envvar="HEALTHSCORE_API_TOKEN", default=None, show_envvar=True,
-              help="Bearer token of the API, when it has one.")  # fmt: skip
-@click.option("--rows", type=click.IntRange(min=0), default=40, show_default=True,
-              help="Newest points listed under the chart (0: all).")  # fmt: skip
-def history(customer_id: str, since: str | None, until: str | None, url: str | None, token: str | None,
-            rows: int) -> None:  # fmt: skip
+@click.option(
+    "--url", default=None, help="A worker's HTTP API (default: http://HEALTHSCORE_WEB_HOST:HEALTHSCORE_WEB_PORT)."
+)
+@click.option(
+    "--token",
+    envvar="HEALTHSCORE_API_TOKEN",
+    default=None,
+    show_envvar=True,
+    help="Bearer token of the API, when it has one.",
+)
+@click.option(
+    "--rows",
+    type=click.IntRange(min=0),
+    default=40,
+    show_default=True,
+    help="Newest points listed under the chart (0: all).",
+)
+def history(
+    customer_id: str, since: str | None, until: str | None, url: str | None, token: str | None, rows: int
+) -> None:
     """Print a customer's score history (every change, then one point a day) with a small chart."""
     from pydantic import ValidationError
     from rich.console import Console
@@ -201,8 +233,15 @@ def history(customer_id: str, since: str | None, until: str | None, url: str | N
 
 
 # The override's fields, by the option that sets them, for errors the model still finds.
-OVERRIDE_OPTIONS = {"customer_id": "CUSTOMER_ID", "score": "--pin-score", "tier": "--pin-tier",
-                    "adjustment": "--adjust", "reason": "--reason", "author": "--author", "expires_at": "--days"}
+OVERRIDE_OPTIONS = {
+    "customer_id": "CUSTOMER_ID",
+    "score": "--pin-score",
+    "tier": "--pin-tier",
+    "adjustment": "--adjust",
+    "reason": "--reason",
+    "author": "--author",
+    "expires_at": "--days",
+}
 # Overrides always end; a longer one is a change to the model, not a correction of one customer.
 MAX_OVERRIDE_DAYS = 3650
 
@@ -210,16 +249,33 @@ MAX_OVERRIDE_DAYS = 3650
 @main.command()
 @click.argument("customer_id", type=CustomerIdType())
 @click.option("--pin-score", type=click.FloatRange(0, 100), default=None, help="Show this score (tier follows).")
-@click.option("--pin-tier", type=click.Choice(["healthy", "watch", "at_risk", "critical"]), default=None,
-              help="Show this tier; the score stays the model's.")  # fmt: skip
+@click.option(
+    "--pin-tier",
+    type=click.Choice(["healthy", "watch", "at_risk", "critical"]),
+    default=None,
+    help="Show this tier; the score stays the model's.",
+)
 @click.option("--adjust", type=click.FloatRange(-30, 30), default=None, help="Add these points to the model's score.")
 @click.option("--clear", is_flag=True, help="End the customer's active override now.")
 @click.option("--reason", type=NonBlank(), required=True, help="Why; shown with the score and kept on the audit topic.")
 @click.option("--author", type=NonBlank(), required=True, help="Who; shown with the score and kept on the audit topic.")
-@click.option("--days", type=click.FloatRange(min=0, min_open=True, max=MAX_OVERRIDE_DAYS), default=14.0,
-              show_default=True, help="How long the override lasts; it always ends.")  # fmt: skip
-def override(customer_id: str, pin_score: float | None, pin_tier: Tier | None, adjust: float | None, clear: bool,
-             reason: str, author: str, days: float) -> None:  # fmt: skip
+@click.option(
+    "--days",
+    type=click.FloatRange(min=0, min_open=True, max=MAX_OVERRIDE_DAYS),
+    default=14.0,
+    show_default=True,
+    help="How long the override lasts; it always ends.",
+)
+def override(
+    customer_id: str,
+    pin_score: float | None,
+    pin_tier: Tier | None,
+    adjust: float | None,
+    clear: bool,
+    reason: str,
+    author: str,
+    days: float,
+) -> None:
     """Correct a customer's score by hand, with a reason, an author and an expiry (or --clear one)."""
     import uuid
     from datetime import datetime, timedelta, timezone
@@ -229,8 +285,12 @@ def override(customer_id: str, pin_score: float | None, pin_tier: Tier | None, a
     from schemas.control import OverrideRequest
     from streams.tools.publish import send_request
 
-    chosen: dict[OverrideAction, object] = {"pin_score": pin_score, "pin_tier": pin_tier, "adjust": adjust,
-                                            "clear": clear or None}
+    chosen: dict[OverrideAction, object] = {
+        "pin_score": pin_score,
+        "pin_tier": pin_tier,
+        "adjust": adjust,
+        "clear": clear or None,
+    }
     actions = [name for name, value in chosen.items() if value is not None]
     if len(actions) != 1:
         raise click.UsageError("give exactly one of --pin-score, --pin-tier, --adjust, --clear")
@@ -238,10 +298,17 @@ def override(customer_id: str, pin_score: float | None, pin_tier: Tier | None, a
     action = actions[0]
     try:
         request = OverrideRequest(
-            request_id=str(uuid.uuid4()), customer_id=customer_id, action=action, reason=reason, author=author,
-            requested_at=now, expires_at=None if clear else now + timedelta(days=days),
-            score=pin_score, tier=pin_tier, adjustment=adjust,
-        )  # fmt: skip
+            request_id=str(uuid.uuid4()),
+            customer_id=customer_id,
+            action=action,
+            reason=reason,
+            author=author,
+            requested_at=now,
+            expires_at=None if clear else now + timedelta(days=days),
+            score=pin_score,
+            tier=pin_tier,
+            adjustment=adjust,
+        )
     except ValidationError as exc:
         raise click.UsageError(one_line(exc, OVERRIDE_OPTIONS)) from exc
     settings = settings_from_env()
@@ -250,13 +317,27 @@ def override(customer_id: str, pin_score: float | None, pin_tier: Tier | None, a
 
 
 @main.command()
-@click.option("--events", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=SAMPLE_EVENTS,
-              show_default=True, help="JSON-lines events to replay.")  # fmt: skip
-@click.option("--workdir", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Where the stack keeps logs (default: a new temporary folder).")  # fmt: skip
+@click.option(
+    "--events",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=SAMPLE_EVENTS,
+    show_default=True,
+    help="JSON-lines events to replay.",
+)
+@click.option(
+    "--workdir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Where the stack keeps logs (default: a new temporary folder).",
+)
 @click.option("--show", "shown", type=click.IntRange(min=0), default=15, show_default=True, help="Rows per table.")
-@click.option("--rate", type=click.FloatRange(min=0, min_open=True), default=300.0, show_default=True,
-              help="Events published per second; a worker that keeps up sees the topics in step.")  # fmt: skip
+@click.option(
+    "--rate",
+    type=click.FloatRange(min=0, min_open=True),
+    default=300.0,
+    show_default=True,
+    help="Events published per second; a worker that keeps up sees the topics in step.",
+)
 def demo(events: Path, workdir: Path | None, shown: int, rate: float) -> None:
     """Start a local broker and Redis, run a worker, replay events, print scores and alerts, stop."""
     from streams.tools.demo import run_demo
@@ -309,16 +390,27 @@ def events_of(dataset: str) -> EventLog:
 
 @main.command()
 @click.option("--dataset", default="cdnow", show_default=True, help=DATASET_HELP)
-@click.option("--cutoff", type=Day(), default="1997-09-30", show_default=True,
-              help="Last day of the calibration period.")  # fmt: skip
+@click.option(
+    "--cutoff", type=Day(), default="1997-09-30", show_default=True, help="Last day of the calibration period."
+)
 @click.option("--holdout-end", type=Day(), default="1998-06-30", show_default=True, help="Last day of the holdout.")
-@click.option("--model", "model_path", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
-              help="Scoring-model TOML file (default: the built-in model).")  # fmt: skip
-@click.option("--plot", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Write the ROC curve and churn rate by score decile to this PNG.")  # fmt: skip
+@click.option(
+    "--model",
+    "model_path",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="Scoring-model TOML file (default: the built-in model).",
+)
+@click.option(
+    "--plot",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Write the ROC curve and churn rate by score decile to this PNG.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the metrics as one JSON object on stdout.")
-def backtest(dataset: str, cutoff: str, holdout_end: str, model_path: Path | None, plot: Path | None,
-             as_json: bool) -> None:  # fmt: skip
+def backtest(
+    dataset: str, cutoff: str, holdout_end: str, model_path: Path | None, plot: Path | None, as_json: bool
+) -> None:
     """How well the score at CUTOFF predicts churn (no purchase) up to HOLDOUT_END, against BG/NBD and RFM."""
     import json
 
@@ -333,7 +425,9 @@ def backtest(dataset: str, cutoff: str, holdout_end: str, model_path: Path | Non
     console = Console(stderr=as_json)
     model = load_model(model_path)  # before the dataset: a bad file is found without reading a large log
     if not isinstance(model, ScoringModel):
-        raise click.UsageError(f"--model: {model_path} holds several models ([models]); backtest takes one (preview takes both kinds)")
+        raise click.UsageError(
+            f"--model: {model_path} holds several models ([models]); backtest takes one (preview takes both kinds)"
+        )
     log = events_of(dataset)
     report = run_backtest(log.events, split_of(cutoff, holdout_end), model, plot, show=not as_json)
     report["dataset"], report["skipped_lines"] = dataset, log.skipped
@@ -356,34 +450,68 @@ def _inclusive(cutoff: str | None, holdout_end: str | None) -> tuple[datetime | 
 
 
 @main.command()
-@click.option("--candidate", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=True,
-              help="The model file to try.")  # fmt: skip
-@click.option("--current", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
-              help="The model file in use (default: HEALTHSCORE_MODEL_PATH, else the built-in model).")  # fmt: skip
+@click.option(
+    "--candidate",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    required=True,
+    help="The model file to try.",
+)
+@click.option(
+    "--current",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="The model file in use (default: HEALTHSCORE_MODEL_PATH, else the built-in model).",
+)
 @click.option("--dataset", default="cdnow", show_default=True, help=DATASET_HELP)
-@click.option("--cutoff", type=Day(), default=None,
-              help="Compare as of the end of this day (default: the end of the log).")  # fmt: skip
-@click.option("--holdout-end", type=Day(), default=None,
-              help="With --cutoff: churn (no purchase) after the cutoff up to this day (inclusive), for both AUCs.")  # fmt: skip
-@click.option("--live", is_flag=True,
-              help="Compare on every customer state the running workers hold (read through their API), not a log.")  # fmt: skip
-@click.option("--url", default=None,
-              help="With --live: any worker's API (default: HEALTHSCORE_WEB_CANONICAL_URL, else WEB_HOST:WEB_PORT).")  # fmt: skip
+@click.option(
+    "--cutoff", type=Day(), default=None, help="Compare as of the end of this day (default: the end of the log)."
+)
+@click.option(
+    "--holdout-end",
+    type=Day(),
+    default=None,
+    help="With --cutoff: churn (no purchase) after the cutoff up to this day (inclusive), for both AUCs.",
+)
+@click.option(
+    "--live",
+    is_flag=True,
+    help="Compare on every customer state the running workers hold (read through their API), not a log.",
+)
+@click.option(
+    "--url",
+    default=None,
+    help="With --live: any worker's API (default: HEALTHSCORE_WEB_CANONICAL_URL, else WEB_HOST:WEB_PORT).",
+)
 @click.option("--token", default=None, help="With --live: the API token (default: HEALTHSCORE_API_TOKEN).")
-@click.option("--plot", type=click.Path(dir_okay=False, path_type=Path), default=None, help="Write both distributions (PNG).")
+@click.option(
+    "--plot", type=click.Path(dir_okay=False, path_type=Path), default=None, help="Write both distributions (PNG)."
+)
 @click.option("--show", "shown", type=click.IntRange(min=0), default=15, show_default=True, help="Tier changes listed.")
 @click.pass_context
-def preview(ctx: click.Context, candidate: Path, current: Path | None, dataset: str, cutoff: str | None,
-            holdout_end: str | None, live: bool, url: str | None, token: str | None, plot: Path | None,
-            shown: int) -> None:  # fmt: skip
+def preview(
+    ctx: click.Context,
+    candidate: Path,
+    current: Path | None,
+    dataset: str,
+    cutoff: str | None,
+    holdout_end: str | None,
+    live: bool,
+    url: str | None,
+    token: str | None,
+    plot: Path | None,
+    shown: int,
+) -> None:
     """Before go-live: a candidate model next to the current one on an event log or the live states."""
     from rich.console import Console
 
     from streams.tools.preview import draw_preview, run_preview, show_preview
     from streams.worker.model_file import load_model
 
-    given = {name for name in ("dataset", "cutoff", "holdout_end", "url", "token")
-             if ctx.get_parameter_source(name) is not click.core.ParameterSource.DEFAULT}  # fmt: skip
+    given = {
+        name
+        for name in ("dataset", "cutoff", "holdout_end", "url", "token")
+        if ctx.get_parameter_source(name) is not click.core.ParameterSource.DEFAULT
+    }
     if live and given & {"dataset", "cutoff", "holdout_end"}:
         raise click.UsageError("--dataset, --cutoff and --holdout-end belong to the log preview, not --live")
     if not live and given & {"url", "token"}:
@@ -398,16 +526,18 @@ def preview(ctx: click.Context, candidate: Path, current: Path | None, dataset: 
     if live:
         result = _live_preview(console, settings, current_model, load_model(candidate), url, token)
     else:
-        result = run_preview(events_of(dataset).events, current_model, load_model(candidate),
-                             *_inclusive(cutoff, holdout_end), show=True)  # fmt: skip
+        result = run_preview(
+            events_of(dataset).events, current_model, load_model(candidate), *_inclusive(cutoff, holdout_end), show=True
+        )
     show_preview(console, result, shown)
     if plot:
         draw_preview(plot, result)
         console.print(f"plot written to {plot}")
 
 
-def _live_preview(console: Console, settings: Settings, current: Model, candidate: Model, url: str | None,
-                  token: str | None) -> Preview:  # fmt: skip
+def _live_preview(
+    console: Console, settings: Settings, current: Model, candidate: Model, url: str | None, token: str | None
+) -> Preview:
     """Read the workers' states, say what was read and at which moment, warn when they run another model."""
     from pydantic import SecretStr
 
@@ -420,17 +550,27 @@ def _live_preview(console: Console, settings: Settings, current: Model, candidat
     result, live, now = run_live_preview(url, secret, current, candidate)
     running = label(current)
     if live.models and live.models != {running}:
-        click.echo(f"warning: the workers score with {', '.join(sorted(live.models))}, not {running} (--current): "
-                   "the comparison is against another model than the one running", err=True)  # fmt: skip
-    console.print(f"{len(live.states):,} customers read from {len(live.workers)} worker(s), {live.partitions} "
-                  f"partitions, through {url}; scored as of {now.isoformat()}", soft_wrap=True)  # fmt: skip
+        click.echo(
+            f"warning: the workers score with {', '.join(sorted(live.models))}, not {running} (--current): "
+            "the comparison is against another model than the one running",
+            err=True,
+        )
+    console.print(
+        f"{len(live.states):,} customers read from {len(live.workers)} worker(s), {live.partitions} "
+        f"partitions, through {url}; scored as of {now.isoformat()}",
+        soft_wrap=True,
+    )
     return result
 
 
 @main.command()
 @click.argument("kind", type=click.Choice(["scores", "alerts", "deadletter", "audit"]))
-@click.option("--customer", type=CustomerIdType(), default=None,
-              help="Only this customer's records (a dead letter's: the key of the record it kept).")  # fmt: skip
+@click.option(
+    "--customer",
+    type=CustomerIdType(),
+    default=None,
+    help="Only this customer's records (a dead letter's: the key of the record it kept).",
+)
 @click.option("--from-beginning", is_flag=True, help="Start at the oldest record the topic keeps, not its end.")
 @click.option("--json", "as_json", is_flag=True, help="Print each record's value as it is, one JSON object per line.")
 @click.option("--limit", type=click.IntRange(min=1), default=None, help="Stop after this many records.")
@@ -462,12 +602,23 @@ def tail(kind: str, customer: str | None, from_beginning: bool, as_json: bool, l
 
 @main.command()
 @click.option("--dataset", default="cdnow", show_default=True, help=DATASET_HELP)
-@click.option("--label-cutoff", type=Day(), default="1997-06-30", show_default=True,
-              help="Last day whose state is fitted; churn is read from the days after it up to --cutoff.")  # fmt: skip
-@click.option("--cutoff", type=Day(), default="1997-09-30", show_default=True,
-              help="Last day of the calibration period.")  # fmt: skip
-@click.option("--model", "model_path", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
-              help="Model to start from (default: the built-in model).")  # fmt: skip
+@click.option(
+    "--label-cutoff",
+    type=Day(),
+    default="1997-06-30",
+    show_default=True,
+    help="Last day whose state is fitted; churn is read from the days after it up to --cutoff.",
+)
+@click.option(
+    "--cutoff", type=Day(), default="1997-09-30", show_default=True, help="Last day of the calibration period."
+)
+@click.option(
+    "--model",
+    "model_path",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="Model to start from (default: the built-in model).",
+)
 @click.option("--name", type=NonBlank(), default="calibrated", show_default=True, help="Name of the fitted model.")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True, help="Model file to write.")
 def calibrate(dataset: str, label_cutoff: str, cutoff: str, model_path: Path | None, name: str, out: Path) -> None:
@@ -481,8 +632,9 @@ def calibrate(dataset: str, label_cutoff: str, cutoff: str, model_path: Path | N
     base = load_model(model_path)  # before the dataset: a bad file is found without reading a large log
     if not isinstance(base, ScoringModel):
         raise click.UsageError(f"--model: {model_path} holds several models ([models]); calibrate starts from one")
-    model, auc, customers = run_calibration(events_of(dataset).events, split_of(label_cutoff, cutoff), base, name,
-                                            show=True)  # fmt: skip
+    model, auc, customers = run_calibration(
+        events_of(dataset).events, split_of(label_cutoff, cutoff), base, name, show=True
+    )
     write_model(model, out)
     click.echo(f"fitted on {customers:,} customers at {label_cutoff}, churn up to {cutoff}: training AUC {auc:.4f}")
     click.echo(f"wrote {out} ({model.name}@{model.version})")
@@ -501,8 +653,9 @@ def stack(workdir: Path | None) -> None:
             click.echo(f"export {key}={value}")
         while all(p.poll() is None for p in running.processes.values()):
             time.sleep(0.5)
-        exited = ", ".join(f"{name} (exit code {p.returncode})" for name, p in running.processes.items()
-                           if p.poll() is not None)  # fmt: skip
+        exited = ", ".join(
+            f"{name} (exit code {p.returncode})" for name, p in running.processes.items() if p.poll() is not None
+        )
         raise LocalStackError(f"{exited} stopped by itself; its log is in {workdir}")
 
 

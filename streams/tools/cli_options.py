@@ -28,8 +28,11 @@ class CustomerIdType(click.ParamType):
         try:
             return self._adapter.validate_python(value)
         except ValidationError:
-            self.fail(f"{value!r}: a customer id is 1 to {MAX_ID_LENGTH} characters, no spaces or control characters",
-                      param, ctx)  # fmt: skip
+            self.fail(
+                f"{value!r}: a customer id is 1 to {MAX_ID_LENGTH} characters, no spaces or control characters",
+                param,
+                ctx,
+            )
 
 
 class NonBlank(click.ParamType):

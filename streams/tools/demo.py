@@ -92,7 +92,11 @@ def collect(
                 model, sink = parse[tp.topic]
                 sink.extend(model.model_validate_json(r.value) for r in records)
             # The timer and profiles add updates of their own: wait for the ones of `events`.
-            if done_at is None and events <= {u.event_id for u in got.updates} and len(got.dead_letters) >= dead_letters:
+            if (
+                done_at is None
+                and events <= {u.event_id for u in got.updates}
+                and len(got.dead_letters) >= dead_letters
+            ):
                 done_at = time.monotonic()
             if done_at is not None and time.monotonic() - done_at > QUIET_SECONDS:
                 break
@@ -123,8 +127,16 @@ def show(console: Console, ranking: list[dict[str, str]], got: Collected, shown:
         table.add_column(col)
     for row in ranking[:shown]:
         update = ScoreUpdate.model_validate_json(row["update"])
-        table.add_row(row["customer_id"], row["score"], row["tier"], update.model_name, update.segment,
-                      f"{update.clv_12m:,.0f}", row["confidence"], row["reasons"])  # fmt: skip
+        table.add_row(
+            row["customer_id"],
+            row["score"],
+            row["tier"],
+            update.model_name,
+            update.segment,
+            f"{update.clv_12m:,.0f}",
+            row["confidence"],
+            row["reasons"],
+        )
     console.print(table)
 
     by_trigger = Counter(a.trigger for a in got.alerts)
@@ -137,9 +149,13 @@ def show(console: Console, ranking: list[dict[str, str]], got: Collected, shown:
         alerts.add_column(col)
     for alert in sorted(got.alerts, key=lambda a: a.raised_at)[-shown:]:
         alerts.add_row(
-            alert.customer_id, alert.trigger, alert.tier, f"{alert.score:.1f}", alert.raised_at.strftime("%Y-%m-%d"),
+            alert.customer_id,
+            alert.trigger,
+            alert.tier,
+            f"{alert.score:.1f}",
+            alert.raised_at.strftime("%Y-%m-%d"),
             "\n".join([alert.detail, *alert.reasons]),
-        )  # fmt: skip
+        )
     console.print(alerts)
 
     dead = Table(title=f"Dead letters: {len(got.dead_letters)}")
@@ -150,8 +166,9 @@ def show(console: Console, ranking: list[dict[str, str]], got: Collected, shown:
     console.print(dead)
 
 
-def start_local_worker(stack: LocalStack, app_prefix: str, clock: Literal["wall", "event"],
-                       model: Path | None = None) -> tuple[Settings, subprocess.Popen]:  # fmt: skip
+def start_local_worker(
+    stack: LocalStack, app_prefix: str, clock: Literal["wall", "event"], model: Path | None = None
+) -> tuple[Settings, subprocess.Popen]:
     """One worker on `stack` in a fresh group, topics created first; its settings and process."""
     worker_env = {
         "HEALTHSCORE_APP_ID": f"{app_prefix}-{uuid.uuid4().hex[:6]}",
@@ -165,7 +182,9 @@ def start_local_worker(stack: LocalStack, app_prefix: str, clock: Literal["wall"
     return settings, stack.start_worker("worker", worker_env)
 
 
-def run_demo(events: Path, workdir: Path, shown: int = 15, timeout: float = 300.0, rate: float | None = None) -> Collected:
+def run_demo(
+    events: Path, workdir: Path, shown: int = 15, timeout: float = 300.0, rate: float | None = None
+) -> Collected:
     """Run the whole flow once on a fresh local stack and print what came out."""
     console = Console(width=max(120, Console().width))
     lines = list(read_lines(events))
@@ -189,7 +208,9 @@ def run_demo(events: Path, workdir: Path, shown: int = 15, timeout: float = 300.
         console.print(f"{expected.duplicates} duplicates counted once")
         missing = expected.events - {u.event_id for u in got.updates}
         if missing:
-            raise SystemExit(f"{len(missing)} of {len(expected.events)} events got no score update; see {workdir}/worker.log")
+            raise SystemExit(
+                f"{len(missing)} of {len(expected.events)} events got no score update; see {workdir}/worker.log"
+            )
         ranking = redis_ranking(settings, len({u.customer_id for u in got.updates}))
         show(console, ranking, got, shown)
     console.print("local stack stopped")
@@ -197,6 +218,4 @@ def run_demo(events: Path, workdir: Path, shown: int = 15, timeout: float = 300.
 
 
 def summary(got: Collected) -> str:
-    return json.dumps(
-        {"updates": len(got.updates), "alerts": len(got.alerts), "dead_letters": len(got.dead_letters)}
-    )
+    return json.dumps({"updates": len(got.updates), "alerts": len(got.alerts), "dead_letters": len(got.dead_letters)})

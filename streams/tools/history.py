@@ -51,8 +51,9 @@ def sparkline(points: list[HistoryPoint], width: int = CHART_WIDTH) -> str:
     return "".join(columns)
 
 
-def fetch_history(url: str, customer_id: str, since: str | None, until: str | None,
-                  token: str | None) -> CustomerHistory:  # fmt: skip
+def fetch_history(
+    url: str, customer_id: str, since: str | None, until: str | None, token: str | None
+) -> CustomerHistory:
     """The customer's history from the API at `url`, or HistoryUnavailable with the API's own message."""
     query = urllib.parse.urlencode({k: v for k, v in (("since", since), ("until", until)) if v})
     path = f"/customers/{urllib.parse.quote(customer_id, safe='')}/history" + (f"?{query}" if query else "")
@@ -83,18 +84,28 @@ def show_history(console: Console, history: CustomerHistory, rows: int) -> None:
         console.print(f"no score history kept for {history.customer_id} in that period")
         return
     first, last = points[0], points[-1]
-    console.print(f"[bold]{history.customer_id}[/]: {len(points)} points, {_when(first.at)} to {_when(last.at)}, "
-                  f"score {first.score:.1f} -> {last.score:.1f} ({last.tier})", highlight=False)  # fmt: skip
-    console.print(f"{_when(first.at)[:10]} {sparkline(points)} {_when(last.at)[:10]}  (bar height: score 0-100)",
-                  highlight=False)  # fmt: skip
+    console.print(
+        f"[bold]{history.customer_id}[/]: {len(points)} points, {_when(first.at)} to {_when(last.at)}, "
+        f"score {first.score:.1f} -> {last.score:.1f} ({last.tier})",
+        highlight=False,
+    )
+    console.print(
+        f"{_when(first.at)[:10]} {sparkline(points)} {_when(last.at)[:10]}  (bar height: score 0-100)", highlight=False
+    )
     table = Table(box=None, pad_edge=False)
     for column in ("at", "score", "tier", "cause", "model", "override"):
         table.add_column(column, justify="right" if column == "score" else "left")
     shown = points[-rows:] if rows else points
     for point in shown:
         style = TIER_STYLES.get(point.tier, "")
-        table.add_row(_when(point.at), f"{point.score:.1f}", f"[{style}]{point.tier}[/]", point.cause, point.model,
-                      "yes" if point.overridden else "")  # fmt: skip
+        table.add_row(
+            _when(point.at),
+            f"{point.score:.1f}",
+            f"[{style}]{point.tier}[/]",
+            point.cause,
+            point.model,
+            "yes" if point.overridden else "",
+        )
     if len(shown) < len(points):
         console.print(f"({len(points) - len(shown)} older points not shown; --rows 0 shows all)")
     console.print(table)

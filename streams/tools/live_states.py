@@ -67,9 +67,13 @@ def page(url: str, partition: int, after: str | None, limit: int, token: SecretS
         except urllib.error.HTTPError as failed:
             message = _error_of(failed)
             if failed.code == 401:
-                raise LiveStatesError(f"{url} refused the token: give --token or HEALTHSCORE_API_TOKEN ({message})") from None
+                raise LiveStatesError(
+                    f"{url} refused the token: give --token or HEALTHSCORE_API_TOKEN ({message})"
+                ) from None
             if failed.code == 404 and "no partition" not in message:
-                raise LiveStatesError(f"{url} has no /partitions route: is it a healthscore worker of this version?") from None
+                raise LiveStatesError(
+                    f"{url} has no /partitions route: is it a healthscore worker of this version?"
+                ) from None
             if failed.code != 503 or time.monotonic() > deadline:
                 raise LiveStatesError(f"{url}: partition {partition}: {failed.code} {message}") from None
         except urllib.error.URLError as failed:
@@ -102,8 +106,9 @@ def pages(url: str, token: SecretStr | None, limit: int = MAX_STATES_PAGE) -> It
         partition += 1
 
 
-def read_live_states(url: str, token: SecretStr | None, read: Callable[[int], None] | None = None,
-                     page_size: int = MAX_STATES_PAGE) -> LiveStates:  # fmt: skip
+def read_live_states(
+    url: str, token: SecretStr | None, read: Callable[[int], None] | None = None, page_size: int = MAX_STATES_PAGE
+) -> LiveStates:
     """Every customer state of every partition, decoded with the state codec; `read(n)` after each page of n."""
     found = LiveStates()
     for got in pages(url, token, page_size):

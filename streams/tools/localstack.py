@@ -66,8 +66,9 @@ def claim(port: int, name: str) -> None:
             raise LocalStackError(f"{name} cannot listen on 127.0.0.1:{port}: {exc.strerror}") from None
 
 
-def wait_for_port(port: int, process: subprocess.Popen, log: Path, timeout: float = START_TIMEOUT,
-                  name: str = "the process") -> None:
+def wait_for_port(
+    port: int, process: subprocess.Popen, log: Path, timeout: float = START_TIMEOUT, name: str = "the process"
+) -> None:
     """Wait until `name` listens on `port`; if it does not, LocalStackError on one line with its log's last line."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -145,10 +146,16 @@ class LocalStack:
         free when this is called, for the worker's HTTP API and console, since
         6066 may be taken.
         """
-        return {**self.env(), "HEALTHSCORE_CLOCK": "event", "HEALTHSCORE_MODEL_PATH": str(model),
-                "HEALTHSCORE_WEB_PORT": str(free_port())}  # fmt: skip
+        return {
+            **self.env(),
+            "HEALTHSCORE_CLOCK": "event",
+            "HEALTHSCORE_MODEL_PATH": str(model),
+            "HEALTHSCORE_WEB_PORT": str(free_port()),
+        }
 
-    def start_worker(self, name: str, extra_env: Mapping[str, str], module: str = "streams.tools.cli") -> subprocess.Popen:
+    def start_worker(
+        self, name: str, extra_env: Mapping[str, str], module: str = "streams.tools.cli"
+    ) -> subprocess.Popen:
         """Run `healthscore worker` (`module` worker) as a child process, logging to workdir/<name>.log."""
         env = {**os.environ, **self.env(), **extra_env}
         log = (self.workdir / f"{name}.log").open("ab")
@@ -165,10 +172,19 @@ class LocalStack:
         claim(self.broker_port, "the broker")
         with log.open("ab") as out:
             self.processes["broker"] = subprocess.Popen(
-                [str(tansu_binary()), "broker", "--listener-url", url, "--advertised-listener-url", url,
-                 "--storage-engine", "memory://tansu/"],
-                stdout=out, stderr=subprocess.STDOUT,
-            )  # fmt: skip
+                [
+                    str(tansu_binary()),
+                    "broker",
+                    "--listener-url",
+                    url,
+                    "--advertised-listener-url",
+                    url,
+                    "--storage-engine",
+                    "memory://tansu/",
+                ],
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
         wait_for_port(self.broker_port, self.processes["broker"], log, name="the broker")
 
     def stop_broker(self) -> None:
@@ -180,10 +196,24 @@ class LocalStack:
         log = self.workdir / "redis.log"
         claim(self.redis_port, "redis-server")
         self.processes["redis"] = subprocess.Popen(
-            [redis_binary(), "--port", str(self.redis_port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "no", "--dir", str(self.workdir), "--logfile", str(log)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT,
-        )  # fmt: skip
+            [
+                redis_binary(),
+                "--port",
+                str(self.redis_port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                str(self.workdir),
+                "--logfile",
+                str(log),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.STDOUT,
+        )
         wait_for_port(self.redis_port, self.processes["redis"], log, name="redis-server")
 
     def stop_redis(self) -> None:

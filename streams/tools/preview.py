@@ -19,8 +19,14 @@ from streams.tools.live_states import LiveStates, read_live_states
 from streams.tools.progress import progress
 
 
-def run_preview(events: list[Event], current: Model, candidate: Model, cutoff: datetime | None,
-                holdout_end: datetime | None, show: bool) -> Preview:  # fmt: skip
+def run_preview(
+    events: list[Event],
+    current: Model,
+    candidate: Model,
+    cutoff: datetime | None,
+    holdout_end: datetime | None,
+    show: bool,
+) -> Preview:
     """Fold the log up to `cutoff` (default: just after its last event) and compare the two models there.
 
     With `holdout_end`, churn (no purchase in [cutoff, holdout_end)) labels each customer and both
@@ -32,7 +38,9 @@ def run_preview(events: list[Event], current: Model, candidate: Model, cutoff: d
     return compare(states, current, candidate, at, churned)
 
 
-def run_live_preview(url: str, token: SecretStr | None, current: Model, candidate: Model) -> tuple[Preview, LiveStates, datetime]:
+def run_live_preview(
+    url: str, token: SecretStr | None, current: Model, candidate: Model
+) -> tuple[Preview, LiveStates, datetime]:
     """Both models over every customer state the running workers hold, at the latest moment a worker has seen.
 
     With the wall clock that is now; with the event-time clock, the newest
@@ -67,12 +75,15 @@ def show_preview(console: Console, preview: Preview, shown: int) -> None:
     for column in ("customer", "tier now", "tier after", "score now", "score after"):
         moves.add_column(column)
     for move in preview.moves[:shown]:
-        moves.add_row(move.customer_id, move.current, move.candidate, f"{move.current_score:.1f}",
-                      f"{move.candidate_score:.1f}")  # fmt: skip
+        moves.add_row(
+            move.customer_id, move.current, move.candidate, f"{move.current_score:.1f}", f"{move.candidate_score:.1f}"
+        )
     console.print(moves)
     if current.auc is not None and candidate.auc is not None:
-        console.print(f"churn ROC-AUC: {current.label} {current.auc:.4f}, {candidate.label} {candidate.auc:.4f} "
-                      f"({candidate.auc - current.auc:+.4f})")  # fmt: skip
+        console.print(
+            f"churn ROC-AUC: {current.label} {current.auc:.4f}, {candidate.label} {candidate.auc:.4f} "
+            f"({candidate.auc - current.auc:+.4f})"
+        )
 
 
 def draw_preview(path: Path, preview: Preview) -> None:

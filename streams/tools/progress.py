@@ -46,8 +46,14 @@ class Tally:
 class PlainProgress:
     """A line on `stream` at most every `every` seconds while items are counted, and one when the run ends."""
 
-    def __init__(self, label: str, total: int | None, stream: TextIO, every: float = PLAIN_EVERY_SECONDS,
-                 clock: Callable[[], float] = time.monotonic) -> None:  # fmt: skip
+    def __init__(
+        self,
+        label: str,
+        total: int | None,
+        stream: TextIO,
+        every: float = PLAIN_EVERY_SECONDS,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.stream, self.every, self.clock = stream, every, clock
         self.tally = Tally(label, total, clock())
         self.shown_at = self.tally.started
@@ -78,8 +84,14 @@ def progress(label: str, total: int | None, stream: TextIO | None = None) -> Ite
         yield plain.advance
         plain.finish()
         return
-    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TaskProgressColumn(),
-               TextColumn("{task.fields[rate]}"), TimeElapsedColumn())  # fmt: skip
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TaskProgressColumn(),
+        TextColumn("{task.fields[rate]}"),
+        TimeElapsedColumn(),
+    )
     # rich would otherwise send what the command prints meanwhile to stderr, above the bar: stdout stays the answer.
     with Progress(*columns, console=Console(file=stream), redirect_stdout=False, redirect_stderr=False) as bar:
         task = bar.add_task(label, total=total, rate="")

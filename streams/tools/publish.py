@@ -106,4 +106,3 @@ def send_request(topic: str, request: ErasureRequest | OverrideRequest, settings
         producer.send(topic, key=key, value=request.model_dump_json().encode()).get(timeout=30)
     finally:
         producer.close()
-

@@ -61,16 +61,20 @@ def score_line(update: ScoreUpdate) -> Line:
         flags.append("overridden")  # a person's correction still in force
     computed = update.computed_score
     model_score = f" (model {computed:.1f})" if computed is not None and computed != update.score else ""
-    text = (f"{when(update.scored_at)}  {update.customer_id}  {update.score:5.1f} "
-            f"({movement(update.score, update.previous_score)}){model_score}  {standing(update.tier, update.previous_tier)}"
-            f"  {update.segment}  {update.model_name}@{update.model_version}{''.join(f' [{f}]' for f in flags)}"
-            f"{listed('reasons', update.reasons)}{listed('changes', update.changes)}")  # fmt: skip
+    text = (
+        f"{when(update.scored_at)}  {update.customer_id}  {update.score:5.1f} "
+        f"({movement(update.score, update.previous_score)}){model_score}  {standing(update.tier, update.previous_tier)}"
+        f"  {update.segment}  {update.model_name}@{update.model_version}{''.join(f' [{f}]' for f in flags)}"
+        f"{listed('reasons', update.reasons)}{listed('changes', update.changes)}"
+    )
     return Line(text, TIER_TONES[update.tier])
 
 
 def alert_line(alert: ChurnRiskAlert) -> Line:
-    text = (f"{when(alert.raised_at)}  {alert.severity.upper():6}  {alert.trigger}  {alert.customer_id}  "
-            f"{standing(alert.tier, alert.previous_tier)} {alert.score:.1f}  {alert.detail}")  # fmt: skip
+    text = (
+        f"{when(alert.raised_at)}  {alert.severity.upper():6}  {alert.trigger}  {alert.customer_id}  "
+        f"{standing(alert.tier, alert.previous_tier)} {alert.score:.1f}  {alert.detail}"
+    )
     return Line(text, "bad" if alert.severity == "high" else "warn")
 
 
@@ -83,8 +87,10 @@ def value_prefix(letter: DeadLetter) -> str:
 
 
 def dead_letter_line(letter: DeadLetter) -> Line:
-    text = (f"{when(letter.received_at)}  {letter.error}  {letter.topic}[{letter.partition}]@{letter.offset}  "
-            f"{letter.reason}  value: {value_prefix(letter)}")  # fmt: skip
+    text = (
+        f"{when(letter.received_at)}  {letter.error}  {letter.topic}[{letter.partition}]@{letter.offset}  "
+        f"{letter.reason}  value: {value_prefix(letter)}"
+    )
     return Line(text, "bad")
 
 
@@ -100,8 +106,10 @@ def override_text(override: OverrideRequest) -> str:
 
 
 def audit_line(record: AuditRecord) -> Line:
-    text = (f"{when(record.at)}  {record.action}  by {record.by}  {record.customer_id}  "
-            f"{override_text(record.override)}: {record.reason}")  # fmt: skip
+    text = (
+        f"{when(record.at)}  {record.action}  by {record.by}  {record.customer_id}  "
+        f"{override_text(record.override)}: {record.reason}"
+    )
     return Line(text, None)
 
 
@@ -130,8 +138,11 @@ def render(kind: str, key: bytes | None, value: bytes | None) -> Line:
     try:
         record = OUTPUTS[kind].model.model_validate_json(value)
     except ValidationError as exc:
-        return Line(f"unreadable {kind} record for {customer}: {exc.error_count()} error(s), "
-                    f"first: {exc.errors()[0]['msg']}; value: {value[:VALUE_PREFIX_BYTES]!r}", "bad")  # fmt: skip
+        return Line(
+            f"unreadable {kind} record for {customer}: {exc.error_count()} error(s), "
+            f"first: {exc.errors()[0]['msg']}; value: {value[:VALUE_PREFIX_BYTES]!r}",
+            "bad",
+        )
     return OUTPUTS[kind].line(record)
 
 

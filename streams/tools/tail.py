@@ -35,8 +35,12 @@ TOPIC_WAIT_SECONDS = 10.0
 
 
 def topic_of(kind: str, settings: Settings) -> str:
-    return {"scores": settings.topic_scores, "alerts": settings.topic_alerts,
-            "deadletter": settings.topic_deadletter, "audit": settings.topic_audit}[kind]  # fmt: skip
+    return {
+        "scores": settings.topic_scores,
+        "alerts": settings.topic_alerts,
+        "deadletter": settings.topic_deadletter,
+        "audit": settings.topic_audit,
+    }[kind]
 
 
 @dataclass
@@ -79,7 +83,9 @@ def open_reader(settings: Settings, topic: str, from_beginning: bool) -> tuple[K
     return consumer, WrittenSince(started_ms)
 
 
-def records(consumer: KafkaConsumer, request: TailRequest, fresh: WrittenSince | None) -> Iterator[tuple[bytes | None, bytes | None]]:
+def records(
+    consumer: KafkaConsumer, request: TailRequest, fresh: WrittenSince | None
+) -> Iterator[tuple[bytes | None, bytes | None]]:
     """(key, value) of each record of the customer asked for (all without one), as they come, until the limit."""
     shown = 0
     while request.limit is None or shown < request.limit:
@@ -87,7 +93,10 @@ def records(consumer: KafkaConsumer, request: TailRequest, fresh: WrittenSince |
             for record in batch:
                 if fresh is not None and not fresh(tp, record.timestamp):
                     continue
-                if request.customer is not None and customer_of(request.kind, record.key, record.value) != request.customer:
+                if (
+                    request.customer is not None
+                    and customer_of(request.kind, record.key, record.value) != request.customer
+                ):
                     continue
                 yield record.key, record.value
                 shown += 1
@@ -95,8 +104,12 @@ def records(consumer: KafkaConsumer, request: TailRequest, fresh: WrittenSince |
                     return
 
 
-def tail(settings: Settings, request: TailRequest, show: Callable[[bytes | None, bytes | None], None],
-         ready: Callable[[str], None]) -> None:  # fmt: skip
+def tail(
+    settings: Settings,
+    request: TailRequest,
+    show: Callable[[bytes | None, bytes | None], None],
+    ready: Callable[[str], None],
+) -> None:
     """Follow the output topic `request.kind`, handing `show` each record's key and value (None: a tombstone).
 
     `ready` is told what is followed once the reader is in place: from then on, nothing written is missed.

@@ -83,8 +83,13 @@ def create_app(settings: Settings, model: Model | None = None) -> Service:
     membership = FaustMembership(app, settings.session_timeout)
     producer = OutputProducer(settings, membership)
     metrics = Metrics()
-    redis = RedisSink(settings.redis_url, settings.redis_prefix, metrics,
-                      history_retention_days=settings.history_retention_days, fence=membership)  # fmt: skip
+    redis = RedisSink(
+        settings.redis_url,
+        settings.redis_prefix,
+        metrics,
+        history_retention_days=settings.history_retention_days,
+        fence=membership,
+    )
     reader = RedisReader(settings.redis_url, settings.redis_prefix)
     offsets = PartitionOffsets(kafka_options(settings))  # the consumer's own client queues behind its fetch
     table = customer_table(app, STATE_TABLE, settings)
@@ -94,13 +99,25 @@ def create_app(settings: Settings, model: Model | None = None) -> Service:
     add_housekeeping(app, settings, scorer, metrics, redis, offsets)
     add_broker_watch(app, settings, membership, metrics)
     add_shutdown_flush(app, producer, redis, reader, offsets)
-    api = Api(app=app, table=table, clock=scorer.now, reader=reader, metrics=metrics.exposition,
-              backlog=lambda: redis.backlog, owned=lambda: owned_partitions(app), recovered=lambda: tables_recovered(app),
-              broker=membership.reachable, fence=membership,
-              model=model, partitions=settings.partitions, source_topic=settings.topic_purchases,
-              token=settings.api_token,
-              states=lambda partition, after, limit: partition_page(
-                  table, partition, after, limit, memory_key_partitions(table)))  # fmt: skip
+    api = Api(
+        app=app,
+        table=table,
+        clock=scorer.now,
+        reader=reader,
+        metrics=metrics.exposition,
+        backlog=lambda: redis.backlog,
+        owned=lambda: owned_partitions(app),
+        recovered=lambda: tables_recovered(app),
+        broker=membership.reachable,
+        fence=membership,
+        model=model,
+        partitions=settings.partitions,
+        source_topic=settings.topic_purchases,
+        token=settings.api_token,
+        states=lambda partition, after, limit: partition_page(
+            table, partition, after, limit, memory_key_partitions(table)
+        ),
+    )
     routes.register(api)
     console.register(api)  # the pages people read, on the same server and token
     return Service(app=app, scorer=scorer, metrics=metrics, redis=redis, timer=timer)
@@ -163,17 +180,38 @@ def scorer_config(settings: Settings, producer: OutputProducer) -> ScorerConfig:
     )
 
 
-def build_scorer(app: faust.App, settings: Settings, model: Model, table: faust.Table, producer: OutputProducer,
-                 metrics: Metrics, redis: RedisSink, fence: Fence, offsets: PartitionOffsets) -> Scorer:  # fmt: skip
+def build_scorer(
+    app: faust.App,
+    settings: Settings,
+    model: Model,
+    table: faust.Table,
+    producer: OutputProducer,
+    metrics: Metrics,
+    redis: RedisSink,
+    fence: Fence,
+    offsets: PartitionOffsets,
+) -> Scorer:
     """The scorer of every batch, with offset checks restarted at each assignment."""
     sent = outputs(producer, settings)
     erasures = customer_table(app, ERASURES_TABLE, settings)
     continuity = Continuity(FaustConsumerPosition(app, offsets), metrics, checks=settings.offset_checks)
-    handler = Handler(config=scorer_config(settings, producer), model=model, table=table, outputs=sent,
-                      metrics=metrics, erasures=erasures)  # fmt: skip
-    checkpoint = Checkpoint(outputs=sent, states=StateWriter(table, producer, settings.partitions), redis=redis,
-                            erasures=erasures, due=due_schedule(settings, Path(app.conf.tabledir)), metrics=metrics,
-                            continuity=continuity)  # fmt: skip
+    handler = Handler(
+        config=scorer_config(settings, producer),
+        model=model,
+        table=table,
+        outputs=sent,
+        metrics=metrics,
+        erasures=erasures,
+    )
+    checkpoint = Checkpoint(
+        outputs=sent,
+        states=StateWriter(table, producer, settings.partitions),
+        redis=redis,
+        erasures=erasures,
+        due=due_schedule(settings, Path(app.conf.tabledir)),
+        metrics=metrics,
+        continuity=continuity,
+    )
     scorer = Scorer(handler=handler, continuity=continuity, checkpoint=checkpoint, fence=fence)
 
     @app.on_partitions_assigned.connect  # type: ignore[arg-type]  # mode types handlers as (sender, *args, signal=..., **kwargs)
@@ -209,15 +247,23 @@ def build_timer(app: faust.App, settings: Settings, scorer: Scorer, table: faust
 
 def add_scoring_agent(app: faust.App, settings: Settings, scorer: Scorer) -> None:
     """The one agent: batches of input records, scored together."""
-    inputs = app.topic(*settings.input_topics(), *settings.control_topics(), key_type=bytes, value_type=bytes,
-                       key_serializer="raw", value_serializer="raw", partitions=settings.partitions)  # fmt: skip
+    inputs = app.topic(
+        *settings.input_topics(),
+        *settings.control_topics(),
+        key_type=bytes,
+        value_type=bytes,
+        key_serializer="raw",
+        value_serializer="raw",
+        partitions=settings.partitions,
+    )
     prepare_aiokafka(inputs.topics)
 
     @app.agent(inputs, name="score-events")
     async def score_events(stream: faust.StreamT) -> None:
         await scorer.continuity.resume()
         async for events in cast(faust.Stream, stream).take_events(  # take_events is not on StreamT
-            settings.batch_max_events, within=settings.batch_seconds):
+            settings.batch_max_events, within=settings.batch_seconds
+        ):
             messages = [event.message for event in events]
             try:
                 await scorer.handle(messages)
@@ -227,8 +273,9 @@ def add_scoring_agent(app: faust.App, settings: Settings, scorer: Scorer) -> Non
                 raise
 
 
-def add_housekeeping(app: faust.App, settings: Settings, scorer: Scorer, metrics: Metrics, redis: RedisSink,
-                     offsets: PartitionOffsets) -> None:  # fmt: skip
+def add_housekeeping(
+    app: faust.App, settings: Settings, scorer: Scorer, metrics: Metrics, redis: RedisSink, offsets: PartitionOffsets
+) -> None:
     """Timers that flush Redis snapshots, sample lag and heal stalled partitions."""
 
     @app.timer(interval=settings.redis_flush_seconds, name="flush-redis")
@@ -248,10 +295,13 @@ def add_housekeeping(app: faust.App, settings: Settings, scorer: Scorer, metrics
             return
         await scorer.recover_tails(positions or {})
         if lag and sum(lag.values()) and scorer.continuity.quiet_checks == STALL_CHECKS:
-            logger.warning("%d input records wait and none arrived for %.0f s; positions %s; consumer %s",
-                           sum(lag.values()), STALL_CHECKS * LAG_INTERVAL_SECONDS,
-                           {f"{tp.topic}[{tp.partition}]": p for tp, p in (positions or {}).items()},
-                           consumer_state(app, settings.input_topics()))  # fmt: skip
+            logger.warning(
+                "%d input records wait and none arrived for %.0f s; positions %s; consumer %s",
+                sum(lag.values()),
+                STALL_CHECKS * LAG_INTERVAL_SECONDS,
+                {f"{tp.topic}[{tp.partition}]": p for tp, p in (positions or {}).items()},
+                consumer_state(app, settings.input_topics()),
+            )
 
 
 def add_broker_watch(app: faust.App, settings: Settings, membership: FaustMembership, metrics: Metrics) -> None:
@@ -272,8 +322,9 @@ def add_broker_watch(app: faust.App, settings: Settings, membership: FaustMember
     metrics.partitions_owned.set_function(writable)
 
 
-def add_shutdown_flush(app: faust.App, producer: OutputProducer, redis: RedisSink, reader: RedisReader,
-                       offsets: PartitionOffsets) -> None:  # fmt: skip
+def add_shutdown_flush(
+    app: faust.App, producer: OutputProducer, redis: RedisSink, reader: RedisReader, offsets: PartitionOffsets
+) -> None:
     async def flush() -> None:
         await producer.stop()
         await redis.flush()
@@ -285,8 +336,11 @@ def add_shutdown_flush(app: faust.App, producer: OutputProducer, redis: RedisSin
         try:
             await asyncio.wait_for(flush(), bound)
         except TimeoutError:  # the broker or Redis is gone: what was not committed is handled again
-            logger.warning("the final flush of outputs and snapshots did not finish within %.0f s of stopping; the next "
-                           "owner of the partitions sends again what was not acknowledged", bound)  # fmt: skip
+            logger.warning(
+                "the final flush of outputs and snapshots did not finish within %.0f s of stopping; the next "
+                "owner of the partitions sends again what was not acknowledged",
+                bound,
+            )
         finally:
             await redis.close()
             await reader.close()

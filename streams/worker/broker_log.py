@@ -35,8 +35,12 @@ STILL = "broker unreachable for %.0f s: %d connection errors since the last repo
 class BrokerLog(logging.Filter):
     """Thins the Kafka client's connection errors while the broker is unreachable; records from any thread."""
 
-    def __init__(self, unreachable: Collection[tuple[str, str]], every: float = REPORT_EVERY_SECONDS,
-                 clock: Callable[[], float] = time.monotonic) -> None:  # fmt: skip
+    def __init__(
+        self,
+        unreachable: Collection[tuple[str, str]],
+        every: float = REPORT_EVERY_SECONDS,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         super().__init__()
         self._unreachable = unreachable  # (logger name, message template) of each connection error
         self._clock = clock
@@ -96,5 +100,9 @@ def report_recovery(broker_log: BrokerLog, confirmed_at: float) -> None:
     """Log, once, the end of an outage that a confirmation at `confirmed_at` ended, if one did."""
     ended = broker_log.confirmed(confirmed_at)
     if ended is not None:  # at the first error's level, so whoever saw the outage sees it end
-        logger.log(broker_log.level, "broker reachable again after %.0f s: %d connection errors in all", ended.seconds,
-                   ended.failures)  # fmt: skip
+        logger.log(
+            broker_log.level,
+            "broker reachable again after %.0f s: %d connection errors in all",
+            ended.seconds,
+            ended.failures,
+        )

@@ -42,7 +42,10 @@ class Snapshots(Protocol):
     """Where the latest scores are offered for the API and console (streams/snapshot/writer.py RedisSink)."""
 
     def offer(
-        self, update: ScoreRecord, encoded: bytes | None = None, cause: str | None = None,
+        self,
+        update: ScoreRecord,
+        encoded: bytes | None = None,
+        cause: str | None = None,
         alerts: Sequence[AlertRecord] = (),
     ) -> None: ...
 

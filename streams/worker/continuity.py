@@ -120,7 +120,9 @@ class Continuity:
     async def _starts(self, tps: Collection[Hashable]) -> dict[Hashable, int]:
         """Where each partition's processing starts: the group's committed offset, or else its first on the broker."""
         ordered = sorted(tps, key=str)
-        starts = {tp: offset for tp, offset in (await self.consumer.fetch_committed(ordered)).items() if offset is not None}
+        starts = {
+            tp: offset for tp, offset in (await self.consumer.fetch_committed(ordered)).items() if offset is not None
+        }
         if never := [tp for tp in ordered if tp not in starts]:
             starts.update(await self.consumer.earliest(never))
         return starts
@@ -137,14 +139,22 @@ class Continuity:
             expected = self.guard.expected[record.tp]
             if verdict == "hole":
                 self.metrics.offset_holes.inc()
-                logger.warning("offset %d of %s arrived before %d..%d: fetching those again",
-                               record.offset, record.tp, expected, record.offset - 1)  # fmt: skip
+                logger.warning(
+                    "offset %d of %s arrived before %d..%d: fetching those again",
+                    record.offset,
+                    record.tp,
+                    expected,
+                    record.offset - 1,
+                )
             # In the background: the consumer thread may be waiting for this very batch to finish.
             self.seeks.add(task := asyncio.ensure_future(self.consumer.seek(record.tp, expected)))
             task.add_done_callback(self.seeks.discard)
         elif verdict == "rewind":
-            logger.warning("offsets of %s went back to %d: topic recreated or offsets reset; processing on",
-                           record.tp, record.offset)  # fmt: skip
+            logger.warning(
+                "offsets of %s went back to %d: topic recreated or offsets reset; processing on",
+                record.tp,
+                record.offset,
+            )
         return verdict in ("process", "rewind")
 
     def expect_again(self, records: Sequence[Record]) -> None:
@@ -192,8 +202,10 @@ class Continuity:
         """
         if not self.checks:
             return dict(read)  # without offset checks nothing is tracked: the fetch position is all there is
-        return {tp: next(p for p in (self.guard.resume_point(tp), position) if p is not None)
-                for tp, position in read.items()}  # fmt: skip
+        return {
+            tp: next(p for p in (self.guard.resume_point(tp), position) if p is not None)
+            for tp, position in read.items()
+        }
 
     async def recover_tails(self, positions: Mapping[PartitionKey, int], delivered: int, busy: bool) -> int:
         """Seek back each partition read past records that never arrived (streams/worker/offsets.py); returns how many.
@@ -217,8 +229,12 @@ class Continuity:
         stalled = self.guard.behind(positions, lambda tp: first.get(tp, consumer.committed_offset(tp)))
         for tp, expected in stalled.items():
             self.metrics.offset_holes.inc()
-            logger.warning("%s was read to offset %d but records from %d never arrived: fetching them again",
-                           tp, positions[tp], expected)  # fmt: skip
+            logger.warning(
+                "%s was read to offset %d but records from %d never arrived: fetching them again",
+                tp,
+                positions[tp],
+                expected,
+            )
             await consumer.seek(tp, expected)
         if stalled:
             self.quiet_checks = 0

@@ -170,29 +170,42 @@ class _TolerantPartitionRecords(aiokafka_fetcher.PartitionRecords):
         text = str(exc)  # aiokafka's errors name their class already
         reason = text if text.startswith(type(exc).__name__) else f"{type(exc).__name__}: {text}"
         value = UndecodableBatch(bytes(raw), first=first, last=last, reason=reason)
-        return ConsumerRecord(self._tp.topic, self._tp.partition, last, batch.max_timestamp, batch.timestamp_type,
-                              None, value, None, -1, len(value), [])  # fmt: skip
+        return ConsumerRecord(
+            self._tp.topic,
+            self._tp.partition,
+            last,
+            batch.max_timestamp,
+            batch.timestamp_type,
+            None,
+            value,
+            None,
+            -1,
+            len(value),
+            [],
+        )
 
 
 # What aiokafka logs, by logger and message template, each time it fails to reach a broker: the records
 # streams/worker/broker_log.py thins out while the broker is gone. Each repeats every retry (about 100 a second in all).
-BROKER_UNREACHABLE = frozenset({
-    ("aiokafka", 'Unable connect to "%s:%s": %s'),
-    ("aiokafka", 'Unable to request metadata from "%s:%s": %s'),
-    ("aiokafka", "Unable to request metadata from node with id %s: %r"),
-    ("aiokafka", "Unable to update metadata from %s"),
-    ("aiokafka", "Unable connect to node with id %s: %s"),
-    ("aiokafka.consumer.fetcher", "Failed fetch messages from %s: %s"),
-    ("aiokafka.consumer.fetcher", "Failed fetch offsets from %s: %s"),
-    ("aiokafka.consumer.group_coordinator", "Group Coordinator Request failed: %s"),
-    ("aiokafka.consumer.group_coordinator", "Error sending %s to node %s [%s] -- marking coordinator dead"),
-    ("aiokafka.consumer.group_coordinator", "Marking the coordinator dead (node %s)for group %s."),
-    ("aiokafka.consumer.group_coordinator", "Heartbeat send request failed: %s. Will retry."),
-    ("aiokafka.consumer.group_coordinator", "Heartbeat session expired - marking coordinator dead"),
-    ("aiokafka.producer.sender", "Cannot send %r to %s: %r"),
-    ("aiokafka.producer.sender", "Could not send %r: %r"),
-    ("aiokafka.producer.sender", "Got error produce response: %s"),
-})  # fmt: skip
+BROKER_UNREACHABLE = frozenset(
+    {
+        ("aiokafka", 'Unable connect to "%s:%s": %s'),
+        ("aiokafka", 'Unable to request metadata from "%s:%s": %s'),
+        ("aiokafka", "Unable to request metadata from node with id %s: %r"),
+        ("aiokafka", "Unable to update metadata from %s"),
+        ("aiokafka", "Unable connect to node with id %s: %s"),
+        ("aiokafka.consumer.fetcher", "Failed fetch messages from %s: %s"),
+        ("aiokafka.consumer.fetcher", "Failed fetch offsets from %s: %s"),
+        ("aiokafka.consumer.group_coordinator", "Group Coordinator Request failed: %s"),
+        ("aiokafka.consumer.group_coordinator", "Error sending %s to node %s [%s] -- marking coordinator dead"),
+        ("aiokafka.consumer.group_coordinator", "Marking the coordinator dead (node %s)for group %s."),
+        ("aiokafka.consumer.group_coordinator", "Heartbeat send request failed: %s. Will retry."),
+        ("aiokafka.consumer.group_coordinator", "Heartbeat session expired - marking coordinator dead"),
+        ("aiokafka.producer.sender", "Cannot send %r to %s: %r"),
+        ("aiokafka.producer.sender", "Could not send %r: %r"),
+        ("aiokafka.producer.sender", "Got error produce response: %s"),
+    }
+)
 
 
 class _ConfirmingCoordinator(GroupCoordinator):
@@ -252,8 +265,10 @@ class FaustMembership:
         if coordinator.rejoining:  # the group may already have given these partitions to another worker
             return "the group is rebalancing"
         if coordinator.generation != self.app.consumer_generation_id:
-            return (f"the group is in generation {coordinator.generation}, the partitions were assigned in "
-                    f"{self.app.consumer_generation_id}")  # fmt: skip
+            return (
+                f"the group is in generation {coordinator.generation}, the partitions were assigned in "
+                f"{self.app.consumer_generation_id}"
+            )
         silent = time.monotonic() - coordinator.confirmed_at
         if silent > self.session_timeout:
             return f"no heartbeat confirmed for {silent:.1f} s, longer than the session timeout ({self.session_timeout:g} s)"
@@ -383,8 +398,11 @@ class _Consumer(driver.Consumer):
         try:
             await asyncio.wait_for(super().wait_empty(), bound)
         except TimeoutError:
-            logger.warning("records under way were not acknowledged within %.0f s; going on without them: they were "
-                           "not committed and will be handled again", bound)  # fmt: skip
+            logger.warning(
+                "records under way were not acknowledged within %.0f s; going on without them: they were "
+                "not committed and will be handled again",
+                bound,
+            )
 
 
 _FETCHING = "FETCHING"  # faust.transport.consumer.CONSUMER_FETCHING
@@ -431,8 +449,11 @@ class _Recovery(Recovery):
         ends = await probe({tp: destination[tp] + 1 for tp in tps})  # Faust keeps the last offset, not the end
         later = {tp: end - 1 for tp, end in ends.items() if end - 1 > destination[tp]}
         if later:
-            logger.info("%s changelog partitions end after what the broker reported: %s", title,
-                        {f"{tp.topic}[{tp.partition}]": (destination[tp], last) for tp, last in later.items()})  # fmt: skip
+            logger.info(
+                "%s changelog partitions end after what the broker reported: %s",
+                title,
+                {f"{tp.topic}[{tp.partition}]": (destination[tp], last) for tp, last in later.items()},
+            )
             for tp, last in later.items():  # not Counter.update, which adds
                 destination[tp] = last
 
@@ -446,9 +467,13 @@ class _Recovery(Recovery):
         for tp in tps:
             offset, last = destination[tp], last_offsets.get(tp)
             if offset is not None and last is not None and offset > last:
-                logger.warning("%s: this worker's copy has read up to offset %d, past the last offset in the topic (%d): "
-                               "the changelog was truncated or replaced; reading it again from its start",
-                               tp, offset, last)  # fmt: skip
+                logger.warning(
+                    "%s: this worker's copy has read up to offset %d, past the last offset in the topic (%d): "
+                    "the changelog was truncated or replaced; reading it again from its start",
+                    tp,
+                    offset,
+                    last,
+                )
                 forget_partition(self.tp_to_table[tp], tp.partition)
                 earliest = (await consumer.earliest_offsets(tp)).get(tp)
                 destination[tp] = max(-1, (earliest or 0) - 1)
@@ -589,8 +614,12 @@ def consumer_state(app: faust.App, topics: Iterable[str]) -> dict[str, object]:
         "faust_active": mine(consumer._active_partitions or ()),
         "faust_paused": mine(consumer._paused_partitions),
         "client_paused": client_paused,
-        "read_offsets": {f"{tp.topic}[{tp.partition}]": o for tp, o in consumer._read_offset.items() if tp.topic in topics},
-        "committed": {f"{tp.topic}[{tp.partition}]": o for tp, o in consumer._committed_offset.items() if tp.topic in topics},
+        "read_offsets": {
+            f"{tp.topic}[{tp.partition}]": o for tp, o in consumer._read_offset.items() if tp.topic in topics
+        },
+        "committed": {
+            f"{tp.topic}[{tp.partition}]": o for tp, o in consumer._committed_offset.items() if tp.topic in topics
+        },
         "flow_active": consumer.flow_active,
         "flow_control_active": app.flow_control.is_active(),
         "rebalancing": app.rebalancing,

@@ -46,6 +46,7 @@ from streams.worker.watermark import Watermark
 
 logger = logging.getLogger(__name__)
 
+
 class _Where(TypedDict):
     """Where a record came from and when it arrived: what every decoder's dead letter names."""
 
@@ -136,24 +137,47 @@ class Handler:
         where: _Where = {"topic": record.topic, "partition": record.partition, "received_at": wall}
         if isinstance(record.value, UndecodableBatch):
             return undecodable(record.value, keep=config.dead_value_bytes, **where)
-        raw: _Raw = {"offset": record.offset, "key": record.key, "value": record.value,
-               "max_bytes": config.max_message_bytes, "keep": config.dead_value_bytes, **where}  # fmt: skip
+        raw: _Raw = {
+            "offset": record.offset,
+            "key": record.key,
+            "value": record.value,
+            "max_bytes": config.max_message_bytes,
+            "keep": config.dead_value_bytes,
+            **where,
+        }
         if record.topic == config.erasure_topic:
             return decode_request(ErasureRequest, **raw)
         if record.topic == config.override_topic:
             return decode_request(OverrideRequest, **raw)
-        return decode_event(expected_kind=config.kinds.get(record.topic), max_future=config.max_future,
-                            max_age=config.max_age, **raw)  # fmt: skip
+        return decode_event(
+            expected_kind=config.kinds.get(record.topic), max_future=config.max_future, max_age=config.max_age, **raw
+        )
 
     def _failed(self, record: Record, exc: BaseException, wall: datetime) -> DeadLetter:
-        logger.error("record %s[%d]@%d could not be handled: dead-lettered", record.topic, record.partition,
-                     record.offset, exc_info=exc)  # fmt: skip
-        reason = f"the worker failed on this record ({type(exc).__name__}: {exc}); report it with the record's coordinates"
+        logger.error(
+            "record %s[%d]@%d could not be handled: dead-lettered",
+            record.topic,
+            record.partition,
+            record.offset,
+            exc_info=exc,
+        )
+        reason = (
+            f"the worker failed on this record ({type(exc).__name__}: {exc}); report it with the record's coordinates"
+        )
         return self._dead(record, "processing_error", reason, wall)
 
     def _dead(self, record: Record, error: DeadLetterError, reason: str, wall: datetime) -> DeadLetter:
-        return dead_letter(error, reason, topic=record.topic, partition=record.partition, offset=record.offset,
-                           key=record.key, value=record.value, received_at=wall, keep=self.config.dead_value_bytes)  # fmt: skip
+        return dead_letter(
+            error,
+            reason,
+            topic=record.topic,
+            partition=record.partition,
+            offset=record.offset,
+            key=record.key,
+            value=record.value,
+            received_at=wall,
+            keep=self.config.dead_value_bytes,
+        )
 
     async def handle(self, record: Record, decoded: Decoded, batch: Batch) -> None:
         """Handle one decoded record; whatever goes wrong with it dead-letters it alone, and the batch goes on."""
@@ -162,7 +186,9 @@ class Handler:
         except Fenced:
             raise  # not this record's failure: the whole batch is dropped (Scorer.drop)
         except Exception as exc:  # noqa: BLE001 - one record's failure must not stop the others
-            await self.reject(self._failed(record, exc, datetime.now(timezone.utc)), self.config.kinds.get(record.topic))
+            await self.reject(
+                self._failed(record, exc, datetime.now(timezone.utc)), self.config.kinds.get(record.topic)
+            )
 
     async def _dispatch(self, record: Record, decoded: Decoded, batch: Batch) -> None:
         if isinstance(decoded, DeadLetter):
@@ -183,8 +209,10 @@ class Handler:
             return
         state = self.state_of(key, batch)
         if state is None and event.kind == "survey" and self.config.surveys_need_known_customer:
-            reason = (f"survey for customer {event.customer_id!r}, who has no purchase, visit or ticket yet; "
-                      "surveys are only scored for known customers")  # fmt: skip
+            reason = (
+                f"survey for customer {event.customer_id!r}, who has no purchase, visit or ticket yet; "
+                "surveys are only scored for known customers"
+            )
             await self.reject(self._dead(record, "unknown_customer", reason, wall), event.kind)
             return
         now = self._clock(event, state, wall)
@@ -193,8 +221,10 @@ class Handler:
         with undoable(key, state, batch):
             result = step(state or new_state(event.customer_id), event, self.model, now)
             if result.conflict:
-                reason = (f"event_id {event.event_id!r} was already applied with different content; an event id "
-                          "must name one event (a redelivery repeats it exactly)")  # fmt: skip
+                reason = (
+                    f"event_id {event.event_id!r} was already applied with different content; an event id "
+                    "must name one event (a redelivery repeats it exactly)"
+                )
                 await self.reject(self._dead(record, "conflicting_duplicate", reason, wall), event.kind)
                 return
             if result.duplicate:
@@ -222,8 +252,10 @@ class Handler:
         key = request.customer_id.encode("utf-8")
         state = self.state_of(key, batch)
         if state is None or not scorable(state):
-            reason = (f"override for customer {request.customer_id!r}, who has not been scored yet; "
-                      "an override corrects a score, so there must be one")  # fmt: skip
+            reason = (
+                f"override for customer {request.customer_id!r}, who has not been scored yet; "
+                "an override corrects a score, so there must be one"
+            )
             await self.reject(self._dead(record, "unknown_customer", reason, datetime.now(timezone.utc)), None)
             return
         if self.config.clock == "event":  # on the customer's clock, which a person's wall-clock stamp must not move
@@ -287,8 +319,9 @@ class Handler:
             records += [(self.outputs.audit, encode(record)) for record in result.audits]
         for _, value in records:
             if len(key) + len(value) > self.config.max_output_bytes:
-                raise OutputTooLarge(f"an output of {len(value)} bytes is over the producer's limit of "
-                                     f"{self.config.max_output_bytes}")  # fmt: skip
+                raise OutputTooLarge(
+                    f"an output of {len(value)} bytes is over the producer's limit of {self.config.max_output_bytes}"
+                )
         for topic, value in records:
             await topic.send(key=key, value=value)
         batch.states[key] = result.state

@@ -52,8 +52,11 @@ class Worker(SignalledWorker):
 
 
 def _exit_now(bound: float) -> None:
-    logger.error("shutdown took more than %.0f s: exiting now; records not committed are handled again by the "
-                 "next owner of their partition", bound)  # fmt: skip
+    logger.error(
+        "shutdown took more than %.0f s: exiting now; records not committed are handled again by the "
+        "next owner of their partition",
+        bound,
+    )
     logging.shutdown()
     os._exit(HARD_EXIT_CODE)
 

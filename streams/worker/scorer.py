@@ -185,8 +185,12 @@ class Scorer:
         self.continuity.expect_again(records)
         self.metrics.fenced_batches.inc()
         if self.fenced is None:
-            logger.warning("this worker may have lost its partitions (%s): it writes nothing until it has rejoined; "
-                           "%d records dropped uncommitted", reason, len(records))  # fmt: skip
+            logger.warning(
+                "this worker may have lost its partitions (%s): it writes nothing until it has rejoined; "
+                "%d records dropped uncommitted",
+                reason,
+                len(records),
+            )
         self.fenced = reason
 
     async def _retry_later(self, records: Sequence[Record]) -> None:
@@ -195,8 +199,12 @@ class Scorer:
         self.metrics.batch_failures.inc()
         pause = min(RETRY_MAX_SECONDS, RETRY_FIRST_SECONDS * 2 ** (self.failures - 1))
         # Only called from handle()'s `except` block, so the batch's exception is the current one (hence the noqa).
-        logger.exception("a batch of %d records failed (%d in a row): fetching them again in %.1f s",  # noqa: LOG004
-                         len(records), self.failures, pause)  # fmt: skip
+        logger.exception(  # noqa: LOG004
+            "a batch of %d records failed (%d in a row): fetching them again in %.1f s",
+            len(records),
+            self.failures,
+            pause,
+        )
         await self.continuity.rewind(records)
         await asyncio.sleep(pause)
 

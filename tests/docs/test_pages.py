@@ -43,8 +43,11 @@ def test_the_readme_stays_short() -> None:
     assert len(README.read_text().splitlines()) <= README_MAX_LINES
 
 
-@pytest.mark.parametrize(("page", "heading"), [(README, "Package map"), (DOCS / "concepts" / "architecture.md", "Modules")],
-                         ids=["README", "architecture"])  # fmt: skip
+@pytest.mark.parametrize(
+    ("page", "heading"),
+    [(README, "Package map"), (DOCS / "concepts" / "architecture.md", "Modules")],
+    ids=["README", "architecture"],
+)
 def test_the_package_maps_name_every_module(page: Path, heading: str) -> None:
     text = section(page, heading)
     missing = [str(m.relative_to(ROOT)) for m in modules() if not re.search(rf"\b{m.stem}\b", text)]

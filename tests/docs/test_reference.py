@@ -48,7 +48,9 @@ def test_every_setting_is_documented_with_its_default(field: str) -> None:
 @pytest.mark.parametrize("field", list(Settings.model_fields))
 def test_every_setting_means_on_the_page_what_its_description_in_the_code_says(field: str) -> None:
     """The page's meaning, its links read as their text, is the field's description: one text, kept in two places."""
-    meanings = dict(re.findall(r"^\| `(HEALTHSCORE_\w+)` \| `[^`]*` \| (.*) \|$", SETTINGS_PAGE.read_text(), re.MULTILINE))
+    meanings = dict(
+        re.findall(r"^\| `(HEALTHSCORE_\w+)` \| `[^`]*` \| (.*) \|$", SETTINGS_PAGE.read_text(), re.MULTILINE)
+    )
     meaning = re.sub(r"\[([^\]]+)\]\([^)]+\)", r"\1", meanings[f"HEALTHSCORE_{field.upper()}"])
     assert meaning == Settings.model_fields[field].description
 

@@ -20,10 +20,24 @@ from tests.docs.pages import ROOT, Block, blocks, pages
 
 MODELS: dict[str, TypeAdapter] = {
     "Event": EVENT_ADAPTER,
-    **{model.__name__: TypeAdapter(model) for model in (ScoreUpdate, ChurnRiskAlert, DeadLetter, AuditRecord,
-                                                         OverrideRequest, ErasureRequest, CustomerPage, CustomerSummary,
-                                                         TierCounts, CustomerHealth, CustomerHistory, StatesPage)},
-}  # fmt: skip
+    **{
+        model.__name__: TypeAdapter(model)
+        for model in (
+            ScoreUpdate,
+            ChurnRiskAlert,
+            DeadLetter,
+            AuditRecord,
+            OverrideRequest,
+            ErasureRequest,
+            CustomerPage,
+            CustomerSummary,
+            TierCounts,
+            CustomerHealth,
+            CustomerHistory,
+            StatesPage,
+        )
+    },
+}
 GLOBAL_OPTIONS = {"-v", "-vv", "--verbose", "--help"}
 # Example file names a command line may use without the file existing here.
 PLACEHOLDER_SUFFIXES = (".jsonl", ".toml", ".json")
@@ -50,8 +64,9 @@ def test_the_docs_show_commands() -> None:
 
 
 @pytest.mark.parametrize(("where", "words"), command_lines(), ids=[w for w, _ in command_lines()])
-def test_every_healthscore_command_line_parses(where: str, words: list[str], tmp_path: Path,
-                                                monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+def test_every_healthscore_command_line_parses(
+    where: str, words: list[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.chdir(ROOT)  # paths in the docs are relative to the checkout
     words = list(words)
     while words and words[0].startswith("-"):

@@ -13,14 +13,25 @@ SKIPPED = f"{SAMPLE}: 4 invalid lines skipped (the first, line "
 
 
 def healthscore(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "streams.tools.cli", *args], cwd=ROOT, capture_output=True, text=True,
-                          timeout=300)  # fmt: skip
+    return subprocess.run(
+        [sys.executable, "-m", "streams.tools.cli", *args], cwd=ROOT, capture_output=True, text=True, timeout=300
+    )
 
 
 def test_backtest_prints_json_metrics_for_the_score_and_each_reference_and_draws_a_plot(tmp_path: Path) -> None:
     plot = tmp_path / "roc.png"
-    run = healthscore("backtest", "--dataset", str(SAMPLE), "--cutoff", "2025-02-28", "--holdout-end", "2025-04-30",
-                      "--json", "--plot", str(plot))  # fmt: skip
+    run = healthscore(
+        "backtest",
+        "--dataset",
+        str(SAMPLE),
+        "--cutoff",
+        "2025-02-28",
+        "--holdout-end",
+        "2025-04-30",
+        "--json",
+        "--plot",
+        str(plot),
+    )
     assert run.returncode == 0, run.stderr
     report = json.loads(run.stdout)
     assert SKIPPED in run.stderr and report["skipped_lines"] == 4
@@ -34,13 +45,34 @@ def test_backtest_prints_json_metrics_for_the_score_and_each_reference_and_draws
 
 def test_calibrate_writes_a_model_file_the_backtest_and_the_worker_accept(tmp_path: Path) -> None:
     out = tmp_path / "fitted.toml"
-    run = healthscore("calibrate", "--dataset", str(SAMPLE), "--label-cutoff", "2025-01-31", "--cutoff", "2025-02-28",
-                      "--name", "sample-fit", "--out", str(out))  # fmt: skip
+    run = healthscore(
+        "calibrate",
+        "--dataset",
+        str(SAMPLE),
+        "--label-cutoff",
+        "2025-01-31",
+        "--cutoff",
+        "2025-02-28",
+        "--name",
+        "sample-fit",
+        "--out",
+        str(out),
+    )
     assert run.returncode == 0, run.stderr
     assert "training AUC" in run.stdout and out.exists() and SKIPPED in run.stderr
     from streams.worker.model_file import load_model
 
     assert load_model(out).name == "sample-fit"
-    scored = healthscore("backtest", "--dataset", str(SAMPLE), "--cutoff", "2025-02-28", "--holdout-end",
-                         "2025-04-30", "--model", str(out), "--json")  # fmt: skip
+    scored = healthscore(
+        "backtest",
+        "--dataset",
+        str(SAMPLE),
+        "--cutoff",
+        "2025-02-28",
+        "--holdout-end",
+        "2025-04-30",
+        "--model",
+        str(out),
+        "--json",
+    )
     assert json.loads(scored.stdout)["model"] == {"name": "sample-fit", "version": "2-calibrated"}

@@ -12,8 +12,11 @@ from tests.paths import ROOT
 def test_the_demo_prints_scores_alerts_with_reasons_and_dead_letters(tmp_path: Path) -> None:
     result = subprocess.run(
         [sys.executable, "-m", "streams.tools.cli", "demo", "--workdir", str(tmp_path)],
-        cwd=ROOT, capture_output=True, text=True, timeout=600,
-    )  # fmt: skip
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     out = result.stdout
     assert result.returncode == 0, out + result.stderr
     assert re.search(r"300 customers scored from Redis: healthy \d+, watch \d+, at_risk \d+, critical \d+", out)

@@ -154,8 +154,17 @@ def _tickets(rng: random.Random, customer: str, days: list[float], ids: Iterable
             out.append(ticket(customer, day, open_ids.pop(0), "resolved", event_id=eid))
             continue
         open_ids.append(f"T-{n}")
-        out.append(ticket(customer, day, open_ids[-1], "opened", rng.choice(["low", "normal", "high", "urgent"]),
-                          rng.choice(["question", "bug", "billing", "complaint", "other"]), event_id=eid))  # fmt: skip
+        out.append(
+            ticket(
+                customer,
+                day,
+                open_ids[-1],
+                "opened",
+                rng.choice(["low", "normal", "high", "urgent"]),
+                rng.choice(["question", "bug", "billing", "complaint", "other"]),
+                event_id=eid,
+            )
+        )
     return out
 
 
@@ -168,8 +177,11 @@ def _surveys(rng: random.Random, customer: str, days: list[float], ids: Iterable
 
 
 BUILDERS: dict[str, Callable[[random.Random, str, list[float], Iterable[str]], list[Event]]] = {
-    "purchase": _purchases, "visit": _visits, "ticket": _tickets, "survey": _surveys,
-}  # fmt: skip
+    "purchase": _purchases,
+    "visit": _visits,
+    "ticket": _tickets,
+    "survey": _surveys,
+}
 
 
 @dataclass
@@ -236,8 +248,16 @@ class Fault:
 # What issue 27 ran. The CI size runs one of each kind it names, plus one of EXTRA_FAULTS, and a second zombie:
 # a pause does harm only when it catches a batch under way and the other worker then wins the race to the
 # changelog, Redis or the partitions; one pause per run showed a defect in about half the runs, two in more.
-ISSUE_FAULTS = ("kill-9", "kill-9", "kill-9", "sigterm", "zombie", "redis-stop", "kill-9-in-rebalance",
-                "takeover-after-restart")  # fmt: skip
+ISSUE_FAULTS = (
+    "kill-9",
+    "kill-9",
+    "kill-9",
+    "sigterm",
+    "zombie",
+    "redis-stop",
+    "kill-9-in-rebalance",
+    "takeover-after-restart",
+)
 CI_FAULTS = ("zombie", "zombie", "kill-9", "sigterm", "redis-stop")
 EXTRA_FAULTS = ("kill-9-in-rebalance", "takeover-after-restart")
 
@@ -253,9 +273,16 @@ def chaos_schedule(seed: int, seconds: float, kinds: Sequence[str]) -> list[Faul
     rng.shuffle(order)
     end = max(FIRST_FAULT_SECONDS + 1.0, seconds * LAST_FAULT_SHARE)
     width = (end - FIRST_FAULT_SECONDS) / max(1, len(order))
-    return [Fault(round(FIRST_FAULT_SECONDS + i * width + rng.uniform(0.0, width * 0.6), 1), kind, rng.randrange(2),
-                  round(rng.uniform(0.5, 3.0), 1), round(rng.uniform(0.3, 1.0), 1))
-            for i, kind in enumerate(order)]  # fmt: skip
+    return [
+        Fault(
+            round(FIRST_FAULT_SECONDS + i * width + rng.uniform(0.0, width * 0.6), 1),
+            kind,
+            rng.randrange(2),
+            round(rng.uniform(0.5, 3.0), 1),
+            round(rng.uniform(0.3, 1.0), 1),
+        )
+        for i, kind in enumerate(order)
+    ]
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -382,8 +409,15 @@ class Cluster:
                 continue
             m.current.ended_by = "itself"
             self.exit_codes.append(f"{m.label} exited by itself -> {code}")
-            self.crashes.append(Finding("", "", f"worker {m.label} (pid {m.pid}) exited by itself", "running",
-                                        f"exit code {code}; log: {last_alarm(m.log_since(m.current.log_mark))}"))  # fmt: skip
+            self.crashes.append(
+                Finding(
+                    "",
+                    "",
+                    f"worker {m.label} (pid {m.pid}) exited by itself",
+                    "running",
+                    f"exit code {code}; log: {last_alarm(m.log_since(m.current.log_mark))}",
+                )
+            )
             self.journal.note(f"worker {m.label} (pid {m.pid}) EXITED BY ITSELF with code {code}; restarting it")
             m.start()
 
@@ -473,8 +507,11 @@ def zombie(cluster: Cluster, fault: Fault) -> None:
     # Paused while still recovering, it would have nothing under way to come back with; paused while the other
     # has not joined yet, nobody could take its partitions over (the pause would only stop the stream).
     if not cluster.wait(lambda: m.scoring(cluster.topic) and cluster.sharing(), TAKEOVER_TIMEOUT):
-        cluster.stalled(f"before the zombie pause of {m.label}: the two workers did not share the partitions with "
-                        f"{m.label} scoring", "a stable group; paused anyway")  # fmt: skip
+        cluster.stalled(
+            f"before the zombie pause of {m.label}: the two workers did not share the partitions with "
+            f"{m.label} scoring",
+            "a stable group; paused anyway",
+        )
     mark = other.log.stat().st_size
     held = sorted(m.holds(cluster.topic))
     cluster.busy_moment(fault.gap / 20)  # 15-50 ms after a chunk: likely in the middle of a batch
@@ -485,8 +522,10 @@ def zombie(cluster: Cluster, fault: Fault) -> None:
         if cluster.wait(lambda: other.holds(cluster.topic, since=mark) == cluster.partitions, TAKEOVER_TIMEOUT):
             cluster.journal.note(f"worker {other.label} holds every partition")
         else:
-            cluster.stalled(f"worker {m.label} SIGSTOPped holding {held}: worker {other.label} did not take its "
-                            f"partitions", "a takeover of every partition")  # fmt: skip
+            cluster.stalled(
+                f"worker {m.label} SIGSTOPped holding {held}: worker {other.label} did not take its partitions",
+                "a takeover of every partition",
+            )
         cluster.pause(ZOMBIE_EXTRA_SECONDS)
     finally:
         woke = m.log.stat().st_size
@@ -497,8 +536,7 @@ def zombie(cluster: Cluster, fault: Fault) -> None:
     if cluster.wait(lambda: ASSIGNED in m.log_since(woke), TAKEOVER_TIMEOUT):
         cluster.journal.note(f"worker {m.label} rejoined: holds {sorted(m.holds(cluster.topic))}")
     else:
-        cluster.stalled(f"worker {m.label} continued after its pause: it did not rejoin the group",
-                        "a new assignment")  # fmt: skip
+        cluster.stalled(f"worker {m.label} continued after its pause: it did not rejoin the group", "a new assignment")
 
 
 def redis_stop(cluster: Cluster, fault: Fault) -> None:
@@ -545,8 +583,10 @@ def takeover_after_restart(cluster: Cluster, fault: Fault) -> None:
     if cluster.wait(lambda: m.holds(cluster.topic) == cluster.partitions, TAKEOVER_TIMEOUT):
         cluster.journal.note(f"worker {m.label} holds every partition")
     else:
-        cluster.stalled(f"worker {other.label} killed: worker {m.label} did not take its partitions",
-                        "a takeover of every partition")  # fmt: skip
+        cluster.stalled(
+            f"worker {other.label} killed: worker {m.label} did not take its partitions",
+            "a takeover of every partition",
+        )
     cluster.pause(fault.delay)
     cluster.restart(other)
 
@@ -585,8 +625,9 @@ class Publisher(threading.Thread):
             for i in range(0, len(self.events), size):
                 time.sleep(max(0.0, started + (i // size) * PACE_SECONDS - time.monotonic()))  # pacing
                 for e in self.events[i : i + size]:
-                    future = producer.send(self.topics[e.kind], key=e.customer_id.encode(),
-                                           value=e.model_dump_json().encode())  # fmt: skip
+                    future = producer.send(
+                        self.topics[e.kind], key=e.customer_id.encode(), value=e.model_dump_json().encode()
+                    )
                     future.add_errback(self._failed, e.event_id)
                 self.sent = min(len(self.events), i + size)
                 self.chunk_sent.set()
@@ -711,8 +752,10 @@ class ChaosReport:
     def line(self) -> str:
         """One line per run, for the soak's output."""
         verdict = "OK" if self.ok else ("HARNESS ERROR" if self.harness_errors else "FAIL")
-        return (f"seed {self.seed} {self.store} {verdict}: {self.counts()} resent={self.resent} "
-                f"updates {self.updates_read}/{self.expected_updates} expected, {self.settled}, {self.duration:.0f}s")  # fmt: skip
+        return (
+            f"seed {self.seed} {self.store} {verdict}: {self.counts()} resent={self.resent} "
+            f"updates {self.updates_read}/{self.expected_updates} expected, {self.settled}, {self.duration:.0f}s"
+        )
 
     def summary(self) -> str:
         lines = [
@@ -722,8 +765,10 @@ class ChaosReport:
             f"result: {'OK' if self.ok else 'FAILED'}: {self.counts()}",
         ]
         if self.settled.startswith("timeout"):
-            lines.append("the group stalled: it did not commit every input record in time; updates of records "
-                         "it never reached count as lost")
+            lines.append(
+                "the group stalled: it did not commit every input record in time; updates of records "
+                "it never reached count as lost"
+            )
         if self.offsets:
             lines.append(f"committed offsets vs input ends: {self.offsets}")
         for error in self.harness_errors:
@@ -751,8 +796,9 @@ def differing_fields(a: object, b: object, names: Iterable[str]) -> list[str]:
 # The checks
 
 
-def check_updates(report: ChaosReport, ref: Reference, scores: Scores, placed: dict[str, Placed],
-                  committed: dict[TopicPartition, int]) -> None:  # fmt: skip
+def check_updates(
+    report: ChaosReport, ref: Reference, scores: Scores, placed: dict[str, Placed], committed: dict[TopicPartition, int]
+) -> None:
     """lost, conflicting and wrong: every update read against the replay's update for its event_id."""
     for event_id, want in ref.updates.items():
         if event_id in scores.by_event:
@@ -769,34 +815,53 @@ def check_updates(report: ChaosReport, ref: Reference, scores: Scores, placed: d
         want = ref.updates.get(event_id) if event_id is not None else None
         customer = versions[0].update.customer_id
         if len(versions) > 1:
-            report.checks["conflicting"].add(Finding(customer, str(event_id), f"{len(versions)} different updates",
-                                                     "one", " | ".join(map(str, versions))))  # fmt: skip
+            report.checks["conflicting"].add(
+                Finding(
+                    customer, str(event_id), f"{len(versions)} different updates", "one", " | ".join(map(str, versions))
+                )
+            )
         for version in versions:
             if want is None:
-                report.checks["wrong"].add(Finding(customer, str(event_id), "update the replay does not publish",
-                                                   "no update", str(version)))  # fmt: skip
+                report.checks["wrong"].add(
+                    Finding(customer, str(event_id), "update the replay does not publish", "no update", str(version))
+                )
             elif version.update != want:
                 fields = differing_fields(version.update, want, ScoreUpdate.model_fields)
-                report.checks["wrong"].add(Finding(customer, str(event_id), f"update differs in {fields}",
-                                                   describe(want), str(version)))  # fmt: skip
+                report.checks["wrong"].add(
+                    Finding(customer, str(event_id), f"update differs in {fields}", describe(want), str(version))
+                )
 
 
-def check_redis(report: ChaosReport, ref: Reference, snapshot: dict[str, dict[str, str | None]], scores: Scores) -> None:
+def check_redis(
+    report: ChaosReport, ref: Reference, snapshot: dict[str, dict[str, str | None]], scores: Scores
+) -> None:
     """Each customer's snapshot hash against the replay's last update of the customer."""
     for customer, want in ref.last_update.items():
         got = snapshot.get(customer, {})
         if got.get("update") is None:
-            report.checks["redis"].add(Finding(customer, str(want.event_id), "no snapshot",
-                                               f"{describe(want)}, {scores.published_at(want.event_id)}", "nothing"))
+            report.checks["redis"].add(
+                Finding(
+                    customer,
+                    str(want.event_id),
+                    "no snapshot",
+                    f"{describe(want)}, {scores.published_at(want.event_id)}",
+                    "nothing",
+                )
+            )
             continue
         stored = ScoreUpdate.model_validate_json(got["update"] or "")
         score_ok = abs(float(got.get("score") or "nan") - want.score) < 0.01
         if not score_ok or got.get("tier") != want.tier or stored.event_id != want.event_id:
-            report.checks["redis"].add(Finding(customer, str(want.event_id), "snapshot is not the last update",
-                                               f"{describe(want)} event {want.event_id}, "
-                                               f"{scores.published_at(want.event_id)}",
-                                               f"score {got.get('score')} {got.get('tier')} event {stored.event_id}, "
-                                               f"{scores.published_at(stored.event_id)}"))  # fmt: skip
+            report.checks["redis"].add(
+                Finding(
+                    customer,
+                    str(want.event_id),
+                    "snapshot is not the last update",
+                    f"{describe(want)} event {want.event_id}, {scores.published_at(want.event_id)}",
+                    f"score {got.get('score')} {got.get('tier')} event {stored.event_id}, "
+                    f"{scores.published_at(stored.event_id)}",
+                )
+            )
 
 
 # State fields the worker keeps for itself, not the fold's, so the replay never sets them: unconfirmed_update
@@ -816,28 +881,54 @@ def check_changelog(report: ChaosReport, ref: Reference, log: Changelog) -> None
         events = ref.events_of[customer]
         stored = log.newest.get(customer)
         if stored is None or stored.state is None:
-            report.checks["changelog"].add(Finding(customer, events[-1], "no state in the changelog",
-                                                   f"{want.event_count} events", str(stored or "nothing")))  # fmt: skip
+            report.checks["changelog"].add(
+                Finding(
+                    customer,
+                    events[-1],
+                    "no state in the changelog",
+                    f"{want.event_count} events",
+                    str(stored or "nothing"),
+                )
+            )
             continue
         got = stored.state
         lacking = [e for e in events if not already_seen(got, e)]
         fullest = log.fullest[customer]
         went_back = f"; a fuller state came before it: {fullest}" if fullest.events > stored.events else ""
         if lacking:
-            report.checks["changelog"].add(Finding(customer, lacking[0], f"state lacks {len(lacking)} of {len(events)} "
-                                                   f"events {lacking[:5]}", f"event_count {want.event_count}",
-                                                   f"{stored}{went_back}"))  # fmt: skip
+            report.checks["changelog"].add(
+                Finding(
+                    customer,
+                    lacking[0],
+                    f"state lacks {len(lacking)} of {len(events)} events {lacking[:5]}",
+                    f"event_count {want.event_count}",
+                    f"{stored}{went_back}",
+                )
+            )
         elif scoring_part(got, want) != want:
             fields = differing_fields(scoring_part(got, want), want, CustomerState.__struct_fields__)
-            report.checks["changelog"].add(Finding(customer, events[-1], f"state differs in {fields}",
-                                                   f"last_score {want.last_score}",
-                                                   f"last_score {got.last_score}, {stored}"))  # fmt: skip
+            report.checks["changelog"].add(
+                Finding(
+                    customer,
+                    events[-1],
+                    f"state differs in {fields}",
+                    f"last_score {want.last_score}",
+                    f"last_score {got.last_score}, {stored}",
+                )
+            )
     for customer in sorted(set(log.newest) - set(ref.states)):
         stored = log.newest[customer]
         if stored.state is None:  # a tombstone stores nothing (the end markers of versions that wrote them)
             continue
-        report.checks["changelog"].add(Finding(repr(customer), "", "a state under a key no customer has", "nothing",
-                                               f"state of {stored.state.customer_id!r}, {stored}"))  # fmt: skip
+        report.checks["changelog"].add(
+            Finding(
+                repr(customer),
+                "",
+                "a state under a key no customer has",
+                "nothing",
+                f"state of {stored.state.customer_id!r}, {stored}",
+            )
+        )
 
 
 def check_alerts(report: ChaosReport, ref: Reference, alerts: list[ChurnRiskAlert]) -> None:
@@ -852,12 +943,25 @@ def check_alerts(report: ChaosReport, ref: Reference, alerts: list[ChurnRiskAler
         want = ref.alerts.get(alert_id)
         for version in versions:
             if want is None:
-                report.checks["alerts"].add(Finding(version.customer_id, alert_id, "unexpected alert", "none",
-                                                    f"{version.trigger}: {version.detail}"))  # fmt: skip
+                report.checks["alerts"].add(
+                    Finding(
+                        version.customer_id,
+                        alert_id,
+                        "unexpected alert",
+                        "none",
+                        f"{version.trigger}: {version.detail}",
+                    )
+                )
             elif version != want:
-                report.checks["alerts"].add(Finding(version.customer_id, alert_id, "alert differs",
-                                                    f"{want.trigger}: {want.detail}",
-                                                    f"{version.trigger}: {version.detail}"))  # fmt: skip
+                report.checks["alerts"].add(
+                    Finding(
+                        version.customer_id,
+                        alert_id,
+                        "alert differs",
+                        f"{want.trigger}: {want.detail}",
+                        f"{version.trigger}: {version.detail}",
+                    )
+                )
 
 
 def check_deadletters(report: ChaosReport, ref: Reference, letters: list[DeadLetter]) -> None:
@@ -866,9 +970,15 @@ def check_deadletters(report: ChaosReport, ref: Reference, letters: list[DeadLet
             event_id = json.loads(base64.b64decode(letter.value_base64)).get("event_id", "?")
         except ValueError:
             event_id = "?"
-        report.checks["deadletters"].add(Finding(ref.customer_of.get(event_id, "?"), event_id,
-                                                 f"dead-lettered ({letter.error}) from {letter.topic}[{letter.partition}]"
-                                                 f"@{letter.offset}", "scored", letter.reason[:200]))  # fmt: skip
+        report.checks["deadletters"].add(
+            Finding(
+                ref.customer_of.get(event_id, "?"),
+                event_id,
+                f"dead-lettered ({letter.error}) from {letter.topic}[{letter.partition}]@{letter.offset}",
+                "scored",
+                letter.reason[:200],
+            )
+        )
 
 
 def log_alarms(member: Member) -> list[Finding]:
@@ -926,8 +1036,10 @@ def run_chaos(first: Deployment, datadir: Path, plan: ChaosPlan, out: Callable[[
     ref = reference(events)
     schedule = chaos_schedule(plan.seed, plan.seconds, plan.faults)
     report = ChaosReport(plan.seed, plan.store, plan.customers, len(events), len(ref.updates), schedule)
-    out(f"[chaos] seed {plan.seed}, {plan.store}: {len(events)} events of {plan.customers} customers over "
-        f"{plan.seconds:.0f}s, {len(ref.updates)} updates expected; schedule: " + "; ".join(map(str, schedule)))  # fmt: skip
+    out(
+        f"[chaos] seed {plan.seed}, {plan.store}: {len(events)} events of {plan.customers} customers over "
+        f"{plan.seconds:.0f}s, {len(ref.updates)} updates expected; schedule: " + "; ".join(map(str, schedule))
+    )
     journal = Journal(out)
     cluster = Cluster(first, datadir, journal)
     settings = first.settings
@@ -941,8 +1053,10 @@ def run_chaos(first: Deployment, datadir: Path, plan: ChaosPlan, out: Callable[[
         publisher = Publisher(first.stack.bootstrap, topics, events, plan.seconds)
         journal.start()
         scores = Scores(first.stack.bootstrap, settings.topic_scores, journal)
-        journal.note(f"stream starts; partitions a {sorted(cluster.members[0].holds(cluster.topic))}, "
-                     f"b {sorted(cluster.members[1].holds(cluster.topic))}")  # fmt: skip
+        journal.note(
+            f"stream starts; partitions a {sorted(cluster.members[0].holds(cluster.topic))}, "
+            f"b {sorted(cluster.members[1].holds(cluster.topic))}"
+        )
         cluster.chunk_sent = publisher.chunk_sent
         publisher.start()
         for fault in schedule:
@@ -970,19 +1084,24 @@ def run_chaos(first: Deployment, datadir: Path, plan: ChaosPlan, out: Callable[[
         report.settled, committed = await_outputs(cluster, scores, ref, ends, settings.app_id, plan.outputs_timeout)
         journal.note(f"outputs {report.settled}: {scores.read} updates read")
         if report.settled != "complete":
-            report.offsets = ", ".join(f"{tp.topic}[{tp.partition}] {committed.get(tp, -1)}/{end}"
-                                       for tp, end in sorted(ends.items()))  # fmt: skip
+            report.offsets = ", ".join(
+                f"{tp.topic}[{tp.partition}] {committed.get(tp, -1)}/{end}" for tp, end in sorted(ends.items())
+            )
         snapshot = settle_redis(cluster, ref, settings)
         journal.note("redis settled")
 
         check_updates(report, ref, scores, placed, committed)
         check_redis(report, ref, snapshot, scores)
         check_changelog(report, ref, changelog_states(first.stack.bootstrap, settings, journal))
-        alerts = [ChurnRiskAlert.model_validate_json(r.value) for r in read_all(first.stack.bootstrap,
-                                                                                [settings.topic_alerts])]  # fmt: skip
+        alerts = [
+            ChurnRiskAlert.model_validate_json(r.value)
+            for r in read_all(first.stack.bootstrap, [settings.topic_alerts])
+        ]
         check_alerts(report, ref, alerts)
-        letters = [DeadLetter.model_validate_json(r.value) for r in read_all(first.stack.bootstrap,
-                                                                             [settings.topic_deadletter])]  # fmt: skip
+        letters = [
+            DeadLetter.model_validate_json(r.value)
+            for r in read_all(first.stack.bootstrap, [settings.topic_deadletter])
+        ]
         check_deadletters(report, ref, letters)
         report.updates_read = scores.read
         report.resent = scores.read - sum(1 for e in scores.by_event if e in ref.updates)
@@ -998,20 +1117,35 @@ def run_chaos(first: Deployment, datadir: Path, plan: ChaosPlan, out: Callable[[
         for finding in cluster.stalls:
             report.checks["stalls"].add(finding)
         if report.settled.startswith("timeout"):
-            report.checks["stalls"].add(Finding("", "", "after the stream and the faults: the group did not commit "
-                                                "every input record", "every record handled", report.settled))  # fmt: skip
+            report.checks["stalls"].add(
+                Finding(
+                    "",
+                    "",
+                    "after the stream and the faults: the group did not commit every input record",
+                    "every record handled",
+                    report.settled,
+                )
+            )
         elif report.settled.startswith("complete, but"):  # Faust commits every 2.8 s: offsets idle this long are stuck
-            report.checks["stalls"].add(Finding("", "", "every update arrived but the group stopped committing",
-                                                "offsets committed up to the inputs' ends",
-                                                f"still behind {UNCOMMITTED_QUIET_SECONDS:.0f}s after the last update"))  # fmt: skip
+            report.checks["stalls"].add(
+                Finding(
+                    "",
+                    "",
+                    "every update arrived but the group stopped committing",
+                    "offsets committed up to the inputs' ends",
+                    f"still behind {UNCOMMITTED_QUIET_SECONDS:.0f}s after the last update",
+                )
+            )
         for m in cluster.members:
             for finding in log_alarms(m):
                 report.checks["crashes"].add(finding)
         report.journal, report.exit_codes = journal.lines, cluster.exit_codes
         report.duration = time.monotonic() - began
         if scoring_digest() != code:
-            report.harness_errors.append("the scoring code or model (scoring/, schemas/, models/) changed during the "
-                                         "run: the workers may not score as the offline replay did")  # fmt: skip
+            report.harness_errors.append(
+                "the scoring code or model (scoring/, schemas/, models/) changed during the "
+                "run: the workers may not score as the offline replay did"
+            )
     return report
 
 
@@ -1023,8 +1157,9 @@ def place_events(bootstrap: str, topics: list[str], events: Sequence[Event]) -> 
     return placed
 
 
-def await_outputs(cluster: Cluster, scores: Scores, ref: Reference, ends: dict[TopicPartition, int], group: str,
-                  timeout: float) -> tuple[str, dict[TopicPartition, int]]:  # fmt: skip
+def await_outputs(
+    cluster: Cluster, scores: Scores, ref: Reference, ends: dict[TopicPartition, int], group: str, timeout: float
+) -> tuple[str, dict[TopicPartition, int]]:
     """Read updates until the group has committed every input record and no update came for QUIET_SECONDS, or
     until `timeout`; returns how it ended and the group's committed offsets then.
 
@@ -1108,8 +1243,12 @@ def changelog_states(bootstrap: str, settings: Settings, journal: Journal) -> Ch
     log = Changelog({}, {})
     for r in read_all(bootstrap, [f"{settings.app_id}-{STATE_TABLE}-changelog"], timeout=60.0):
         customer = r.key.decode()
-        stored = Stored(None if r.value is None else decode_state(r.value), r.partition, r.offset,
-                        r.timestamp / 1000.0 - journal.wall_started)  # fmt: skip
+        stored = Stored(
+            None if r.value is None else decode_state(r.value),
+            r.partition,
+            r.offset,
+            r.timestamp / 1000.0 - journal.wall_started,
+        )
         log.newest[customer] = stored
         if customer not in log.fullest or stored.events > log.fullest[customer].events:
             log.fullest[customer] = stored
@@ -1119,9 +1258,17 @@ def changelog_states(bootstrap: str, settings: Settings, journal: Journal) -> Ch
 def print_table(reports: Sequence[ChaosReport], out: Callable[[str], None] = print) -> None:
     """The soak's closing table: one row per run."""
     header = ["seed", "store", "result", *CHECKS, "resent", "seconds"]
-    rows = [[str(r.seed), r.store, "OK" if r.ok else ("HARNESS" if r.harness_errors else "FAIL"),
-             *(str(r.checks[c].count) for c in CHECKS), str(r.resent), f"{r.duration:.0f}"] for r in reports]  # fmt: skip
+    rows = [
+        [
+            str(r.seed),
+            r.store,
+            "OK" if r.ok else ("HARNESS" if r.harness_errors else "FAIL"),
+            *(str(r.checks[c].count) for c in CHECKS),
+            str(r.resent),
+            f"{r.duration:.0f}",
+        ]
+        for r in reports
+    ]
     widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
     for row in [header, *rows]:
         out("  ".join(cell.rjust(w) for cell, w in zip(row, widths)))
-

@@ -53,7 +53,9 @@ def wait_until_all_scored(run, reader, seen: list, events: list[Event], timeout:
 def lost_report(run, missing: set[str], events: list[Event], seen: list) -> str:
     """What a failed wait shows: how many and which events lack an update, and the worker's warnings."""
     customers = sorted({e.customer_id for e in events if e.event_id in missing})
-    notable = [line for line in run.log.read_text().splitlines() if "WARNING" in line or "ERROR" in line or "Traceback" in line]
+    notable = [
+        line for line in run.log.read_text().splitlines() if "WARNING" in line or "ERROR" in line or "Traceback" in line
+    ]
     return (
         f"events were lost: {len(missing)} of {len(events)} have no ScoreUpdate ({len(seen)} updates read); "
         f"customers {customers[:10]}...; worker warnings:\n" + "\n".join(notable[-40:])
@@ -68,13 +70,17 @@ def assert_exactly_the_offline_result(run, events: list[Event], seen: list) -> i
     # Redelivered events re-send identical updates (same event_id, same content): consumers can deduplicate.
     assert {u.event_id for u in updates} == set(want)
     differing = [(u, want[u.event_id]) for u in updates if u != want[u.event_id]]
-    assert not differing, f"{len(differing)} updates differ from the offline replay; the first:\n{differing[0][0]}\n{differing[0][1]}"
+    assert not differing, (
+        f"{len(differing)} updates differ from the offline replay; the first:\n{differing[0][0]}\n{differing[0][1]}"
+    )
 
     # State: the newest changelog record per customer equals the offline fold, counters and all.
     records = read_all(run.stack.bootstrap, [f"{run.settings.app_id}-{STATE_TABLE}-changelog"])
     streamed = {r.key.decode(): decode_state(r.value) for r in records}
-    assert set(streamed) == set(expected.states), (sorted(set(expected.states) - set(streamed))[:10],
-                                                   sorted(set(streamed) - set(expected.states))[:10])  # fmt: skip
+    assert set(streamed) == set(expected.states), (
+        sorted(set(expected.states) - set(streamed))[:10],
+        sorted(set(streamed) - set(expected.states))[:10],
+    )
     for cid, state in expected.states.items():
         assert streamed[cid] == state, cid
 

@@ -79,10 +79,15 @@ def prometheus_server(workdir: Path, targets: Sequence[str], job: str = "healths
     log = workdir / "prometheus.log"
     with log.open("ab") as out:
         process = subprocess.Popen(
-            [prometheus_binary(), f"--config.file={workdir / 'prometheus.yml'}",
-             f"--storage.tsdb.path={workdir / 'tsdb'}", f"--web.listen-address=127.0.0.1:{port}"],
-            stdout=out, stderr=subprocess.STDOUT,
-        )  # fmt: skip
+            [
+                prometheus_binary(),
+                f"--config.file={workdir / 'prometheus.yml'}",
+                f"--storage.tsdb.path={workdir / 'tsdb'}",
+                f"--web.listen-address=127.0.0.1:{port}",
+            ],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
     try:
         wait_for_port(port, process, log)
         assert until(lambda: ready(port, process, log), timeout=60), f"prometheus not ready: {log.read_text()[-2000:]}"

@@ -39,6 +39,10 @@ def test_scores_at_the_cutoff_from_the_workers_state_equal_the_offline_backtest(
     for cid, state in offline.items():
         got = streamed[cid]
         assert (got.purchase_count, got.total_spend, got.purchase_times, got.buckets) == (
-            state.purchase_count, state.total_spend, state.purchase_times, state.buckets)  # fmt: skip
+            state.purchase_count,
+            state.total_spend,
+            state.purchase_times,
+            state.buckets,
+        )
     model = ScoringModel()
     assert score_at(streamed, model, SPLIT.cutoff) == score_at(offline, model, SPLIT.cutoff)

@@ -29,8 +29,16 @@ def mixed_events(seed: int = 8) -> list[Event]:
             elif roll < 0.75:
                 events.append(purchase(cid, day, round(rng.uniform(5, 300), 2)))
             elif roll < 0.9:
-                events.append(ticket(cid, day, f"T-{rng.randint(1, 4)}", rng.choice(["opened", "resolved"]),
-                                     rng.choice(["normal", "high"]), rng.choice(["question", "complaint"])))  # fmt: skip
+                events.append(
+                    ticket(
+                        cid,
+                        day,
+                        f"T-{rng.randint(1, 4)}",
+                        rng.choice(["opened", "resolved"]),
+                        rng.choice(["normal", "high"]),
+                        rng.choice(["question", "complaint"]),
+                    )
+                )
             else:
                 kind = rng.choice(["nps", "csat"])
                 events.append(survey(cid, day, kind, rng.randint(0, 10) if kind == "nps" else rng.randint(1, 5)))
@@ -49,9 +57,12 @@ def test_batched_outputs_equal_scoring_one_event_at_a_time(deploy) -> None:
     # The four topics interleave per customer in an order only the worker knows; its updates tell it.
     expected = replay([by_id[u.event_id] for u in updates], ScoringModel())
     assert updates == published(expected.updates)
-    alerts = [ChurnRiskAlert.model_validate_json(r.value) for r in run.read(run.settings.topic_alerts, len(expected.alerts))]
-    assert expected.alerts and sorted(alerts, key=lambda a: a.alert_id) == sorted(published(expected.alerts),
-                                                                                  key=lambda a: a.alert_id)  # fmt: skip
+    alerts = [
+        ChurnRiskAlert.model_validate_json(r.value) for r in run.read(run.settings.topic_alerts, len(expected.alerts))
+    ]
+    assert expected.alerts and sorted(alerts, key=lambda a: a.alert_id) == sorted(
+        published(expected.alerts), key=lambda a: a.alert_id
+    )
 
     # And the worker did take them in batches, not one by one.
     port = run.settings.web_port

@@ -43,8 +43,13 @@ def scores_of(bootstrap: str, topic: str, count: int, timeout: float = 60.0) -> 
 
 def test_a_worker_reconnects_after_the_broker_was_down_and_scores_on_from_its_state(tmp_path) -> None:
     with local_stack(tmp_path / "stack") as stack:
-        env = {"HEALTHSCORE_APP_ID": "outage", "HEALTHSCORE_CLOCK": "event", "HEALTHSCORE_WEB_PORT": str(free_port()),
-               "HEALTHSCORE_DATADIR": str(tmp_path / "data"), "HEALTHSCORE_INACTIVITY_TIMER": "false"}  # fmt: skip
+        env = {
+            "HEALTHSCORE_APP_ID": "outage",
+            "HEALTHSCORE_CLOCK": "event",
+            "HEALTHSCORE_WEB_PORT": str(free_port()),
+            "HEALTHSCORE_DATADIR": str(tmp_path / "data"),
+            "HEALTHSCORE_INACTIVITY_TIMER": "false",
+        }
         settings = Settings.from_env(stack.env() | env)
         ensure_topics(settings)
         worker = stack.start_worker("worker", env)
@@ -53,7 +58,8 @@ def test_a_worker_reconnects_after_the_broker_was_down_and_scores_on_from_its_st
             before = [purchase(f"cust-{n}", n) for n in range(20)]
             publish(stack.bootstrap, settings.topic_purchases, before)
             assert {u.event_id for u in scores_of(stack.bootstrap, settings.topic_scores, 20)} == {
-                e.event_id for e in before}
+                e.event_id for e in before
+            }
 
             assignments = log.read_text().count(ASSIGNED)
             stack.stop_broker()
@@ -66,7 +72,8 @@ def test_a_worker_reconnects_after_the_broker_was_down_and_scores_on_from_its_st
             # below the read offsets it had before (part of the memory broker's data loss; see
             # docs/concepts/delivery-and-ordering.md).
             assert until(lambda: log.read_text().count(ASSIGNED) > assignments, timeout=60), (
-                "the worker never joined the group again")  # fmt: skip
+                "the worker never joined the group again"
+            )
             rejoined = time.monotonic() - back
 
             # The same customers again, and new ones: every event is scored by the same process.
@@ -78,7 +85,9 @@ def test_a_worker_reconnects_after_the_broker_was_down_and_scores_on_from_its_st
             # Returning customers were scored on top of their state, not as strangers.
             assert all(u.previous_score is not None for u in updates if u.customer_id.startswith("cust-"))
             assert all(u.previous_score is None for u in updates if u.customer_id.startswith("new-"))
-            print(f"\nbroker down {OUTAGE_SECONDS} s; worker rejoined {rejoined:.1f} s after it was back; all "
-                  f"{len(after)} events scored {time.monotonic() - back:.1f} s after it was back")
+            print(
+                f"\nbroker down {OUTAGE_SECONDS} s; worker rejoined {rejoined:.1f} s after it was back; all "
+                f"{len(after)} events scored {time.monotonic() - back:.1f} s after it was back"
+            )
         finally:
             stop_process(worker)

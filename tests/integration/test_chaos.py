@@ -30,7 +30,9 @@ SEEDS = {"memory://": 2, "rocksdb://": 2027}
 @pytest.mark.parametrize(("store", "seed"), list(SEEDS.items()), ids=["memory", "rocksdb"])
 def test_every_event_survives_seeded_faults_exactly_as_the_offline_replay(deploy, tmp_path, store, seed) -> None:
     run = deploy(**chaos_env(store))
-    plan = ChaosPlan(seed=seed, store=store, customers=CUSTOMERS, events=EVENTS, seconds=SECONDS, faults=ci_faults(seed))
+    plan = ChaosPlan(
+        seed=seed, store=store, customers=CUSTOMERS, events=EVENTS, seconds=SECONDS, faults=ci_faults(seed)
+    )
     report = run_chaos(run, tmp_path, plan)
     print("\n" + report.summary())
     assert report.ok, report.summary()

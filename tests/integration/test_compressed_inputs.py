@@ -42,8 +42,15 @@ def by_id(records) -> Counter:
 
 def librdkafka_send(bootstrap: str, codec: str | None, records: list[tuple[str, bytes, bytes]]) -> None:
     """confluent-kafka (librdkafka), partitioning keys as the Java client does (murmur2)."""
-    producer = Producer({"bootstrap.servers": bootstrap, "compression.type": codec or "none", "linger.ms": 20,
-                         "partitioner": "murmur2_random", "acks": "all"})  # fmt: skip
+    producer = Producer(
+        {
+            "bootstrap.servers": bootstrap,
+            "compression.type": codec or "none",
+            "linger.ms": 20,
+            "partitioner": "murmur2_random",
+            "acks": "all",
+        }
+    )
     for topic, key, value in records:
         producer.produce(topic, key=key, value=value)
     assert producer.flush(30) == 0, "librdkafka did not deliver every record"

@@ -27,8 +27,9 @@ CUSTOMERS = 300  # in the sample
 
 
 def api(run, path: str) -> dict:
-    request = urllib.request.Request(f"http://127.0.0.1:{run.settings.web_port}{path}",
-                                     headers={"Authorization": f"Bearer {TOKEN}"})  # fmt: skip
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{run.settings.web_port}{path}", headers={"Authorization": f"Bearer {TOKEN}"}
+    )
     with urllib.request.urlopen(request, timeout=10) as response:
         return json.loads(response.read())
 
@@ -43,8 +44,11 @@ def settled(run, published: int) -> bool:
     """
     assert run.process.poll() is None, run.log.read_text()[-3000:]
     try:
-        return (metric_total(run.settings.web_port, "healthscore_events_total") == published
-                and api(run, "/tiers")["total"] == CUSTOMERS and api(run, "/livez")["redis_backlog"] == 0)  # fmt: skip
+        return (
+            metric_total(run.settings.web_port, "healthscore_events_total") == published
+            and api(run, "/tiers")["total"] == CUSTOMERS
+            and api(run, "/livez")["redis_backlog"] == 0
+        )
     except OSError:
         return False
 
@@ -57,8 +61,10 @@ def browser():
 
 
 def rows(driver) -> list[tuple[str, float]]:
-    return [(row.find_element(By.CSS_SELECTOR, "td.id a").text, float(row.find_elements(By.TAG_NAME, "td")[1].text))
-            for row in driver.find_elements(By.CSS_SELECTOR, "tr.customer-row")]  # fmt: skip
+    return [
+        (row.find_element(By.CSS_SELECTOR, "td.id a").text, float(row.find_elements(By.TAG_NAME, "td")[1].text))
+        for row in driver.find_elements(By.CSS_SELECTOR, "tr.customer-row")
+    ]
 
 
 def test_the_console_in_a_browser_logs_in_matches_the_api_and_draws_every_history_point(deploy, browser) -> None:
@@ -88,8 +94,9 @@ def test_the_console_in_a_browser_logs_in_matches_the_api_and_draws_every_histor
     assert rows(browser) == [(r["customer_id"], r["score"]) for r in expected["items"]]
     assert f"of {expected['total']:,}" in browser.find_element(By.ID, "count").text
     follow(browser, browser.find_element(By.CSS_SELECTOR, "a[rel=next]"))
-    assert rows(browser) == [(r["customer_id"], r["score"])
-                             for r in api(run, "/customers?tier=at_risk,critical&limit=50&offset=50")["items"]]  # fmt: skip
+    assert rows(browser) == [
+        (r["customer_id"], r["score"]) for r in api(run, "/customers?tier=at_risk,critical&limit=50&offset=50")["items"]
+    ]
     # Filtered by the form: one segment, sorted by the 7-day change.
     browser.get(f"{base}/console/at-risk")
     for box in browser.find_elements(By.NAME, "tier"):
@@ -117,7 +124,9 @@ def test_the_console_in_a_browser_logs_in_matches_the_api_and_draws_every_histor
     points = api(run, f"/customers/{quote(customer, safe='')}/history")["points"]
     assert len(points) > 1
     assert len(browser.find_elements(By.CSS_SELECTOR, "svg.history-chart circle.point")) == len(points)
-    assert float(browser.find_element(By.ID, "score").text) == api(run, f"/customers/{quote(customer, safe='')}")["score"]
+    assert (
+        float(browser.find_element(By.ID, "score").text) == api(run, f"/customers/{quote(customer, safe='')}")["score"]
+    )
     assert browser.find_elements(By.CSS_SELECTOR, "#reasons li")
     assert console_errors(browser) == []
 

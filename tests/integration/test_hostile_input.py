@@ -20,8 +20,14 @@ MAX_BYTES = corpus_max_bytes()
 
 def known_customers():
     """Events that make alice, bob and carol known before any survey or bad record arrives."""
-    return [purchase("alice", 0, 90.0), visit("alice", 0.5), purchase("bob", 1, 40.0), visit("bob", 1.5),
-            visit("carol", 2), ticket("carol", 2.5, "C-1")]  # fmt: skip
+    return [
+        purchase("alice", 0, 90.0),
+        visit("alice", 0.5),
+        purchase("bob", 1, 40.0),
+        visit("bob", 1.5),
+        visit("carol", 2),
+        ticket("carol", 2.5, "C-1"),
+    ]
 
 
 def valid_events():
@@ -37,8 +43,11 @@ def valid_events():
 
 def test_hostile_input_is_dead_lettered_and_the_valid_events_around_it_are_scored(deploy) -> None:
     # Without the timer, every ScoreUpdate comes from one event; surveys need a known customer, as in production.
-    run = deploy(HEALTHSCORE_MAX_MESSAGE_BYTES=str(MAX_BYTES), HEALTHSCORE_INACTIVITY_TIMER="false",
-                 HEALTHSCORE_SURVEYS_NEED_KNOWN_CUSTOMER="true")  # fmt: skip
+    run = deploy(
+        HEALTHSCORE_MAX_MESSAGE_BYTES=str(MAX_BYTES),
+        HEALTHSCORE_INACTIVITY_TIMER="false",
+        HEALTHSCORE_SURVEYS_NEED_KNOWN_CUSTOMER="true",
+    )
     topics = {kind: topic for topic, kind in run.settings.input_topics().items()}
 
     def record(event):
@@ -59,7 +68,9 @@ def test_hostile_input_is_dead_lettered_and_the_valid_events_around_it_are_score
     records.extend(record(event) for event in pending_good)
     run.publish(records)
 
-    updates = [ScoreUpdate.model_validate_json(r.value) for r in run.read(run.settings.topic_scores, len(first) + len(good))]
+    updates = [
+        ScoreUpdate.model_validate_json(r.value) for r in run.read(run.settings.topic_scores, len(first) + len(good))
+    ]
     letters = [DeadLetter.model_validate_json(r.value) for r in run.read(run.settings.topic_deadletter, len(bad))]
     assert run.process.poll() is None, f"worker died: {run.log.read_text()[-3000:]}"
     assert "Traceback" not in run.log.read_text(), run.log.read_text()[-3000:]  # no agent crashed and restarted
@@ -75,7 +86,9 @@ def test_hostile_input_is_dead_lettered_and_the_valid_events_around_it_are_score
     assert len(got) == len(bad)
     for case in bad:
         letter = got[(topics[case.kind], hashlib.sha256(case.value or b"").hexdigest())]
-        assert base64.b64decode(letter.value_base64) == (case.value or b"")[: len(base64.b64decode(letter.value_base64))]
+        assert (
+            base64.b64decode(letter.value_base64) == (case.value or b"")[: len(base64.b64decode(letter.value_base64))]
+        )
         assert letter.error == case.error, f"{case.name}: {letter.reason}"
         assert case.reason in letter.reason, f"{case.name}: {letter.reason}"
         assert letter.key_base64 == (None if case.key is None else base64.b64encode(case.key).decode()), case.name

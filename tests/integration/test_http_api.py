@@ -67,8 +67,11 @@ def customers():
         events += [visit(f"loyal-{n}", d + 0.5) for d in range(0, 90, 5)]
         events += [purchase(f"new-{n}", 85 + n, 30.0)]
         events += [purchase(f"fading-{n}", d, 40.0) for d in range(0, 20 + 5 * n, 5)]
-        events += [purchase(f"angry-{n}", 10, 50.0), ticket(f"angry-{n}", 60 + n, "T-1", priority="urgent",
-                   category="complaint"), survey(f"angry-{n}", 62 + n, "nps", n)]  # fmt: skip
+        events += [
+            purchase(f"angry-{n}", 10, 50.0),
+            ticket(f"angry-{n}", 60 + n, "T-1", priority="urgent", category="complaint"),
+            survey(f"angry-{n}", 62 + n, "nps", n),
+        ]
     return sorted(events, key=lambda e: e.occurred_at)
 
 
@@ -103,7 +106,9 @@ def test_customer_health_list_and_counts_match_what_the_worker_published(deploy)
     by_id = {e.event_id: e for e in events}
     states = replay([by_id[u.event_id] for u in updates], ScoringModel()).states
     now = max(e.occurred_at for e in events)
-    expected = {cid: current_health(state, ScoringModel(), now).model_dump(mode="json") for cid, state in states.items()}
+    expected = {
+        cid: current_health(state, ScoringModel(), now).model_dump(mode="json") for cid, state in states.items()
+    }
 
     def answers() -> dict:
         return {customer_id: get(port, f"/customers/{customer_id}").body for customer_id in expected}
@@ -118,7 +123,8 @@ def test_customer_health_list_and_counts_match_what_the_worker_published(deploy)
 
     unknown = get(port, "/customers/nobody-here")
     assert unknown.status == 404 and unknown.body == {
-        "error": "unknown customer 'nobody-here': no event of theirs has been scored"}  # fmt: skip
+        "error": "unknown customer 'nobody-here': no event of theirs has been scored"
+    }
 
     # The list: lowest score first (ties by id), pages chained by next_offset, totals exact.
     ranked = sorted(last.values(), key=lambda u: (u.score, u.customer_id))
@@ -130,7 +136,8 @@ def test_customer_health_list_and_counts_match_what_the_worker_published(deploy)
         nxt = page.body["next_offset"]
         path = f"/customers?limit=5&offset={nxt}" if nxt is not None else ""
     assert [(r["customer_id"], r["score"], r["tier"], r["segment"]) for r in seen] == [
-        (u.customer_id, u.score, u.tier, u.segment) for u in ranked]  # fmt: skip
+        (u.customer_id, u.score, u.tier, u.segment) for u in ranked
+    ]
     assert seen[0]["reasons"] == ranked[0].reasons
 
     at_risk = [u for u in ranked if u.tier in ("at_risk", "critical")]
@@ -162,9 +169,13 @@ def test_a_customer_moving_tier_leaves_the_old_tier_in_the_list_and_the_counts(d
     happy = sorted(happy, key=lambda e: e.occurred_at) + [survey("mover", 40, "nps", 10)]
     publish_and_wait(run, happy)
     before = get(port, "/customers/mover").body["tier"]
-    unhappy = [ticket("mover", 41, "T-9", priority="urgent", category="complaint"),
-               ticket("mover", 41.5, "T-8", priority="urgent", category="complaint"),
-               survey("mover", 42, "nps", 0), survey("mover", 42.5, "csat", 1), survey("mover", 42.7, "csat", 1)]  # fmt: skip
+    unhappy = [
+        ticket("mover", 41, "T-9", priority="urgent", category="complaint"),
+        ticket("mover", 41.5, "T-8", priority="urgent", category="complaint"),
+        survey("mover", 42, "nps", 0),
+        survey("mover", 42.5, "csat", 1),
+        survey("mover", 42.7, "csat", 1),
+    ]
     updates = publish_and_wait(run, unhappy, published=len(happy))
     after = updates[-1].tier
     assert after != before
@@ -172,14 +183,23 @@ def test_a_customer_moving_tier_leaves_the_old_tier_in_the_list_and_the_counts(d
     counts = get(port, "/tiers").body
     assert counts["tiers"][after] == 1 and counts["total"] == 1
     assert get(port, f"/customers?tier={before}").body == {
-        "items": [], "total": 0, "limit": 50, "offset": 0, "next_offset": None}  # fmt: skip
+        "items": [],
+        "total": 0,
+        "limit": 50,
+        "offset": 0,
+        "next_offset": None,
+    }
     assert [r["customer_id"] for r in get(port, f"/customers?tier={after}").body["items"]] == ["mover"]
     # In the snapshot, exactly one tier set and one segment set hold the customer, those of the newest score
     # (and the ranking by 7-day change, which holds everyone).
     client, prefix = run.redis(), run.settings.redis_prefix
     member_of = [key for key in index_keys(prefix) if client.zscore(key, "mover") is not None]
-    assert member_of == [ranking_key(prefix), tier_key(prefix, after), segment_key(prefix, updates[-1].segment),
-                         change_key(prefix)]  # fmt: skip
+    assert member_of == [
+        ranking_key(prefix),
+        tier_key(prefix, after),
+        segment_key(prefix, updates[-1].segment),
+        change_key(prefix),
+    ]
 
 
 def test_customer_data_needs_the_bearer_token_and_the_probes_do_not(deploy) -> None:
@@ -221,8 +241,11 @@ def test_a_method_a_route_does_not_take_and_an_unknown_route_answer_json_errors_
 def test_any_worker_answers_for_any_customer_by_forwarding_to_its_owner(deploy, stack) -> None:
     first = deploy(HEALTHSCORE_INACTIVITY_TIMER="false")
     second_port = free_port()
-    env = {**first.env, "HEALTHSCORE_WEB_PORT": str(second_port),
-           "HEALTHSCORE_DATADIR": first.env["HEALTHSCORE_DATADIR"] + "-2"}  # fmt: skip
+    env = {
+        **first.env,
+        "HEALTHSCORE_WEB_PORT": str(second_port),
+        "HEALTHSCORE_DATADIR": first.env["HEALTHSCORE_DATADIR"] + "-2",
+    }
     second = stack.start_worker(first.name + "-2", env)
     try:
         events = [purchase(f"c{n}", n % 5, 20.0 + n) for n in range(16)]

@@ -73,8 +73,14 @@ def test_the_stack_serves_kafka_and_redis_and_stops_cleanly(tmp_path) -> None:
 def run_until(args: list[str], out: Path, ready: str) -> tuple[subprocess.Popen, str]:
     """Start `healthscore ARGS`, its stdout to `out`, and wait until it printed a line matching `ready`."""
     with out.open("w") as handle:
-        command = subprocess.Popen([sys.executable, "-m", "streams.tools.cli", *args], cwd=ROOT, stdout=handle,
-                                   stderr=subprocess.PIPE, text=True, preexec_fn=as_in_a_terminal)  # fmt: skip
+        command = subprocess.Popen(
+            [sys.executable, "-m", "streams.tools.cli", *args],
+            cwd=ROOT,
+            stdout=handle,
+            stderr=subprocess.PIPE,
+            text=True,
+            preexec_fn=as_in_a_terminal,
+        )
     if not until(lambda: re.search(ready, out.read_text(), re.MULTILINE) or command.poll() is not None, timeout=60):
         command.kill()
         pytest.fail(f"no {ready!r} within 60 s: {out.read_text()}")
@@ -102,15 +108,23 @@ def stopped_by(command: subprocess.Popen, signum: int, started: dict[int, str], 
 
 # What docs/operations/local-stack.md's walk-through needs in the shells it starts a worker and commands in: the
 # stack's address and Tansu timings, the event clock for the replay, the demo's models, a free port for the API.
-WALKTHROUGH = {"HEALTHSCORE_BROKER_URL", "HEALTHSCORE_REDIS_URL", "HEALTHSCORE_SESSION_TIMEOUT",
-               "HEALTHSCORE_HEARTBEAT_INTERVAL", "HEALTHSCORE_PROBE_CHANGELOG_ENDS", "HEALTHSCORE_CLOCK",
-               "HEALTHSCORE_MODEL_PATH", "HEALTHSCORE_WEB_PORT"}  # fmt: skip
+WALKTHROUGH = {
+    "HEALTHSCORE_BROKER_URL",
+    "HEALTHSCORE_REDIS_URL",
+    "HEALTHSCORE_SESSION_TIMEOUT",
+    "HEALTHSCORE_HEARTBEAT_INTERVAL",
+    "HEALTHSCORE_PROBE_CHANGELOG_ENDS",
+    "HEALTHSCORE_CLOCK",
+    "HEALTHSCORE_MODEL_PATH",
+    "HEALTHSCORE_WEB_PORT",
+}
 
 
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT, signal.SIGHUP], ids=lambda s: s.name)
 def test_the_stack_command_stops_broker_and_redis_on_a_signal(signum: int, tmp_path: Path) -> None:
-    command, out = run_until(["stack", "--workdir", str(tmp_path / "stack")], tmp_path / "out.txt",
-                             r"^export HEALTHSCORE_WEB_PORT=")  # fmt: skip
+    command, out = run_until(
+        ["stack", "--workdir", str(tmp_path / "stack")], tmp_path / "out.txt", r"^export HEALTHSCORE_WEB_PORT="
+    )
     ports = [int(p) for p in re.findall(r"^export HEALTHSCORE_\w+_URL=\w+://127\.0\.0\.1:(\d+)", out, re.MULTILINE)]
     exports = dict(re.findall(r"^export (HEALTHSCORE_\w+)=(\S+)$", out, re.MULTILINE))
     assert exports.keys() == WALKTHROUGH and exports["HEALTHSCORE_CLOCK"] == "event", out
@@ -123,8 +137,11 @@ def test_the_stack_command_stops_broker_and_redis_on_a_signal(signum: int, tmp_p
 
 
 def test_the_demo_stops_broker_redis_and_worker_on_sigterm(tmp_path: Path) -> None:
-    command, out = run_until(["demo", "--workdir", str(tmp_path / "demo")], tmp_path / "out.txt",
-                             r"^worker started; metrics at http://127\.0\.0\.1:\d+")  # fmt: skip
+    command, out = run_until(
+        ["demo", "--workdir", str(tmp_path / "demo")],
+        tmp_path / "out.txt",
+        r"^worker started; metrics at http://127\.0\.0\.1:\d+",
+    )
     ports = [int(port) for port in re.findall(r"127\.0\.0\.1:(\d+)", out)]
     assert len(ports) == 3, out  # broker, redis, the worker's web server
     assert until(lambda: listening(ports[2]), timeout=60), "the worker's web server never came up"
@@ -134,8 +151,9 @@ def test_the_demo_stops_broker_redis_and_worker_on_sigterm(tmp_path: Path) -> No
 
 
 def test_the_stack_command_fails_and_stops_the_broker_when_redis_dies(tmp_path: Path) -> None:
-    command, out = run_until(["stack", "--workdir", str(tmp_path / "stack")], tmp_path / "out.txt",
-                             r"^export HEALTHSCORE_REDIS_URL=")  # fmt: skip
+    command, out = run_until(
+        ["stack", "--workdir", str(tmp_path / "stack")], tmp_path / "out.txt", r"^export HEALTHSCORE_REDIS_URL="
+    )
     broker_port = int(re.search(r"^export HEALTHSCORE_BROKER_URL=kafka://127\.0\.0\.1:(\d+)", out, re.MULTILINE)[1])
     started = children_of(command.pid)
     (redis_pid,) = [pid for pid in started if "redis" in Path(f"/proc/{pid}/comm").read_text()]

@@ -32,8 +32,14 @@ BROKER_MAX_BYTES = 3 * 1024 * 1024  # the test's producer may send records up to
 
 def padded(size: int, n: int) -> bytes:
     """A purchase of exactly `size` bytes, invalid only for its unknown padding field (or its size)."""
-    body = {"kind": "purchase", "event_id": f"big-{n}", "customer_id": "big", "occurred_at": "2025-01-05T00:00:00Z",
-            "amount": 1.0, "padding": ""}  # fmt: skip
+    body = {
+        "kind": "purchase",
+        "event_id": f"big-{n}",
+        "customer_id": "big",
+        "occurred_at": "2025-01-05T00:00:00Z",
+        "amount": 1.0,
+        "padding": "",
+    }
     short = len(json.dumps(body).encode())
     return json.dumps({**body, "padding": "x" * (size - short)}).encode()
 
@@ -46,8 +52,10 @@ def test_records_of_any_size_are_dead_lettered_once_and_every_valid_event_around
     valid = [purchase(f"c-{n % 50}", n / 100, 10.0 + n % 7) for n in range(3000)]
     records = []
     for n, value in enumerate(bad):  # each bad record between valid ones, then the burst
-        records += [(topic, b"big", value), *((topic, e.customer_id.encode(), e.model_dump_json().encode())
-                                               for e in valid[n * 5 : n * 5 + 5])]  # fmt: skip
+        records += [
+            (topic, b"big", value),
+            *((topic, e.customer_id.encode(), e.model_dump_json().encode()) for e in valid[n * 5 : n * 5 + 5]),
+        ]
     records += [(topic, e.customer_id.encode(), e.model_dump_json().encode()) for e in valid[len(bad) * 5 :]]
     producer = KafkaProducer(bootstrap_servers=run.stack.bootstrap, acks="all", max_request_size=BROKER_MAX_BYTES)
     for record_topic, key, value in records:
@@ -81,7 +89,11 @@ def test_early_late_old_and_conflicting_events_each_get_what_they_deserve(deploy
     # A survey before anything else of its customer is data: scored as the customer's first event.
     early = survey("early", 1, "nps", 4)
     first = purchase("quiet", 0, 80.0, event_id="quiet-first")
-    quiet = [first, *(purchase("quiet", d, 80.0) for d in range(5, 31, 5)), *(visit("quiet", d) for d in range(0, 31, 3))]
+    quiet = [
+        first,
+        *(purchase("quiet", d, 80.0) for d in range(5, 31, 5)),
+        *(visit("quiet", d) for d in range(0, 31, 3)),
+    ]
     run.publish([record(early), *(record(e) for e in sorted(quiet, key=lambda e: e.occurred_at))])
     updates = [ScoreUpdate.model_validate_json(r.value) for r in run.read(run.settings.topic_scores, len(quiet) + 1)]
     assert any(u.event_id == early.event_id and u.customer_id == "early" for u in updates)
@@ -106,8 +118,14 @@ def test_early_late_old_and_conflicting_events_each_get_what_they_deserve(deploy
     late = visit("quiet", 20, 60.0)
     year_one = json.loads(visit("quiet", 0).model_dump_json()) | {"occurred_at": "1970-01-01T00:00:00Z"}
     conflicting = json.loads(first.model_dump_json()) | {"amount": 999.0}
-    run.publish([record(late), (topics["visit"], b"quiet", json.dumps(year_one).encode()), record(first),
-                 (topics["purchase"], b"quiet", json.dumps(conflicting).encode())])  # fmt: skip
+    run.publish(
+        [
+            record(late),
+            (topics["visit"], b"quiet", json.dumps(year_one).encode()),
+            record(first),
+            (topics["purchase"], b"quiet", json.dumps(conflicting).encode()),
+        ]
+    )
     scores = [ScoreUpdate.model_validate_json(r.value) for r in run.read(run.settings.topic_scores, len(updates) + 1)]
     late_update = next(u for u in scores if u.event_id == late.event_id)
     assert late_update.scored_at == at(100)
@@ -121,9 +139,14 @@ def test_early_late_old_and_conflicting_events_each_get_what_they_deserve(deploy
 @pytest.mark.parametrize("fault", ["batch", "agent"])
 def test_a_batch_or_agent_that_fails_midway_loses_nothing_and_every_later_record_is_scored(deploy, fault) -> None:
     events = cdnow_purchases(800)
-    run = deploy("tests.integration.faulty_worker", HEALTHSCORE_INACTIVITY_TIMER="false", **CDNOW_ENV,
-                 HEALTHSCORE_TEST_FAULT=fault, HEALTHSCORE_TEST_FAULT_BATCH="3",
-                 HEALTHSCORE_BATCH_MAX_EVENTS="100")  # fmt: skip
+    run = deploy(
+        "tests.integration.faulty_worker",
+        HEALTHSCORE_INACTIVITY_TIMER="false",
+        **CDNOW_ENV,
+        HEALTHSCORE_TEST_FAULT=fault,
+        HEALTHSCORE_TEST_FAULT_BATCH="3",
+        HEALTHSCORE_BATCH_MAX_EVENTS="100",
+    )
     run.publish([(run.settings.topic_purchases, e.customer_id.encode(), e.model_dump_json().encode()) for e in events])
     scores = topic_reader([run.stack.bootstrap], [run.settings.topic_scores])
     seen: list = []
@@ -136,9 +159,15 @@ def test_a_batch_or_agent_that_fails_midway_loses_nothing_and_every_later_record
 
 def test_a_worker_stuck_in_a_batch_stops_within_its_shutdown_timeout_and_its_successor_loses_nothing(deploy) -> None:
     events = cdnow_purchases(800)
-    run = deploy("tests.integration.faulty_worker", HEALTHSCORE_INACTIVITY_TIMER="false", **CDNOW_ENV,
-                 HEALTHSCORE_TEST_FAULT="hang", HEALTHSCORE_TEST_FAULT_BATCH="3", HEALTHSCORE_BATCH_MAX_EVENTS="100",
-                 HEALTHSCORE_SHUTDOWN_TIMEOUT_SECONDS="3")  # fmt: skip
+    run = deploy(
+        "tests.integration.faulty_worker",
+        HEALTHSCORE_INACTIVITY_TIMER="false",
+        **CDNOW_ENV,
+        HEALTHSCORE_TEST_FAULT="hang",
+        HEALTHSCORE_TEST_FAULT_BATCH="3",
+        HEALTHSCORE_BATCH_MAX_EVENTS="100",
+        HEALTHSCORE_SHUTDOWN_TIMEOUT_SECONDS="3",
+    )
     run.publish([(run.settings.topic_purchases, e.customer_id.encode(), e.model_dump_json().encode()) for e in events])
     scores = topic_reader([run.stack.bootstrap], [run.settings.topic_scores])
     seen: list = []

@@ -18,7 +18,9 @@ def updates(run, count: int) -> list[ScoreUpdate]:
 
 
 def send(run, events) -> None:
-    run.publish([(run.settings.topic_for(e.kind), e.customer_id.encode(), e.model_dump_json().encode()) for e in events])
+    run.publish(
+        [(run.settings.topic_for(e.kind), e.customer_id.encode(), e.model_dump_json().encode()) for e in events]
+    )
 
 
 def test_an_override_shows_in_every_update_survives_a_restart_ends_at_expiry_and_is_audited(deploy) -> None:
@@ -26,9 +28,16 @@ def test_an_override_shows_in_every_update_survives_a_restart_ends_at_expiry_and
     send(run, [purchase("acme", 0), visit("acme", 1), purchase("acme", 20)])
     updates(run, 3)
 
-    pin = OverrideRequest(request_id="ovr-1", customer_id="acme", action="pin_tier", tier="at_risk",
-                          reason="champion left the account", author="maria@cs", requested_at=at(21),
-                          expires_at=at(30))  # fmt: skip
+    pin = OverrideRequest(
+        request_id="ovr-1",
+        customer_id="acme",
+        action="pin_tier",
+        tier="at_risk",
+        reason="champion left the account",
+        author="maria@cs",
+        requested_at=at(21),
+        expires_at=at(30),
+    )
     run.publish([(run.settings.topic_overrides, b"acme", pin.model_dump_json().encode())])
     pinned = updates(run, 4)[-1]
     assert (pinned.tier, pinned.cause, pinned.override.request_id) == ("at_risk", "override", "ovr-1")
@@ -60,9 +69,27 @@ def test_the_cli_publishes_an_override_and_an_unknown_customer_is_refused(deploy
     updates(run, 1)
     env = {**os.environ, **run.stack.env(), **run.env}
     for customer in ("globex", "nobody"):
-        done = subprocess.run([sys.executable, "-m", "streams.tools.cli", "override", customer, "--pin-score", "77",
-                               "--reason", "renewal signed", "--author", "lee@cs", "--days", "7"],
-                              env=env, capture_output=True, text=True, timeout=60)  # fmt: skip
+        done = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "streams.tools.cli",
+                "override",
+                customer,
+                "--pin-score",
+                "77",
+                "--reason",
+                "renewal signed",
+                "--author",
+                "lee@cs",
+                "--days",
+                "7",
+            ],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
         assert done.returncode == 0, done.stderr
     latest = updates(run, 2)[-1]
     assert (latest.customer_id, latest.score, latest.override.author) == ("globex", 77.0, "lee@cs")

@@ -68,8 +68,11 @@ def test_two_workers_page_every_customer_exactly_once_and_the_cli_compares_them(
     events = customers(40)
     updates = scored(first, events)
     second_port = free_port()
-    env = {**first.env, "HEALTHSCORE_WEB_PORT": str(second_port),
-           "HEALTHSCORE_DATADIR": first.env["HEALTHSCORE_DATADIR"] + "-2"}  # fmt: skip
+    env = {
+        **first.env,
+        "HEALTHSCORE_WEB_PORT": str(second_port),
+        "HEALTHSCORE_DATADIR": first.env["HEALTHSCORE_DATADIR"] + "-2",
+    }
     second = stack.start_worker(first.name + "-2", env)
     try:
         ports = (first.settings.web_port, second_port)
@@ -101,10 +104,25 @@ def test_two_workers_page_every_customer_exactly_once_and_the_cli_compares_them(
 
         # The command: the comparison the offline preview makes of the same states, at the workers' clock.
         result = subprocess.run(
-            [sys.executable, "-m", "streams.tools.cli", "preview", "--live", "--candidate", str(SEGMENTED),
-             "--url", url, "--show", "100"],
-            cwd=ROOT, env={**os.environ, **stack.env(), **first.env}, capture_output=True, text=True, timeout=120,
-        )  # fmt: skip
+            [
+                sys.executable,
+                "-m",
+                "streams.tools.cli",
+                "preview",
+                "--live",
+                "--candidate",
+                str(SEGMENTED),
+                "--url",
+                url,
+                "--show",
+                "100",
+            ],
+            cwd=ROOT,
+            env={**os.environ, **stack.env(), **first.env},
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         assert result.returncode == 0, result.stderr
         now = max(e.occurred_at for e in events)
         expected = compare(offline, ScoringModel(), load_model(SEGMENTED), now)

@@ -15,8 +15,14 @@ from tests.paths import ROOT
 
 
 def run_cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "streams.tools.cli", *args], cwd=ROOT, env={**os.environ, **env},
-                          capture_output=True, text=True, timeout=60)  # fmt: skip
+    return subprocess.run(
+        [sys.executable, "-m", "streams.tools.cli", *args],
+        cwd=ROOT,
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
 
 
 def test_the_producer_cli_routes_lines_by_kind_and_reports_what_it_skipped(deploy, tmp_path: Path) -> None:
@@ -63,8 +69,10 @@ def test_shift_to_now_dates_the_events_up_to_now_and_sends_invalid_lines_as_they
     # The wall clock, and no allowance for the future at all: the newest event must land before now.
     run = deploy(HEALTHSCORE_CLOCK="wall", HEALTHSCORE_MAX_FUTURE_SECONDS="0")
     events = [purchase("gus", 0, 40.0), visit("gus", 30), survey("hal", 59.5, "nps", 9)]  # dated 2025
-    naive = (b'{"kind": "visit", "event_id": "e-naive", "customer_id": "gus", "occurred_at": "2025-03-01T10:00:00", '
-             b'"duration_seconds": 60}')  # fmt: skip
+    naive = (
+        b'{"kind": "visit", "event_id": "e-naive", "customer_id": "gus", "occurred_at": "2025-03-01T10:00:00", '
+        b'"duration_seconds": 60}'
+    )
     path = tmp_path / "events.jsonl"
     path.write_bytes(b"\n".join([*(e.model_dump_json().encode() for e in events), naive]) + b"\n")
     env = {f"HEALTHSCORE_{k.upper()}": str(v) for k, v in run.settings.model_dump().items()}

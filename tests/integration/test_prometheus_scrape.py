@@ -28,9 +28,17 @@ def test_prometheus_counts_the_events_scored_and_sees_lag_rise_and_drain(deploy,
 
         scored = 'sum(healthscore_events_total{outcome="scored"})'
         assert prometheus.scalar_when(scored, float(len(events)), timeout=120) == len(events)
-        by_kind = {s["metric"]["kind"]: float(s["value"][1]) for s in
-                   prometheus.query('sum by (kind) (healthscore_events_total{outcome="scored"})')}  # fmt: skip
-        assert by_kind == {"purchase": CUSTOMERS, "visit": CUSTOMERS * VISITS_EACH, "ticket": 0, "survey": 0, "profile": 0}
+        by_kind = {
+            s["metric"]["kind"]: float(s["value"][1])
+            for s in prometheus.query('sum by (kind) (healthscore_events_total{outcome="scored"})')
+        }
+        assert by_kind == {
+            "purchase": CUSTOMERS,
+            "visit": CUSTOMERS * VISITS_EACH,
+            "ticket": 0,
+            "survey": 0,
+            "profile": 0,
+        }
         # The visits topic was behind while the burst was worked off, and the backlog drained.
         peak = prometheus.scalar(f'max_over_time(healthscore_consumer_lag_records{{topic="{topics["visit"]}"}}[5m])')
         assert peak is not None and peak > 0

@@ -53,26 +53,47 @@ def kcat(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, dict[str, str]]
     python.write_text(f'#!/bin/sh\nexec {shlex.quote(sys.executable)} "$@"\n')
     python.chmod(0o755)
     stamp = venv / ".installed"  # `setup` proper (apt, pip) is not run: -o keeps it from being remade
-    installed = subprocess.run(["make", "-s", "-o", str(stamp), f"VENV={venv}", str(venv / "bin" / "kcat")],
-                               cwd=ROOT, capture_output=True, text=True, timeout=60, check=False)
+    installed = subprocess.run(
+        ["make", "-s", "-o", str(stamp), f"VENV={venv}", str(venv / "bin" / "kcat")],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert installed.returncode == 0, installed.stdout + installed.stderr
-    env = {**os.environ, "PATH": f"{venv / 'bin'}:{os.environ['PATH']}",
-           "XDG_CACHE_HOME": str(tmp_path_factory.mktemp("cache"))}
+    env = {
+        **os.environ,
+        "PATH": f"{venv / 'bin'}:{os.environ['PATH']}",
+        "XDG_CACHE_HOME": str(tmp_path_factory.mktemp("cache")),
+    }
     return str(venv / "bin" / "kcat"), env
 
 
 def kcat_publish(kcat: tuple[str, dict[str, str]], bootstrap: str, topic: str, lines: list[str]) -> None:
     """kcat as a producer: one `key<TAB>value` record per line, partitioned like Java clients (murmur2)."""
     program, env = kcat
-    subprocess.run([program, "-P", "-b", bootstrap, "-t", topic, "-K", "\t", "-X", "partitioner=murmur2_random"],
-                   input="\n".join(lines) + "\n", text=True, check=True, timeout=60, env=env)  # fmt: skip
+    subprocess.run(
+        [program, "-P", "-b", bootstrap, "-t", topic, "-K", "\t", "-X", "partitioner=murmur2_random"],
+        input="\n".join(lines) + "\n",
+        text=True,
+        check=True,
+        timeout=60,
+        env=env,
+    )
 
 
 def kcat_read(kcat: tuple[str, dict[str, str]], bootstrap: str, topic: str) -> list[dict]:
     """kcat as a consumer: every record of `topic` from the beginning, as kcat's JSON envelopes."""
     program, env = kcat
-    out = subprocess.run([program, "-C", "-b", bootstrap, "-t", topic, "-o", "beginning", "-e", "-J", "-q"],
-                         capture_output=True, text=True, check=True, timeout=60, env=env)  # fmt: skip
+    out = subprocess.run(
+        [program, "-C", "-b", bootstrap, "-t", topic, "-o", "beginning", "-e", "-J", "-q"],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+        env=env,
+    )
     return [json.loads(line) for line in out.stdout.splitlines() if line.strip()]
 
 
@@ -114,7 +135,9 @@ def test_redis_cli_reads_each_customers_latest_score(deploy) -> None:
     redis_cli = [tool("redis-cli"), "-p", str(run.stack.redis_port)]
 
     def hget(key: str, field: str) -> str:
-        return subprocess.run([*redis_cli, "HGET", key, field], capture_output=True, text=True, check=True).stdout.strip()
+        return subprocess.run(
+            [*redis_cli, "HGET", key, field], capture_output=True, text=True, check=True
+        ).stdout.strip()
 
     for cid, update in latest.items():
         key = customer_key(run.settings.redis_prefix, cid)
@@ -137,10 +160,23 @@ def test_the_alerts_consumer_example_prints_each_alert_once(deploy) -> None:
     run.publish([(run.settings.topic_alerts, records[0].key, records[0].value)])
 
     out = subprocess.run(
-        [sys.executable, str(EXAMPLE), "--bootstrap", run.stack.bootstrap, "--topic", run.settings.topic_alerts,
-         "--group", f"example-{uuid.uuid4().hex[:8]}", "--from-beginning", "--exit-after-idle", "3"],
-        capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
+        [
+            sys.executable,
+            str(EXAMPLE),
+            "--bootstrap",
+            run.stack.bootstrap,
+            "--topic",
+            run.settings.topic_alerts,
+            "--group",
+            f"example-{uuid.uuid4().hex[:8]}",
+            "--from-beginning",
+            "--exit-after-idle",
+            "3",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert out.returncode == 0, out.stderr
     printed = out.stdout.splitlines()
     assert sorted(line.split()[0] for line in printed) == sorted(a.alert_id for a in alerts)
@@ -148,4 +184,3 @@ def test_the_alerts_consumer_example_prints_each_alert_once(deploy) -> None:
         (line,) = [line for line in printed if line.startswith(alert.alert_id)]
         assert f"customer={alert.customer_id}" in line and f"trigger={alert.trigger}" in line
         assert alert.detail in line
-

@@ -23,9 +23,6 @@ from tests.waiting import until
 CUSTOMERS = 1000
 
 
-
-
-
 def scored(port: int) -> float:
     return metric_total(port, "healthscore_events_total", outcome="scored")
 
@@ -41,14 +38,20 @@ def test_the_survivor_of_two_workers_takes_over_and_ends_exactly_at_the_offline_
     run = deploy(HEALTHSCORE_INACTIVITY_TIMER="false", HEALTHSCORE_STORE=store, **CDNOW_ENV)
     other_port = free_port()
     other_name = f"{run.name}-b"
-    other = run.stack.start_worker(other_name, {**run.env, "HEALTHSCORE_WEB_PORT": str(other_port),
-                                                "HEALTHSCORE_DATADIR": str(tmp_path / "b")})  # fmt: skip
+    other = run.stack.start_worker(
+        other_name, {**run.env, "HEALTHSCORE_WEB_PORT": str(other_port), "HEALTHSCORE_DATADIR": str(tmp_path / "b")}
+    )
     other_log = run.stack.workdir / f"{other_name}.log"
     topic = run.settings.topic_purchases
     try:
-        assert until(lambda: assigned(run.log.read_text(), topic) and assigned(other_log.read_text(), topic)
-                     and assigned(run.log.read_text(), topic) | assigned(other_log.read_text(), topic) == {0, 1, 2, 3},
-                     timeout=60), "the two workers never shared the four partitions"  # fmt: skip
+        assert until(
+            lambda: (
+                assigned(run.log.read_text(), topic)
+                and assigned(other_log.read_text(), topic)
+                and assigned(run.log.read_text(), topic) | assigned(other_log.read_text(), topic) == {0, 1, 2, 3}
+            ),
+            timeout=60,
+        ), "the two workers never shared the four partitions"
         shares = sorted(assigned(run.log.read_text(), topic)), sorted(assigned(other_log.read_text(), topic))
 
         run.publish([(topic, e.customer_id.encode(), e.model_dump_json().encode()) for e in first])
@@ -62,12 +65,15 @@ def test_the_survivor_of_two_workers_takes_over_and_ends_exactly_at_the_offline_
         os.kill(other.pid, how)
         other.wait(timeout=30)
         assert until(lambda: assigned(run.log.read_text(), topic) == {0, 1, 2, 3}, timeout=60), (
-            "the survivor never took over every partition")  # fmt: skip
+            "the survivor never took over every partition"
+        )
         run.publish([(topic, e.customer_id.encode(), e.model_dump_json().encode()) for e in rest])
         wait_until_all_scored(run, scores, seen, events)
         scores.close()
     finally:
         stop_process(other)
     resent = assert_exactly_the_offline_result(run, events, seen)
-    print(f"\n{how.name} {store}: partitions {shares[0]} + {shares[1]}; scored {by_worker[0]:.0f} + {by_worker[1]:.0f} "
-          f"of the first {len(first)}; {resent} updates re-sent after the takeover")
+    print(
+        f"\n{how.name} {store}: partitions {shares[0]} + {shares[1]}; scored {by_worker[0]:.0f} + {by_worker[1]:.0f} "
+        f"of the first {len(first)}; {resent} updates re-sent after the takeover"
+    )

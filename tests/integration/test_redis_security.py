@@ -28,11 +28,36 @@ def secure_redis(tmp_path):
     server.private_key_pem.write_to_path(str(key))
     port, log = free_port(), tmp_path / "redis-tls.log"
     process = subprocess.Popen(
-        [redis_binary(), "--port", "0", "--tls-port", str(port), "--bind", "127.0.0.1", "--tls-cert-file", str(cert),
-         "--tls-key-file", str(key), "--tls-ca-cert-file", str(ca), "--tls-auth-clients", "no",
-         "--requirepass", PASSWORD, "--save", "", "--appendonly", "no", "--dir", str(tmp_path), "--logfile", str(log)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT,
-    )  # fmt: skip
+        [
+            redis_binary(),
+            "--port",
+            "0",
+            "--tls-port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--tls-cert-file",
+            str(cert),
+            "--tls-key-file",
+            str(key),
+            "--tls-ca-cert-file",
+            str(ca),
+            "--tls-auth-clients",
+            "no",
+            "--requirepass",
+            PASSWORD,
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            str(tmp_path),
+            "--logfile",
+            str(log),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.STDOUT,
+    )
     try:
         wait_for_port(port, process, log)
         yield f"rediss://:{PASSWORD}@127.0.0.1:{port}/0?ssl_ca_certs={ca}", ca, port
@@ -46,12 +71,14 @@ def test_the_worker_writes_snapshots_to_a_password_protected_tls_redis(deploy, s
         redis.Redis(host="127.0.0.1", port=port, ssl=True, ssl_ca_certs=str(ca)).ping()
     run = deploy(HEALTHSCORE_INACTIVITY_TIMER="false", HEALTHSCORE_REDIS_URL=url)
     events = [purchase("tls-1", 0), visit("tls-1", 1), purchase("tls-2", 2)]
-    run.publish([(run.settings.topic_for(e.kind), e.customer_id.encode(), e.model_dump_json().encode()) for e in events])
+    run.publish(
+        [(run.settings.topic_for(e.kind), e.customer_id.encode(), e.model_dump_json().encode()) for e in events]
+    )
     run.read(run.settings.topic_scores, len(events))
     client = redis.Redis.from_url(url, decode_responses=True)
     for cid in ("tls-1", "tls-2"):
         assert until(lambda: client.exists(customer_key(run.settings.redis_prefix, cid)), timeout=15), cid  # noqa: B023
-    assert 'healthscore_redis_write_errors_total 0.0' in run.metrics()
+    assert "healthscore_redis_write_errors_total 0.0" in run.metrics()
     assert PASSWORD not in run.log.read_text()
 
 

@@ -85,5 +85,7 @@ def test_a_rocksdb_worker_restarted_resumes_from_its_disk_and_scores_on_exactly(
     newest_start = run.log.read_text().split("[^Worker]: Starting...")[-1]
     read, held = changelog_read(newest_start, f"{run.settings.app_id}-{STATE_TABLE}-changelog")
     assert held >= len(expected) and read <= held // 10
-    print(f"\nrocksdb restart: {len(first)} + {len(rest)} events; {resent} updates re-sent; "
-          f"the restart read back {read} of {held} changelog records")
+    print(
+        f"\nrocksdb restart: {len(first)} + {len(rest)} events; {resent} updates re-sent; "
+        f"the restart read back {read} of {held} changelog records"
+    )

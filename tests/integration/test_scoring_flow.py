@@ -28,8 +28,12 @@ def scenario():
     events += [visit("alice", d + 0.5) for d in range(0, 100, 4)]
     events += [survey("alice", 60, "nps", 10), survey("alice", 70, "csat", 5)]
     events += [purchase("bob", 0, 40.0), visit("bob", 2), visit("bob", 20)]
-    events += [ticket("bob", 30, "B-1", priority="high", category="complaint"), survey("bob", 31, "nps", 1),
-               survey("bob", 32, "csat", 1), ticket("bob", 33, "B-2", priority="urgent", category="complaint")]  # fmt: skip
+    events += [
+        ticket("bob", 30, "B-1", priority="high", category="complaint"),
+        survey("bob", 31, "nps", 1),
+        survey("bob", 32, "csat", 1),
+        ticket("bob", 33, "B-2", priority="urgent", category="complaint"),
+    ]
     events += [purchase("carol", d, 70.0) for d in (0, 10, 20, 30)] + [visit("carol", d) for d in range(0, 31, 3)]
     events += [ticket("carol", 120, "C-1", priority="high", category="complaint")]
     return sorted(events, key=lambda e: e.occurred_at)
@@ -50,10 +54,21 @@ def bad_records(topics: dict[str, str]) -> list[tuple[str, bytes | None, bytes, 
         (p, b"bob", b"[1, 2, 3]", "validation", "Input should be an object"),
         (p, b"bob", js({"kind": "refund", **ok, "amount": 1}), "validation", "does not match any of the expected tags"),
         (p, b"bob", js({"kind": "purchase", **{**ok, "event_id": ""}, "amount": 1}), "validation", "event_id"),
-        (p, b"bob", js({"kind": "purchase", **ok, "amount": "lots"}), "validation", "amount: Input should be a valid number"),
+        (
+            p,
+            b"bob",
+            js({"kind": "purchase", **ok, "amount": "lots"}),
+            "validation",
+            "amount: Input should be a valid number",
+        ),
         (p, b"bob", js({"kind": "purchase", **ok, "amount": 1, "coupon": "X"}), "validation", "coupon: Extra inputs"),
-        (v, b"bob", js({"kind": "visit", **{**ok, "occurred_at": "2025-01-05T00:00:00"}, "duration_seconds": 5}),
-         "validation", "occurred_at: Value error, must be an RFC 3339 date-time with a time zone"),
+        (
+            v,
+            b"bob",
+            js({"kind": "visit", **{**ok, "occurred_at": "2025-01-05T00:00:00"}, "duration_seconds": 5}),
+            "validation",
+            "occurred_at: Value error, must be an RFC 3339 date-time with a time zone",
+        ),
         (v, b"bob", js({"kind": "visit", **ok, "duration_seconds": -5}), "validation", "duration_seconds"),
         (s, b"bob", js({"kind": "survey", **ok, "survey_type": "nps", "score": 11}), "validation", "between 0 and 10"),
         (s, b"bob", js({"kind": "survey", **ok, "survey_type": "csat", "score": 0}), "validation", "between 1 and 5"),
@@ -61,9 +76,14 @@ def bad_records(topics: dict[str, str]) -> list[tuple[str, bytes | None, bytes, 
         (v, b"bob", js({"kind": "purchase", **ok, "amount": 1}), "wrong_topic", "a purchase event on"),
         (p, b"alice", js({"kind": "purchase", **ok, "amount": 1}), "key_mismatch", "message key is 'alice'"),
         (p, None, js({"kind": "purchase", **ok, "amount": 2}), "key_mismatch", "message key is missing"),
-        (p, b"bob", js({"kind": "purchase", **{**ok, "occurred_at": "2999-01-01T00:00:00Z"}, "amount": 3}),
-         "future_timestamp", "more than 1 day, 0:00:00 after it was received"),
-    ]  # fmt: skip
+        (
+            p,
+            b"bob",
+            js({"kind": "purchase", **{**ok, "occurred_at": "2999-01-01T00:00:00Z"}, "amount": 3}),
+            "future_timestamp",
+            "more than 1 day, 0:00:00 after it was received",
+        ),
+    ]
 
 
 def test_events_become_exact_scores_alerts_dead_letters_and_redis_snapshots(deploy) -> None:
@@ -90,7 +110,9 @@ def test_events_become_exact_scores_alerts_dead_letters_and_redis_snapshots(depl
     by_id = {e.event_id: e for e in events}
     assert sorted(u.event_id for u in updates) == sorted(by_id)  # each valid event scored once
     expected = replay([by_id[u.event_id] for u in updates], ScoringModel())
-    alerts = [ChurnRiskAlert.model_validate_json(r.value) for r in run.read(run.settings.topic_alerts, len(expected.alerts))]
+    alerts = [
+        ChurnRiskAlert.model_validate_json(r.value) for r in run.read(run.settings.topic_alerts, len(expected.alerts))
+    ]
     letters = [DeadLetter.model_validate_json(r.value) for r in run.read(run.settings.topic_deadletter, len(bad))]
 
     # Scores: exactly what scoring computes for that order, per customer.
@@ -147,4 +169,3 @@ def test_events_become_exact_scores_alerts_dead_letters_and_redis_snapshots(depl
         assert f'healthscore_dead_letters_total{{error="{error}"}} {float(count)}' in text
     assert "healthscore_alerts_total" in text and "healthscore_event_to_score_latency_seconds_count" in text
     assert f"healthscore_score_count {float(len(events))}" in text
-

@@ -27,9 +27,15 @@ TIMEOUT = 60
 def command(run, *args: str) -> subprocess.Popen:
     """`healthscore tail ARGS` against the deployment, started; its first stderr line says it is in place."""
     env = {**os.environ, **run.stack.env(), **run.env}
-    return subprocess.Popen([sys.executable, "-m", "streams.tools.cli", "tail", *args], cwd=ROOT, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            preexec_fn=as_in_a_terminal)  # fmt: skip
+    return subprocess.Popen(
+        [sys.executable, "-m", "streams.tools.cli", "tail", *args],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=as_in_a_terminal,
+    )
 
 
 def following(process: subprocess.Popen) -> str:
@@ -52,8 +58,11 @@ def topics(run) -> dict[str, str]:
 def customers(names: list[str], first_day: float) -> list:
     events = []
     for n, name in enumerate(names):
-        events += [purchase(name, first_day + n, 40.0 + n), visit(name, first_day + n + 0.5),
-                   survey(name, first_day + n + 1, "nps", n % 11)]  # fmt: skip
+        events += [
+            purchase(name, first_day + n, 40.0 + n),
+            visit(name, first_day + n + 0.5),
+            survey(name, first_day + n + 1, "nps", n % 11),
+        ]
     return sorted(events, key=lambda e: e.occurred_at)
 
 
@@ -110,8 +119,16 @@ def test_dead_letters_and_audit_records_are_shown_and_ctrl_c_ends_it_with_130(de
     run.read(run.settings.topic_scores, 2)
     bad = b'{"kind": "purchase", "customer_id": "acme", "amount": -3}'
     run.publish([(run.settings.topic_purchases, b"acme", bad)])
-    pin = OverrideRequest(request_id="ovr-1", customer_id="acme", action="pin_tier", tier="at_risk",
-                          reason="champion left", author="maria@cs", requested_at=at(2), expires_at=at(30))  # fmt: skip
+    pin = OverrideRequest(
+        request_id="ovr-1",
+        customer_id="acme",
+        action="pin_tier",
+        tier="at_risk",
+        reason="champion left",
+        author="maria@cs",
+        requested_at=at(2),
+        expires_at=at(30),
+    )
     run.publish([(run.settings.topic_overrides, b"acme", pin.model_dump_json().encode())])
 
     (letter,) = run.read(run.settings.topic_deadletter, 1)

@@ -68,8 +68,9 @@ def test_each_worker_times_its_own_customers_and_the_survivor_times_the_ones_it_
     run = deploy(HEALTHSCORE_TIMER_SECONDS="0.2", HEALTHSCORE_STORE=store)
     topics = {kind: topic for topic, kind in run.settings.input_topics().items()}
     other_port, other_name = free_port(), f"{run.name}-b"
-    other = run.stack.start_worker(other_name, {**run.env, "HEALTHSCORE_WEB_PORT": str(other_port),
-                                                "HEALTHSCORE_DATADIR": str(tmp_path / "b")})  # fmt: skip
+    other = run.stack.start_worker(
+        other_name, {**run.env, "HEALTHSCORE_WEB_PORT": str(other_port), "HEALTHSCORE_DATADIR": str(tmp_path / "b")}
+    )
     other_log = run.stack.workdir / f"{other_name}.log"
     purchases = run.settings.topic_purchases
     scores = topic_reader([run.stack.bootstrap], [run.settings.topic_scores])
@@ -89,10 +90,15 @@ def test_each_worker_times_its_own_customers_and_the_survivor_times_the_ones_it_
         watch(lambda: take(scores, seen), 2.0, interval=0)
 
     try:
-        assert until(lambda: assigned(run.log.read_text(), purchases) and assigned(other_log.read_text(), purchases)
-                     and assigned(run.log.read_text(), purchases) | assigned(other_log.read_text(), purchases)
-                     == set(range(PARTITIONS)), timeout=60), (
-            "the two workers never shared the four partitions")  # fmt: skip
+        assert until(
+            lambda: (
+                assigned(run.log.read_text(), purchases)
+                and assigned(other_log.read_text(), purchases)
+                and assigned(run.log.read_text(), purchases) | assigned(other_log.read_text(), purchases)
+                == set(range(PARTITIONS))
+            ),
+            timeout=60,
+        ), "the two workers never shared the four partitions"
         run.publish(records(topics, history))
         wait_until_all_scored(run, scores, seen, history)
         assert not any(timed().values()), "a customer was re-scored before any time passed"
@@ -107,7 +113,8 @@ def test_each_worker_times_its_own_customers_and_the_survivor_times_the_ones_it_
         # The second worker stops; the survivor takes its partitions and their customers' state.
         stop_process(other)
         assert until(lambda: assigned(run.log.read_text(), purchases) == set(range(PARTITIONS)), timeout=60), (
-            "the survivor never took over every partition")  # fmt: skip
+            "the survivor never took over every partition"
+        )
         run.publish(records(topics, beacons(100)))
         until_timed(2)
         scores.close()

@@ -63,7 +63,9 @@ def worker_on_own_stack(tmp_path: Path, **overrides: str) -> Iterator[tuple[Loca
         ensure_topics(settings)
         worker = stack.start_worker("worker", env)
         try:
-            assert until(lambda: all(readyz(settings.web_port).values() or [False]), timeout=60), readyz(settings.web_port)
+            assert until(lambda: all(readyz(settings.web_port).values() or [False]), timeout=60), readyz(
+                settings.web_port
+            )
             yield stack, worker, settings
         finally:
             stop_process(worker)
@@ -103,7 +105,11 @@ def test_a_broker_outage_is_a_few_log_lines_and_readyz_names_the_broker(tmp_path
 
 
 def test_a_worker_stopped_while_the_broker_is_gone_stops_cleanly_within_its_shutdown_timeout(tmp_path) -> None:
-    with worker_on_own_stack(tmp_path, HEALTHSCORE_SHUTDOWN_TIMEOUT_SECONDS=str(SHUTDOWN_TIMEOUT)) as (stack, worker, settings):
+    with worker_on_own_stack(tmp_path, HEALTHSCORE_SHUTDOWN_TIMEOUT_SECONDS=str(SHUTDOWN_TIMEOUT)) as (
+        stack,
+        worker,
+        settings,
+    ):
         stack.stop_broker()
         assert until(lambda: readyz(settings.web_port).get("broker") is False, timeout=30)
         worker.send_signal(signal.SIGTERM)

@@ -15,8 +15,19 @@ from streams.tools.localstack import free_port
 from tests.waiting import until
 
 # Every topic a worker reads or writes: each deployment gets its own copy, suffixed.
-TOPIC_NAMES = ["purchases", "visits", "tickets", "surveys", "profiles", "erasures", "overrides", "scores", "alerts",
-               "deadletter", "audit"]  # fmt: skip
+TOPIC_NAMES = [
+    "purchases",
+    "visits",
+    "tickets",
+    "surveys",
+    "profiles",
+    "erasures",
+    "overrides",
+    "scores",
+    "alerts",
+    "deadletter",
+    "audit",
+]
 
 
 def records(topics: dict[str, str], events) -> list[tuple[str, bytes, bytes]]:
@@ -113,4 +124,3 @@ def isolated_env(datadir_root: Path, prefix: str, **overrides: str) -> dict[str,
         **{f"HEALTHSCORE_TOPIC_{n.upper()}": f"{n}-{suffix}" for n in TOPIC_NAMES},
         **overrides,
     }
-

@@ -49,7 +49,11 @@ def test_kafka_init_creates_every_topic_the_worker_uses() -> None:
     # The defaults, not this shell's HEALTHSCORE_* overrides: compose writes the defaults.
     settings = Settings.model_construct()
     created = set(re.findall(r"[\w.-]+", command_text(services()["kafka-init"])))
-    missing = [name for name in [*settings.input_topics(), *settings.control_topics(), *settings.output_topics()] if name not in created]
+    missing = [
+        name
+        for name in [*settings.input_topics(), *settings.control_topics(), *settings.output_topics()]
+        if name not in created
+    ]
     assert not missing, f"kafka-init does not create {missing}"
 
 

@@ -59,8 +59,13 @@ def test_the_alerts_fire_and_stay_quiet_on_synthetic_series() -> None:
 
 def test_there_are_alerts_for_a_down_worker_lag_dead_letters_skipped_batches_and_silence_each_tested() -> None:
     names = {rule["alert"] for rule in alert_rules()}
-    assert names == {"HealthscoreWorkerDown", "HealthscoreLagGrowing", "HealthscoreDeadLetterRate",
-                     "HealthscoreUndecodableBatches", "HealthscoreNoEvents"}  # fmt: skip
+    assert names == {
+        "HealthscoreWorkerDown",
+        "HealthscoreLagGrowing",
+        "HealthscoreDeadLetterRate",
+        "HealthscoreUndecodableBatches",
+        "HealthscoreNoEvents",
+    }
     cases = yaml.safe_load((PROMETHEUS / "alerts.test.yml").read_text())["tests"]
     firing = {c["alertname"] for t in cases for c in t["alert_rule_test"] if c["exp_alerts"]}
     assert firing == names, f"alerts never shown to fire: {names - firing}"
@@ -77,8 +82,14 @@ def test_the_promtool_commands_monitoring_md_shows_pass_as_shown() -> None:
     (snippet,) = [b.text for b in blocks(MONITORING_PAGE) if b.info[:1] == ("bash",) and "promtool" in b.text]
     assert "promtool check config" in snippet and "promtool test rules" in snippet
     path = f"{Path(promtool()).parent}:{os.environ.get('PATH', '')}"
-    shown = subprocess.run(["bash", "-ec", snippet], cwd=ROOT, capture_output=True, text=True, check=False,
-                           env={**os.environ, "PATH": path})
+    shown = subprocess.run(
+        ["bash", "-ec", snippet],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ, "PATH": path},
+    )
     assert shown.returncode == 0, shown.stdout + shown.stderr
 
 

@@ -15,5 +15,7 @@ def test_ci_runs_the_two_readme_commands() -> None:
 def test_the_extractor_reads_only_the_first_block_under_the_heading(tmp_path: Path) -> None:
     readme = tmp_path / "README.md"
     readme.write_text("# x\n```\nnot this\n```\n## Quick start\ntext\n```bash\none\n\ntwo\n```\n```\nthree\n```\n")
-    out = subprocess.run(["bash", str(ROOT / ".ci" / "quickstart-commands"), str(readme)], capture_output=True, text=True)
+    out = subprocess.run(
+        ["bash", str(ROOT / ".ci" / "quickstart-commands"), str(readme)], capture_output=True, text=True
+    )
     assert out.stdout.splitlines() == ["one", "two"]

@@ -16,7 +16,9 @@ SAMPLE = ROOT / "data" / "sample_events.jsonl"
 
 
 def load_generator():
-    spec = importlib.util.spec_from_file_location("generate_sample_events", ROOT / "scripts" / "generate_sample_events.py")
+    spec = importlib.util.spec_from_file_location(
+        "generate_sample_events", ROOT / "scripts" / "generate_sample_events.py"
+    )
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -47,7 +49,11 @@ def test_the_samples_profiles_choose_per_segment_models_and_raise_renewal_alerts
     result = replay(sample_events(), load_model(ROOT / "models" / "segmented.toml"))
     assert set(Counter(u.model_name for u in result.updates)) == {"self-serve", "enterprise", "onboarding"}
     renewals = [a for a in result.alerts if a.trigger == "renewal_risk"]
-    assert renewals and {a.tier for a in renewals} <= {"at_risk", "critical"} and all(a.severity == "high" for a in renewals)
+    assert (
+        renewals
+        and {a.tier for a in renewals} <= {"at_risk", "critical"}
+        and all(a.severity == "high" for a in renewals)
+    )
 
 
 def test_replaying_the_sample_raises_alerts_for_quiet_complaining_and_detracting_customers() -> None:

@@ -108,7 +108,12 @@ def test_every_sample_event_is_valid_under_its_kinds_schema() -> None:
 
 
 def event(kind: str, **changes: object) -> dict:
-    base = {"purchase": purchase("c", 0), "visit": visit("c", 0), "ticket": ticket("c", 0), "survey": survey("c", 0, "nps", 9)}
+    base = {
+        "purchase": purchase("c", 0),
+        "visit": visit("c", 0),
+        "ticket": ticket("c", 0),
+        "survey": survey("c", 0, "nps", 9),
+    }
     return {**json.loads(base[kind].model_dump_json()), **changes}
 
 
@@ -140,8 +145,14 @@ def test_the_schema_rejects_what_the_model_rejects(kind: str, body: dict) -> Non
         EVENT_ADAPTER.validate_json(json.dumps(body))
 
 
-OVERRIDE = {"request_id": "o-1", "customer_id": "c", "reason": "QBR went well", "author": "lee",
-            "requested_at": "2025-01-05T00:00:00Z", "expires_at": "2025-02-05T00:00:00Z"}  # fmt: skip
+OVERRIDE = {
+    "request_id": "o-1",
+    "customer_id": "c",
+    "reason": "QBR went well",
+    "author": "lee",
+    "requested_at": "2025-01-05T00:00:00Z",
+    "expires_at": "2025-02-05T00:00:00Z",
+}
 
 
 @pytest.mark.parametrize(
@@ -173,18 +184,24 @@ def test_the_override_schema_says_which_value_each_action_takes_as_the_model_doe
 
 # --- one contract: the worker's decoder and the JSON Schema of the topic agree
 
-NAN = ("NaN is not JSON, yet Python's json module reads and writes it; no bound can refuse it, since every "
-       "comparison with NaN is false")  # fmt: skip
-INTEGRAL_FLOAT = ("JSON Schema counts 2.0 as an integer (the same number as 2); the worker wants an integer "
-                  "written without a fraction, as every JSON library writes one")  # fmt: skip
+NAN = (
+    "NaN is not JSON, yet Python's json module reads and writes it; no bound can refuse it, since every "
+    "comparison with NaN is false"
+)
+INTEGRAL_FLOAT = (
+    "JSON Schema counts 2.0 as an integer (the same number as 2); the worker wants an integer "
+    "written without a fraction, as every JSON library writes one"
+)
 TWO_FIELDS = "no JSON Schema keyword compares two fields: expires_at must be after requested_at"
 
 # Every way the worker and a JSON Schema validator part, by DeadLetter error code or by message name, and
 # why no schema can say it. docs/reference/contracts.md lists the same; the last test below holds the two together.
 BEYOND_THE_SCHEMA: dict[str, str] = {
     "too_large": "a limit on the record's bytes: a schema sees the value, however much whitespace came with it",
-    "invalid_encoding": ("a schema sees the value once read; JSON readers (Python's among them) read UTF-16 and a "
-                         "UTF-8 byte order mark, the worker reads UTF-8 without one (RFC 8259, section 8.1)"),
+    "invalid_encoding": (
+        "a schema sees the value once read; JSON readers (Python's among them) read UTF-16 and a "
+        "UTF-8 byte order mark, the worker reads UTF-8 without one (RFC 8259, section 8.1)"
+    ),
     "key_mismatch": "the Kafka key is not part of the value",
     "future_timestamp": "depends on when the worker receives the record",
     "too_old": "depends on when the worker receives the record: more than HEALTHSCORE_MAX_EVENT_AGE_DAYS before",
@@ -215,8 +232,14 @@ class Message:
 
     def worker_says(self) -> str | None:
         """None when the worker takes the message; otherwise its DeadLetter error."""
-        coordinates = {"partition": 0, "offset": 0, "key": self.key, "value": self.value, "max_bytes": MAX_BYTES,
-                       "received_at": NOW}  # fmt: skip
+        coordinates = {
+            "partition": 0,
+            "offset": 0,
+            "key": self.key,
+            "value": self.value,
+            "max_bytes": MAX_BYTES,
+            "received_at": NOW,
+        }
         if self.contract in REQUESTS:
             result = decode_request(REQUESTS[self.contract], topic="control", **coordinates)
         else:
@@ -243,16 +266,27 @@ class Message:
 
 
 def corpus_messages() -> list[Message]:
-    return [Message("corpus", case.name, f"{case.kind}-event", case.key, case.value, taken=False,
-                    refused_by_worker_state=case.error if case.needs_worker_state else None)
-            for case in CORPUS]  # fmt: skip
+    return [
+        Message(
+            "corpus",
+            case.name,
+            f"{case.kind}-event",
+            case.key,
+            case.value,
+            taken=False,
+            refused_by_worker_state=case.error if case.needs_worker_state else None,
+        )
+        for case in CORPUS
+    ]
 
 
 def sample_messages() -> list[Message]:
     """Each line of the sample file, keyed by its customer_id as `healthscore produce` sends it."""
     bodies = [(n, line, json.loads(line)) for n, line in enumerate(SAMPLE_EVENTS.read_text().splitlines(), 1)]
-    return [Message("sample", f"line {n}", f"{body['kind']}-event", body["customer_id"].encode(), line.encode(),
-                    taken=None) for n, line, body in bodies]  # fmt: skip
+    return [
+        Message("sample", f"line {n}", f"{body['kind']}-event", body["customer_id"].encode(), line.encode(), taken=None)
+        for n, line, body in bodies
+    ]
 
 
 BASES: dict[str, dict[str, Any]] = {  # the required fields only
@@ -271,10 +305,23 @@ LABEL = 64  # characters of a profile's plan or industry, at most
 
 def edge(name: str, kind: EventKind, taken: bool, **fields: Any) -> Message:
     """An event at or just past a boundary of its contract; optional fields absent unless given."""
-    body = {"kind": kind, "event_id": f"edge-{name}", "customer_id": "bob", "occurred_at": "2025-01-05T00:00:00Z",
-            **BASES[kind], **fields}  # fmt: skip
-    return Message("edge", name, f"{kind}-event", body["customer_id"].encode(), json.dumps(body).encode(), taken,
-                   max_age=EDGE_MAX_AGE)  # fmt: skip
+    body = {
+        "kind": kind,
+        "event_id": f"edge-{name}",
+        "customer_id": "bob",
+        "occurred_at": "2025-01-05T00:00:00Z",
+        **BASES[kind],
+        **fields,
+    }
+    return Message(
+        "edge",
+        name,
+        f"{kind}-event",
+        body["customer_id"].encode(),
+        json.dumps(body).encode(),
+        taken,
+        max_age=EDGE_MAX_AGE,
+    )
 
 
 def request(name: str, contract: str, taken: bool, **fields: Any) -> Message:
@@ -315,8 +362,17 @@ EDGES: list[Message] = [
     edge("survey_without_a_type", "survey", False, survey_type=None),
     *(edge(f"company_size_{value}", "profile", True, company_size=value) for value in get_args(CompanySize)),
     *(edge(f"lifecycle_{value}", "profile", True, lifecycle_stage=value) for value in get_args(LifecycleStage)),
-    edge("profile_all_null", "profile", True, plan=None, company_size=None, industry=None, lifecycle_stage=None,
-         contract_value=None, renewal_date=None),  # fmt: skip
+    edge(
+        "profile_all_null",
+        "profile",
+        True,
+        plan=None,
+        company_size=None,
+        industry=None,
+        lifecycle_stage=None,
+        contract_value=None,
+        renewal_date=None,
+    ),
     edge("contract_value_0", "profile", True, contract_value=0),
     edge("contract_value_100000000", "profile", True, contract_value=100_000_000),
     edge("contract_value_over", "profile", False, contract_value=100_000_000.5),
@@ -342,24 +398,42 @@ EDGES: list[Message] = [
     edge("event_id_with_delete", "visit", False, event_id="e\x7f1"),
     edge("event_id_with_a_trailing_newline", "visit", False, event_id="e-1\n"),
     edge("customer_id_128_characters", "visit", True, customer_id="c" * LONGEST),
-    *(edge(f"occurred_at_{label}", "visit", True, occurred_at=text) for label, text in [
-        ("utc", "2025-01-05T09:30:00Z"), ("plus_offset", "2025-01-05T10:30:00+01:00"),
-        ("minus_offset", "2025-01-05T04:30:00-05:00"), ("minus_zero", "2025-01-05T09:30:00-00:00"),
-        ("plus_23_59", "2025-01-05T09:30:00+23:59"), ("milliseconds", "2025-01-05T09:30:00.250Z"),
-        ("nanoseconds", "2025-01-05T09:30:00.123456789Z"), ("leap_day", "2024-02-29T12:00:00Z"),
-        ("leap_day_of_2000", "2000-02-29T12:00:00Z"), ("year_1000", "1000-01-01T00:00:00Z"),
-        ("end_of_a_31_day_month", "2024-12-31T23:59:59.999999Z"),
-    ]),  # fmt: skip
-    *(edge(f"occurred_at_{label}", "visit", False, occurred_at=text) for label, text in [
-        ("february_29_of_1900", "1900-02-29T12:00:00Z"), ("april_31", "2025-04-31T12:00:00Z"),
-        ("month_13", "2025-13-01T12:00:00Z"), ("day_0", "2025-01-00T12:00:00Z"),
-        ("plus_24_00", "2025-01-05T09:30:00+24:00"), ("leap_second", "2016-12-31T23:59:60Z"),
-        ("hour_24", "2025-01-05T24:00:00Z"), ("fraction_without_digits", "2025-01-05T09:30:00.Z"),
-        ("arabic_indic_digits", "٢٠٢٥-01-05T09:30:00Z"), ("iso_week_date", "2025-W01-7T09:30:00Z"),
-        ("ordinal_date", "2025-005T09:30:00Z"), ("basic_format", "20250105T093000Z"),
-        ("trailing_newline", "2025-01-05T09:30:00Z\n"), ("tomorrow_plus_a_second", "2025-06-02T00:00:01Z"),
-        ("year_9999", "9999-12-31T23:59:59Z"),
-    ]),  # fmt: skip
+    *(
+        edge(f"occurred_at_{label}", "visit", True, occurred_at=text)
+        for label, text in [
+            ("utc", "2025-01-05T09:30:00Z"),
+            ("plus_offset", "2025-01-05T10:30:00+01:00"),
+            ("minus_offset", "2025-01-05T04:30:00-05:00"),
+            ("minus_zero", "2025-01-05T09:30:00-00:00"),
+            ("plus_23_59", "2025-01-05T09:30:00+23:59"),
+            ("milliseconds", "2025-01-05T09:30:00.250Z"),
+            ("nanoseconds", "2025-01-05T09:30:00.123456789Z"),
+            ("leap_day", "2024-02-29T12:00:00Z"),
+            ("leap_day_of_2000", "2000-02-29T12:00:00Z"),
+            ("year_1000", "1000-01-01T00:00:00Z"),
+            ("end_of_a_31_day_month", "2024-12-31T23:59:59.999999Z"),
+        ]
+    ),
+    *(
+        edge(f"occurred_at_{label}", "visit", False, occurred_at=text)
+        for label, text in [
+            ("february_29_of_1900", "1900-02-29T12:00:00Z"),
+            ("april_31", "2025-04-31T12:00:00Z"),
+            ("month_13", "2025-13-01T12:00:00Z"),
+            ("day_0", "2025-01-00T12:00:00Z"),
+            ("plus_24_00", "2025-01-05T09:30:00+24:00"),
+            ("leap_second", "2016-12-31T23:59:60Z"),
+            ("hour_24", "2025-01-05T24:00:00Z"),
+            ("fraction_without_digits", "2025-01-05T09:30:00.Z"),
+            ("arabic_indic_digits", "٢٠٢٥-01-05T09:30:00Z"),
+            ("iso_week_date", "2025-W01-7T09:30:00Z"),
+            ("ordinal_date", "2025-005T09:30:00Z"),
+            ("basic_format", "20250105T093000Z"),
+            ("trailing_newline", "2025-01-05T09:30:00Z\n"),
+            ("tomorrow_plus_a_second", "2025-06-02T00:00:01Z"),
+            ("year_9999", "9999-12-31T23:59:59Z"),
+        ]
+    ),
     request("erasure", "erasure-request", True),
     request("erasure_with_a_reason", "erasure-request", True, reason="ticket DSR-9"),
     request("erasure_requested_without_a_zone", "erasure-request", False, requested_at="2025-01-05T00:00:00"),
@@ -372,10 +446,22 @@ EDGES: list[Message] = [
     request("override_adjust_30", "override-request", True, action="adjust", adjustment=30),
     request("override_adjust_minus_30_5", "override-request", False, action="adjust", adjustment=-30.5),
     request("override_clear", "override-request", True, action="clear"),
-    request("override_expires_before_it_is_requested", "override-request", False, action="adjust", adjustment=5,
-            expires_at="2025-01-04T00:00:00Z"),  # fmt: skip
-    request("override_expires_when_it_is_requested", "override-request", False, action="adjust", adjustment=5,
-            expires_at="2025-01-05T00:00:00Z"),  # fmt: skip
+    request(
+        "override_expires_before_it_is_requested",
+        "override-request",
+        False,
+        action="adjust",
+        adjustment=5,
+        expires_at="2025-01-04T00:00:00Z",
+    ),
+    request(
+        "override_expires_when_it_is_requested",
+        "override-request",
+        False,
+        action="adjust",
+        adjustment=5,
+        expires_at="2025-01-05T00:00:00Z",
+    ),
 ]
 
 
@@ -443,10 +529,15 @@ def test_asyncapi_messages_point_at_the_schema_files_of_the_right_models() -> No
     assert document["asyncapi"].startswith("2.6")
     messages = document["components"]["messages"]
     settings = Settings.model_construct()
-    expected = {**{t: f"{k}-event" for t, k in settings.input_topics().items()},
-                settings.topic_scores: "score-update", settings.topic_alerts: "churn-risk-alert",
-                settings.topic_deadletter: "dead-letter", settings.topic_erasures: "erasure-request",
-                settings.topic_overrides: "override-request", settings.topic_audit: "audit-record"}  # fmt: skip
+    expected = {
+        **{t: f"{k}-event" for t, k in settings.input_topics().items()},
+        settings.topic_scores: "score-update",
+        settings.topic_alerts: "churn-risk-alert",
+        settings.topic_deadletter: "dead-letter",
+        settings.topic_erasures: "erasure-request",
+        settings.topic_overrides: "override-request",
+        settings.topic_audit: "audit-record",
+    }
     for topic, channel in document["channels"].items():
         operation = channel.get("publish") or channel["subscribe"]
         name = operation["message"]["$ref"].removeprefix("#/components/messages/")

@@ -49,18 +49,36 @@ def test_valid_events_parse_to_their_kind(body: dict, model: type) -> None:
         ({"kind": "purchase", **BASE, "amount": "ten"}, "amount: Input should be a valid number"),
         ({"kind": "purchase", **BASE, "amount": -1}, "amount: Input should be greater than or equal to 0"),
         ({"kind": "purchase", **{**BASE, "event_id": ""}, "amount": 5}, "event_id: String should have at least 1"),
-        ({"kind": "purchase", "customer_id": "c", "occurred_at": BASE["occurred_at"], "amount": 5}, "event_id: Field required"),
-        ({"kind": "visit", **{k: v for k, v in BASE.items() if k != "customer_id"}, "duration_seconds": 1}, "customer_id: Field required"),
-        ({"kind": "visit", **{**BASE, "occurred_at": "2025-03-01T10:00:00"}, "duration_seconds": 1}, "occurred_at: Value error, must be an RFC 3339"),
-        ({"kind": "visit", **BASE, "duration_seconds": -5}, "duration_seconds: Input should be greater than or equal to 0"),
+        (
+            {"kind": "purchase", "customer_id": "c", "occurred_at": BASE["occurred_at"], "amount": 5},
+            "event_id: Field required",
+        ),
+        (
+            {"kind": "visit", **{k: v for k, v in BASE.items() if k != "customer_id"}, "duration_seconds": 1},
+            "customer_id: Field required",
+        ),
+        (
+            {"kind": "visit", **{**BASE, "occurred_at": "2025-03-01T10:00:00"}, "duration_seconds": 1},
+            "occurred_at: Value error, must be an RFC 3339",
+        ),
+        (
+            {"kind": "visit", **BASE, "duration_seconds": -5},
+            "duration_seconds: Input should be greater than or equal to 0",
+        ),
         ({"kind": "survey", **BASE, "survey_type": "csat", "score": 6}, "csat score must be between 1 and 5, got 6"),
         ({"kind": "survey", **BASE, "survey_type": "csat", "score": 0}, "csat score must be between 1 and 5, got 0"),
         ({"kind": "survey", **BASE, "survey_type": "nps", "score": 11}, "nps score must be between 0 and 10, got 11"),
         ({"kind": "survey", **BASE, "survey_type": "nps", "score": 7.5}, "score: Input should be a valid integer"),
-        ({"kind": "ticket", **BASE, "ticket_id": "T", "action": "closed"}, "action: Input should be 'opened' or 'resolved'"),
+        (
+            {"kind": "ticket", **BASE, "ticket_id": "T", "action": "closed"},
+            "action: Input should be 'opened' or 'resolved'",
+        ),
         ({"kind": "refund", **BASE}, "does not match any of the expected tags"),
         ({**BASE, "amount": 5}, "Unable to extract tag using discriminator 'kind'"),
-        ({"kind": "purchase", **{**BASE, "customer_id": "has space"}, "amount": 5}, "customer_id: String should match pattern"),
+        (
+            {"kind": "purchase", **{**BASE, "customer_id": "has space"}, "amount": 5},
+            "customer_id: String should match pattern",
+        ),
     ],
 )
 def test_invalid_events_are_rejected_with_a_clear_message(body: dict, message: str) -> None:
@@ -71,8 +89,10 @@ def test_invalid_events_are_rejected_with_a_clear_message(body: dict, message: s
 
 def test_non_finite_amounts_are_rejected() -> None:
     with pytest.raises(ValidationError, match="finite number"):
-        EVENT_ADAPTER.validate_json('{"kind":"purchase","event_id":"e","customer_id":"c",'
-                                    '"occurred_at":"2025-01-01T00:00:00Z","amount":Infinity}')  # fmt: skip
+        EVENT_ADAPTER.validate_json(
+            '{"kind":"purchase","event_id":"e","customer_id":"c",'
+            '"occurred_at":"2025-01-01T00:00:00Z","amount":Infinity}'
+        )
 
 
 def test_events_are_frozen() -> None:
@@ -142,10 +162,19 @@ def test_python_callers_pass_python_values() -> None:
     # Factories, the CDNOW loader and the CLI build events from datetimes, dates, ints and floats.
     at = datetime(2025, 3, 1, 10, tzinfo=timezone(timedelta(hours=1)))
     assert PurchaseEvent(event_id="e", customer_id="c", occurred_at=at, amount=12, items=2).amount == 12.0
-    assert ProfileEvent(event_id="e", customer_id="c", occurred_at=at, renewal_date=date(2025, 6, 30),
-                        contract_value=24_000).renewal_date == date(2025, 6, 30)  # fmt: skip
-    override = OverrideRequest(request_id="o", customer_id="c", action="adjust", adjustment=-5, reason="r", author="a",
-                               requested_at=at, expires_at=at + timedelta(days=1))  # fmt: skip
+    assert ProfileEvent(
+        event_id="e", customer_id="c", occurred_at=at, renewal_date=date(2025, 6, 30), contract_value=24_000
+    ).renewal_date == date(2025, 6, 30)
+    override = OverrideRequest(
+        request_id="o",
+        customer_id="c",
+        action="adjust",
+        adjustment=-5,
+        reason="r",
+        author="a",
+        requested_at=at,
+        expires_at=at + timedelta(days=1),
+    )
     assert override.adjustment == -5.0
     with pytest.raises(ValidationError, match="must be an RFC 3339 date-time"):
         PurchaseEvent(event_id="e", customer_id="c", occurred_at=1740819600, amount=12)  # type: ignore[arg-type]

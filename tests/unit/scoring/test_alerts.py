@@ -112,16 +112,23 @@ def test_purchase_overdue_alerts_once_per_last_purchase() -> None:
 
 
 def test_a_detractor_answer_alerts_once_per_answer() -> None:
-    steps = replay_rescore([visit("c", 0), survey("c", 1, "nps", 3), visit("c", 2), survey("c", 3, "nps", 9),
-                            survey("c", 4, "nps", 2)], [5])  # fmt: skip
-    assert [d for f, d in triggers(steps) if f == "detractor_nps"] == ["NPS answer of 3 (detractor)",
-                                                                       "NPS answer of 2 (detractor)"]  # fmt: skip
+    steps = replay_rescore(
+        [visit("c", 0), survey("c", 1, "nps", 3), visit("c", 2), survey("c", 3, "nps", 9), survey("c", 4, "nps", 2)],
+        [5],
+    )
+    assert [d for f, d in triggers(steps) if f == "detractor_nps"] == [
+        "NPS answer of 3 (detractor)",
+        "NPS answer of 2 (detractor)",
+    ]
 
 
 def test_an_unresolved_high_priority_ticket_alerts_once_after_n_days() -> None:
-    steps = replay_rescore([visit("c", 0), ticket("c", 0, "T-1", priority="urgent"), ticket("c", 1, "T-2")],
-                           [3, 7.5, 9, 20])  # fmt: skip
-    assert [d for f, d in triggers(steps) if f == "stale_ticket"] == ["1 high-priority ticket(s) unresolved, oldest for 8 days"]
+    steps = replay_rescore(
+        [visit("c", 0), ticket("c", 0, "T-1", priority="urgent"), ticket("c", 1, "T-2")], [3, 7.5, 9, 20]
+    )
+    assert [d for f, d in triggers(steps) if f == "stale_ticket"] == [
+        "1 high-priority ticket(s) unresolved, oldest for 8 days"
+    ]
 
 
 def test_a_brand_new_customer_is_not_alerted_on_the_first_event() -> None:
@@ -154,4 +161,9 @@ def test_every_alert_names_its_trigger_detail_and_reasons() -> None:
 
 def test_alert_ids_are_stable_and_distinct() -> None:
     assert alert_id("c", "tier_entry", "e-1") == alert_id("c", "tier_entry", "e-1")
-    assert len({alert_id("c", "tier_entry", "e-1"), alert_id("c", "score_drop", "e-1"), alert_id("d", "tier_entry", "e-1")}) == 3
+    assert (
+        len(
+            {alert_id("c", "tier_entry", "e-1"), alert_id("c", "score_drop", "e-1"), alert_id("d", "tier_entry", "e-1")}
+        )
+        == 3
+    )

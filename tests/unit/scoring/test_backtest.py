@@ -31,14 +31,17 @@ def log():
     """Four customers. a and b keep buying in the holdout; c and d churn; e only visits before the cutoff."""
     return sorted(
         [
-            *(purchase("a", d, 50.0) for d in range(0, 100, 10)), purchase("a", 120),
-            *(purchase("b", d, 20.0) for d in (10, 60, 95)), purchase("b", 150),
+            *(purchase("a", d, 50.0) for d in range(0, 100, 10)),
+            purchase("a", 120),
+            *(purchase("b", d, 20.0) for d in (10, 60, 95)),
+            purchase("b", 150),
             *(purchase("c", d, 20.0) for d in (5, 40)),
             purchase("d", 2, 5.0),
-            visit("e", 50), purchase("e", 250),  # a purchase after the holdout does not count
+            visit("e", 50),
+            purchase("e", 250),  # a purchase after the holdout does not count
         ],
         key=lambda e: e.occurred_at,
-    )  # fmt: skip
+    )
 
 
 def test_the_split_takes_inclusive_days() -> None:
@@ -76,7 +79,12 @@ def test_precision_recall_tier_and_decile_churn_rates() -> None:
     result = evaluate(scores, churned, tiers)
     assert result.precision == pytest.approx(2 / 3)  # b, c, d flagged; c and d churned
     assert result.recall == pytest.approx(2 / 3)  # c, d of the churners c, d, e
-    assert result.churn_rate_by_tier == {"healthy": (1, 0.0), "watch": (1, 1.0), "at_risk": (2, 0.5), "critical": (1, 1.0)}
+    assert result.churn_rate_by_tier == {
+        "healthy": (1, 0.0),
+        "watch": (1, 1.0),
+        "at_risk": (2, 0.5),
+        "critical": (1, 1.0),
+    }
     assert [rate for _, _, rate in result.churn_rate_by_decile][:2] == [1.0, 1.0]  # d, then c: the lowest scores
     assert result.churn_rate == 0.6 and result.customers == 5
 
@@ -108,23 +116,48 @@ TWO_MONTHS = 2 * DAYS_PER_MONTH
 
 
 def raised(customer: str, trigger: str) -> AlertRecord:
-    return AlertRecord(alert_id=f"{customer}-{trigger}", customer_id=customer, trigger=trigger, detail="", tier="at_risk",
-                       previous_tier=None, score=40.0, change_7d=None, segment="at_risk", reasons=[], changes=[],
-                       raised_at=at(0), model_name="default", model_version="2")  # fmt: skip
+    return AlertRecord(
+        alert_id=f"{customer}-{trigger}",
+        customer_id=customer,
+        trigger=trigger,
+        detail="",
+        tier="at_risk",
+        previous_tier=None,
+        score=40.0,
+        change_7d=None,
+        segment="at_risk",
+        reasons=[],
+        changes=[],
+        raised_at=at(0),
+        model_name="default",
+        model_version="2",
+    )
 
 
 def test_alert_figures_per_trigger_and_for_all_alerts_together() -> None:
-    alerts = [raised(c, "tier_entry") for c in ("c0", "c0", "c1", "c7")] + [raised(c, "purchase_overdue") for c in ("c2", "c3")]
+    alerts = [raised(c, "tier_entry") for c in ("c0", "c0", "c1", "c7")] + [
+        raised(c, "purchase_overdue") for c in ("c2", "c3")
+    ]
     figures = alert_figures([*alerts, raised("stranger", "tier_entry")], CHURNED, TWO_MONTHS)
     # tier_entry: 4 alerts about c0, c1, c7; two of the three churned; of the 7 not alerted, 5 churned.
     assert figures["tier_entry"] == AlertFigures(
-        count=4, customers=3, precision=pytest.approx(2 / 3), lift=pytest.approx((2 / 3) / 0.7),
-        normalized_lift=pytest.approx((2 / 3 - 0.7) / 0.3), relative_risk=pytest.approx((2 / 3) / (5 / 7)),
-        recall=pytest.approx(2 / 7), per_1000_per_month=pytest.approx(4 / 0.01 / 2),
-    )  # fmt: skip
+        count=4,
+        customers=3,
+        precision=pytest.approx(2 / 3),
+        lift=pytest.approx((2 / 3) / 0.7),
+        normalized_lift=pytest.approx((2 / 3 - 0.7) / 0.3),
+        relative_risk=pytest.approx((2 / 3) / (5 / 7)),
+        recall=pytest.approx(2 / 7),
+        per_1000_per_month=pytest.approx(4 / 0.01 / 2),
+    )
     # purchase_overdue: both alerted churned, the best possible: normalized lift 1; of the other 8, 5 churned.
     overdue = figures["purchase_overdue"]
-    assert (overdue.count, overdue.customers, overdue.precision, overdue.normalized_lift) == (2, 2, 1.0, pytest.approx(1.0))
+    assert (overdue.count, overdue.customers, overdue.precision, overdue.normalized_lift) == (
+        2,
+        2,
+        1.0,
+        pytest.approx(1.0),
+    )
     assert overdue.relative_risk == pytest.approx(1 / (5 / 8)) and overdue.per_1000_per_month == pytest.approx(100.0)
     # Together: 6 alerts about 5 customers, 4 of whom churned; of the other 5, 3 churned.
     every = figures["all"]
@@ -135,10 +168,25 @@ def test_alert_figures_per_trigger_and_for_all_alerts_together() -> None:
 
 def test_a_trigger_that_never_fired_is_reported_with_nothing_to_divide() -> None:
     figures = alert_figures([raised("c0", "tier_entry")], CHURNED, TWO_MONTHS)
-    assert set(figures) == {"tier_entry", "score_drop", "purchase_overdue", "detractor_nps", "stale_ticket",
-                            "renewal_risk", "all"}  # fmt: skip
-    assert figures["detractor_nps"] == AlertFigures(count=0, customers=0, precision=None, lift=None, normalized_lift=None,
-                                                    relative_risk=None, recall=0.0, per_1000_per_month=0.0)  # fmt: skip
+    assert set(figures) == {
+        "tier_entry",
+        "score_drop",
+        "purchase_overdue",
+        "detractor_nps",
+        "stale_ticket",
+        "renewal_risk",
+        "all",
+    }
+    assert figures["detractor_nps"] == AlertFigures(
+        count=0,
+        customers=0,
+        precision=None,
+        lift=None,
+        normalized_lift=None,
+        relative_risk=None,
+        recall=0.0,
+        per_1000_per_month=0.0,
+    )
 
 
 @pytest.mark.parametrize(
@@ -161,8 +209,12 @@ def test_figures_that_would_divide_by_zero_are_none(churned, alerted, expected) 
 
 def test_the_backtest_judges_alerts_raised_by_a_worker_whose_timer_ran_from_the_first_event() -> None:
     """An alert raised before the window is not raised again when the window opens, as a worker started there would."""
-    events = sorted([purchase("a", d, 40.0) for d in (0, 10, 20)] + [purchase("b", d, 40.0) for d in (100, 110, 120)]
-                    + [purchase("once", 150, 40.0)], key=lambda e: e.occurred_at)  # fmt: skip
+    events = sorted(
+        [purchase("a", d, 40.0) for d in (0, 10, 20)]
+        + [purchase("b", d, 40.0) for d in (100, 110, 120)]
+        + [purchase("once", 150, 40.0)],
+        key=lambda e: e.occurred_at,
+    )
     split = Split(cutoff=at(200), holdout_end=at(300))
     every = replay_with_timer(events, ScoringModel()).alerts
     assert [a.raised_at for a in every if (a.customer_id, a.trigger) == ("a", "purchase_overdue")] == [at(50)]
@@ -175,7 +227,9 @@ def test_the_backtest_judges_alerts_raised_by_a_worker_whose_timer_ran_from_the_
 def test_leaving_out_customers_who_cannot_be_alerted_changes_no_alert_of_the_sample() -> None:
     customers = sorted({e.customer_id for e in sample_events()})[:100]
     events = sorted((e for e in sample_events() if e.customer_id in customers), key=lambda e: e.occurred_at)
-    split = Split(cutoff=datetime(2025, 3, 1, tzinfo=timezone.utc), holdout_end=datetime(2025, 5, 1, tzinfo=timezone.utc))
+    split = Split(
+        cutoff=datetime(2025, 3, 1, tzinfo=timezone.utc), holdout_end=datetime(2025, 5, 1, tzinfo=timezone.utc)
+    )
     model = ScoringModel(alerts={"min_events": 3})
     every = replay_with_timer([e for e in events if e.occurred_at < split.cutoff], model).alerts
     expected = [a for a in every if a.raised_at >= split.cutoff - timedelta(days=30)]
@@ -193,7 +247,9 @@ def test_a_silent_customer_is_alerted_when_the_timer_finds_them_due_with_no_even
 
 
 @pytest.mark.parametrize("min_days, raised_at", [(0, at(50)), (60, at(80)), (120, at(140))])
-def test_purchase_overdue_waits_for_min_days_and_the_timer_looks_then_even_after_the_score_settled(min_days, raised_at) -> None:
+def test_purchase_overdue_waits_for_min_days_and_the_timer_looks_then_even_after_the_score_settled(
+    min_days, raised_at
+) -> None:
     """A 10-day cycle: 3 cycles are 30 days; past 90 days of silence the score has settled and daily looks have stopped."""
     model = ScoringModel(alerts={"triggers": {"purchase_overdue": {"min_days": min_days}}})
     events = [purchase("quiet", d, 40.0) for d in (0, 10, 20)]

@@ -47,8 +47,16 @@ def test_a_first_small_purchase_after_a_visit_barely_moves_the_score_and_raises_
 
 def test_with_purchases_only_customers_rank_as_with_loyalty_and_financial_alone() -> None:
     """The other dimensions are priors for everybody: every score moves by the same points, the ranking stays."""
-    customers = [[purchase("c", d, amount) for d in days] for days, amount in
-                 [((0,), 20.0), ((0, 30), 50.0), ((0, 10, 20, 30, 40), 80.0), ((0, 100), 400.0), ((50,), 5.0)]]  # fmt: skip
+    customers = [
+        [purchase("c", d, amount) for d in days]
+        for days, amount in [
+            ((0,), 20.0),
+            ((0, 30), 50.0),
+            ((0, 10, 20, 30, 40), 80.0),
+            ((0, 100), 400.0),
+            ((50,), 5.0),
+        ]
+    ]
     states = [replay(events, MODEL).states["c"] for events in customers]
     scored = [score(state, MODEL, at(120)) for state in states]
     known = [sum(d.weight * d.value for d in s.dimensions if d.value is not None) for s in scored]

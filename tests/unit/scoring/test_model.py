@@ -27,9 +27,17 @@ def engaged_customer():
 
 @pytest.mark.parametrize(
     "points, tier",
-    [(100, "healthy"), (70, "healthy"), (69.9, "watch"), (50, "watch"), (49.9, "at_risk"), (30, "at_risk"),
-     (29.9, "critical"), (0, "critical")],
-)  # fmt: skip
+    [
+        (100, "healthy"),
+        (70, "healthy"),
+        (69.9, "watch"),
+        (50, "watch"),
+        (49.9, "at_risk"),
+        (30, "at_risk"),
+        (29.9, "critical"),
+        (0, "critical"),
+    ],
+)
 def test_tiers_follow_the_default_thresholds(points: float, tier: str) -> None:
     assert tier_for(points, TierThresholds()) == tier
 
@@ -60,8 +68,11 @@ def test_a_dimension_nothing_is_known_of_counts_at_its_prior_not_as_zero_and_not
     # A perfect survey record (satisfaction 1.0, 30% of the model), the other 70% at the typical customer's 0.6.
     assert result.score == 72.0 and result.confidence == 0.3
     assert [(d.name, d.value, d.weight, d.contribution) for d in result.dimensions] == [
-        ("satisfaction", 1.0, 0.3, 30.0), ("loyalty", None, 0.25, 15.0), ("activity", None, 0.2, 12.0),
-        ("financial", None, 0.25, 15.0)]  # fmt: skip
+        ("satisfaction", 1.0, 0.3, 30.0),
+        ("loyalty", None, 0.25, 15.0),
+        ("activity", None, 0.2, 12.0),
+        ("financial", None, 0.25, 15.0),
+    ]
     assert sum(d.contribution for d in result.dimensions) == result.score
 
 
@@ -74,8 +85,13 @@ def test_the_priors_come_from_the_model_file() -> None:
 def test_customers_known_by_different_signals_each_get_their_own_weights_whatever_was_scored_before() -> None:
     # A model keeps the weights of each set of known signals once worked out (KnownSet); a customer must get
     # the weights of their own set, whichever customers the same model scored before them.
-    customers = [fold(survey("c", 0, "nps", 3)), fold(visit("c", 0), visit("c", 5)), engaged_customer(),
-                 fold(purchase("c", 0, 40.0), ticket("c", 2, priority="high")), fold(survey("c", 0, "nps", 10))]  # fmt: skip
+    customers = [
+        fold(survey("c", 0, "nps", 3)),
+        fold(visit("c", 0), visit("c", 5)),
+        engaged_customer(),
+        fold(purchase("c", 0, 40.0), ticket("c", 2, priority="high")),
+        fold(survey("c", 0, "nps", 10)),
+    ]
     warm = ScoringModel()
     in_turn = [score(state, warm, at(30)) for state in customers * 2]
     alone = [score(state, ScoringModel(), at(30)) for state in customers]  # each with a model of its own

@@ -1,6 +1,5 @@
 """Per-segment models: the profile picks the model, the ScoreUpdate names it, a new profile re-scores at once."""
 
-
 import pytest
 
 from schemas.model_config import ModelSet, ScoringModel
@@ -21,7 +20,9 @@ def chosen(**fields) -> str:
 
 def test_the_shipped_segmented_file_loads_as_a_set_of_named_models() -> None:
     assert isinstance(MODELS, ModelSet)
-    assert {name: m.name for name, m in MODELS.models.items()} == {n: n for n in ("self-serve", "enterprise", "onboarding")}
+    assert {name: m.name for name, m in MODELS.models.items()} == {
+        n: n for n in ("self-serve", "enterprise", "onboarding")
+    }
 
 
 def test_rules_are_tried_in_order_and_the_default_catches_the_rest() -> None:
@@ -34,8 +35,13 @@ def test_rules_are_tried_in_order_and_the_default_catches_the_rest() -> None:
 
 
 def test_each_update_names_the_model_and_a_new_profile_rescores_with_the_new_one_at_once() -> None:
-    events = [profile("c", 0, plan="pro"), purchase("c", 1), visit("c", 2), survey("c", 3, "csat", 4),
-              profile("c", 4, plan="enterprise")]  # fmt: skip
+    events = [
+        profile("c", 0, plan="pro"),
+        purchase("c", 1),
+        visit("c", 2),
+        survey("c", 3, "csat", 4),
+        profile("c", 4, plan="enterprise"),
+    ]
     run = replay(events, MODELS)
     assert [u.model_name for u in run.updates] == ["self-serve", "self-serve", "self-serve", "enterprise"]
     assert run.updates[-1].event_id == events[-1].event_id  # the profile itself triggered the re-score
@@ -73,9 +79,15 @@ def test_the_timer_uses_the_customers_model_too() -> None:
 
 
 def test_a_profile_that_switches_the_model_says_so_first_among_the_changes() -> None:
-    events = [profile("c", 0, plan="pro"), purchase("c", 1), visit("c", 2), survey("c", 3, "csat", 2),
-              profile("c", 4, plan="enterprise"), profile("c", 5, plan="enterprise", industry="retail"),
-              profile("c", 6, plan="pro", lifecycle_stage="onboarding")]  # fmt: skip
+    events = [
+        profile("c", 0, plan="pro"),
+        purchase("c", 1),
+        visit("c", 2),
+        survey("c", 3, "csat", 2),
+        profile("c", 4, plan="enterprise"),
+        profile("c", 5, plan="enterprise", industry="retail"),
+        profile("c", 6, plan="pro", lifecycle_stage="onboarding"),
+    ]
     run = replay(events, MODELS)
     switched, same_model, onboarding = run.updates[-3:]
     assert switched.changes[0] == "model changed from self-serve to enterprise"

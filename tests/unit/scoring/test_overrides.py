@@ -16,8 +16,16 @@ MODEL = ScoringModel()
 
 
 def override(action: str, day: float, days: float = 14, request_id: str = "o-1", **fields) -> OverrideRequest:
-    return OverrideRequest(request_id=request_id, customer_id="c", action=action, reason="QBR went well",
-                           author="maria@cs", requested_at=at(day), expires_at=at(day + days), **fields)  # fmt: skip
+    return OverrideRequest(
+        request_id=request_id,
+        customer_id="c",
+        action=action,
+        reason="QBR went well",
+        author="maria@cs",
+        requested_at=at(day),
+        expires_at=at(day + days),
+        **fields,
+    )
 
 
 def known():
@@ -57,8 +65,9 @@ def test_a_new_override_replaces_the_old_and_clear_ends_it_each_with_audit_recor
     first = step_override(known(), override("pin_score", 21, score=90.0), MODEL, at(21)).state
     second = step_override(first, override("pin_score", 22, score=40.0, request_id="o-2"), MODEL, at(22))
     assert [a.action for a in second.audits] == ["replaced", "applied"] and second.update.score == 40.0
-    clear = OverrideRequest(request_id="o-3", customer_id="c", action="clear", reason="wrong account", author="lee",
-                            requested_at=at(23))  # fmt: skip
+    clear = OverrideRequest(
+        request_id="o-3", customer_id="c", action="clear", reason="wrong account", author="lee", requested_at=at(23)
+    )
     without = copy_state(second.state)  # the same customer with no override, for the model's own score
     without.override = None
     cleared = step_override(second.state, clear, MODEL, at(23))
@@ -80,13 +89,23 @@ def test_requests_must_be_complete_and_must_end() -> None:
     with pytest.raises(ValidationError, match="expires_at after requested_at"):
         override("pin_tier", 21, days=-1, tier="watch")
     with pytest.raises(ValidationError, match="reason"):
-        OverrideRequest(request_id="x", customer_id="c", action="pin_tier", tier="watch", reason="", author="a",
-                        requested_at=at(0), expires_at=at(0) + timedelta(days=1))  # fmt: skip
+        OverrideRequest(
+            request_id="x",
+            customer_id="c",
+            action="pin_tier",
+            tier="watch",
+            reason="",
+            author="a",
+            requested_at=at(0),
+            expires_at=at(0) + timedelta(days=1),
+        )
 
 
 def healthy():
     """A customer the model scores healthy, with history enough for alerts (the policy waits for min_events)."""
-    state = replay([purchase("c", d) for d in (0, 10, 20, 30)] + [visit("c", d) for d in (5, 15, 25)], MODEL).states["c"]
+    state = replay([purchase("c", d) for d in (0, 10, 20, 30)] + [visit("c", d) for d in (5, 15, 25)], MODEL).states[
+        "c"
+    ]
     assert state.last_tier == "healthy"
     return state
 
@@ -122,8 +141,12 @@ def test_a_tier_pinned_out_of_risk_holds_the_level_whatever_the_score_falls_to()
 def test_every_tier_entry_names_the_tier_it_is_recorded_with() -> None:
     state = healthy()
     alerts = []
-    for day, request in [(31, override("pin_tier", 31, days=5, tier="watch")), (40, None),
-                         (41, override("pin_score", 41, days=5, score=10.0, request_id="o-2")), (60, None)]:  # fmt: skip
+    for day, request in [
+        (31, override("pin_tier", 31, days=5, tier="watch")),
+        (40, None),
+        (41, override("pin_score", 41, days=5, score=10.0, request_id="o-2")),
+        (60, None),
+    ]:
         result = step_override(state, request, MODEL, at(day)) if request else rescore(state, MODEL, at(day))
         state = result.state
         alerts += [a for a in result.alerts if a.trigger == "tier_entry"]

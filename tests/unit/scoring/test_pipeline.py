@@ -39,8 +39,10 @@ def test_an_unhappy_customer_raises_alerts_with_reasons_and_the_change_explained
     ]
     result = replay(events, MODEL)
     assert len(result.updates) == len(events)
-    assert [(a.trigger, a.event_id) for a in result.alerts] == [("detractor_nps", events[3].event_id),
-                                                                ("tier_entry", events[4].event_id)]  # fmt: skip
+    assert [(a.trigger, a.event_id) for a in result.alerts] == [
+        ("detractor_nps", events[3].event_id),
+        ("tier_entry", events[4].event_id),
+    ]
     assert result.updates[4].score < 50 <= result.updates[3].score
     assert result.updates[4].changes == ["CSAT averages 1.0/5 over the last 1 survey (new)"]
     # Nineteen days without a visit cost points by the time the ticket came in; unchanged signals are not blamed.
@@ -51,8 +53,10 @@ def test_an_unhappy_customer_raises_alerts_with_reasons_and_the_change_explained
 
 
 def test_updates_carry_segment_clv_cycle_and_score_movement() -> None:
-    events = sorted([purchase("c", d, 100.0) for d in range(0, 100, 10)] + [visit("c", d) for d in range(0, 100, 2)],
-                    key=lambda e: e.occurred_at)
+    events = sorted(
+        [purchase("c", d, 100.0) for d in range(0, 100, 10)] + [visit("c", d) for d in range(0, 100, 2)],
+        key=lambda e: e.occurred_at,
+    )
     last = replay(events, MODEL).updates[-1]
     assert last.purchase_cycle_days == 10.0
     assert last.segment == "loyal"

@@ -48,8 +48,9 @@ def test_the_command_prints_the_comparison_and_draws_both_distributions(tmp_path
     events = tmp_path / "events.jsonl"
     events.write_text("".join(json.dumps(e.model_dump(mode="json")) + "\n" for e in log()) + "not json\n")
     plot = tmp_path / "preview.png"
-    out = CliRunner().invoke(main, ["preview", "--candidate", str(SEGMENTED), "--dataset", str(events),
-                                    "--plot", str(plot)])  # fmt: skip
+    out = CliRunner().invoke(
+        main, ["preview", "--candidate", str(SEGMENTED), "--dataset", str(events), "--plot", str(plot)]
+    )
     assert out.exit_code == 0, out.output
     assert "Tiers: current vs candidate (20 customers)" in out.output
     assert "would change tier" in out.output

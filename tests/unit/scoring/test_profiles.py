@@ -14,7 +14,6 @@ from tests.samples import RENEWAL, troubled
 MODEL = ScoringModel()
 
 
-
 def test_a_profile_alone_is_kept_but_not_scored() -> None:
     result = step(new_state("c"), profile("c", 0, plan="enterprise", renewal_date=RENEWAL), MODEL, at(0))
     assert result.update is None and not result.duplicate and not result.alerts
@@ -42,8 +41,14 @@ def test_a_redelivered_profile_is_a_duplicate() -> None:
 
 
 def test_a_renewal_within_the_window_while_critical_raises_one_high_severity_alert() -> None:
-    run = replay([profile("r", 0, plan="enterprise", contract_value=48000.0, renewal_date=RENEWAL), *troubled("r"),
-                  visit("r", 101)], MODEL)  # fmt: skip
+    run = replay(
+        [
+            profile("r", 0, plan="enterprise", contract_value=48000.0, renewal_date=RENEWAL),
+            *troubled("r"),
+            visit("r", 101),
+        ],
+        MODEL,
+    )
     renewal = [a for a in run.alerts if a.trigger == "renewal_risk"]
     assert len(renewal) == 1
     assert renewal[0].severity == "high" and renewal[0].tier in ("at_risk", "critical")
@@ -53,8 +58,11 @@ def test_a_renewal_within_the_window_while_critical_raises_one_high_severity_ale
 
 def test_no_renewal_alert_far_from_the_date_or_for_a_healthy_customer() -> None:
     far = (T0 + timedelta(days=300)).date()
-    assert not [a for a in replay([profile("f", 0, renewal_date=far), *troubled("f")], MODEL).alerts
-                if a.trigger == "renewal_risk"]  # fmt: skip
+    assert not [
+        a
+        for a in replay([profile("f", 0, renewal_date=far), *troubled("f")], MODEL).alerts
+        if a.trigger == "renewal_risk"
+    ]
     healthy = [profile("h", 0, renewal_date=RENEWAL)] + [purchase("h", d) for d in range(0, 105, 7)]
     assert not [a for a in replay(healthy, MODEL).alerts if a.trigger == "renewal_risk"]
 

@@ -13,6 +13,8 @@ from scoring.state import apply_event, new_state
 from tests.strategies import events
 
 MODEL = ScoringModel()
+
+
 def fold(history):
     state = new_state("c")
     for event in history:
@@ -47,8 +49,9 @@ def test_a_new_purchase_never_lowers_loyalty_or_financial(history, amount: float
 def test_a_detractor_answer_never_raises_satisfaction(history, answer: int, gap: float) -> None:
     state = fold(history)
     now = from_us(state.last_event_at) + timedelta(days=gap)
-    answered, _ = apply_event(state, SurveyEvent(event_id="nps", customer_id="c", occurred_at=now,
-                                                 survey_type="nps", score=answer))  # fmt: skip
+    answered, _ = apply_event(
+        state, SurveyEvent(event_id="nps", customer_id="c", occurred_at=now, survey_type="nps", score=answer)
+    )
     before, after = dimension(state, "satisfaction", now), dimension(answered, "satisfaction", now)
     assert before is None or after <= before + 1e-9
 

@@ -30,9 +30,15 @@ MODEL = ScoringModel()
 
 @pytest.mark.parametrize(
     "record, model",
-    [(ScoreRecord, ScoreUpdate), (AlertRecord, ChurnRiskAlert), (AuditEntry, AuditRecord),
-     (DimensionRecord, DimensionScore), (Profile, CustomerProfile), (Override, OverrideRequest)],
-)  # fmt: skip
+    [
+        (ScoreRecord, ScoreUpdate),
+        (AlertRecord, ChurnRiskAlert),
+        (AuditEntry, AuditRecord),
+        (DimensionRecord, DimensionScore),
+        (Profile, CustomerProfile),
+        (Override, OverrideRequest),
+    ],
+)
 def test_each_record_has_its_models_fields_in_its_order(record: type[msgspec.Struct], model: type) -> None:
     assert record.__struct_fields__ == tuple(model.model_fields)
 
@@ -40,14 +46,33 @@ def test_each_record_has_its_models_fields_in_its_order(record: type[msgspec.Str
 def emitted(history, later_days: float):
     """Everything a worker would publish for `history`, a profile and an override, then a timer re-score."""
     state, out = new_state("c"), []
-    stream = [profile("c", 0, plan="pro", company_size="11-50", industry="retail", lifecycle_stage="active",
-                      contract_value=9000.0, renewal_date=(at(0) + timedelta(days=40)).date()), *history]  # fmt: skip
+    stream = [
+        profile(
+            "c",
+            0,
+            plan="pro",
+            company_size="11-50",
+            industry="retail",
+            lifecycle_stage="active",
+            contract_value=9000.0,
+            renewal_date=(at(0) + timedelta(days=40)).date(),
+        ),
+        *history,
+    ]
     for event in sorted(stream, key=lambda e: e.occurred_at):
         result = step(state, event, MODEL, event_clock(state, event.occurred_at))
         out += [result.update, *result.alerts] if result.update else list(result.alerts)
     if state.event_count:
-        request = OverrideRequest(request_id="o-1", customer_id="c", action="adjust", adjustment=-5.0, reason="r",
-                                  author="a", requested_at=at(60), expires_at=at(61))  # fmt: skip
+        request = OverrideRequest(
+            request_id="o-1",
+            customer_id="c",
+            action="adjust",
+            adjustment=-5.0,
+            reason="r",
+            author="a",
+            requested_at=at(60),
+            expires_at=at(61),
+        )
         result = step_override(state, request, MODEL, event_clock(state, at(60)))
         out += [result.update, *result.alerts, *result.audits]
         timed = rescore_if_changed(state, MODEL, at(60 + later_days))
@@ -65,8 +90,12 @@ def test_everything_emitted_over_generated_event_streams_validates_against_its_m
 
 
 def test_a_score_update_round_trips_through_the_contract_unchanged() -> None:
-    history = [purchase("c", 1, 30.0), visit("c", 2), ticket("c", 3, "T-1", priority="high", category="complaint"),
-               survey("c", 4, "nps", 3)]  # fmt: skip
+    history = [
+        purchase("c", 1, 30.0),
+        visit("c", 2),
+        ticket("c", 3, "T-1", priority="high", category="complaint"),
+        survey("c", 4, "nps", 3),
+    ]
     updates = [r for r in emitted(history, 30) if isinstance(r, ScoreRecord)]
     assert len(updates) >= 6 and any(u.override is not None for u in updates) and all(u.profile for u in updates)
     for record in updates:

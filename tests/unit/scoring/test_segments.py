@@ -34,7 +34,9 @@ def customer(first_day: float, last_day: float, purchases: int):
         (0, 199, 2, "healthy", 499.0, "steady"),
     ],
 )
-def test_each_rule_and_its_precedence(first: float, last: float, purchases: int, tier, clv: float, segment: str) -> None:
+def test_each_rule_and_its_precedence(
+    first: float, last: float, purchases: int, tier, clv: float, segment: str
+) -> None:
     assert segment_for(customer(first, last, purchases), tier, clv, MODEL, now=us(200)) == segment
 
 

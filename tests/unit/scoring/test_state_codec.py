@@ -36,9 +36,12 @@ def test_a_state_stored_by_the_json_codec_publishes_what_that_version_published_
     state = decode_state(raw)
     event = EVENT_ADAPTER.validate_json(case["next_event"])
     result = step(state, event, MODEL, event_clock(state, event.occurred_at))
-    assert ScoreUpdate.model_validate_json(encode(result.update)) == ScoreUpdate.model_validate_json(case["next_update"])
+    assert ScoreUpdate.model_validate_json(encode(result.update)) == ScoreUpdate.model_validate_json(
+        case["next_update"]
+    )
     assert [ChurnRiskAlert.model_validate_json(encode(a)) for a in result.alerts] == [
-        ChurnRiskAlert.model_validate_json(a) for a in case["next_alerts"]]
+        ChurnRiskAlert.model_validate_json(a) for a in case["next_alerts"]
+    ]
     assert recall(state.seen, event.event_id) is not None  # and it is remembered now
     redelivered = step(state, event, MODEL, event_clock(state, event.occurred_at))
     assert redelivered.duplicate and not redelivered.conflict
@@ -56,8 +59,13 @@ def test_a_migrated_state_remembers_every_event_id_it_had() -> None:
 def busy_state():
     events = [profile("c", 0, plan="enterprise", contract_value=1200.0)]
     events += [purchase("c", d, 20.0 + d) for d in range(0, 120, 3)] + [visit("c", d + 0.5) for d in range(0, 120, 2)]
-    events += [ticket("c", 5, "T-1", priority="urgent", category="complaint"), survey("c", 6, "nps", 4),
-               survey("c", 7, "csat", 2), ticket("c", 9, "T-2"), ticket("c", 11, "T-2", "resolved")]  # fmt: skip
+    events += [
+        ticket("c", 5, "T-1", priority="urgent", category="complaint"),
+        survey("c", 6, "nps", 4),
+        survey("c", 7, "csat", 2),
+        ticket("c", 9, "T-2"),
+        ticket("c", 11, "T-2", "resolved"),
+    ]
     return replay(sorted(events, key=lambda e: e.occurred_at), MODEL).states["c"]
 
 

@@ -60,7 +60,11 @@ def tp(topic: str, partition: int) -> TP:
         # Nothing assigned yet: every input topic still reports, at zero.
         ({}, {}, {"purchases": 0, "visits": 0}),
         # Lag adds up over the partitions of a topic.
-        ({tp("visits", 0): 10, tp("visits", 1): 7}, {tp("visits", 0): 4, tp("visits", 1): 7}, {"purchases": 0, "visits": 6}),
+        (
+            {tp("visits", 0): 10, tp("visits", 1): 7},
+            {tp("visits", 0): 4, tp("visits", 1): 7},
+            {"purchases": 0, "visits": 6},
+        ),
         # A partition whose position is unknown yet is left out rather than guessed.
         ({tp("purchases", 0): 5}, {tp("purchases", 0): None}, {"purchases": 0, "visits": 0}),
         # A position past a short end offset (Tansu, multi-record batch) is no lag, not negative lag.

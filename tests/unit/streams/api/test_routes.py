@@ -48,12 +48,17 @@ def params(query: str) -> list[tuple[str, str]]:
         ("tier=at_risk&tier=critical", CustomerListQuery(tier=("at_risk", "critical"))),
         ("tier=critical,critical", CustomerListQuery(tier=("critical",))),
         ("tier=", CustomerListQuery()),
-        ("segment=dormant,high_value_at_risk&limit=10&offset=20",
-         CustomerListQuery(segment=("dormant", "high_value_at_risk"), limit=10, offset=20)),
+        (
+            "segment=dormant,high_value_at_risk&limit=10&offset=20",
+            CustomerListQuery(segment=("dormant", "high_value_at_risk"), limit=10, offset=20),
+        ),
         (f"limit={MAX_PAGE}", CustomerListQuery(limit=MAX_PAGE)),
-        ("model=default@2,enterprise@1&sort=change", CustomerListQuery(model=("default@2", "enterprise@1"), sort="change")),
+        (
+            "model=default@2,enterprise@1&sort=change",
+            CustomerListQuery(model=("default@2", "enterprise@1"), sort="change"),
+        ),
     ],
-)  # fmt: skip
+)
 def test_list_queries_accepted(query: str, expected: CustomerListQuery) -> None:
     assert parse_list_query(params(query)) == expected
 
@@ -79,8 +84,9 @@ def test_bad_list_queries_say_which_parameter_and_why(query: str, message: str) 
 
 
 def row(n: int) -> CustomerSummary:
-    return CustomerSummary(customer_id=f"c{n}", score=10.0 + n, tier="critical", segment="at_risk", reasons=[],
-                           scored_at=at(0))  # fmt: skip
+    return CustomerSummary(
+        customer_id=f"c{n}", score=10.0 + n, tier="critical", segment="at_risk", reasons=[], scored_at=at(0)
+    )
 
 
 @pytest.mark.parametrize(
@@ -139,7 +145,11 @@ def test_a_customer_asked_about_is_scored_now_like_the_timer_would() -> None:
     assert state.last_scored_at == us(57)  # and the state asked about is left as it was
     update = rescore(state, MODEL, later).update
     assert (health.score, health.tier, health.segment, health.reasons) == (
-        update.score, update.tier, update.segment, update.reasons)  # fmt: skip
+        update.score,
+        update.tier,
+        update.segment,
+        update.reasons,
+    )
     assert health.scored_at == later and health.last_event_at == from_us(state.last_event_at)
     assert health.event_count == len(events)
     # History: one point per day the customer was scored, oldest first, ending with today's score.
@@ -161,7 +171,11 @@ def test_the_query_time_is_the_clock_but_never_before_the_last_score() -> None:
         ("", None, None),
         ("since=2025-04-01", "2025-04-01T00:00:00+00:00", None),
         ("until=2025-04-01", None, "2025-04-01T23:59:59.999999+00:00"),  # a day given as `until` is included whole
-        ("since=2025-04-01T10:00:00Z&until=2025-04-01T10:00:00Z", "2025-04-01T10:00:00+00:00", "2025-04-01T10:00:00+00:00"),
+        (
+            "since=2025-04-01T10:00:00Z&until=2025-04-01T10:00:00Z",
+            "2025-04-01T10:00:00+00:00",
+            "2025-04-01T10:00:00+00:00",
+        ),
         ("since=2025-04-01T12:00:00%2B02:00", "2025-04-01T12:00:00+02:00", None),
     ],
 )
@@ -218,14 +232,21 @@ def test_a_model_is_labelled_by_name_and_version_and_a_set_by_each_of_its_models
     [
         (dict(owned=True, fenced=False, recovered=True, broker=True, redis=True), []),
         # Broker and Redis gone: each named, and partitions the worker may have lost are not counted as held.
-        (dict(owned=True, fenced=True, recovered=True, broker=False, redis=False),
-         ["partitions_assigned", "broker", "redis"]),
+        (
+            dict(owned=True, fenced=True, recovered=True, broker=False, redis=False),
+            ["partitions_assigned", "broker", "redis"],
+        ),
         (dict(owned=True, fenced=False, recovered=True, broker=True, redis=False), ["redis"]),
-        (dict(owned=True, fenced=True, recovered=True, broker=True, redis=True), ["partitions_assigned"]),  # rebalancing
-        (dict(owned=False, fenced=False, recovered=False, broker=True, redis=True),
-         ["partitions_assigned", "table_recovered"]),
+        (
+            dict(owned=True, fenced=True, recovered=True, broker=True, redis=True),
+            ["partitions_assigned"],
+        ),  # rebalancing
+        (
+            dict(owned=False, fenced=False, recovered=False, broker=True, redis=True),
+            ["partitions_assigned", "table_recovered"],
+        ),
     ],
-)  # fmt: skip
+)
 def test_readiness_names_each_failing_check(state: dict, failing: list[str]) -> None:
     readiness = readiness_of(**state)
     assert readiness.failing == failing and readiness.ready is not failing

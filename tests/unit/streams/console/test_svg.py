@@ -45,7 +45,8 @@ def test_each_point_is_a_circle_at_its_time_and_score_and_the_line_steps_between
     circles = chart.findall(f"{SVG}circle")
     frame = Frame(900, 300, START.timestamp(), END.timestamp())
     assert [(float(c.get("cx")), float(c.get("cy"))) for c in circles] == [
-        (frame.x(p.at / 1000), frame.y(p.score)) for p in points]  # fmt: skip
+        (frame.x(p.at / 1000), frame.y(p.score)) for p in points
+    ]
     assert float(circles[0].get("cy")) == pytest.approx(12 + 0.2 * 262)  # 80 points
     assert [c.get("fill") for c in circles] == ["#2e7d32", "#e65100", "#c62828"]
     path = chart.find(f"{SVG}path[@class='line']").get("d")
@@ -63,8 +64,12 @@ def test_the_tier_bands_lie_at_the_models_thresholds(thresholds: dict[str, float
     chart = parsed(history_chart([], thresholds, START, END))
     frame = Frame(900, 300, START.timestamp(), END.timestamp())
     bands = {r.get("class").split()[1]: r for r in chart.findall(f"{SVG}rect")}
-    edges = {"band-healthy": (100, thresholds["healthy"]), "band-watch": (thresholds["healthy"], thresholds["watch"]),
-             "band-at_risk": (thresholds["watch"], thresholds["at_risk"]), "band-critical": (thresholds["at_risk"], 0)}  # fmt: skip
+    edges = {
+        "band-healthy": (100, thresholds["healthy"]),
+        "band-watch": (thresholds["healthy"], thresholds["watch"]),
+        "band-at_risk": (thresholds["watch"], thresholds["at_risk"]),
+        "band-critical": (thresholds["at_risk"], 0),
+    }
     for name, (high, low) in edges.items():
         top = float(bands[name].get("y"))
         assert top == frame.y(high)
@@ -72,13 +77,27 @@ def test_the_tier_bands_lie_at_the_models_thresholds(thresholds: dict[str, float
 
 
 def test_alerts_and_overrides_are_marked_where_they_happened() -> None:
-    points = [point(1, 60.0), point(2, 50.0, cause="override", overridden=True), point(3, 55.0, cause="override",
-              overridden=True), point(5, 40.0, cause="timer")]  # fmt: skip
+    points = [
+        point(1, 60.0),
+        point(2, 50.0, cause="override", overridden=True),
+        point(3, 55.0, cause="override", overridden=True),
+        point(5, 40.0, cause="timer"),
+    ]
     assert [(p.at, what) for p, what in override_marks(points)] == [
-        (points[1].at, "override began"), (points[2].at, "override changed"), (points[3].at, "override ended")]
-    alert = RecentAlert(customer_id="c", alert_id="a1", trigger="score_drop", severity="normal",
-                        detail="<script>alert(1)</script> dropped 20 points", tier="at_risk", score=40.0,
-                        raised_at=START + timedelta(days=5))  # fmt: skip
+        (points[1].at, "override began"),
+        (points[2].at, "override changed"),
+        (points[3].at, "override ended"),
+    ]
+    alert = RecentAlert(
+        customer_id="c",
+        alert_id="a1",
+        trigger="score_drop",
+        severity="normal",
+        detail="<script>alert(1)</script> dropped 20 points",
+        tier="at_risk",
+        score=40.0,
+        raised_at=START + timedelta(days=5),
+    )
     svg = history_chart(points, THRESHOLDS, START, END, [alert])
     chart = parsed(svg)
     assert len(chart.findall(f"{SVG}g[@class='override-mark']")) == 3
@@ -96,14 +115,18 @@ def test_a_model_name_or_cause_from_the_data_is_escaped() -> None:
 
 def test_each_day_is_a_bar_of_its_tiers_stacked_to_its_total() -> None:
     first = date(2025, 3, 1)
-    days = [Day(first, {"healthy": 60, "watch": 20, "at_risk": 15, "critical": 5}, 3),
-            Day(first + timedelta(days=2), {"healthy": 10, "watch": 0, "at_risk": 0, "critical": 0}, 0)]  # fmt: skip
+    days = [
+        Day(first, {"healthy": 60, "watch": 20, "at_risk": 15, "critical": 5}, 3),
+        Day(first + timedelta(days=2), {"healthy": 10, "watch": 0, "at_risk": 0, "critical": 0}, 0),
+    ]
     chart = parsed(tier_days_chart(days, first, first + timedelta(days=3)))
     groups = chart.findall(f"{SVG}g[@class='day']")
     assert len(groups) == 2  # the days without an entry stay empty
     frame = Frame(900, 220, 0.0, 4.0, ceiling=100.0)
     rects = groups[0].findall(f"{SVG}rect")
-    assert float(rects[0].get("y")) + float(rects[0].get("height")) == pytest.approx(frame.y(0))  # critical at the bottom
+    assert float(rects[0].get("y")) + float(rects[0].get("height")) == pytest.approx(
+        frame.y(0)
+    )  # critical at the bottom
     assert float(rects[-1].get("y")) == pytest.approx(frame.y(100))  # healthy on top, at the day's total
     assert "alerts 3" in groups[0].find(f"{SVG}title").text
 

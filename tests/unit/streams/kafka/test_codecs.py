@@ -18,8 +18,16 @@ GOOD = {"kind": "purchase", "event_id": "e-1", "customer_id": "c-1", "occurred_a
 
 
 def decode(value: bytes | None, key: bytes | None = b"c-1", kind: str | None = "purchase", limit: int = 1024):
-    return decode_event(topic="customer.purchases", partition=2, offset=7, key=key, value=value,
-                        expected_kind=kind, max_bytes=limit, received_at=NOW)  # fmt: skip
+    return decode_event(
+        topic="customer.purchases",
+        partition=2,
+        offset=7,
+        key=key,
+        value=value,
+        expected_kind=kind,
+        max_bytes=limit,
+        received_at=NOW,
+    )
 
 
 def test_a_valid_record_decodes_to_its_event() -> None:
@@ -37,13 +45,36 @@ def test_a_valid_record_decodes_to_its_event() -> None:
         (b'{"kind": "purchase",', b"c-1", "purchase", "invalid_json", "not valid JSON"),
         (b"", b"c-1", "purchase", "invalid_json", "not valid JSON"),
         (None, b"c-1", "purchase", "invalid_json", "not valid JSON"),
-        (json.dumps({**GOOD, "amount": -3}).encode(), b"c-1", "purchase", "validation", "amount: Input should be greater"),
-        (json.dumps(GOOD).encode(), b"c-1", "visit", "wrong_topic", "a purchase event on 'customer.purchases', which carries visit events"),
-        (json.dumps(GOOD).encode(), b"c-2", "purchase", "key_mismatch", "message key is 'c-2' but customer_id is 'c-1'"),
+        (
+            json.dumps({**GOOD, "amount": -3}).encode(),
+            b"c-1",
+            "purchase",
+            "validation",
+            "amount: Input should be greater",
+        ),
+        (
+            json.dumps(GOOD).encode(),
+            b"c-1",
+            "visit",
+            "wrong_topic",
+            "a purchase event on 'customer.purchases', which carries visit events",
+        ),
+        (
+            json.dumps(GOOD).encode(),
+            b"c-2",
+            "purchase",
+            "key_mismatch",
+            "message key is 'c-2' but customer_id is 'c-1'",
+        ),
         (json.dumps(GOOD).encode(), None, "purchase", "key_mismatch", "message key is missing"),
         (json.dumps(GOOD).encode(), b"c-1", None, "unknown_topic", "is not an input topic"),
-        (json.dumps({**GOOD, "occurred_at": "2025-06-02T00:00:01Z"}).encode(), b"c-1", "purchase", "future_timestamp",
-         "more than 1 day, 0:00:00 after it was received"),
+        (
+            json.dumps({**GOOD, "occurred_at": "2025-06-02T00:00:01Z"}).encode(),
+            b"c-1",
+            "purchase",
+            "future_timestamp",
+            "more than 1 day, 0:00:00 after it was received",
+        ),
     ],
 )
 def test_unusable_records_become_dead_letters(value, key, kind, error, reason) -> None:

@@ -31,11 +31,20 @@ def test_plaintext_is_the_default_and_adds_nothing() -> None:
 
 
 def test_sasl_over_tls_gives_both_clients_user_password_mechanism_and_a_verifying_context(ca) -> None:
-    secure = settings(kafka_security_protocol="SASL_SSL", kafka_sasl_mechanism="SCRAM-SHA-512",
-                      kafka_sasl_username="scorer", kafka_sasl_password="s3cret", kafka_ssl_cafile=str(ca / "ca.pem"))  # fmt: skip
+    secure = settings(
+        kafka_security_protocol="SASL_SSL",
+        kafka_sasl_mechanism="SCRAM-SHA-512",
+        kafka_sasl_username="scorer",
+        kafka_sasl_password="s3cret",
+        kafka_ssl_cafile=str(ca / "ca.pem"),
+    )
     credentials = faust_credentials(secure)
     assert isinstance(credentials, faust.SASLCredentials)
-    assert (credentials.username, credentials.password, credentials.mechanism.value) == ("scorer", "s3cret", "SCRAM-SHA-512")
+    assert (credentials.username, credentials.password, credentials.mechanism.value) == (
+        "scorer",
+        "s3cret",
+        "SCRAM-SHA-512",
+    )
     assert credentials.protocol.value == "SASL_SSL"
     assert credentials.ssl_context.verify_mode == ssl.CERT_REQUIRED
     options = kafka_options(secure)
@@ -51,8 +60,9 @@ def test_sasl_without_tls_has_no_ssl_context() -> None:
 
 
 def test_mutual_tls_loads_the_client_certificate(ca) -> None:
-    mtls = settings(kafka_security_protocol="SSL", kafka_ssl_cafile=str(ca / "ca.pem"),
-                    kafka_ssl_certfile=str(ca / "client.pem"))  # fmt: skip
+    mtls = settings(
+        kafka_security_protocol="SSL", kafka_ssl_cafile=str(ca / "ca.pem"), kafka_ssl_certfile=str(ca / "client.pem")
+    )
     assert isinstance(faust_credentials(mtls), faust.SSLCredentials)
     assert kafka_options(mtls)["security_protocol"] == "SSL"
     with pytest.raises(ssl.SSLError):  # a certificate without its key is refused at start, not at first use

@@ -26,8 +26,16 @@ TOPICS = {kind: f"customer.{kind}s" for kind in KINDS}
 
 def decode(kind: EventKind | None, key: bytes | None, value: bytes | None, max_bytes: int = MAX_BYTES):
     topic = TOPICS.get(kind, "customer.refunds")  # type: ignore[arg-type]
-    return decode_event(topic=topic, partition=3, offset=11, key=key, value=value, expected_kind=kind,
-                        max_bytes=max_bytes, received_at=NOW)  # fmt: skip
+    return decode_event(
+        topic=topic,
+        partition=3,
+        offset=11,
+        key=key,
+        value=value,
+        expected_kind=kind,
+        max_bytes=max_bytes,
+        received_at=NOW,
+    )
 
 
 def assert_keeps_the_record(letter: DeadLetter, key: bytes | None, value: bytes | None) -> None:
@@ -72,7 +80,9 @@ def test_the_corpus_is_well_formed() -> None:
 @pytest.mark.parametrize(
     "case",
     [
-        pytest.param(case, id=case.name, marks=[pytest.mark.xfail(strict=True, reason=case.xfail)] if case.xfail else [])
+        pytest.param(
+            case, id=case.name, marks=[pytest.mark.xfail(strict=True, reason=case.xfail)] if case.xfail else []
+        )
         for case in CORPUS
         if not case.needs_worker_state
     ],
@@ -118,12 +128,24 @@ VALID_BODIES: dict[str, dict[str, Any]] = {
     "visit": {"duration_seconds": 120.0, "pages": 3},
     "ticket": {"ticket_id": "T-9", "action": "opened", "priority": "high", "category": "bug"},
     "survey": {"survey_type": "nps", "score": 3},  # 3 is on both scales: survey_type may change alone
-    "profile": {"plan": "enterprise", "company_size": "201-1000", "industry": "retail", "lifecycle_stage": "active",
-                "contract_value": 24000.0, "renewal_date": "2025-06-30"},
+    "profile": {
+        "plan": "enterprise",
+        "company_size": "201-1000",
+        "industry": "retail",
+        "lifecycle_stage": "active",
+        "contract_value": 24000.0,
+        "renewal_date": "2025-06-30",
+    },
 }
 VALID_EVENTS = {
-    kind: {"schema_version": 1, "kind": kind, "event_id": "e-1", "customer_id": "bob",
-           "occurred_at": "2025-01-05T00:00:00+01:00", **fields}  # fmt: skip
+    kind: {
+        "schema_version": 1,
+        "kind": kind,
+        "event_id": "e-1",
+        "customer_id": "bob",
+        "occurred_at": "2025-01-05T00:00:00+01:00",
+        **fields,
+    }
     for kind, fields in VALID_BODIES.items()
 }
 FIELD_NAMES = sorted({name for model in EVENT_MODELS.values() for name in model.model_fields})
@@ -132,8 +154,10 @@ FUZZ = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCh
 short_text = st.text(max_size=20)
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats() | short_text,  # floats include nan and ±inf
-    lambda children: st.lists(children, max_size=4)
-    | st.dictionaries(st.sampled_from(FIELD_NAMES) | short_text, children, max_size=4),
+    lambda children: (
+        st.lists(children, max_size=4)
+        | st.dictionaries(st.sampled_from(FIELD_NAMES) | short_text, children, max_size=4)
+    ),
     max_leaves=12,
 )
 kinds_or_none = st.sampled_from([None, *KINDS])
@@ -167,15 +191,22 @@ def check_outcome(result: object, kind: EventKind | None, key: bytes | None, val
 
 
 @FUZZ
-@given(value=st.none() | st.binary(max_size=300) | spliced_records(), key=keys, kind=kinds_or_none,
-       max_bytes=st.integers(0, 400))  # fmt: skip
+@given(
+    value=st.none() | st.binary(max_size=300) | spliced_records(),
+    key=keys,
+    kind=kinds_or_none,
+    max_bytes=st.integers(0, 400),
+)
 def test_fuzz_arbitrary_bytes_never_raise(value, key, kind, max_bytes) -> None:
     check_outcome(decode(kind, key, value, max_bytes=max_bytes), kind, key, value)
 
 
 @FUZZ
 @given(
-    body=json_values | st.fixed_dictionaries({"kind": st.sampled_from(KINDS)}, optional=dict.fromkeys(set(FIELD_NAMES) - {"kind"}, json_values)),
+    body=json_values
+    | st.fixed_dictionaries(
+        {"kind": st.sampled_from(KINDS)}, optional=dict.fromkeys(set(FIELD_NAMES) - {"kind"}, json_values)
+    ),
     ascii_only=st.booleans(),
     kind=st.sampled_from(KINDS),
 )

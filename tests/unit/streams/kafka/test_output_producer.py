@@ -101,8 +101,10 @@ def test_records_wait_for_flush_and_a_customer_keeps_one_partition(stand_in) -> 
     before, last = asyncio.run(run())
     home = partition_of(b"cust-1", PARTITIONS)
     assert before == []  # nothing goes out before the flush
-    assert stand_in[0].sent == [("scores", home, [(b"cust-1", b"u0"), (b"cust-1", b"u1")]),
-                                ("alerts", home, [(b"cust-1", b"a")])]  # fmt: skip
+    assert stand_in[0].sent == [
+        ("scores", home, [(b"cust-1", b"u0"), (b"cust-1", b"u1")]),
+        ("alerts", home, [(b"cust-1", b"a")]),
+    ]
     assert last == {("scores", home): 1, ("alerts", home): 0}  # the last offset written per destination
 
 

@@ -38,17 +38,27 @@ def every_fifth_of_a_second(seconds: int) -> list[tuple[str, float]]:
         ([("fail", 10.0)], [("fail", Streak(1, 1, 0.0))]),
         ([("fail", 10.0), ("ok", 12.5)], [("fail", Streak(1, 1, 0.0)), ("ok", Streak(1, 0, 2.5))]),
         # Quiet for a minute after a report, then the count of what it did not say.
-        ([("fail", 0.0), ("fail", 10.0), ("fail", 59.9), ("fail", 60.0), ("fail", 61.0)],
-         [("fail", Streak(1, 1, 0.0)), ("fail", Streak(4, 3, 60.0))]),
-        (every_fifth_of_a_second(180),
-         [("fail", Streak(1, 1, 0.0)), ("fail", Streak(301, 300, 60.0)), ("fail", Streak(601, 300, 120.0)),
-          ("fail", Streak(901, 300, 180.0))]),
+        (
+            [("fail", 0.0), ("fail", 10.0), ("fail", 59.9), ("fail", 60.0), ("fail", 61.0)],
+            [("fail", Streak(1, 1, 0.0)), ("fail", Streak(4, 3, 60.0))],
+        ),
+        (
+            every_fifth_of_a_second(180),
+            [
+                ("fail", Streak(1, 1, 0.0)),
+                ("fail", Streak(301, 300, 60.0)),
+                ("fail", Streak(601, 300, 120.0)),
+                ("fail", Streak(901, 300, 180.0)),
+            ],
+        ),
         ([("fail", 0.0), ("fail", 30.0), ("ok", 45.0)], [("fail", Streak(1, 1, 0.0)), ("ok", Streak(2, 1, 45.0))]),
         # A success ends the run: the next failure is the first of a new one, logged at once.
-        ([("fail", 0.0), ("ok", 1.0), ("fail", 2.0), ("fail", 3.0)],
-         [("fail", Streak(1, 1, 0.0)), ("ok", Streak(1, 0, 1.0)), ("fail", Streak(1, 1, 0.0))]),
+        (
+            [("fail", 0.0), ("ok", 1.0), ("fail", 2.0), ("fail", 3.0)],
+            [("fail", Streak(1, 1, 0.0)), ("ok", Streak(1, 0, 1.0)), ("fail", Streak(1, 1, 0.0))],
+        ),
     ],
-)  # fmt: skip
+)
 def test_which_failures_are_logged(outcomes, logged) -> None:
     assert reports(outcomes) == logged
 

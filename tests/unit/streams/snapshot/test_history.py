@@ -23,7 +23,9 @@ from tests.factories import at
 DAY0 = round(at(0).timestamp() * 1000)
 
 
-def point(day: float, score: float = 50.0, tier: str = "watch", cause: str = "visit", overridden: bool = False) -> Point:
+def point(
+    day: float, score: float = 50.0, tier: str = "watch", cause: str = "visit", overridden: bool = False
+) -> Point:
     return Point(DAY0 + round(day * MS_PER_DAY), score, tier, cause, overridden, "default@2")
 
 
@@ -33,8 +35,10 @@ def test_a_point_is_one_short_line_and_reads_back_the_same() -> None:
     assert decode_point(encode_point(p)) == p
 
 
-@pytest.mark.parametrize(("cause", "given", "expected"), [("event", "purchase", "purchase"), ("timer", None, "timer"),
-                                                          ("override", "ticket", "override")])  # fmt: skip
+@pytest.mark.parametrize(
+    ("cause", "given", "expected"),
+    [("event", "purchase", "purchase"), ("timer", None, "timer"), ("override", "ticket", "override")],
+)
 def test_a_point_names_the_event_kind_that_caused_it_or_the_timer_or_the_override(cause, given, expected) -> None:
     update = msgspec.structs.replace(rescore(new_state("a"), ScoringModel(), at(3)).update, cause=cause)
     made = point_of(update, given)
@@ -58,8 +62,10 @@ def test_points_older_than_thirty_days_are_thinned_to_the_days_latest() -> None:
     old, recent = [p for p in kept if p.at < window], [p for p in kept if p.at >= window]
     assert recent == [p for p in points if p.at >= window]  # every change
     # One per day, the day's latest (of a day the window cuts, the latest before the cut).
-    assert old == [max((p for p in points if p.day == day and p.at < window), key=lambda p: p.at)
-                   for day in sorted({p.day for p in points if p.at < window})]  # fmt: skip
+    assert old == [
+        max((p for p in points if p.day == day and p.at < window), key=lambda p: p.at)
+        for day in sorted({p.day for p in points if p.at < window})
+    ]
     assert {p.score for p in old[:-1]} == {49.0} and kept[-1] == points[-1]
     assert kept == sorted(kept, key=lambda p: p.at)
 

@@ -27,8 +27,12 @@ def update(customer_id: str, score: float, tier: str, segment: str) -> ScoreReco
 
 
 def test_erasure_can_name_every_key_of_a_customer() -> None:
-    assert customer_keys("hs", "alice") == ["hs:customer:alice", "hs:history:alice", "hs:history-daily:alice",
-                                            "hs:alerts:alice"]  # fmt: skip
+    assert customer_keys("hs", "alice") == [
+        "hs:customer:alice",
+        "hs:history:alice",
+        "hs:history-daily:alice",
+        "hs:alerts:alice",
+    ]
     assert index_keys("hs") == [
         "hs:scores",
         *(f"hs:tier:{t}" for t in TIERS),
@@ -42,8 +46,13 @@ def test_no_customer_id_can_name_another_customers_key_or_a_shared_one() -> None
     """Each per-customer key has a kind of its own before the id, so `x:daily` is never `x`'s daily history."""
     kinds = {key.rsplit(":", 1)[0] for key in customer_keys("hs", "ID")}
     assert len(kinds) == len(customer_keys("hs", "ID"))
-    shared = [keys.recent_alerts_key("hs"), keys.daily_tiers_key("hs"), keys.daily_alerts_key("hs"),
-              keys.models_key("hs"), *index_keys("hs")]  # fmt: skip
+    shared = [
+        keys.recent_alerts_key("hs"),
+        keys.daily_tiers_key("hs"),
+        keys.daily_alerts_key("hs"),
+        keys.models_key("hs"),
+        *index_keys("hs"),
+    ]
     assert not any(key.startswith(f"{kind}:") for key in shared for kind in kinds)
 
 

@@ -19,8 +19,9 @@ def store_with(tmp_path, partitions: dict[int, list[bytes]], unconfirmed: dict[b
             db[key] = b"state"
         db[OFFSET_KEY] = b"41"
         dbs[partition] = db
-    return SimpleNamespace(_dbs=dbs, _dbs_for_actives=lambda: list(dbs.values()), offset_key=OFFSET_KEY,
-                           unconfirmed=unconfirmed)  # fmt: skip
+    return SimpleNamespace(
+        _dbs=dbs, _dbs_for_actives=lambda: list(dbs.values()), offset_key=OFFSET_KEY, unconfirmed=unconfirmed
+    )
 
 
 def chunks_of(store, size: int):

@@ -10,7 +10,16 @@ from streams.tools.backtest import run_backtest
 from streams.worker.model_file import load_model
 from tests.samples import sample_events
 
-FIGURES = {"count", "customers", "precision", "lift", "normalized_lift", "relative_risk", "recall", "per_1000_per_month"}
+FIGURES = {
+    "count",
+    "customers",
+    "precision",
+    "lift",
+    "normalized_lift",
+    "relative_risk",
+    "recall",
+    "per_1000_per_month",
+}
 
 
 def test_the_json_report_has_the_alert_figures_of_every_trigger_and_of_all_together() -> None:

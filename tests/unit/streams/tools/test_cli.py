@@ -22,8 +22,9 @@ OVERRIDE = ["override", "cust-1", "--pin-score", "50"]
 def sent(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, ErasureRequest | OverrideRequest]]:
     """Requests the commands would publish; nothing reaches a broker."""
     requests: list = []
-    monkeypatch.setattr(streams.tools.publish, "send_request",
-                        lambda topic, request, settings: requests.append((topic, request)))  # fmt: skip
+    monkeypatch.setattr(
+        streams.tools.publish, "send_request", lambda topic, request, settings: requests.append((topic, request))
+    )
     return requests
 
 
@@ -61,13 +62,18 @@ def error_line(result: Result) -> str:
         (["calibrate", "--label-cutoff", "1997-10-01", "--out", "m.toml"], "--cutoff must be after --label-cutoff"),
         (["calibrate", "--name", " ", "--out", "m.toml"], "'--name'"),
         (["backtest", "--model", SEGMENTED_MODEL], "--model: " + SEGMENTED_MODEL + " holds several models"),
-        (["calibrate", "--model", SEGMENTED_MODEL, "--out", "m.toml"], "--model: " + SEGMENTED_MODEL + " holds several"),
+        (
+            ["calibrate", "--model", SEGMENTED_MODEL, "--out", "m.toml"],
+            "--model: " + SEGMENTED_MODEL + " holds several",
+        ),
         (["preview", "--candidate", DEFAULT_MODEL, "--holdout-end", "1998-01-01"], "--holdout-end needs --cutoff"),
         (["preview", "--candidate", DEFAULT_MODEL, "--cutoff", "soon"], "'--cutoff'"),
         (["worker", "--loglevel", "loud"], "'--loglevel'"),
         (["history", "cust-1", "--since", "2025/04/01", "--url", "http://127.0.0.1:1"], "--since: Input should be"),
-        (["history", "cust-1", "--since", "2025-04-02", "--until", "2025-04-01", "--url", "http://127.0.0.1:1"],
-         "since must not be after until"),
+        (
+            ["history", "cust-1", "--since", "2025-04-02", "--until", "2025-04-01", "--url", "http://127.0.0.1:1"],
+            "since must not be after until",
+        ),
     ],
 )
 def test_a_bad_option_value_is_one_usage_error_naming_it_and_nothing_is_sent(args, names, sent) -> None:
@@ -103,8 +109,9 @@ def test_a_missing_dataset_or_one_without_a_valid_event_is_one_error_line(tmp_pa
     broken.write_text("not json\n\n")
     invalid = run("backtest", "--dataset", str(broken))
     assert invalid.exit_code == 1
-    assert error_line(invalid).startswith(f"Error: --dataset: {broken} has no valid event; 1 invalid line skipped "
-                                          "(the first, line 1: Invalid JSON")  # fmt: skip
+    assert error_line(invalid).startswith(
+        f"Error: --dataset: {broken} has no valid event; 1 invalid line skipped (the first, line 1: Invalid JSON"
+    )
     empty = tmp_path / "empty.jsonl"
     empty.write_text("\n")
     required = {"backtest": [], "calibrate": ["--out", "m.toml"], "preview": ["--candidate", DEFAULT_MODEL]}
@@ -131,14 +138,18 @@ SAMPLE_INVALID = 4
 @pytest.mark.parametrize(
     ("args", "runner"),
     [
-        (["backtest", "--dataset", SAMPLE, "--cutoff", "2025-02-28", "--holdout-end", "2025-04-30", "--json"],
-         "streams.tools.backtest.run_backtest"),
-        (["calibrate", "--dataset", SAMPLE, "--label-cutoff", "2025-01-31", "--cutoff", "2025-02-28"],
-         "streams.tools.backtest.run_calibration"),
+        (
+            ["backtest", "--dataset", SAMPLE, "--cutoff", "2025-02-28", "--holdout-end", "2025-04-30", "--json"],
+            "streams.tools.backtest.run_backtest",
+        ),
+        (
+            ["calibrate", "--dataset", SAMPLE, "--label-cutoff", "2025-01-31", "--cutoff", "2025-02-28"],
+            "streams.tools.backtest.run_calibration",
+        ),
         (["preview", "--candidate", DEFAULT_MODEL, "--dataset", SAMPLE], "streams.tools.preview.run_preview"),
     ],
     ids=["backtest", "calibrate", "preview"],
-)  # fmt: skip
+)
 def test_every_command_reading_a_file_skips_invalid_lines_and_says_how_many(
     args: list[str], runner: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -27,12 +27,10 @@ def test_the_chart_is_drawn_over_time_with_the_score_in_force_in_each_column() -
 
 
 def test_the_command_prints_the_chart_then_the_newest_points() -> None:
-    history = CustomerHistory(customer_id="acme", since=None, until=None,
-                              points=[point(d, 40.0 + d) for d in range(5)])  # fmt: skip
+    history = CustomerHistory(customer_id="acme", since=None, until=None, points=[point(d, 40.0 + d) for d in range(5)])
     console = Console(record=True, width=120)
     show_history(console, history, rows=2)
     text = console.export_text()
     assert "acme: 5 points, 2025-01-01 12:00 to 2025-01-05 12:00, score 40.0 -> 44.0 (watch)" in text
     assert "(3 older points not shown; --rows 0 shows all)" in text
     assert "43.0" in text and "44.0" in text and "42.0  " not in text
-

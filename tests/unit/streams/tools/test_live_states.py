@@ -46,10 +46,18 @@ class FakeApi(BaseHTTPRequestHandler):
         after, limit = query.get("after"), int(query["limit"])
         rest = [c for c in HELD[partition] if after is None or c > after]
         shown = rest[:limit]
-        self.answer(200, {"partition": partition, "partitions": len(HELD),
-                          "states": [base64.b64encode(encode_state(new_state(c))).decode() for c in shown],
-                          "next_after": shown[-1] if len(rest) > limit else None, "clock": "2025-05-01T00:00:00Z",
-                          "model": "default@2", "worker": f"http://worker-{partition % 2}"})  # fmt: skip
+        self.answer(
+            200,
+            {
+                "partition": partition,
+                "partitions": len(HELD),
+                "states": [base64.b64encode(encode_state(new_state(c))).decode() for c in shown],
+                "next_after": shown[-1] if len(rest) > limit else None,
+                "clock": "2025-05-01T00:00:00Z",
+                "model": "default@2",
+                "worker": f"http://worker-{partition % 2}",
+            },
+        )
 
     def answer(self, status: int, body: dict) -> None:
         data = json.dumps(body).encode()

@@ -93,7 +93,9 @@ def producer(monkeypatch: pytest.MonkeyPatch) -> type[Producer]:
 
 def test_produce_shows_progress_on_stderr_and_its_answer_on_stdout_is_unchanged(producer, tmp_path: Path) -> None:
     path = tmp_path / "events.jsonl"
-    path.write_text("\n".join([purchase("dana", 0).model_dump_json(), visit("dana", 1).model_dump_json(), "oops"]) + "\n")
+    path.write_text(
+        "\n".join([purchase("dana", 0).model_dump_json(), visit("dana", 1).model_dump_json(), "oops"]) + "\n"
+    )
     result = CliRunner().invoke(main, ["produce", str(path)])
     assert result.exit_code == 0, result.output
     assert result.stdout.splitlines() == ["customer.purchases: 1", "customer.visits: 1", "published 2 events"]

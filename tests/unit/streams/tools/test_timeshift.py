@@ -16,9 +16,16 @@ from tests.paths import ROOT
 
 NOW = datetime(2026, 12, 7, 22, 41, 30, 250000, tzinfo=timezone.utc)
 EXPIRES = datetime(2025, 3, 1, 12, 0, tzinfo=timezone.utc)
-OVERRIDE = OverrideRequest(request_id="r-1", customer_id="ann", action="pin_score", score=40.0, reason="renewal",
-                           author="lee", requested_at=datetime(2025, 2, 15, 9, 0, tzinfo=timezone.utc),
-                           expires_at=EXPIRES)  # fmt: skip
+OVERRIDE = OverrideRequest(
+    request_id="r-1",
+    customer_id="ann",
+    action="pin_score",
+    score=40.0,
+    reason="renewal",
+    author="lee",
+    requested_at=datetime(2025, 2, 15, 9, 0, tzinfo=timezone.utc),
+    expires_at=EXPIRES,
+)
 ERASURE = ErasureRequest(request_id="r-2", customer_id="bob", requested_at=datetime(2025, 2, 20, tzinfo=timezone.utc))
 # Lines the worker dead-letters: they must reach it exactly as they are.
 INVALID = [
@@ -42,9 +49,16 @@ def moment(line: bytes) -> datetime:
 
 
 def sample_events() -> list[bytes]:
-    return [e.model_dump_json().encode() for e in
-            (visit("ann", 0), purchase("ann", 3.25), ticket("bob", 40.5), survey("bob", 90.9, "nps", 3),
-             visit("cat", 119.99))]  # fmt: skip
+    return [
+        e.model_dump_json().encode()
+        for e in (
+            visit("ann", 0),
+            purchase("ann", 3.25),
+            ticket("bob", 40.5),
+            survey("bob", 90.9, "nps", 3),
+            visit("cat", 119.99),
+        )
+    ]
 
 
 def test_every_gap_between_events_is_kept() -> None:
@@ -66,7 +80,7 @@ def test_the_newest_event_lands_just_before_now_in_whole_seconds(now: datetime) 
 def test_lines_that_are_not_valid_events_pass_through_byte_for_byte() -> None:
     lines = [*sample_events(), *INVALID]
     out, by = shifted(lines)
-    assert out[len(lines) - len(INVALID):] == INVALID
+    assert out[len(lines) - len(INVALID) :] == INVALID
     assert by == shift_to_now(sample_events(), NOW)  # the invalid survey dated 2030 did not count
 
 
@@ -76,8 +90,10 @@ def test_a_file_without_a_valid_line_is_not_moved() -> None:
 
 
 def test_only_the_times_change_and_each_is_written_as_it_was() -> None:
-    line = (b'{"kind":"visit","event_id":"e-1","customer_id":"ann","occurred_at":"2025-01-05T10:30:00.250+01:00",'
-            b'"duration_seconds":60.5,"pages":3}')  # fmt: skip
+    line = (
+        b'{"kind":"visit","event_id":"e-1","customer_id":"ann","occurred_at":"2025-01-05T10:30:00.250+01:00",'
+        b'"duration_seconds":60.5,"pages":3}'
+    )
     by = timedelta(days=10, seconds=7)
     out = json.loads(shift_line(line, by))
     assert out.pop("occurred_at") == "2025-01-15T10:30:07.250000+01:00"
@@ -91,7 +107,8 @@ def test_only_the_times_change_and_each_is_written_as_it_was() -> None:
 @pytest.mark.parametrize("hour", [0, 1, 12, 22, 23])
 def test_a_profile_renewal_30_days_after_its_event_stays_30_days_after_it(hour: int) -> None:
     event = profile("ann", 0, renewal_date=date(2025, 1, 31)).model_copy(
-        update={"occurred_at": datetime(2025, 1, 1, hour, 30, tzinfo=timezone.utc)})  # fmt: skip
+        update={"occurred_at": datetime(2025, 1, 1, hour, 30, tzinfo=timezone.utc)}
+    )
     out, by = shifted([event.model_dump_json().encode(), *sample_events()])
     moved = EVENT_ADAPTER.validate_json(out[0])
     assert moved.occurred_at == event.occurred_at + by
@@ -119,13 +136,18 @@ def test_the_sample_file_moves_to_now_with_its_invalid_lines_untouched() -> None
     out, by = shifted(lines)
     unchanged = [line for line, new in zip(lines, out) if line == new]
     assert len(unchanged) == 4  # the sample's deliberately invalid lines, which the worker dead-letters
-    pairs = [(EVENT_ADAPTER.validate_json(old), EVENT_ADAPTER.validate_json(new))
-             for old, new in zip(lines, out) if old != new]  # fmt: skip
+    pairs = [
+        (EVENT_ADAPTER.validate_json(old), EVENT_ADAPTER.validate_json(new))
+        for old, new in zip(lines, out)
+        if old != new
+    ]
     assert all(new.occurred_at - old.occurred_at == by for old, new in pairs)
     dates = ("occurred_at", "renewal_date")  # all that moves; every other value is as it was
-    assert all(new.model_copy(update={f: getattr(old, f) for f in dates if hasattr(old, f)}) == old
-               for old, new in pairs)  # fmt: skip
+    assert all(
+        new.model_copy(update={f: getattr(old, f) for f in dates if hasattr(old, f)}) == old for old, new in pairs
+    )
     renewals = [(old, new) for old, new in pairs if new.kind == "profile" and new.renewal_date is not None]
-    assert renewals and all(new.renewal_date - new.occurred_at.date() == old.renewal_date - old.occurred_at.date()
-                            for old, new in renewals)  # fmt: skip
+    assert renewals and all(
+        new.renewal_date - new.occurred_at.date() == old.renewal_date - old.occurred_at.date() for old, new in renewals
+    )
     assert NOW - MARGIN - timedelta(seconds=1) < max(new.occurred_at for _, new in pairs) <= NOW - MARGIN

@@ -43,8 +43,10 @@ def storm(start: float, seconds: float, per_second: int = 100) -> list[tuple[str
 def test_a_forty_second_outage_is_one_line_when_it_starts_and_one_when_it_ends() -> None:
     lines = logged([("confirmed", 0.0), *storm(1.0, 40.0), ("confirmed", 45.0)])
     assert lines == [
-        ("broker connection lost; further connection errors are counted and logged at most once a minute: "
-         "Failed fetch messages from 111: Connect call failed"),
+        (
+            "broker connection lost; further connection errors are counted and logged at most once a minute: "
+            "Failed fetch messages from 111: Connect call failed"
+        ),
         "back after 44 s, 4000 errors",
     ]
 
@@ -52,9 +54,13 @@ def test_a_forty_second_outage_is_one_line_when_it_starts_and_one_when_it_ends()
 def test_an_outage_that_goes_on_is_reported_once_a_minute_with_the_count_since_the_last_report() -> None:
     lines = logged([*storm(0.0, 150.0), ("confirmed", 151.0)])
     assert len(lines) == 4, lines
-    assert lines[1] == ("broker unreachable for 60 s: 6000 connection errors since the last report (6001 in all); "
-                        "latest: Failed fetch messages from 111: Connect call failed")  # fmt: skip
-    assert lines[2].startswith("broker unreachable for 120 s: 6000 connection errors since the last report (12001 in all)")
+    assert lines[1] == (
+        "broker unreachable for 60 s: 6000 connection errors since the last report (6001 in all); "
+        "latest: Failed fetch messages from 111: Connect call failed"
+    )
+    assert lines[2].startswith(
+        "broker unreachable for 120 s: 6000 connection errors since the last report (12001 in all)"
+    )
     assert lines[3] == "back after 151 s, 15000 errors"
 
 
@@ -70,7 +76,7 @@ def test_an_outage_that_goes_on_is_reported_once_a_minute_with_the_count_since_t
         # Other records of the client's loggers pass untouched, and start no outage.
         ([("other", 1.0), ("other", 1.1), ("confirmed", 2.0)], 2),
     ],
-)  # fmt: skip
+)
 def test_what_ends_an_outage(events: list[tuple[str, float]], lines: int) -> None:
     assert len(logged(events)) == lines
 
@@ -83,7 +89,8 @@ def test_the_end_is_logged_at_the_level_of_the_first_error(caplog) -> None:
         report_recovery(broker_log, 2.0)
         report_recovery(broker_log, 3.0)
     assert [(r.levelno, r.getMessage()) for r in caplog.records] == [
-        (logging.WARNING, "broker reachable again after 1 s: 1 connection errors in all")]
+        (logging.WARNING, "broker reachable again after 1 s: 1 connection errors in all")
+    ]
 
 
 def test_installed_on_each_client_logger_once_replacing_the_previous_one() -> None:

@@ -50,9 +50,15 @@ class Journal:
 
 def checkpoint(journal: Journal, continuity: Continuity | None = None) -> Checkpoint:
     continuity = continuity or Continuity(Position({}), Metrics())
-    return Checkpoint(outputs=Outputs(scores=Sent(), alerts=Sent(), deadletter=Sent(), producer=journal),
-                      states=journal, redis=journal, erasures={}, due=journal, metrics=Metrics(),
-                      continuity=continuity)  # fmt: skip
+    return Checkpoint(
+        outputs=Outputs(scores=Sent(), alerts=Sent(), deadletter=Sent(), producer=journal),
+        states=journal,
+        redis=journal,
+        erasures={},
+        due=journal,
+        metrics=Metrics(),
+        continuity=continuity,
+    )
 
 
 def scored_batch() -> Batch:
@@ -69,8 +75,14 @@ def test_a_batch_is_stored_outputs_first_then_erasures_and_redis_then_states_the
     journal = Journal()
     continuity = Continuity(Position({}), Metrics())
     asyncio.run(checkpoint(journal, continuity).commit(scored_batch(), {"p0": 8}))
-    assert journal.steps == ["outputs flushed", "redis erased gone", "redis offered a", "redis confirmed",
-                             "states written [b'a', b'gone']", "scheduled a"]  # fmt: skip
+    assert journal.steps == [
+        "outputs flushed",
+        "redis erased gone",
+        "redis offered a",
+        "redis confirmed",
+        "states written [b'a', b'gone']",
+        "scheduled a",
+    ]
     assert continuity.done("p0") == 8  # a restarted agent resumes after this batch
 
 

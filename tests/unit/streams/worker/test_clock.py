@@ -32,11 +32,20 @@ def history(customer: str) -> list:
     return [purchase(customer, 0), visit(customer, 3), purchase(customer, 30), survey(customer, 40, "csat", 4)]
 
 
-def override_record(customer: str, action: str = "pin_score", days: float = 14, request_id: str = "o-1",
-                    **fields: object) -> OverrideRequest:  # fmt: skip
+def override_record(
+    customer: str, action: str = "pin_score", days: float = 14, request_id: str = "o-1", **fields: object
+) -> OverrideRequest:
     fields = fields or {"score": 20.0}
-    return OverrideRequest(request_id=request_id, customer_id=customer, action=action, reason="call went badly",
-                           author="sam", requested_at=WALL, expires_at=WALL + timedelta(days=days), **fields)  # fmt: skip
+    return OverrideRequest(
+        request_id=request_id,
+        customer_id=customer,
+        action=action,
+        reason="call went badly",
+        author="sam",
+        requested_at=WALL,
+        expires_at=WALL + timedelta(days=days),
+        **fields,
+    )
 
 
 def worker(clock: str = "event"):
@@ -46,8 +55,10 @@ def worker(clock: str = "event"):
 
 def messages(events: list, first: int = 0) -> list:
     """Each event on its kind's topic, as consecutive records of one partition."""
-    return [message(f"customer.{e.kind}s", e.customer_id.encode(), e.model_dump_json().encode(), first + n)
-            for n, e in enumerate(events)]  # fmt: skip
+    return [
+        message(f"customer.{e.kind}s", e.customer_id.encode(), e.model_dump_json().encode(), first + n)
+        for n, e in enumerate(events)
+    ]
 
 
 def updates(w) -> list[ScoreUpdate]:
@@ -66,7 +77,9 @@ def test_only_behaviour_moves_the_customers_clock() -> None:
 def test_an_override_moved_onto_the_customers_clock_lasts_as_long_as_it_was_asked_to() -> None:
     moved = on_clock(override_record("c", days=14), at(40))
     assert (moved.requested_at, moved.expires_at) == (at(40), at(54))
-    clear = OverrideRequest(request_id="o-2", customer_id="c", action="clear", reason="r", author="a", requested_at=WALL)
+    clear = OverrideRequest(
+        request_id="o-2", customer_id="c", action="clear", reason="r", author="a", requested_at=WALL
+    )
     assert on_clock(clear, at(40)).expires_at is None
 
 
@@ -110,7 +123,9 @@ def test_on_the_wall_clock_an_override_is_scored_and_expires_as_stamped() -> Non
     w = worker(clock="wall")
     asyncio.run(w.handle(messages(history("c"))))
     now = datetime.now(timezone.utc)
-    record = override_record("c", days=14).model_copy(update={"requested_at": now, "expires_at": now + timedelta(days=14)})
+    record = override_record("c", days=14).model_copy(
+        update={"requested_at": now, "expires_at": now + timedelta(days=14)}
+    )
     asyncio.run(w.handle([message(OVERRIDES, b"c", record.model_dump_json().encode(), 4)]))
     assert decode_state(w.table[b"c"]).override.expires_at == now + timedelta(days=14)
     assert updates(w)[-1].scored_at >= now
@@ -122,8 +137,10 @@ def test_one_event_dated_weeks_ahead_does_not_move_the_timers_clock_for_everyone
     w = make_scorer(kinds=KINDS, clock="event")
 
     def on(tp: str, events: list, first: int = 0) -> list:
-        return [message(f"customer.{e.kind}s", e.customer_id.encode(), e.model_dump_json().encode(), first + n, tp)
-                for n, e in enumerate(events)]  # fmt: skip
+        return [
+            message(f"customer.{e.kind}s", e.customer_id.encode(), e.model_dump_json().encode(), first + n, tp)
+            for n, e in enumerate(events)
+        ]
 
     asyncio.run(w.handle(on("visits-0", [visit("a", 1), visit("a", 20), visit("odd", 70)])))
     asyncio.run(w.handle(on("tickets-1", [ticket("c", 5, "T-1"), ticket("c", 21, "T-2")])))

@@ -94,7 +94,8 @@ def test_batches_compressed_with_each_codec_read_back_record_for_record() -> Non
     ids=["unknown-codec", "corrupt-compressed-bytes", "crc-mismatch"],
 )
 def test_a_batch_that_cannot_be_decoded_becomes_one_record_for_its_range_and_the_batches_after_it_are_read(
-        spoil, error) -> None:  # fmt: skip
+    spoil, error
+) -> None:
     bad = spoil(batch(records(5, "bad"), "gzip", base_offset=3))
     raw = bytes(batch(records(3, "a"), "lz4", 0)) + bytes(bad) + bytes(batch(records(2, "b"), "zstd", 8))
     got = fetched(raw)
@@ -123,7 +124,9 @@ def test_other_topics_fail_on_an_undecodable_batch_as_aiokafka_does(spoil, raise
 
 
 def stand_in_message(first: int, last: int, raw: bytes, tp: str = "p0"):
-    value = UndecodableBatch(raw, first=first, last=last, reason="UnsupportedCodecError: Unknown compression codec 0x06")
+    value = UndecodableBatch(
+        raw, first=first, last=last, reason="UnsupportedCodecError: Unknown compression codec 0x06"
+    )
     return message(TOPIC, None, value, last, tp)
 
 

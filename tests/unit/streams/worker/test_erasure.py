@@ -18,8 +18,16 @@ REQUEST = {"request_id": "dsr-1", "customer_id": "c-1", "requested_at": "2025-03
 
 
 def decode(value: bytes, key: bytes | None = b"c-1"):
-    return decode_request(ErasureRequest, topic="customer.erasures", partition=0, offset=3, key=key, value=value, max_bytes=1024,
-                          received_at=NOW)  # fmt: skip
+    return decode_request(
+        ErasureRequest,
+        topic="customer.erasures",
+        partition=0,
+        offset=3,
+        key=key,
+        value=value,
+        max_bytes=1024,
+        received_at=NOW,
+    )
 
 
 def test_a_valid_request_decodes() -> None:
@@ -48,15 +56,26 @@ def test_in_one_batch_events_before_an_erasure_are_forgotten_and_later_ones_star
     table[b"c-2"] = encode_state(replay([visit("c-2", 0)], ScoringModel()).states["c-2"])
     outputs = Outputs(scores=Sent(), alerts=Sent(), deadletter=Sent())
     redis = Snapshots()
-    scorer = make_scorer(table=table, outputs=outputs, redis=redis, kinds={"customer.purchases": "purchase"},
-                         max_message_bytes=4096, erasure_topic="customer.erasures", erasures=erasures)  # fmt: skip
+    scorer = make_scorer(
+        table=table,
+        outputs=outputs,
+        redis=redis,
+        kinds={"customer.purchases": "purchase"},
+        max_message_bytes=4096,
+        erasure_topic="customer.erasures",
+        erasures=erasures,
+    )
     request = ErasureRequest(request_id="dsr-1", customer_id="c-1", requested_at=at(10))
     batch = [
         message("customer.purchases", b"c-1", purchase("c-1", 1).model_dump_json().encode(), 0),
         message("customer.purchases", b"c-2", purchase("c-2", 2).model_dump_json().encode(), 1),
         message("customer.erasures", b"c-1", request.model_dump_json().encode(), 0),
-        message("customer.purchases", b"c-1", purchase("c-1", 5).model_dump_json().encode(), 2),  # late, before the request
-        message("customer.purchases", b"c-1", purchase("c-1", 12, amount=7.0).model_dump_json().encode(), 3),  # after it
+        message(
+            "customer.purchases", b"c-1", purchase("c-1", 5).model_dump_json().encode(), 2
+        ),  # late, before the request
+        message(
+            "customer.purchases", b"c-1", purchase("c-1", 12, amount=7.0).model_dump_json().encode(), 3
+        ),  # after it
     ]
     asyncio.run(scorer.handle_batch(batch))
 
@@ -72,10 +91,13 @@ def test_in_one_batch_events_before_an_erasure_are_forgotten_and_later_ones_star
 
 
 def test_an_erased_customer_is_taken_off_the_timers_schedule() -> None:
-    scorer = make_scorer(kinds={"customer.purchases": "purchase"}, max_message_bytes=4096,
-                         erasure_topic="customer.erasures")  # fmt: skip
+    scorer = make_scorer(
+        kinds={"customer.purchases": "purchase"}, max_message_bytes=4096, erasure_topic="customer.erasures"
+    )
     request = ErasureRequest(request_id="dsr-1", customer_id="c-1", requested_at=at(10))
-    asyncio.run(scorer.handle_batch([message("customer.purchases", b"c-1", purchase("c-1", 1).model_dump_json().encode(), 0)]))
+    asyncio.run(
+        scorer.handle_batch([message("customer.purchases", b"c-1", purchase("c-1", 1).model_dump_json().encode(), 0)])
+    )
     assert len(scorer.due) == 1
     asyncio.run(scorer.handle_batch([message("customer.erasures", b"c-1", request.model_dump_json().encode(), 0)]))
     assert scorer.due.pop_due(at(10_000)) == []

@@ -69,7 +69,8 @@ def test_a_record_that_fails_after_changing_its_customers_state_leaves_the_batch
 
 
 def test_a_record_the_decoder_fails_on_is_dead_lettered_in_its_turn_and_the_records_around_it_are_scored(
-        monkeypatch) -> None:  # fmt: skip
+    monkeypatch,
+) -> None:
     """The batch is decoded in a pass of its own before any record is scored; a failure there is still the record's."""
     from streams.kafka import codecs
 
@@ -142,8 +143,17 @@ def test_the_guard_resumes_from_the_first_record_read_until_a_batch_completes() 
 @pytest.mark.parametrize("size", [0, 100, 65536, 65537, 2 * 1024 * 1024])
 def test_a_dead_letter_keeps_a_bounded_prefix_with_the_length_and_digest_of_the_whole_record(size: int) -> None:
     value = bytes(n % 251 for n in range(size))
-    letter = dead_letter("too_large", "too big", topic=TOPIC, partition=0, offset=1, key=b"k" * 5000, value=value,
-                         received_at=at(0), keep=65536)  # fmt: skip
+    letter = dead_letter(
+        "too_large",
+        "too big",
+        topic=TOPIC,
+        partition=0,
+        offset=1,
+        key=b"k" * 5000,
+        value=value,
+        received_at=at(0),
+        keep=65536,
+    )
     assert base64.b64decode(letter.value_base64) == value[:65536]
     assert (letter.value_length, letter.value_truncated) == (size, size > 65536)
     assert letter.value_sha256 == hashlib.sha256(value).hexdigest()
@@ -175,7 +185,9 @@ def test_the_worker_dead_letters_a_conflicting_duplicate_and_counts_a_redelivery
     asyncio.run(worker.handle(messages([first, first, purchase("c", 0, 999.0, event_id="p1")])))
     assert len(worker.outputs.scores.values) == 1
     [letter] = [DeadLetter.model_validate_json(v) for v in worker.outputs.deadletter.values]
-    assert letter.error == "conflicting_duplicate" and "'p1' was already applied with different content" in letter.reason
+    assert (
+        letter.error == "conflicting_duplicate" and "'p1' was already applied with different content" in letter.reason
+    )
     assert worker.metrics.events.labels("purchase", "duplicate")._value.get() == 1
 
 
@@ -185,4 +197,6 @@ def test_lag_counts_from_the_first_record_not_scored_not_from_what_was_fetched()
     worker.continuity.guard.admit("p0", 2, committed=0)  # fetched and under way, not scored yet
     # The consumer has read 500 records ahead; 2 are scored; nothing was read of p1 yet.
     assert worker.continuity.unscored({"p0": 500, "p1": 40}) == {"p0": 2, "p1": 40}
-    assert scorer().continuity.unscored({"p0": 500}) == {"p0": 500}  # without offset checks only the fetch position is known
+    assert scorer().continuity.unscored({"p0": 500}) == {
+        "p0": 500
+    }  # without offset checks only the fetch position is known

@@ -45,8 +45,24 @@ METHODS = [
     (driver.AIOKafkaConsumerThread, ["_create_worker_consumer", "_ensure_consumer", "call_thread", "on_thread_stop"]),
     (faust.App, ["_new_transport"]),
     (faust.Table, ["_new_store_by_url", "_on_changelog_sent"]),
-    (rocksdb.Store, ["__post_init__", "_set", "_del", "_get", "_contains", "_dbs_for_key", "_dbs_for_actives",
-                     "_db_for_partition", "_iteritems", "_iterkeys", "_itervalues", "_size", "revoke_partitions"]),
+    (
+        rocksdb.Store,
+        [
+            "__post_init__",
+            "_set",
+            "_del",
+            "_get",
+            "_contains",
+            "_dbs_for_key",
+            "_dbs_for_actives",
+            "_db_for_partition",
+            "_iteritems",
+            "_iterkeys",
+            "_itervalues",
+            "_size",
+            "revoke_partitions",
+        ],
+    ),
     (faust.Worker, ["_schedule_shutdown"]),
     (PARTITION_RECORDS, ["_consume_aborted_up_to", "_contains_abort_marker", "_consumer_record"]),
     (GroupCoordinator, ["_do_heartbeat", "_on_join_complete", "reset_generation", "request_rejoin"]),
@@ -70,13 +86,34 @@ def test_the_aiokafka_fetcher_builds_its_records_by_the_module_names_replaced() 
     source = inspect.getsource(fetcher.Fetcher)
     assert "MemoryRecords(" in source and "PartitionRecords(" in source and fetcher.READ_COMMITTED == 1
     init = inspect.signature(PARTITION_RECORDS.__init__).parameters
-    assert list(init)[1:] == ["tp", "records", "aborted_transactions", "fetch_offset", "key_deserializer",
-                              "value_deserializer", "check_crcs", "isolation_level"]  # fmt: skip
+    assert list(init)[1:] == [
+        "tp",
+        "records",
+        "aborted_transactions",
+        "fetch_offset",
+        "key_deserializer",
+        "value_deserializer",
+        "check_crcs",
+        "isolation_level",
+    ]
+
 
 # Attributes read on a built worker's objects.
-CONSUMER_ATTRIBUTES = ["_committed_offset", "_read_offset", "_active_partitions", "_paused_partitions", "_thread",
-                       "_stopped", "_commit_every", "_n_acked", "suspend_flow", "diag", "callback", "flow_active",
-                       "_unacked_messages"]
+CONSUMER_ATTRIBUTES = [
+    "_committed_offset",
+    "_read_offset",
+    "_active_partitions",
+    "_paused_partitions",
+    "_thread",
+    "_stopped",
+    "_commit_every",
+    "_n_acked",
+    "suspend_flow",
+    "diag",
+    "callback",
+    "flow_active",
+    "_unacked_messages",
+]
 
 
 def pinned(package: str) -> str:
@@ -114,13 +151,17 @@ def test_every_internal_attribute_read_exists_on_a_built_worker(tmp_path: Path) 
         missing += [n for n in ["rebalancing", "in_recovery", "flow_control"] if not hasattr(app, n)]
         missing += [] if callable(getattr(app.assignor, "assigned_actives", None)) else ["assignor.assigned_actives"]
         table = app.tables["customer-state"]
-        missing += [] if isinstance(getattr(table.data, "_key_partition", None), dict) else ["memory store._key_partition"]
+        missing += (
+            [] if isinstance(getattr(table.data, "_key_partition", None), dict) else ["memory store._key_partition"]
+        )
         return missing
 
     assert asyncio.run(built()) == []
 
 
-def test_offsets_a_fetch_jumped_over_are_never_committed_while_the_offset_checks_fetch_them_again(tmp_path: Path) -> None:
+def test_offsets_a_fetch_jumped_over_are_never_committed_while_the_offset_checks_fetch_them_again(
+    tmp_path: Path,
+) -> None:
     """A fetch jumped from offset 11 to 23 (the consumer dropped 12-22); 23 is held, 12-13 handled after the seek back.
 
     Only 11-13 are done: every commit must stop at 14, or a kill before 14-22 are handled loses them (Faust
@@ -150,6 +191,8 @@ LOGGING_MODULE = {"aiokafka": "aiokafka.client"}
 
 
 @pytest.mark.parametrize(("name", "template"), sorted(BROKER_UNREACHABLE))
-def test_every_connection_error_the_broker_log_thins_out_is_still_logged_by_aiokafka_so(name: str, template: str) -> None:
+def test_every_connection_error_the_broker_log_thins_out_is_still_logged_by_aiokafka_so(
+    name: str, template: str
+) -> None:
     module = importlib.import_module(LOGGING_MODULE.get(name, name))
     assert module.log.name == name and template in inspect.getsource(module)

@@ -56,8 +56,10 @@ def rejoining(c: _ConfirmingCoordinator) -> _ConfirmingCoordinator:
 
 
 def membership(coord: object, assigned_in: int = 7) -> FaustMembership:
-    app = SimpleNamespace(consumer=SimpleNamespace(_thread=SimpleNamespace(_consumer=SimpleNamespace(_coordinator=coord))),
-                          consumer_generation_id=assigned_in)  # fmt: skip
+    app = SimpleNamespace(
+        consumer=SimpleNamespace(_thread=SimpleNamespace(_consumer=SimpleNamespace(_coordinator=coord))),
+        consumer_generation_id=assigned_in,
+    )
     return FaustMembership(app, session_timeout=2.0)  # type: ignore[arg-type]
 
 
@@ -68,7 +70,10 @@ def membership(coord: object, assigned_in: int = 7) -> FaustMembership:
         (lambda: coordinator(member_id=""), "the group coordinator no longer knows this worker"),
         (lambda: coordinator(generation=8), "the group is in generation 8, the partitions were assigned in 7"),
         (lambda: coordinator(generation=-1), "the group is in generation -1, the partitions were assigned in 7"),
-        (lambda: coordinator(confirmed_ago=2.5), "no heartbeat confirmed for 2.5 s, longer than the session timeout (2 s)"),
+        (
+            lambda: coordinator(confirmed_ago=2.5),
+            "no heartbeat confirmed for 2.5 s, longer than the session timeout (2 s)",
+        ),
         (lambda: rejoining(coordinator()), "the group is rebalancing"),
     ],
     ids=["not-joined", "member-unknown", "rebalancing", "generation-reset", "silent-past-session", "rejoin-asked"],
@@ -115,7 +120,8 @@ def test_a_batch_that_finds_the_fence_closed_writes_nothing_and_is_held_uncommit
     assert worker.metrics.fenced_batches._value.get() == 2
     assert [r.getMessage() for r in caplog.records].count(
         "this worker may have lost its partitions (no heartbeat for 9 s): it writes nothing until it has rejoined; "
-        "2 records dropped uncommitted") == 1  # once per closing, not once per batch
+        "2 records dropped uncommitted"
+    ) == 1  # once per closing, not once per batch
 
 
 def test_a_fence_that_closes_mid_batch_discards_its_outputs_and_the_records_are_expected_again() -> None:
@@ -155,7 +161,8 @@ def test_the_worker_says_once_when_it_may_write_again(caplog) -> None:
         asyncio.run(worker.handle(messages([purchase("a", 1)], first=1)))
         asyncio.run(worker.handle(messages([purchase("a", 2)], first=2)))
     assert [r.getMessage() for r in caplog.records] == [
-        "this worker may write again: it rejoined its group (fenced because rebalancing)"]
+        "this worker may write again: it rejoined its group (fenced because rebalancing)"
+    ]
 
 
 def test_the_output_producer_refuses_to_hand_a_batch_to_the_network_while_fenced() -> None:
@@ -186,7 +193,6 @@ def test_a_timer_tick_of_a_fenced_worker_takes_no_customer_from_the_schedule() -
     timer = InactivityTimer(scorer=worker, partitions=4, owned=lambda p: True)
     assert asyncio.run(timer.tick(at(100))) == 0
     assert worker.due.pop_due(at(100)) == ["a"]
-
 
 
 def test_a_held_batch_is_taken_off_the_records_a_rebalance_waits_for_and_no_record_is_blamed(caplog) -> None:

@@ -27,7 +27,10 @@ def write(tmp_path: Path, text: str) -> Path:
     "text, field",
     [
         ('name = "x"\n[weights]\nloyalty = -1', "weights.loyalty: Input should be greater than or equal to 0"),
-        ('[weights]\nsatisfaction = 0\nloyalty = 0\nactivity = 0\nfinancial = 0', "at least one weight must be positive"),
+        (
+            "[weights]\nsatisfaction = 0\nloyalty = 0\nactivity = 0\nfinancial = 0",
+            "at least one weight must be positive",
+        ),
         ("[tiers]\nhealthy = 40\nwatch = 50", "thresholds must descend"),
         ('[signals.nps]\nnormaliser = { kind = "cubic" }', "signals.nps.normaliser"),
         ('[signals.csat]\nnormaliser = { kind = "log", saturation = 0 }', "signals.csat.normaliser.log.saturation"),

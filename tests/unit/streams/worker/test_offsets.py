@@ -35,6 +35,7 @@ def test_the_records_fetched_again_are_processed() -> None:
     guard.admit("p0", 35, committed=10)
     assert [guard.admit("p0", offset, committed=10) for offset in range(11, 36)] == ["process"] * 25
 
+
 def test_a_partition_that_went_back_is_processed_from_where_it_now_is() -> None:
     """After broker data loss the topic is recreated and offsets restart at 0: nothing may be dropped."""
     guard = OffsetGuard()

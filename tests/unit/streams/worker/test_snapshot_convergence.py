@@ -59,7 +59,9 @@ def test_a_restored_state_whose_update_redis_may_lack_is_offered_again_by_its_ne
     worker = make_scorer(table=table)
     timer = InactivityTimer(scorer=worker, partitions=4, owned=lambda p: True)
     asyncio.run(timer.rebuild(worker.due))
-    assert [(u.customer_id, u.event_id, u.score) for u in worker.snapshots.offered] == [("a", last.event_id, last.score)]
+    assert [(u.customer_id, u.event_id, u.score) for u in worker.snapshots.offered] == [
+        ("a", last.event_id, last.score)
+    ]
 
 
 def test_a_restored_state_of_a_partition_owned_elsewhere_is_left_to_its_owner() -> None:

@@ -60,8 +60,15 @@ def test_the_schedule_is_rebuilt_from_the_table_while_events_are_scored(queue: S
     customers = 3 * REBUILD_CHUNK + 7
     timer, _, _ = make_timer(customers, due=0, queue=queue, kinds={"customer.visits": "visit"}, max_message_bytes=4096)
     scorer = timer.scorer
-    event = SimpleNamespace(topic="customer.visits", partition=0, offset=0, key=b"new", timestamp=None,
-                            value=visit("new", 25).model_dump_json().encode(), tp=("customer.visits", 0))  # fmt: skip
+    event = SimpleNamespace(
+        topic="customer.visits",
+        partition=0,
+        offset=0,
+        key=b"new",
+        timestamp=None,
+        value=visit("new", 25).model_dump_json().encode(),
+        tp=("customer.visits", 0),
+    )
 
     async def rebuild_while_scoring() -> tuple[int, int]:
         rebuilding = timer.start_rebuild()
