@@ -78,7 +78,7 @@ class Settings(BaseSettings):
     )
     clock: Literal["wall", "event"] = Field(
         "wall",
-        description="`wall` scores at the current time; `event` at the newest event time seen (replays, the demo, the tests). See State and time.",
+        description="`wall` scores at the current time; `event` at the customers' own event time, the timer at the event time every input partition has reached (replays, the demo, the tests). See State and time.",
     )
     max_message_bytes: int = Field(
         65536, ge=256, description="Larger input records are dead-lettered unread (`too_large`)."
