@@ -195,7 +195,7 @@ def test_the_date_pattern_takes_exactly_the_days_of_the_calendar(year: int) -> N
             assert bool(re.fullmatch(DATE_PATTERN, text)) == real, text
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=300)
 @given(st.from_regex(TIMESTAMP_PATTERN, fullmatch=True))
 def test_every_timestamp_the_pattern_allows_is_parsed_to_the_same_instant_python_reads(text: str) -> None:
     event = EVENT_ADAPTER.validate_json(json.dumps({**PURCHASE, "occurred_at": text}))
@@ -205,7 +205,7 @@ def test_every_timestamp_the_pattern_allows_is_parsed_to_the_same_instant_python
 whole_minute_zones = st.integers(-24 * 60 + 1, 24 * 60 - 1).map(lambda minutes: timezone(timedelta(minutes=minutes)))
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=300)
 # hypothesis takes naive bounds and gives each example one of `timezones`.
 @given(st.datetimes(min_value=datetime(1000, 1, 2), max_value=datetime(9999, 12, 30), timezones=whole_minute_zones))  # noqa: DTZ001
 def test_what_python_and_pydantic_write_for_an_aware_datetime_is_a_timestamp(moment: datetime) -> None:

@@ -11,7 +11,7 @@ from datetime import timedelta
 
 import msgspec
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from schemas.control import AuditRecord, OverrideRequest
@@ -80,7 +80,7 @@ def emitted(history, later_days: float):
     return out
 
 
-@settings(max_examples=200, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=200)
 @given(event_streams, st.floats(min_value=0, max_value=400))
 def test_everything_emitted_over_generated_event_streams_validates_against_its_model(history, later: float) -> None:
     contract = {ScoreRecord: ScoreUpdate, AlertRecord: ChurnRiskAlert, AuditEntry: AuditRecord}

@@ -91,7 +91,7 @@ operations = st.lists(
 )
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=60)
 @given(operations)
 def test_the_disk_queue_answers_every_sequence_as_the_memory_queue_does(tmp_path_factory, ops) -> None:
     memory = DueQueue()
